@@ -1,0 +1,1 @@
+"""Brand kit, rule store, deterministic checks, LLM judge and approval policy."""

@@ -1,0 +1,1 @@
+"""Deterministic guardrail checks, one module per family."""

@@ -1,0 +1,357 @@
+"""Domain models (pydantic). Every boundary of the system speaks these types."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Channel(StrEnum):
+    """A delivery channel."""
+
+    EMAIL = "email"
+    SMS = "sms"
+    PUSH = "push"
+    WEBHOOK = "webhook"
+
+
+class Severity(StrEnum):
+    """How serious a guardrail finding is: `block` stops the message, `warn` is advice."""
+
+    BLOCK = "block"
+    WARN = "warn"
+
+
+class Goal(StrEnum):
+    """What a campaign is for. Each goal has an audience and journey recipe."""
+
+    WINBACK = "winback"
+    CART_RECOVERY = "cart_recovery"
+    CROSS_SELL = "cross_sell"
+    PRODUCT_LAUNCH = "product_launch"
+    PROMOTION = "promotion"
+    RETENTION = "retention"
+
+
+class MessageStatus(StrEnum):
+    """Outbox state of one message."""
+
+    SCHEDULED = "scheduled"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+class OutcomeKind(StrEnum):
+    """What happened after a send (or, for holdout members, without one)."""
+
+    DELIVERED = "delivered"
+    OPENED = "opened"
+    CLICKED = "clicked"
+    CONVERTED = "converted"
+    UNSUBSCRIBED = "unsubscribed"
+    BOUNCED = "bounced"
+
+
+class ApprovalStatus(StrEnum):
+    """Where an approval stands."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(use_enum_values=False, extra="forbid")
+
+
+# --- customers and behaviour -------------------------------------------------------------
+
+
+class Consent(_Model):
+    """A person's consent for one channel, with where and when it was given or withdrawn."""
+
+    channel: Channel
+    """The channel this consent covers."""
+    granted: bool
+    """True if the person may be contacted on this channel."""
+    source: str = "import"
+    """Where the consent came from (signup form, import, SMS keyword, unsubscribe link…)."""
+    at: datetime
+    """When it was given or withdrawn (UTC)."""
+
+
+class Customer(_Model):
+    """A known person: identity, contact points, locale and consent."""
+
+    id: str
+    """Stable customer id (Segment `userId`)."""
+    email: str | None = None
+    """E-mail address."""
+    phone: str | None = None
+    """Phone number in E.164."""
+    first_name: str | None = None
+    """Given name, as the person wrote it (untrusted)."""
+    last_name: str | None = None
+    """Family name (untrusted)."""
+    timezone: str | None = None
+    """IANA timezone, e.g. `Europe/Berlin`; the brand default applies when unknown."""
+    locale: str = "en-US"
+    """BCP-47 locale."""
+    country: str | None = None
+    """ISO 3166 alpha-2 country code."""
+    traits: dict[str, Any] = Field(default_factory=dict)
+    """Other identify traits. Fields listed as private in the brand kit never reach copy."""
+    consent: list[Consent] = Field(default_factory=list)
+    """Consent per channel."""
+    created_at: datetime | None = None
+    """When the person was first seen."""
+
+
+class Event(_Model):
+    """A Segment-style event: `identify` or `track`."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    type: Literal["identify", "track"]
+    """Segment call type."""
+    message_id: str = Field(alias="messageId")
+    """Unique id of the event, used to de-duplicate."""
+    user_id: str = Field(alias="userId")
+    """The customer id."""
+    event: str | None = None
+    """Event name for `track` (Product Viewed, Product Added, Order Completed…)."""
+    properties: dict[str, Any] = Field(default_factory=dict)
+    """Event properties (product_id, category, revenue…)."""
+    traits: dict[str, Any] = Field(default_factory=dict)
+    """Traits for `identify`."""
+    timestamp: datetime
+    """When it happened (UTC)."""
+
+
+class Product(_Model):
+    """A catalog item."""
+
+    id: str
+    """SKU or product id."""
+    name: str
+    """Display name."""
+    category: str
+    """Top-level category."""
+    price: float = Field(ge=0)
+    """Price in the brand's currency."""
+    url: str
+    """Product page URL."""
+    margin: float = Field(default=0.4, ge=0, le=1)
+    """Gross margin as a fraction of price."""
+
+
+# --- planning ----------------------------------------------------------------------------
+
+
+class Offer(_Model):
+    """An incentive attached to a campaign."""
+
+    kind: Literal["percent_off", "free_shipping", "gift", "none"] = "none"
+    """Offer type; disclaimers are required per type."""
+    percent: float | None = Field(default=None, ge=0, le=100)
+    """Discount percentage for `percent_off`."""
+    code: str | None = None
+    """Promo code shown in the copy."""
+    expires: str | None = None
+    """Human-readable expiry, e.g. `Sunday midnight`."""
+
+
+class Objective(_Model):
+    """What the marketer wants, parsed from a brief."""
+
+    name: str
+    """Short campaign name."""
+    goal: Goal
+    """What the campaign is for."""
+    kpi: Literal["conversion_rate", "revenue_per_person", "click_rate"] = "conversion_rate"
+    """The metric the optimizer improves and the lift is measured on."""
+    audience_hints: list[str] = Field(default_factory=list)
+    """Phrases from the brief that narrow the audience (e.g. `category:outdoor`)."""
+    channels: list[Channel] = Field(default_factory=lambda: [Channel.EMAIL])
+    """Channels the brief allows, in order of preference."""
+    offer: Offer = Field(default_factory=Offer)
+    """The incentive, if any."""
+    start: datetime | None = None
+    """First send time (UTC); now when absent."""
+    end: datetime | None = None
+    """Campaign end (UTC)."""
+    constraints: list[str] = Field(default_factory=list)
+    """Free-text constraints from the brief (budget, exclusions)."""
+
+
+class BriefParse(_Model):
+    """The planner's reading of a brief: an objective, or the questions that block one."""
+
+    objective: Objective | None = None
+    """The objective, when the brief has the essentials."""
+    questions: list[str] = Field(default_factory=list)
+    """Clarifying questions for the marketer; non-empty means the plan waits."""
+    assumptions: list[str] = Field(default_factory=list)
+    """What the planner assumed where the brief was silent."""
+
+
+FilterOp = Literal["eq", "ne", "gt", "gte", "lt", "lte", "in", "contains"]
+
+
+class AudienceFilter(_Model):
+    """One condition over a customer feature."""
+
+    feature: Literal[
+        "recency_days",
+        "frequency",
+        "monetary",
+        "favorite_category",
+        "cart_abandoned",
+        "lifecycle_stage",
+        "country",
+        "views_30d",
+    ]
+    """Customer feature computed from events."""
+    op: FilterOp
+    """Comparison."""
+    value: Any
+    """Right-hand side."""
+
+
+class Audience(_Model):
+    """A named set of people, defined by filters (ANDed)."""
+
+    name: str
+    """Human name of the audience."""
+    description: str = ""
+    """Why this audience."""
+    filters: list[AudienceFilter] = Field(default_factory=list)
+    """Conditions, all of which must hold."""
+
+
+class JourneyStep(_Model):
+    """One step of a journey: a message on a channel after a delay, under a condition."""
+
+    id: str
+    """Step id, unique within the plan (e.g. `s1`)."""
+    channel: Channel
+    """Channel of this step."""
+    delay_hours: float = Field(default=0, ge=0)
+    """Hours after campaign start."""
+    condition: Literal["always", "not_converted", "not_clicked"] = "always"
+    """Send only if the person has not yet converted / clicked."""
+    content_brief: str
+    """What the message should do, for the content agent."""
+
+
+class Plan(_Model):
+    """The planner's output: audiences, holdout and journey."""
+
+    objective: Objective
+    """The objective it serves."""
+    audiences: list[Audience]
+    """Who is targeted (union of audiences)."""
+    holdout_fraction: float = Field(default=0.1, ge=0.0, le=0.5)
+    """Share of the audience reserved as a randomized holdout (no message)."""
+    journey: list[JourneyStep]
+    """Steps in send order."""
+    send_hour_local: int = Field(default=10, ge=0, le=23)
+    """Preferred send hour in each person's own timezone."""
+    rationale: str = ""
+    """Why this plan, in a sentence or two."""
+
+
+class VariantTemplate(_Model):
+    """An arm: a Jinja2 subject/body template for one step."""
+
+    id: str
+    """Variant id, unique within the campaign."""
+    step_id: str
+    """The journey step it belongs to."""
+    arm: str
+    """Arm name (A, B, …)."""
+    channel: Channel
+    """Channel."""
+    subject: str | None = None
+    """Subject template (e-mail, push title)."""
+    body: str
+    """Body template; the compliance footer is appended by the system."""
+    angle: str = ""
+    """The creative angle, e.g. `urgency` or `social proof`."""
+    weight: float = Field(default=1.0, ge=0)
+    """Allocation weight for future sends."""
+    status: Literal["active", "paused", "blocked"] = "active"
+    """Whether it is used for new sends."""
+
+
+class Finding(_Model):
+    """A guardrail finding on a piece of copy."""
+
+    rule_id: str
+    """Stable rule id, e.g. `claims.superlative`."""
+    severity: Severity
+    """`block` stops the message; `warn` is advice."""
+    span: str | None = None
+    """The offending text."""
+    explanation: str
+    """Why it is a problem, in plain words."""
+    suggested_fix: str | None = None
+    """How to fix it."""
+    field: Literal["subject", "body", "message"] = "body"
+    """Where in the message it was found."""
+
+
+class Outcome(_Model):
+    """Something that happened to a person in a campaign."""
+
+    campaign_id: str
+    """Campaign."""
+    customer_id: str
+    """Person."""
+    message_id: str | None = None
+    """Message it is attributed to; None for holdout members."""
+    kind: OutcomeKind
+    """What happened."""
+    value: float = 0.0
+    """Revenue for conversions."""
+    at: datetime
+    """When (UTC)."""
+
+
+class Revision(_Model):
+    """A change the optimizer proposes."""
+
+    kind: Literal[
+        "shift_allocation", "pause_arm", "change_send_hour", "change_offer", "resize_audience"
+    ]
+    """What kind of change."""
+    description: str
+    """Plain-words summary."""
+    params: dict[str, Any] = Field(default_factory=dict)
+    """Parameters (e.g. new weights per variant id)."""
+    risk: float = Field(ge=0, le=1)
+    """0 = trivial, 1 = large; compared with the brand's approval policy."""
+    evidence: dict[str, Any] = Field(default_factory=dict)
+    """The numbers behind it."""
+
+
+class Decision(_Model):
+    """An audit record: an agent decided something, and why."""
+
+    campaign_id: str | None
+    """Campaign, if any."""
+    agent: str
+    """planner, content, guardrails, approval, activation, optimizer, dispatcher, human."""
+    action: str
+    """What was decided."""
+    reason: str
+    """Why."""
+    evidence: dict[str, Any] = Field(default_factory=dict)
+    """Supporting data."""
+    at: datetime
+    """When (UTC)."""

@@ -1,0 +1,145 @@
+"""One `Settings` object for the whole system, read from the environment or `.env`.
+
+It is built once at the edge (CLI, API, worker) and passed in; nothing reads globals.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Configuration of autocmo. Every field has an environment variable."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    data_dir: Path = Field(
+        default=Path("var"),
+        validation_alias=AliasChoices("AUTOCMO_DATA_DIR", "data_dir"),
+    )
+    """Where the database, Chroma store, checkpoints and sent-message sink live."""
+
+    database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("DATABASE_URL", "database_url")
+    )
+    """SQLAlchemy URL; defaults to a SQLite file in the data directory."""
+
+    openai_api_key: str | None = Field(
+        default=None, validation_alias=AliasChoices("OPENAI_API_KEY", "openai_api_key")
+    )
+    """Key for an OpenAI-compatible endpoint. Without it the offline engine runs."""
+
+    openai_base_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("OPENAI_BASE_URL", "openai_base_url")
+    )
+    """Base URL of the OpenAI-compatible endpoint (OpenAI, Azure, vLLM, Ollama, LM Studio)."""
+
+    llm_model: str = Field(
+        default="gpt-4o-mini", validation_alias=AliasChoices("AUTOCMO_LLM_MODEL", "llm_model")
+    )
+    """Model name sent to the endpoint."""
+
+    llm_timeout_s: float = Field(
+        default=60.0, validation_alias=AliasChoices("AUTOCMO_LLM_TIMEOUT", "llm_timeout_s")
+    )
+    """Per-request timeout for LLM calls, in seconds."""
+
+    llm_max_attempts: int = Field(
+        default=4, validation_alias=AliasChoices("AUTOCMO_LLM_MAX_ATTEMPTS", "llm_max_attempts")
+    )
+    """Attempts per LLM call on transient errors (timeouts, 429, 5xx)."""
+
+    smtp_host: str | None = Field(
+        default=None, validation_alias=AliasChoices("AUTOCMO_SMTP_HOST", "smtp_host")
+    )
+    """SMTP server for e-mail. Without it e-mail goes to the file sink."""
+
+    smtp_port: int = Field(
+        default=25, validation_alias=AliasChoices("AUTOCMO_SMTP_PORT", "smtp_port")
+    )
+    """SMTP port."""
+
+    smtp_username: str | None = Field(
+        default=None, validation_alias=AliasChoices("AUTOCMO_SMTP_USERNAME", "smtp_username")
+    )
+    """SMTP user for AUTH, if the server needs it."""
+
+    smtp_password: str | None = Field(
+        default=None, validation_alias=AliasChoices("AUTOCMO_SMTP_PASSWORD", "smtp_password")
+    )
+    """SMTP password for AUTH."""
+
+    smtp_starttls: bool = Field(
+        default=False, validation_alias=AliasChoices("AUTOCMO_SMTP_STARTTLS", "smtp_starttls")
+    )
+    """Upgrade the SMTP connection with STARTTLS."""
+
+    brand_path: Path = Field(
+        default=_REPO_ROOT / "brands" / "sample" / "brand.yaml",
+        validation_alias=AliasChoices("AUTOCMO_BRAND", "brand_path"),
+    )
+    """The brand kit YAML."""
+
+    secret_key: str = Field(
+        default="autocmo-dev-secret-change-me",
+        validation_alias=AliasChoices("AUTOCMO_SECRET_KEY", "secret_key"),
+    )
+    """Signs unsubscribe tokens and webhook payloads. Change it in production."""
+
+    public_base_url: str = Field(
+        default="http://127.0.0.1:8000",
+        validation_alias=AliasChoices("AUTOCMO_PUBLIC_URL", "public_base_url"),
+    )
+    """Base URL of the API as recipients see it (for unsubscribe links)."""
+
+    dispatch_batch_size: int = Field(
+        default=500, validation_alias=AliasChoices("AUTOCMO_DISPATCH_BATCH", "dispatch_batch_size")
+    )
+    """How many due messages a dispatcher claims at once."""
+
+    worker_dispatch_interval_s: float = Field(
+        default=60.0,
+        validation_alias=AliasChoices("AUTOCMO_DISPATCH_INTERVAL", "worker_dispatch_interval_s"),
+    )
+    """Seconds between dispatch cycles of `autocmo worker`."""
+
+    worker_optimize_interval_s: float = Field(
+        default=3600.0,
+        validation_alias=AliasChoices("AUTOCMO_OPTIMIZE_INTERVAL", "worker_optimize_interval_s"),
+    )
+    """Seconds between optimizer runs on active campaigns."""
+
+    @property
+    def offline(self) -> bool:
+        """True when no LLM endpoint is configured and the offline engine runs."""
+        return not self.openai_api_key
+
+    @property
+    def db_url(self) -> str:
+        """The effective database URL."""
+        return self.database_url or f"sqlite:///{(self.data_dir / 'autocmo.db').as_posix()}"
+
+    @property
+    def chroma_dir(self) -> Path:
+        """Directory of the persistent Chroma store."""
+        return self.data_dir / "chroma"
+
+    @property
+    def checkpoint_path(self) -> Path:
+        """SQLite file for LangGraph checkpoints."""
+        return self.data_dir / "checkpoints.sqlite"
+
+    @property
+    def sent_dir(self) -> Path:
+        """Directory of the file sink for sent messages."""
+        return self.data_dir / "sent"
+
+    def ensure_dirs(self) -> None:
+        """Create the data directory and its sub-folders."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.sent_dir.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,1 @@
+"""LangGraph state, the campaign graph, the optimization graph and the checkpointer."""

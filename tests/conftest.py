@@ -1,0 +1,46 @@
+"""Shared fixtures: a Settings object on a temporary data dir, and a fresh database."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+from core.db import Database
+from core.settings import Settings
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture
+def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """Settings on a temporary data dir, offline engine, file sink; ignores the caller's env."""
+    for var in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "DATABASE_URL", "AUTOCMO_SMTP_HOST"):
+        monkeypatch.delenv(var, raising=False)
+    s = Settings(data_dir=tmp_path / "var", _env_file=None)  # type: ignore[call-arg]
+    s.ensure_dirs()
+    return s
+
+
+@pytest.fixture
+def db(settings: Settings) -> Iterator[Database]:
+    """A fresh SQLite database file with the schema created."""
+    database = Database(settings.db_url)
+    database.create_all()
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """The real data sets in ../shared/data; skips with a reason when absent."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"shared data folder not found at {SHARED_DATA} (it exists in CI)")
+    return SHARED_DATA

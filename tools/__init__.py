@@ -1,0 +1,1 @@
+"""What agents use: the LLM client, audience queries, catalog, channels, scheduling, statistics and the response simulator."""

@@ -1,0 +1,1 @@
+"""Channel adapters: SMTP, SMS, webhook and the file sink."""
