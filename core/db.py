@@ -242,6 +242,8 @@ class MessageRow(Base):
     variant_id: Mapped[str] = mapped_column(String(64))
     arm: Mapped[str] = mapped_column(String(16))
     channel: Mapped[str] = mapped_column(String(16))
+    product_id: Mapped[str | None] = mapped_column(String(64))
+    """The product the message features, if any."""
     to_address: Mapped[str] = mapped_column(String(320))
     subject: Mapped[str | None] = mapped_column(Text)
     body: Mapped[str] = mapped_column(Text)

@@ -1,0 +1,396 @@
+"""The activation agent: one outbox message per treated person and step, timed in their timezone.
+
+Messages are written to the outbox (status `scheduled`) before anything is sent; the dispatcher
+sends them later and re-checks consent at send time. People who cannot be contacted on a step's
+channel get a `skipped` row with the reason, so every decision about a person is on record.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import insert, select, update
+from tools.audience import CustomerFeatures, compute_features
+from tools.catalog import bestsellers, list_products
+from tools.customers import get_customers
+
+from agents.content import (
+    RenderError,
+    person_context,
+    pick_product,
+    render_message,
+)
+from brand_guardrails.checker import CopyToCheck, check_message
+from brand_guardrails.kit import BrandKit
+from core.audit import record_decision
+from core.db import Database, FindingRow, MessageRow, utcnow
+from core.models import Channel, Customer, Plan, Product, Severity, VariantTemplate
+from core.settings import Settings
+from tools.scheduling import resolve_tz, schedule_time
+from tools.tokens import unsubscribe_url
+
+_CHUNK = 2000
+
+
+@dataclass
+class ActivationReport:
+    """What activation wrote to the outbox."""
+
+    scheduled: int = 0
+    """Messages written as `scheduled`."""
+    skipped: Counter[str] = field(default_factory=Counter)
+    """Rows written as `skipped`, by reason."""
+    already_present: int = 0
+    """Rows that existed from an earlier run (idempotent re-run)."""
+
+    def as_dict(self) -> dict[str, object]:
+        """JSON-friendly form."""
+        return {
+            "scheduled": self.scheduled,
+            "skipped": dict(self.skipped),
+            "already_present": self.already_present,
+        }
+
+
+def arm_key(campaign_id: str, customer_id: str) -> str:
+    """Hash key of a person's arm: one per campaign, so a person keeps their arm in every step."""
+    return f"{campaign_id}:{customer_id}"
+
+
+def choose_arm(key: str, variants: Sequence[VariantTemplate]) -> VariantTemplate:
+    """Weighted, deterministic choice of an active arm (consistent hashing on `key`)."""
+    active = [v for v in variants if v.status == "active" and v.weight > 0]
+    if not active:
+        raise ValueError("no active variant to choose from")
+    total = sum(v.weight for v in active)
+    u = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big") / 2**64 * total
+    acc = 0.0
+    for v in active:
+        acc += v.weight
+        if u < acc:
+            return v
+    return active[-1]
+
+
+def _address(customer: Customer, channel: Channel) -> str | None:
+    if channel == Channel.EMAIL:
+        return customer.email
+    if channel == Channel.SMS:
+        return customer.phone
+    return customer.id
+
+
+def _consented(customer: Customer, channel: Channel) -> bool:
+    return any(c.channel == channel and c.granted for c in customer.consent)
+
+
+class PersonRenderer:
+    """Renders and checks a person's message; holds the data every render needs."""
+
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        kit: BrandKit,
+        plan: Plan,
+        *,
+        customer_ids: Sequence[str],
+        as_of: datetime,
+    ) -> None:
+        self.settings = settings
+        self.kit = kit
+        self.plan = plan
+        with db.session() as s:
+            self.customers: dict[str, Customer] = get_customers(s, customer_ids)
+            self.features: dict[str, CustomerFeatures] = compute_features(
+                s, as_of=as_of, customer_ids=customer_ids
+            )
+            self.products: dict[str, Product] = {p.id: p for p in list_products(s)}
+            cats = {p.category for p in self.products.values()}
+            self.fallbacks: dict[str | None, Product] = {}
+            for cat in cats:
+                best = bestsellers(s, category=cat, limit=1)
+                if best:
+                    self.fallbacks[cat] = best[0]
+            overall = bestsellers(s, limit=1)
+            if overall:
+                self.fallbacks[None] = overall[0]
+
+    def render(
+        self, campaign_id: str, variant: VariantTemplate, customer: Customer, send_at: datetime
+    ) -> tuple[CopyToCheck, Product | None]:
+        """The person's rendered message (subject, body with footer) and its featured product."""
+        feats = self.features.get(customer.id)
+        product = pick_product(feats, self.plan.objective, self.products, self.fallbacks)
+        tz = resolve_tz(customer.timezone, self.kit.default_timezone)
+        ctx = person_context(
+            self.kit,
+            self.plan.objective,
+            customer,
+            product,
+            features=feats,
+            local_send=send_at.astimezone(tz),
+        )
+        url = unsubscribe_url(
+            self.settings, customer_id=customer.id, channel=variant.channel, campaign_id=campaign_id
+        )
+        msg = render_message(
+            self.kit, variant, ctx, unsubscribe_url=url, offer=self.plan.objective.offer
+        )
+        copy = CopyToCheck(
+            channel=variant.channel,
+            subject=msg.subject,
+            body=msg.body,
+            offer=self.plan.objective.offer,
+        )
+        return copy, product
+
+
+def schedule_campaign(
+    db: Database,
+    settings: Settings,
+    kit: BrandKit,
+    *,
+    campaign_id: str,
+    plan: Plan,
+    variants: Sequence[VariantTemplate],
+    treated: Sequence[str],
+    start: datetime,
+) -> ActivationReport:
+    """Write the outbox for a campaign: one row per treated person and journey step.
+
+    Idempotent: rows whose idempotency key exists are left alone, so a re-run after a crash
+    completes the outbox without duplicating anything.
+    """
+    report = ActivationReport()
+    renderer = PersonRenderer(db, settings, kit, plan, customer_ids=treated, as_of=start)
+    with db.session() as s:
+        existing = set(
+            s.scalars(
+                select(MessageRow.idempotency_key).where(MessageRow.campaign_id == campaign_id)
+            )
+        )
+    by_step: dict[str, list[VariantTemplate]] = {}
+    for v in variants:
+        by_step.setdefault(v.step_id, []).append(v)
+
+    rows: list[dict[str, object]] = []
+    findings: list[dict[str, object]] = []
+    for step in plan.journey:
+        step_variants = by_step.get(step.id, [])
+        if not [v for v in step_variants if v.status == "active"]:
+            report.skipped["no_approved_variant"] += len(treated)
+            continue
+        for cid in treated:
+            key = f"{campaign_id}:{step.id}:{cid}"
+            if key in existing:
+                report.already_present += 1
+                continue
+            customer = renderer.customers.get(cid)
+            if customer is None:
+                report.skipped["unknown_customer"] += 1
+                continue
+            variant = choose_arm(arm_key(campaign_id, cid), step_variants)
+            tz = resolve_tz(customer.timezone, kit.default_timezone)
+            send_at = schedule_time(
+                start=start,
+                delay_hours=step.delay_hours,
+                tz=tz,
+                send_hour=plan.send_hour_local,
+                quiet_start=kit.quiet_hours.start,
+                quiet_end=kit.quiet_hours.end,
+            )
+            row: dict[str, object] = {
+                "id": "msg_" + hashlib.sha256(key.encode()).hexdigest()[:20],
+                "idempotency_key": key,
+                "campaign_id": campaign_id,
+                "step_id": step.id,
+                "customer_id": cid,
+                "variant_id": variant.id,
+                "arm": variant.arm,
+                "channel": step.channel.value,
+                "condition": step.condition,
+                "scheduled_at": send_at,
+                "attempts": 0,
+                "created_at": utcnow(),
+                "subject": None,
+                "body": "",
+                "product_id": None,
+                "to_address": "",
+                "status": "scheduled",
+                "skip_reason": None,
+            }
+            address = _address(customer, step.channel)
+            reason = None
+            if not address:
+                reason = "no_address"
+            elif not _consented(customer, step.channel):
+                reason = "no_consent"
+            if reason is None:
+                try:
+                    copy, product = renderer.render(campaign_id, variant, customer, send_at)
+                except RenderError as exc:
+                    reason = "render_error"
+                    findings.append(
+                        _finding_row(
+                            campaign_id, variant.id, "tokens.template_error", str(exc), None
+                        )
+                    )
+                else:
+                    row.update(
+                        subject=copy.subject,
+                        body=copy.body,
+                        to_address=address,
+                        product_id=product.id if product else None,
+                    )
+                    blocks = [f for f in check_message(kit, copy) if f.severity == Severity.BLOCK]
+                    if blocks:
+                        reason = "guardrail_block"
+                        for f in blocks:
+                            findings.append(
+                                _finding_row(
+                                    campaign_id,
+                                    variant.id,
+                                    f.rule_id,
+                                    f.explanation,
+                                    f.span,
+                                    customer_id=cid,
+                                )
+                            )
+            if reason is not None:
+                row.update(status="skipped", skip_reason=reason)
+                report.skipped[reason] += 1
+            else:
+                report.scheduled += 1
+            rows.append(row)
+            if len(rows) >= _CHUNK:
+                _flush(db, rows, findings)
+    _flush(db, rows, findings)
+    with db.session() as s:
+        record_decision(
+            s,
+            campaign_id=campaign_id,
+            agent="activation",
+            action="outbox_written",
+            reason=(
+                f"{report.scheduled} messages scheduled in each person's timezone at "
+                f"{plan.send_hour_local}:00 local, outside quiet hours; skips: "
+                f"{dict(report.skipped) or 'none'}."
+            ),
+            evidence=report.as_dict(),
+        )
+    return report
+
+
+def _finding_row(
+    campaign_id: str,
+    variant_id: str,
+    rule_id: str,
+    explanation: str,
+    span: str | None,
+    *,
+    customer_id: str | None = None,
+) -> dict[str, object]:
+    return {
+        "campaign_id": campaign_id,
+        "variant_id": variant_id,
+        "attempt": 0,
+        "rule_id": rule_id,
+        "severity": "block",
+        "span": span,
+        "explanation": explanation + (f" (person {customer_id})" if customer_id else ""),
+        "suggested_fix": None,
+        "field": "message",
+        "created_at": utcnow(),
+    }
+
+
+def _flush(db: Database, rows: list[dict[str, object]], findings: list[dict[str, object]]) -> None:
+    if not rows and not findings:
+        return
+    with db.session() as s:
+        if rows:
+            s.execute(insert(MessageRow), rows)
+        if findings:
+            s.execute(insert(FindingRow), findings)
+    rows.clear()
+    findings.clear()
+
+
+def _scheduled(db: Database, campaign_id: str, step_ids: set[str]) -> Iterator[MessageRow]:
+    with db.session() as s:
+        yield from s.scalars(
+            select(MessageRow).where(
+                MessageRow.campaign_id == campaign_id,
+                MessageRow.status == "scheduled",
+                MessageRow.step_id.in_(step_ids),
+            )
+        ).all()
+
+
+def reallocate_scheduled(
+    db: Database,
+    settings: Settings,
+    kit: BrandKit,
+    *,
+    campaign_id: str,
+    plan: Plan,
+    variants: Sequence[VariantTemplate],
+    as_of: datetime,
+) -> int:
+    """Re-draw the arm of every still-scheduled message under the variants' current weights.
+
+    Returns how many messages changed arm (and were re-rendered). Sent messages never change.
+    """
+    by_step: dict[str, list[VariantTemplate]] = {}
+    for v in variants:
+        by_step.setdefault(v.step_id, []).append(v)
+    pending = list(_scheduled(db, campaign_id, set(by_step)))
+    if not pending:
+        return 0
+    renderer = PersonRenderer(
+        db, settings, kit, plan, customer_ids=[m.customer_id for m in pending], as_of=as_of
+    )
+    changed: list[dict[str, object]] = []
+    for m in pending:
+        # Same key, new weights: only people near an arm boundary move (consistent hashing).
+        new = choose_arm(arm_key(campaign_id, m.customer_id), by_step[m.step_id])
+        if new.id == m.variant_id:
+            continue
+        customer = renderer.customers.get(m.customer_id)
+        if customer is None:
+            continue
+        try:
+            copy, product = renderer.render(campaign_id, new, customer, m.scheduled_at)
+        except RenderError:
+            continue
+        if any(f.severity == Severity.BLOCK for f in check_message(kit, copy)):
+            continue
+        changed.append(
+            {
+                "id": m.id,
+                "variant_id": new.id,
+                "arm": new.arm,
+                "subject": copy.subject,
+                "body": copy.body,
+                "product_id": product.id if product else None,
+            }
+        )
+    with db.session() as s:
+        for ch in changed:
+            # Only rows still scheduled change: a dispatcher may have claimed some meanwhile.
+            s.execute(
+                update(MessageRow)
+                .where(MessageRow.id == ch["id"], MessageRow.status == "scheduled")
+                .values(**{k: v for k, v in ch.items() if k != "id"})
+            )
+    return len(changed)
+
+
+def variants_by_id(variants: Sequence[VariantTemplate]) -> Mapping[str, VariantTemplate]:
+    """Index variants by id."""
+    return {v.id: v for v in variants}

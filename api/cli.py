@@ -1,0 +1,353 @@
+"""The `autocmo` command line."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from core.settings import Settings
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+app = typer.Typer(
+    help="autocmo: autonomous multi-agent marketing, inside guardrails a human owns.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err = Console(stderr=True)
+
+
+def _settings() -> Settings:
+    return Settings()
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    err.print(f"[red]error:[/red] {message}")
+    return typer.Exit(code)
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        t = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise _fail(f"{value!r} is not an ISO time (e.g. 2026-11-23T10:00:00Z).") from exc
+    return t if t.tzinfo else t.replace(tzinfo=UTC)
+
+
+@app.command()
+def demo(
+    report: Annotated[Path | None, typer.Option(help="Where to write the JSON report.")] = None,
+    customers: Annotated[int, typer.Option(help="Size of the sample world.")] = 5000,
+    seed: Annotated[int, typer.Option(help="Seed of the sample world and simulator.")] = 7,
+) -> None:
+    """Run the whole loop on the sample world: brief → … → optimizer, with a report."""
+    from api.demo import run_demo
+
+    settings = _settings()
+    path = report or settings.data_dir / "demo-report.json"
+    result = run_demo(settings, report_path=path, customers=customers, seed=seed, console=console)
+    if not result.get("ok", False):
+        raise typer.Exit(1)
+
+
+@app.command()
+def seed(
+    customers: Annotated[int, typer.Option(help="How many customers.")] = 5000,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
+) -> None:
+    """Load the synthetic sample world (catalog, customers, 90 days of events)."""
+    from api.demo import seed_world
+    from core.db import Database
+
+    settings = _settings()
+    settings.ensure_dirs()
+    db = Database(settings.db_url)
+    db.create_all()
+    n = seed_world(db, customers=customers, seed=seed, now=datetime.now(UTC))
+    console.print(
+        f"Loaded {n['customers']} customers, {n['products']} products, "
+        f"{n['events']} events into {settings.db_url}."
+    )
+
+
+@app.command("import")
+def import_(
+    kind: Annotated[str, typer.Argument(help="customers, events or products")],
+    file: Annotated[Path, typer.Argument(help="CSV or JSONL file", exists=True, dir_okay=False)],
+) -> None:
+    """Import customers, events or products; a file with any bad row writes nothing."""
+    from tools.importer import ImportRejected, import_file
+
+    from core.db import Database
+
+    if kind not in ("customers", "events", "products"):
+        raise _fail(f"Unknown kind {kind!r}: use customers, events or products.")
+    settings = _settings()
+    settings.ensure_dirs()
+    db = Database(settings.db_url)
+    db.create_all()
+    try:
+        rep = import_file(db, kind, file)  # type: ignore[arg-type]
+    except ImportRejected as exc:
+        raise _fail(str(exc)) from exc
+    except ValueError as exc:
+        raise _fail(str(exc)) from exc
+    console.print(
+        f"Imported {rep.inserted} {kind} from {file} ({rep.duplicates} duplicates skipped)."
+    )
+
+
+@app.command()
+def brief(
+    text: Annotated[str, typer.Argument(help="The brief, in plain words.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Submit a brief (chat-style): get clarifying questions, or a plan awaiting approval."""
+    from graphs.runner import submit_brief
+    from graphs.runtime import build_deps
+
+    deps = build_deps(_settings())
+    try:
+        res = submit_brief(deps, text)
+    except ValueError as exc:
+        raise _fail(str(exc)) from exc
+    if as_json:
+        print(res.model_dump_json(indent=2))
+        return
+    _print_brief_result(res)
+
+
+def _print_brief_result(res: Any) -> None:
+    if res.status == "needs_input":
+        console.print("[bold]autocmo:[/bold] I need a little more before I can plan this:")
+        for q in res.questions:
+            console.print(f"  • {q}")
+        console.print(f"(campaign {res.campaign_id}; send a fuller brief.)")
+        return
+    plan = res.plan or {}
+    console.print(
+        f"[bold]Campaign {res.campaign_id}[/bold] — {plan.get('objective', {}).get('name')}"
+    )
+    for a in res.assumptions:
+        console.print(f"  assumed: {a}")
+    console.print(f"  audience: {res.audience_size} people, {res.holdout_size} held out at random")
+    for st in plan.get("journey", []):
+        console.print(
+            f"  step {st['id']}: {st['channel']} after {st['delay_hours']:g} h "
+            f"({st['condition']}) — {st['content_brief']}"
+        )
+    for v in res.variants:
+        console.print(
+            f"  arm {v['id']} [{v['angle']}] {v['status']}: {v.get('subject') or v['body'][:60]}"
+        )
+    if res.approval_id:
+        console.print(
+            f"[yellow]Waiting for approval {res.approval_id}[/yellow]: "
+            + "; ".join(res.approval_reasons)
+        )
+        console.print(f"  approve:  autocmo approve {res.approval_id} --by YOU")
+        console.print(f"  reject:   autocmo reject {res.approval_id} --by YOU --comment WHY")
+    else:
+        console.print(f"status: {res.status}")
+
+
+@app.command()
+def approvals(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    all_: Annotated[bool, typer.Option("--all", help="Include decided approvals.")] = False,
+) -> None:
+    """List pending approvals (the human queue)."""
+    from core.campaigns import list_approvals
+    from core.db import Database
+    from core.models import ApprovalStatus
+
+    settings = _settings()
+    db = Database(settings.db_url)
+    db.create_all()
+    items = list_approvals(db, status=None if all_ else ApprovalStatus.PENDING)
+    if as_json:
+        print(json.dumps([a.model_dump(mode="json") for a in items], indent=2))
+        return
+    if not items:
+        console.print("No approvals waiting.")
+        return
+    table = Table("id", "campaign", "kind", "what", "why", "status")
+    for a in items:
+        table.add_row(
+            a.id, a.campaign_name or a.campaign_id, a.kind, a.subject, a.reason, a.status.value
+        )
+    console.print(table)
+
+
+def _decide(approval_id: str, approved: bool, by: str, comment: str | None) -> None:
+    from core.campaigns import NotFound
+    from graphs.runner import decide
+    from graphs.runtime import build_deps
+
+    deps = build_deps(_settings())
+    try:
+        res = decide(deps, approval_id, approved=approved, decided_by=by, comment=comment)
+    except NotFound as exc:
+        raise _fail(str(exc)) from exc
+    except ValueError as exc:
+        raise _fail(str(exc)) from exc
+    console.print(f"{res.approval.status.value}: {res.approval.subject}")
+    console.print(f"{res.effect} Campaign status: {res.campaign_status}.")
+
+
+@app.command()
+def approve(
+    approval_id: Annotated[str, typer.Argument(help="The approval id.")],
+    by: Annotated[str, typer.Option(help="Who approves (audited).")] = os.environ.get("USER", ""),
+    comment: Annotated[str | None, typer.Option(help="A comment for the audit trail.")] = None,
+) -> None:
+    """Approve a pending launch or revision; the campaign resumes."""
+    _decide(approval_id, True, by, comment)
+
+
+@app.command()
+def reject(
+    approval_id: Annotated[str, typer.Argument(help="The approval id.")],
+    comment: Annotated[str, typer.Option(help="Why (required, audited).")],
+    by: Annotated[str, typer.Option(help="Who rejects (audited).")] = os.environ.get("USER", ""),
+) -> None:
+    """Reject a pending launch or revision."""
+    _decide(approval_id, False, by, comment)
+
+
+@app.command()
+def campaigns(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """List campaigns."""
+    from core.campaigns import list_campaigns
+    from core.db import Database
+
+    db = Database(_settings().db_url)
+    db.create_all()
+    items = list_campaigns(db)
+    if as_json:
+        print(json.dumps([c.model_dump() for c in items], indent=2))
+        return
+    table = Table("id", "name", "status", "engine", "created")
+    for c in items:
+        table.add_row(c.id, c.name, c.status, c.engine, c.created_at[:19])
+    console.print(table)
+
+
+@app.command()
+def report(campaign_id: Annotated[str, typer.Argument(help="The campaign id.")]) -> None:
+    """Print a campaign's report (plan, outbox, lift with interval, arms, revisions) as JSON."""
+    from core.campaigns import NotFound
+    from graphs.runner import campaign_report
+    from graphs.runtime import build_deps
+
+    deps = build_deps(_settings(), with_rules=False)
+    try:
+        print(json.dumps(campaign_report(deps, campaign_id), indent=2, default=str))
+    except NotFound as exc:
+        raise _fail(str(exc)) from exc
+
+
+@app.command()
+def worker(
+    once: Annotated[bool, typer.Option("--once", help="Run one cycle and exit.")] = False,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Clock for --once (ISO).")] = None,
+) -> None:
+    """Scheduled autonomous runs: dispatch due messages every minute, optimize on an interval."""
+    from graphs.runner import active_campaigns, dispatch_due, optimize
+    from graphs.runtime import build_deps
+
+    settings = _settings()
+    deps = build_deps(settings, with_rules=False)
+    clock = _parse_time(as_of)
+    stop = {"now": False}
+
+    def _on_term(signum: int, _frame: Any) -> None:
+        stop["now"] = True
+        err.print("worker: stopping after the current cycle…")
+
+    signal.signal(signal.SIGTERM, _on_term)
+    signal.signal(signal.SIGINT, _on_term)
+    last_opt = 0.0
+    while True:
+        now = clock or datetime.now(UTC)
+        stats = dispatch_due(deps, as_of=now)
+        console.print(f"[{now:%Y-%m-%d %H:%M:%S}] dispatch: {stats.model_dump()}")
+        if once or time.monotonic() - last_opt >= settings.worker_optimize_interval_s:
+            for cid in active_campaigns(deps):
+                out = optimize(deps, cid, as_of=now)
+                for o in out.get("outcomes", []):
+                    console.print(f"  optimizer {cid}: {o['status']} — {o['description']}")
+            last_opt = time.monotonic()
+        if once or stop["now"]:
+            break
+        deadline = time.monotonic() + settings.worker_dispatch_interval_s
+        while time.monotonic() < deadline and not stop["now"]:
+            time.sleep(0.5)
+        if stop["now"]:
+            break
+
+
+@app.command("eval")
+def eval_(
+    report: Annotated[Path | None, typer.Option(help="Report directory.")] = None,
+    shared_data: Annotated[
+        Path | None, typer.Option(help="Folder of the shared real data sets (optional).")
+    ] = None,
+) -> None:
+    """Run the guardrail evals; exits non-zero when a threshold is missed."""
+    from evals.runner import run_evals
+
+    from brand_guardrails.kit import load_brand_kit
+
+    settings = _settings()
+    out = report or settings.data_dir / "eval"
+    kit = load_brand_kit(settings.brand_path)
+    datasets = Path(__file__).resolve().parent.parent / "evals" / "datasets"
+    res = run_evals(kit, datasets_dir=datasets, report_dir=out, shared_data=shared_data)
+    console.print(f"eval report: {out / 'report.md'}")
+    if not res.passed:
+        for f in res.failures:
+            err.print(f"[red]FAIL[/red] {f}")
+        raise typer.Exit(1)
+    console.print("[green]all eval thresholds met[/green]")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Bind address.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8000,
+) -> None:
+    """Serve the HTTP API (OpenAPI docs at /docs)."""
+    import uvicorn
+
+    from api.app import create_app
+
+    uvicorn.run(create_app(_settings()), host=host, port=port)
+
+
+def main() -> None:
+    """Console entry point."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

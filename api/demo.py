@@ -1,0 +1,367 @@
+"""`autocmo demo`: the whole loop on the synthetic sample world, with a report.
+
+The demo runs in its own folder (`<data dir>/demo`, wiped at start), so it never touches a real
+database. Outcomes come from the response simulator, which is named as such everywhere.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from sqlalchemy import func, select
+from tools.catalog import list_products
+from tools.simulator import ResponseSimulator, SimMessage
+
+from core import campaigns as repo
+from core.db import CustomerRow, Database, MessageRow, VariantRow
+from core.models import ApprovalStatus, Channel
+from core.outcomes import record_outcomes
+from core.settings import Settings
+from graphs.runner import campaign_report, decide, dispatch_due, optimize, submit_brief
+from graphs.runtime import Deps, build_deps
+from tools.sample_world import generate_world, load_world
+from tools.scheduling import local_hour, resolve_tz
+
+DEMO_APPROVER = "demo-approver (automated stand-in for a human)"
+"""Who approves in the demo. A real deployment has people in the approval queue."""
+
+DEMO_BRIEF = (
+    "Win back customers who haven't ordered in the last 3 months. Offer 10% off with code "
+    "COMEBACK10 by email, then send an SMS reminder to those who still haven't bought."
+)
+"""The brief the demo submits."""
+
+
+def seed_world(db: Database, *, customers: int, seed: int, now: datetime) -> dict[str, int]:
+    """Generate and load the synthetic sample world; returns row counts."""
+    world = generate_world(seed=seed, customers=customers, now=now)
+    load_world(db, world)
+    return {
+        "customers": len(world.customers),
+        "products": len(world.products),
+        "events": len(world.events),
+    }
+
+
+class _Progress:
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.t0 = time.perf_counter()
+
+    @contextmanager
+    def stage(self, title: str) -> Iterator[None]:
+        self.console.print(f"[bold cyan]▶ {title}[/bold cyan]")
+        t = time.perf_counter()
+        yield
+        self.console.print(f"  [dim]done in {time.perf_counter() - t:.1f}s[/dim]")
+
+
+def _simulate(
+    deps: Deps,
+    sim: ResponseSimulator,
+    campaign_id: str,
+    *,
+    step_id: str,
+    assigned: list[tuple[str, str]],
+    as_of: datetime,
+) -> int:
+    with deps.db.session() as s:
+        rows = s.execute(
+            select(MessageRow, VariantRow.angle)
+            .join(VariantRow, VariantRow.id == MessageRow.variant_id)
+            .where(
+                MessageRow.campaign_id == campaign_id,
+                MessageRow.step_id == step_id,
+                MessageRow.status == "sent",
+            )
+        ).all()
+        tz_of = dict(s.execute(select(CustomerRow.id, CustomerRow.timezone)).all())
+    offer = 0.0
+    plan = repo.latest_plan(deps.db, campaign_id)
+    if plan and plan.objective.offer.percent:
+        offer = plan.objective.offer.percent
+    products = {p.id: p for p in _products(deps)}
+    msgs = []
+    for m, angle in rows:
+        sent_at = m.sent_at or m.scheduled_at
+        tz = resolve_tz(tz_of.get(m.customer_id), deps.kit.default_timezone)
+        product = products.get(m.product_id) if m.product_id else None
+        msgs.append(
+            SimMessage(
+                message_id=m.id,
+                customer_id=m.customer_id,
+                channel=Channel(m.channel),
+                angle=angle,
+                offer_percent=offer,
+                product_id=m.product_id,
+                category=product.category if product else None,
+                local_hour=local_hour(sent_at, tz),
+                sent_at=sent_at,
+            )
+        )
+    outcomes = sim.simulate(campaign_id, assigned=assigned, sent=msgs, as_of=as_of)
+    return record_outcomes(deps.db, outcomes)
+
+
+def _products(deps: Deps) -> list[Any]:
+    with deps.db.session() as s:
+        return list_products(s)
+
+
+def run_demo(
+    settings: Settings,
+    *,
+    report_path: Path,
+    customers: int = 5000,
+    seed: int = 7,
+    console: Console | None = None,
+) -> dict[str, Any]:
+    """Run brief → plan → content → guardrails → approval → sends → outcomes → optimizer."""
+    console = console or Console()
+    progress = _Progress(console)
+    demo_dir = settings.data_dir / "demo"
+    if demo_dir.exists():
+        shutil.rmtree(demo_dir)
+    s = settings.model_copy(update={"data_dir": demo_dir, "database_url": None})
+    s.ensure_dirs()
+    now = datetime.now(UTC).replace(microsecond=0)
+
+    engine = (
+        "offline"
+        if s.offline
+        else f"openai ({s.llm_model} at {s.openai_base_url or 'api.openai.com'})"
+    )
+    console.print(f"[bold]autocmo demo[/bold] — engine: {engine}")
+    if s.offline:
+        console.print(
+            "  No OPENAI_API_KEY: the offline engine runs (rule-based planner, copy from the "
+            "brand kit's approved copy bank). Set OPENAI_API_KEY / OPENAI_BASE_URL for an LLM."
+        )
+    console.print(f"  Working folder: {demo_dir} (wiped at every demo run)")
+
+    with progress.stage(
+        f"Sample world: {customers} synthetic customers, catalog, 90 days of events"
+    ):
+        db = Database(s.db_url)
+        db.create_all()
+        counts = seed_world(db, customers=customers, seed=seed, now=now)
+        db.dispose()
+        console.print(f"  {counts}")
+
+    with progress.stage("Brand kit and rules (Chroma, local MiniLM embeddings)"):
+        deps = build_deps(s)
+        deps.clock = lambda: now
+        console.print(f"  brand: {deps.kit.name}; rules indexed for retrieval")
+
+    with progress.stage("Brief → planner → content → guardrails → approval gate"):
+        console.print(f"  brief: “{DEMO_BRIEF}”")
+        res = submit_brief(deps, DEMO_BRIEF, now=now)
+        cid = res.campaign_id
+        plan = res.plan or {}
+        console.print(f"  campaign {cid}: {plan.get('objective', {}).get('name')}")
+        console.print(
+            f"  audience {res.audience_size} contactable people, {res.holdout_size} "
+            "held out at random (they get nothing; their outcomes are still measured)"
+        )
+        for st in plan.get("journey", []):
+            console.print(
+                f"  step {st['id']}: {st['channel']} +{st['delay_hours']:g}h "
+                f"[{st['condition']}] {st['content_brief']}"
+            )
+        for v in res.variants:
+            console.print(
+                f"  arm {v['arm']} of {v['step_id']} ({v['angle']}): "
+                f"{v.get('subject') or v['body'][:70]}"
+            )
+
+    approvals_log: list[dict[str, Any]] = []
+    if res.status == "awaiting_approval" and res.approval_id:
+        with progress.stage("Approval queue"):
+            for a in repo.list_approvals(deps.db, status=ApprovalStatus.PENDING):
+                console.print(f"  pending {a.id}: {a.subject}\n    why: {a.reason}")
+            dec = decide(
+                deps,
+                res.approval_id,
+                approved=True,
+                decided_by=DEMO_APPROVER,
+                comment="Approved by the demo script.",
+            )
+            approvals_log.append(
+                {
+                    "id": res.approval_id,
+                    "kind": "launch",
+                    "reason": dec.approval.reason,
+                    "decided_by": DEMO_APPROVER,
+                    "decision": "approved",
+                }
+            )
+            console.print(f"  approved by {DEMO_APPROVER}: {dec.effect}")
+    elif res.status != "active":
+        console.print(f"[red]The campaign did not launch: {res.status} {res.questions}[/red]")
+        return {"ok": False, "status": res.status, "questions": res.questions}
+
+    assigned = repo.assignments(deps.db, cid)
+    sim = ResponseSimulator(seed=seed, products={p.id: p for p in _products(deps)})
+    journey = plan.get("journey", [])
+    revisions: list[dict[str, Any]] = []
+    for i, step in enumerate(journey):
+        step_clock = now + timedelta(hours=float(step["delay_hours"]) + 25)
+        with progress.stage(
+            f"Worker: dispatch step {step['id']} ({step['channel']}) as of "
+            f"{step_clock:%Y-%m-%d %H:%M} UTC"
+        ):
+            stats = dispatch_due(deps, as_of=step_clock)
+            console.print(f"  {stats.model_dump()}")
+        with progress.stage(f"Response simulator: outcomes of step {step['id']}"):
+            n = _simulate(
+                deps,
+                sim,
+                cid,
+                step_id=step["id"],
+                assigned=assigned if i == 0 else [],
+                as_of=step_clock,
+            )
+            console.print(f"  {n} outcome events recorded")
+        if i < len(journey) - 1:
+            with progress.stage("Optimizer: measure against holdout, revise within thresholds"):
+                out = optimize(deps, cid, as_of=step_clock)
+                for o in out.get("outcomes", []):
+                    console.print(f"  revision {o['status']}: {o['description']} ({o['reason']})")
+                    rec = dict(o)
+                    if o["status"] == "queued" and o.get("approval_id"):
+                        dec = decide(
+                            deps,
+                            o["approval_id"],
+                            approved=True,
+                            decided_by=DEMO_APPROVER,
+                            comment="Approved by the demo script.",
+                        )
+                        approvals_log.append(
+                            {
+                                "id": o["approval_id"],
+                                "kind": "revision",
+                                "reason": o["reason"],
+                                "decided_by": DEMO_APPROVER,
+                                "decision": "approved",
+                            }
+                        )
+                        console.print(f"  approved by {DEMO_APPROVER}: {dec.effect}")
+                        rec["status"] = "approved_and_applied"
+                    revisions.append(rec)
+                if not out.get("outcomes"):
+                    console.print("  no revision: not enough evidence yet")
+
+    with progress.stage("Final measurement"):
+        rep = campaign_report(deps, cid)
+        m = rep["measurement"]
+        lift = m.get("conversion_lift") or {}
+        with deps.db.session() as sess:
+            sent = int(
+                sess.scalar(
+                    select(func.count()).where(
+                        MessageRow.campaign_id == cid, MessageRow.status == "sent"
+                    )
+                )
+                or 0
+            )
+    report = {
+        "ok": True,
+        "engine": deps.llm.engine,
+        "model": s.llm_model if not s.offline else None,
+        "campaign_id": cid,
+        "brief": DEMO_BRIEF,
+        "audience_size": res.audience_size,
+        "holdout_size": res.holdout_size,
+        "plan": rep["plan"],
+        "variants": [
+            {
+                k: v[k]
+                for k in (
+                    "id",
+                    "step_id",
+                    "arm",
+                    "angle",
+                    "channel",
+                    "subject",
+                    "body",
+                    "status",
+                    "weight",
+                )
+            }
+            for v in (vv.model_dump(mode="json") for vv in repo.load_variants(deps.db, cid))
+        ],
+        "guardrail_findings": rep["findings"],
+        "approvals": approvals_log,
+        "messages": rep["messages"],
+        "skipped": rep["skipped"],
+        "messages_sent": sent,
+        "conversions_treated": m["conversions_treated"],
+        "conversions_holdout": m["conversions_holdout"],
+        "treated_n": m["treated_n"],
+        "holdout_n": m["holdout_n"],
+        "lift": {
+            "metric": "conversion_rate",
+            "estimate": lift.get("estimate"),
+            "ci_low": lift.get("ci_low"),
+            "ci_high": lift.get("ci_high"),
+            "treated_rate": lift.get("treated_value"),
+            "holdout_rate": lift.get("holdout_value"),
+            "small_sample": lift.get("small_sample"),
+            "confidence": lift.get("confidence"),
+        },
+        "revenue_lift": m.get("revenue_lift"),
+        "arms": m["arms"],
+        "optimizer_revisions": revisions,
+        "llm_calls": deps.llm.calls,
+        "llm_tokens": {"prompt": deps.llm.prompt_tokens, "completion": deps.llm.completion_tokens},
+        "simulated": "Outcomes come from the response simulator (synthetic customers).",
+        "elapsed_s": round(time.perf_counter() - progress.t0, 1),
+    }
+    report_path.parent.mkdir(parents=True, exist_ok=True)
+    report_path.write_text(json.dumps(report, indent=2, default=str))
+    _summary(console, report, report_path)
+    deps.db.dispose()
+    return report
+
+
+def _summary(console: Console, r: dict[str, Any], path: Path) -> None:
+    lift = r["lift"]
+    console.print()
+    console.print("[bold]Summary[/bold]")
+    console.print(f"  engine: {r['engine']}   LLM calls: {r['llm_calls']}")
+    console.print(
+        f"  audience {r['audience_size']} (holdout {r['holdout_size']}), "
+        f"{r['messages_sent']} messages sent, skipped: {r['skipped'] or 'none'}"
+    )
+    console.print(
+        f"  guardrail findings: {r['guardrail_findings'] or 'none'}; approvals: "
+        f"{len(r['approvals'])}"
+    )
+    if lift["estimate"] is not None:
+        console.print(
+            f"  conversion: treated {lift['treated_rate']:.2%} ({r['conversions_treated']}/"
+            f"{r['treated_n']}) vs holdout {lift['holdout_rate']:.2%} "
+            f"({r['conversions_holdout']}/{r['holdout_n']})"
+        )
+        console.print(
+            f"  [bold]incremental lift {lift['estimate']:+.2%} "
+            f"(95 % CI {lift['ci_low']:+.2%} to {lift['ci_high']:+.2%})[/bold]"
+            + ("  [yellow]small sample[/yellow]" if lift["small_sample"] else "")
+        )
+    for a in r["arms"]:
+        rate = a["conversions"] / a["sends"] if a["sends"] else 0
+        console.print(
+            f"  arm {a['arm']} ({a['angle']}): {a['sends']} sends, "
+            f"{a['conversions']} conversions ({rate:.2%}), share now {a['weight_share']:.0%}"
+        )
+    for rv in r["optimizer_revisions"]:
+        console.print(f"  optimizer: {rv['status']} — {rv['description']}")
+    console.print(f"  report: {path}  ({r['elapsed_s']} s)")

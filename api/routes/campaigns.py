@@ -1,0 +1,35 @@
+"""Campaigns: list, read, report."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from api.deps import AppDeps
+from core import campaigns as repo
+from core.audit import list_decisions
+from core.models import Decision
+from graphs.runner import campaign_report
+
+router = APIRouter(tags=["campaigns"])
+
+
+@router.get("/campaigns", response_model=list[repo.CampaignView])
+def list_campaigns(deps: AppDeps) -> list[repo.CampaignView]:
+    """All campaigns, newest first."""
+    return repo.list_campaigns(deps.db)
+
+
+@router.get("/campaigns/{campaign_id}")
+def read_campaign(campaign_id: str, deps: AppDeps) -> dict[str, Any]:
+    """A campaign with its plan, outbox counts, lift against the holdout, arms and revisions."""
+    return campaign_report(deps, campaign_id)
+
+
+@router.get("/campaigns/{campaign_id}/decisions", response_model=list[Decision])
+def campaign_decisions(campaign_id: str, deps: AppDeps) -> list[Decision]:
+    """The audit trail of a campaign."""
+    repo.get_campaign(deps.db, campaign_id)
+    with deps.db.session() as s:
+        return list_decisions(s, campaign_id)

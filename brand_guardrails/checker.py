@@ -1,0 +1,47 @@
+"""Run every deterministic check family on a message and reduce findings to a verdict.
+
+Checks run on the final text, footer included, exactly as the person will see it.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from brand_guardrails.kit import BrandKit
+from core.models import Channel, Finding, Offer, Severity
+
+
+class CopyToCheck(BaseModel):
+    """One rendered message, as it will be sent (footer included)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    channel: Channel
+    """Channel it goes out on."""
+    subject: str | None = None
+    """Rendered subject (e-mail, push title)."""
+    body: str
+    """Rendered body including the compliance footer (SMS: prefix and STOP text)."""
+    offer: Offer | None = None
+    """The campaign's offer, if any; its disclaimers and thresholds apply."""
+
+
+def check_message(kit: BrandKit, msg: CopyToCheck) -> list[Finding]:
+    """All findings of all check families on one message."""
+    from brand_guardrails.checks import FAMILIES
+
+    findings: list[Finding] = []
+    for family in FAMILIES.values():
+        findings.extend(family(kit, msg))
+    return findings
+
+
+def verdict(findings: list[Finding]) -> Literal["pass", "warn", "block"]:
+    """`block` if any finding blocks, `warn` if any warns, else `pass`."""
+    if any(f.severity == Severity.BLOCK for f in findings):
+        return "block"
+    if findings:
+        return "warn"
+    return "pass"

@@ -1,0 +1,165 @@
+"""Text normalisation shared by the checks: folding, obfuscation-tolerant phrase patterns."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterator
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from brand_guardrails.checker import CopyToCheck
+
+_INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u2060\ufeff\u180e"), None)
+_HOMOGLYPHS = str.maketrans(
+    {
+        # Cyrillic
+        "а": "a", "в": "b", "е": "e", "ё": "e", "к": "k", "м": "m", "н": "h", "о": "o",
+        "р": "p", "с": "c", "т": "t", "у": "y", "х": "x", "і": "i", "ї": "i", "ј": "j",
+        "ѕ": "s", "ԁ": "d", "ӏ": "l", "ԛ": "q", "ԝ": "w", "һ": "h", "ɡ": "g",
+        # Greek
+        "α": "a", "β": "b", "ε": "e", "ι": "i", "κ": "k", "ν": "v", "ο": "o", "ρ": "p",
+        "τ": "t", "υ": "u", "χ": "x", "ϲ": "c",
+        # typographic punctuation
+        "‘": "'", "’": "'", "“": '"', "”": '"', "–": "-", "—": "-",
+    }
+)  # fmt: skip
+
+# Characters an obfuscator may use in place of a letter, per letter.
+_LEET = {
+    "a": "a@4",
+    "b": "b8",
+    "e": "e3€",
+    "g": "g9",
+    "i": "i1!|l",
+    "l": "l1|i",
+    "o": "o0",
+    "s": "s5$",
+    "t": "t7+",
+    "z": "z2",
+    "0": "0o",
+    "1": "1il|!",
+    "3": "3e",
+    "4": "4a",
+    "5": "5s",
+}
+_SEP = r"[\W_]{0,3}"
+
+Part = Literal["subject", "body"]
+
+
+_SPECIAL = re.compile(
+    "[" + re.escape("".join(chr(c) for c in (*_INVISIBLE, *_HOMOGLYPHS))) + "]"
+)
+_SPECIAL_MAP: dict[str, str] = {
+    chr(k): ("" if v is None else str(v) if isinstance(v, str) else chr(v))
+    for k, v in {**_HOMOGLYPHS, **_INVISIBLE}.items()
+}
+
+
+@lru_cache(maxsize=8192)
+def fold(text: str) -> str:
+    """NFKC, invisible characters removed, case-folded, look-alike letters mapped to Latin."""
+    if text.isascii():
+        return text.lower()
+    text = unicodedata.normalize("NFKC", text).casefold()
+    return _SPECIAL.sub(lambda m: _SPECIAL_MAP[m.group()], text)
+
+
+_SKELETON_KEEP = str.maketrans("1!|l3€4@5$7+8920", "iiiieeaasstt" + "bgzo")
+_NON_ALNUM = re.compile(r"[\W_]+")
+_NON_ALNUM_KEEP_LEET = re.compile(r"[^\w!|€@$+]+|_")
+
+
+def skeletons(folded: str) -> tuple[str, str]:
+    """Two letter skeletons of folded text (look-alike symbols read as letters, or dropped),
+    used to pre-filter obfuscation-tolerant phrase matching with plain substring tests."""
+    a = _NON_ALNUM_KEEP_LEET.sub("", folded).translate(_SKELETON_KEEP)
+    b = _NON_ALNUM.sub("", folded).translate(_SKELETON_KEEP)
+    return a, b
+
+
+def phrase_skeleton(phrase: str) -> str:
+    """The skeleton of a phrase, comparable with `skeletons()` of a text."""
+    return _NON_ALNUM.sub("", fold(phrase)).translate(_SKELETON_KEEP)
+
+
+def required_literals(pattern: str) -> tuple[str, ...] | None:
+    """Substrings of which at least one occurs in every match of `pattern` (lower case), or
+    None when no such set can be read off the pattern (then the pattern must always run)."""
+    from re import _parser  # type: ignore[attr-defined]
+
+    try:
+        parsed = _parser.parse(pattern)
+    except re.error:
+        return None
+    return _seq_literals(list(parsed))
+
+
+def _seq_literals(items: list[Any]) -> tuple[str, ...] | None:
+    from re import _constants as c  # type: ignore[attr-defined]
+
+    if len(items) == 1 and items[0][0] is c.BRANCH:
+        out: list[str] = []
+        for branch in items[0][1][1]:
+            lits = _seq_literals(list(branch))
+            if lits is None:
+                return None
+            out.extend(lits)
+        return tuple(out)
+    best: tuple[str, ...] | None = None
+    run = ""
+
+    def consider(cand: tuple[str, ...] | None) -> None:
+        nonlocal best
+        if cand and all(cand) and (best is None or min(map(len, cand)) > min(map(len, best))):
+            best = cand
+
+    for op, arg in items:
+        if op is c.LITERAL:
+            run += chr(arg).lower()
+            continue
+        consider((run,) if run else None)
+        run = ""
+        if op is c.SUBPATTERN:
+            consider(_seq_literals(list(arg[-1])))
+        elif op is c.BRANCH:
+            consider(_seq_literals([(op, arg)]))
+    consider((run,) if run else None)
+    return best
+
+
+def phrase_pattern(phrase: str) -> str:
+    """A regex for a phrase that survives case, look-alikes, leetspeak and `f.r.e.e` spacing."""
+    chars = [c for c in fold(phrase) if c.isalnum()]
+    if not chars:
+        return r"(?!x)x"
+    body = _SEP.join(
+        "[" + re.escape(_LEET[c]) + "]" if c in _LEET else re.escape(c) for c in chars
+    )
+    return rf"(?<![^\W_]){body}(?![^\W_]|'[a-z])"
+
+
+def phrase_variants(phrase: str) -> list[str]:
+    """A phrase and its `&`/`and` twin (competitor names are written both ways)."""
+    out = [phrase]
+    if "&" in phrase:
+        out.append(phrase.replace("&", " and "))
+    if re.search(r"\band\b", phrase, re.IGNORECASE):
+        out.append(re.sub(r"\band\b", "&", phrase, flags=re.IGNORECASE))
+    return out
+
+
+def original_span(original: str, folded: str, start: int, end: int) -> str:
+    """The matched text as the reader sees it (folded text when lengths differ)."""
+    if len(original) == len(folded):
+        return original[start:end]
+    return folded[start:end]
+
+
+def parts(msg: CopyToCheck) -> Iterator[tuple[Part, str]]:
+    """The checkable parts of a message: ("subject", text) when present, then ("body", text)."""
+    if msg.subject:
+        yield "subject", msg.subject
+    yield "body", msg.body

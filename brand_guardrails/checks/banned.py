@@ -1,0 +1,93 @@
+"""Banned phrases and competitor names, robust to case, look-alikes and `f.r.e.e` spacing."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from brand_guardrails.checks._cache import per_kit
+from brand_guardrails.checks._text import (
+    fold,
+    original_span,
+    parts,
+    phrase_pattern,
+    phrase_skeleton,
+    phrase_variants,
+    skeletons,
+)
+from brand_guardrails.kit import BrandKit
+from core.models import Finding, Severity
+
+if TYPE_CHECKING:
+    from brand_guardrails.checker import CopyToCheck
+
+
+@dataclass(frozen=True)
+class _Phrases:
+    """One alternation (a group per phrase variant) and skeletons to pre-filter it."""
+
+    rx: re.Pattern[str]
+    owners: list[str]
+    skeletons: tuple[str, ...]
+
+
+def _alternation(names: list[str], variants: bool) -> _Phrases | None:
+    groups: list[str] = []
+    owners: list[str] = []
+    skels: list[str] = []
+    for name in names:
+        for v in phrase_variants(name) if variants else [name]:
+            groups.append(f"({phrase_pattern(v)})")
+            owners.append(name)
+            skels.append(phrase_skeleton(v))
+    if not groups:
+        return None
+    return _Phrases(re.compile("|".join(groups)), owners, tuple(s for s in skels if s))
+
+
+@per_kit
+def _compile(kit: BrandKit) -> tuple[_Phrases | None, _Phrases | None]:
+    """The kit's banned-phrase and competitor patterns."""
+    return _alternation(kit.banned_phrases, False), _alternation(kit.competitor_names, True)
+
+
+def check(kit: BrandKit, msg: CopyToCheck) -> list[Finding]:
+    """Findings for banned phrases (`banned.phrase`) and competitor names (`banned.competitor`)."""
+    phrases, competitors = _compile(kit)
+    out: list[Finding] = []
+    for field, text in parts(msg):
+        folded = fold(text)
+        skel_a, skel_b = skeletons(folded)
+        for pats, rule, what in (
+            (phrases, "banned.phrase", "a banned phrase"),
+            (competitors, "banned.competitor", "a competitor"),
+        ):
+            if pats is None or not any(s in skel_a or s in skel_b for s in pats.skeletons):
+                continue
+            seen: set[str] = set()
+            for m in pats.rx.finditer(folded):
+                name = pats.owners[(m.lastindex or 1) - 1]
+                if name in seen:
+                    continue
+                seen.add(name)
+                span = original_span(text, folded, m.start(), m.end())
+                disguised = fold(span) != fold(name) and span.lower() != name.lower()
+                out.append(
+                    Finding(
+                        rule_id=rule,
+                        severity=Severity.BLOCK,
+                        span=span,
+                        explanation=(
+                            f"“{span}” is {what} for {kit.name} (“{name}”)"
+                            + (", written in disguise." if disguised else ".")
+                        ),
+                        suggested_fix=(
+                            "Remove the competitor's name; talk about our own gear."
+                            if rule == "banned.competitor"
+                            else f"Remove “{name}” and say it in the brand's own words."
+                        ),
+                        field=field,
+                    )
+                )
+    return out

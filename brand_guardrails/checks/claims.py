@@ -1,0 +1,68 @@
+"""Unsubstantiated claims (guarantees, #1, cures, risk-free, superlatives) from the kit."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from brand_guardrails.checks._cache import per_kit
+from brand_guardrails.checks._text import fold, original_span, parts, required_literals
+from brand_guardrails.kit import BrandKit, ClaimPattern
+from core.models import Finding, Severity
+
+if TYPE_CHECKING:
+    from brand_guardrails.checker import CopyToCheck
+
+
+@dataclass(frozen=True)
+class _Patterns:
+    claims: list[tuple[ClaimPattern, re.Pattern[str], tuple[str, ...] | None]]
+    allowed: re.Pattern[str] | None
+
+
+@per_kit
+def _compile(kit: BrandKit) -> _Patterns:
+    """Each claim pattern with the literals that pre-filter it."""
+    claims = [
+        (c, re.compile(c.pattern, re.IGNORECASE), required_literals(c.pattern))
+        for c in kit.claims.blocked
+    ]
+    allowed = (
+        re.compile("|".join(re.escape(fold(p)) for p in kit.claims.allowed_phrases))
+        if kit.claims.allowed_phrases
+        else None
+    )
+    return _Patterns(claims, allowed)
+
+
+def check(kit: BrandKit, msg: CopyToCheck) -> list[Finding]:
+    """`claims.unsubstantiated` for every blocked claim in subject or body."""
+    pats = _compile(kit)
+    out: list[Finding] = []
+    for field, text in parts(msg):
+        folded = fold(text)
+        if pats.allowed is not None:
+            folded = pats.allowed.sub(lambda m: " " * len(m.group()), folded)
+        hits = [
+            (claim, m)
+            for claim, rx, lits in pats.claims
+            if lits is None or any(lit in folded for lit in lits)
+            for m in rx.finditer(folded)
+        ]
+        for claim, m in sorted(hits, key=lambda h: h[1].start()):
+            span = original_span(text, folded, m.start(), m.end())
+            out.append(
+                Finding(
+                    rule_id="claims.unsubstantiated",
+                    severity=Severity.BLOCK,
+                    span=span,
+                    explanation=(
+                        f"“{span}” is an unsubstantiated {claim.label} claim; {kit.name} "
+                        "cannot back it up in every case."
+                    ),
+                    suggested_fix=claim.fix,
+                    field=field,
+                )
+            )
+    return out

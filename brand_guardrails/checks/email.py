@@ -1,0 +1,108 @@
+"""E-mail (CAN-SPAM): unsubscribe link, postal address, honest subject line, channel text."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from brand_guardrails.checks._text import fold
+from brand_guardrails.kit import BrandKit
+from core.models import Channel, Finding, Severity
+
+if TYPE_CHECKING:
+    from brand_guardrails.checker import CopyToCheck
+
+_UNSUBSCRIBE = re.compile(
+    r"(?:unsubscribe|opt[\s-]?out|manage\s+preferences)\W{0,40}https?://\S+"
+    r"|https?://\S*(?:unsubscribe|/u/|optout|opt-out)\S*"
+)
+_FAKE_REPLY = re.compile(r"^\s*(?:re|fwd?|aw|wg|tr)\s*(?:\[\d+\])?\s*:", re.IGNORECASE)
+_SPACES = re.compile(r"[\s,]+")
+
+
+def _squash(text: str) -> str:
+    return _SPACES.sub(" ", fold(text)).strip()
+
+
+def check(kit: BrandKit, msg: CopyToCheck) -> list[Finding]:
+    """CAN-SPAM findings on e-mail: `email.unsubscribe_missing`, `email.postal_address_missing`,
+    `email.deceptive_subject`, `email.subject_missing`, `email.subject_too_long` (warn) and
+    `email.disclaimer_missing`."""
+    if msg.channel != Channel.EMAIL:
+        return []
+    out: list[Finding] = []
+    folded = fold(msg.body)
+    if not _UNSUBSCRIBE.search(folded):
+        out.append(
+            Finding(
+                rule_id="email.unsubscribe_missing",
+                severity=Severity.BLOCK,
+                explanation="Marketing e-mail must include a working unsubscribe link (CAN-SPAM).",
+                suggested_fix="Append the compliance footer (apply_footer) with the unsubscribe URL.",
+                field="body",
+            )
+        )
+    if _squash(kit.postal_address) not in _squash(msg.body):
+        out.append(
+            Finding(
+                rule_id="email.postal_address_missing",
+                severity=Severity.BLOCK,
+                explanation=(
+                    "Marketing e-mail must include the sender's valid physical postal address "
+                    "(CAN-SPAM)."
+                ),
+                suggested_fix=f"Append the compliance footer; it adds “{kit.postal_address}”.",
+                field="body",
+            )
+        )
+    subject = msg.subject or ""
+    if not subject.strip():
+        out.append(
+            Finding(
+                rule_id="email.subject_missing",
+                severity=Severity.BLOCK,
+                explanation="An e-mail needs a subject line.",
+                suggested_fix="Write a subject that says what the e-mail is about.",
+                field="subject",
+            )
+        )
+    else:
+        fake = _FAKE_REPLY.match(fold(subject))
+        if fake:
+            out.append(
+                Finding(
+                    rule_id="email.deceptive_subject",
+                    severity=Severity.BLOCK,
+                    span=subject[: fake.end()].strip(),
+                    explanation=(
+                        "A reply/forward prefix pretends there was an earlier conversation; "
+                        "CAN-SPAM forbids deceptive subject lines."
+                    ),
+                    suggested_fix="Remove the RE:/FWD: prefix.",
+                    field="subject",
+                )
+            )
+        limit = kit.channel_rules.email.subject_max_length
+        if len(subject) > limit:
+            out.append(
+                Finding(
+                    rule_id="email.subject_too_long",
+                    severity=Severity.WARN,
+                    span=subject[limit:],
+                    explanation=f"The subject has {len(subject)} characters; the limit is {limit}.",
+                    suggested_fix=f"Shorten the subject to {limit} characters or fewer.",
+                    field="subject",
+                )
+            )
+    required = kit.disclaimers.by_channel.get(Channel.EMAIL)
+    if required and _squash(required) not in _squash(msg.body):
+        out.append(
+            Finding(
+                rule_id="email.disclaimer_missing",
+                severity=Severity.BLOCK,
+                explanation=f"Every e-mail must carry: “{required}”.",
+                suggested_fix="Append the compliance footer (apply_footer).",
+                field="body",
+            )
+        )
+    return out

@@ -1,0 +1,95 @@
+"""Unresolved template tokens and rendering leftovers (`{{ x }}`, `[FirstName]`, `None`, `nan`)."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from brand_guardrails.checks._cache import per_kit
+from brand_guardrails.checks._text import parts
+from brand_guardrails.kit import BrandKit
+from core.models import Finding, Severity
+
+if TYPE_CHECKING:
+    from brand_guardrails.checker import CopyToCheck
+
+_NULLS = r"(?:None|none|null|NULL|nan|NaN|undefined)"
+_TOKEN = re.compile(
+    "|".join(
+        [
+            r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}|\{\{|\}\}|\{%|%\}",  # Jinja
+            r"\[\s*[A-Za-z][A-Za-z0-9_ .-]{0,30}\]",  # [FirstName], [Product Name]
+            r"\*\|[A-Za-z0-9_]+\|\*",  # *|FNAME|*
+            r"%%?[A-Z][A-Z0-9_]{2,}%%?",  # %FIRSTNAME%
+            r"\$\{\s*\w+\s*\}|\{\s*[a-z_][a-z0-9_]*\s*\}|<<\s*\w+\s*>>",  # ${x} {x} <<x>>
+            r"\b(?:undefined|NaN|NULL)\b",
+            rf"\b(?:Hi|Hey|Hello|Dear|Thanks|Congrats|Welcome back),?\s+{_NULLS}\b",
+            r"(?<![\w'-])(?:None|null|nan)(?=\s*(?:[,.!?;:)]|$))",
+            rf"\$\s?{_NULLS}\b|\b{_NULLS}\s?%",
+            rf"/{_NULLS}(?=[/?#\s]|$)",
+        ]
+    )
+)
+_EMPTY = re.compile(r"\b(?:Hi|Hey|Hello|Dear)\s+[,!.:]|\bcode\s+[.,!]")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+@per_kit
+def _private(kit: BrandKit) -> frozenset[str]:
+    """Private field names, lower case, without separators."""
+    return frozenset(f.lower().replace("_", "").replace(" ", "") for f in kit.private_fields)
+
+
+def check(kit: BrandKit, msg: CopyToCheck) -> list[Finding]:
+    """`tokens.unresolved`, `tokens.empty_value` and `privacy.private_field` (a leftover
+    placeholder naming a private customer field)."""
+    private = _private(kit)
+    out: list[Finding] = []
+    for field, text in parts(msg):
+        for m in _TOKEN.finditer(text):
+            span = m.group()
+            names = {n.lower().replace("_", "") for n in _NAME.findall(span)}
+            leaked = sorted(names & private)
+            if leaked:
+                out.append(
+                    Finding(
+                        rule_id="privacy.private_field",
+                        severity=Severity.BLOCK,
+                        span=span,
+                        explanation=(
+                            f"“{span}” refers to a private customer field ({', '.join(leaked)}) "
+                            "that must never reach copy."
+                        ),
+                        suggested_fix="Remove the field; use only the documented variables.",
+                        field=field,
+                    )
+                )
+                continue
+            out.append(
+                Finding(
+                    rule_id="tokens.unresolved",
+                    severity=Severity.BLOCK,
+                    span=span,
+                    explanation=(
+                        f"“{span}” looks like a placeholder or a missing value that was not "
+                        "filled in; the person would see it as is."
+                    ),
+                    suggested_fix=(
+                        "Render the template with the person's data, and give optional values "
+                        'a fallback, e.g. {{ first_name or "there" }}.'
+                    ),
+                    field=field,
+                )
+            )
+        for m in _EMPTY.finditer(text):
+            out.append(
+                Finding(
+                    rule_id="tokens.empty_value",
+                    severity=Severity.BLOCK,
+                    span=m.group(),
+                    explanation=f"“{m.group()}” reads as if a value (a name, a code) is missing.",
+                    suggested_fix='Give the value a fallback, e.g. {{ first_name or "there" }}.',
+                    field=field,
+                )
+            )
+    return out

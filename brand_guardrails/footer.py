@@ -1,0 +1,69 @@
+"""The compliance footer the system appends to every message (never left to the writer).
+
+E-mail: offer and channel disclaimers, why you got this, sender identity, unsubscribe link,
+postal address (CAN-SPAM). SMS: brand prefix, disclaimers and the STOP opt-out. Push: nothing.
+"""
+
+from __future__ import annotations
+
+from brand_guardrails.kit import BrandKit
+from core.models import Channel, Offer
+
+
+def sms_prefix(kit: BrandKit) -> str:
+    """The text every SMS starts with, e.g. `Northwind: `."""
+    p = (kit.channel_rules.sms.brand_prefix or kit.name.split()[0]).strip()
+    return (p if p.endswith(":") else p + ":") + " "
+
+
+def offer_disclaimer(kit: BrandKit, channel: Channel, offer: Offer | None) -> str:
+    """The disclaimer an offer of this type needs on this channel ("" when none)."""
+    if offer is None or offer.kind == "none":
+        return ""
+    d = kit.disclaimers.by_offer.get(offer.kind)
+    if d is None:
+        return ""
+    return d.short if channel == Channel.SMS else d.text
+
+
+def compliance_footer(
+    kit: BrandKit, channel: Channel, *, unsubscribe_url: str, offer: Offer | None = None
+) -> str:
+    """The footer text for a channel (SMS: disclaimers and STOP; the prefix is separate)."""
+    parts = [offer_disclaimer(kit, channel, offer), kit.disclaimers.by_channel.get(channel, "")]
+    parts = [p.strip() for p in parts if p.strip()]
+    if channel == Channel.EMAIL:
+        site = kit.site_url.split("://", 1)[-1].rstrip("/")
+        lines = [
+            *parts,
+            f"You are receiving this e-mail because you signed up for news from {kit.name} "
+            f"at {site}.",
+            f"Sent by {kit.sender.from_name} <{kit.sender.from_email}>.",
+            f"Unsubscribe: {unsubscribe_url}",
+            kit.postal_address.strip(),
+        ]
+        return "--\n" + "\n".join(lines)
+    if channel == Channel.SMS:
+        return " ".join([*parts, kit.channel_rules.sms.opt_out_text.strip()])
+    return ""
+
+
+def apply_footer(
+    kit: BrandKit,
+    channel: Channel,
+    body: str,
+    unsubscribe_url: str,
+    *,
+    offer: Offer | None = None,
+) -> str:
+    """The final text: body plus footer (SMS: prefix + body + disclaimers + STOP)."""
+    body = body.strip()
+    footer = compliance_footer(kit, channel, unsubscribe_url=unsubscribe_url, offer=offer)
+    if channel == Channel.EMAIL:
+        return f"{body}\n\n{footer}"
+    if channel == Channel.SMS:
+        prefix = sms_prefix(kit)
+        if not body.lower().startswith(prefix.strip().lower()):
+            body = prefix + body
+        return f"{body} {footer}"
+    return body

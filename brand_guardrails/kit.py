@@ -1,0 +1,369 @@
+"""The brand kit: a brand's voice, rules, thresholds and approved copy, loaded from YAML.
+
+`load_brand_kit` reports every problem with the file name, the field path and the YAML line,
+so a brand owner can fix the file without reading Python.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from jinja2 import Environment, TemplateSyntaxError, meta
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from core.models import Channel, Goal
+
+TEMPLATE_VARIABLES: frozenset[str] = frozenset(
+    {
+        "first_name",
+        "brand_name",
+        "product_name",
+        "product_url",
+        "category",
+        "offer_text",
+        "code",
+        "expires",
+        "shop_url",
+        "greeting",
+    }
+)
+"""The only variables a copy-bank template may use (`first_name` may be empty)."""
+
+OfferKind = Literal["percent_off", "free_shipping", "gift"]
+Angle = Literal["urgency", "value", "social_proof", "new_arrivals", "personal"]
+
+_JINJA = Environment(autoescape=False)
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class BrandKitError(Exception):
+    """A brand kit file that cannot be read or does not validate; the message says where."""
+
+
+class Voice(_Model):
+    """How the brand sounds."""
+
+    description: str
+    """One or two sentences a writer can follow."""
+    tone: list[str] = Field(default_factory=list)
+    """Tone words, e.g. `warm`, `practical`."""
+    prefer: list[str] = Field(default_factory=list)
+    """Vocabulary the brand likes to use."""
+    avoid: list[str] = Field(default_factory=list)
+    """Words the brand avoids (a warning, not a block)."""
+
+
+class ClaimPattern(_Model):
+    """A kind of unsubstantiated claim, as a case-insensitive regular expression."""
+
+    label: str
+    """Short name shown in findings, e.g. `guarantee`."""
+    pattern: str
+    """Regular expression matched against lower-cased, normalised copy."""
+    fix: str = "Remove the claim or replace it with a specific, substantiated fact."
+    """Suggested rewrite."""
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, v: str) -> str:
+        try:
+            re.compile(v)
+        except re.error as exc:
+            raise ValueError(f"not a valid regular expression: {exc}") from exc
+        return v
+
+
+class ClaimsPolicy(_Model):
+    """Claims the brand may not make without substantiation; each one blocks."""
+
+    blocked: list[ClaimPattern] = Field(default_factory=list)
+    """Claim patterns that block a message."""
+    allowed_phrases: list[str] = Field(default_factory=list)
+    """Substantiated phrases that contain a blocked word but are fine (e.g. a named warranty)."""
+
+
+class OfferDisclaimer(_Model):
+    """Text that must accompany one type of offer."""
+
+    text: str
+    """Full disclaimer for e-mail and push."""
+    short: str
+    """Short form for SMS."""
+
+
+class Disclaimers(_Model):
+    """Required disclaimer text, by channel and by offer type."""
+
+    by_channel: dict[Channel, str] = Field(default_factory=dict)
+    """Text every message on that channel must carry (the footer adds it)."""
+    by_offer: dict[OfferKind, OfferDisclaimer] = Field(default_factory=dict)
+    """Text a message with that type of offer must carry (the footer adds it)."""
+
+
+class Sender(_Model):
+    """Who e-mail comes from."""
+
+    from_name: str
+    """Display name in From."""
+    from_email: str
+    """Address in From."""
+    reply_to: str
+    """Reply-To address that a person reads."""
+
+
+class EmojiPolicy(_Model):
+    """Where emoji are allowed and how many."""
+
+    allowed_channels: list[Channel] = Field(default_factory=list)
+    """Channels on which emoji may appear."""
+    max_per_message: int = Field(default=1, ge=0)
+    """At most this many emoji in one message."""
+
+
+class EmailRules(_Model):
+    """E-mail channel rules."""
+
+    subject_max_length: int = Field(default=60, ge=10)
+    """Longest subject line in characters."""
+
+
+class SmsRules(_Model):
+    """SMS channel rules."""
+
+    max_segments: int = Field(default=2, ge=1)
+    """Most segments one SMS may take (GSM-7: 160/153 chars, UCS-2: 70/67)."""
+    brand_prefix_required: bool = True
+    """Every SMS starts with the brand name, e.g. `Northwind: `."""
+    brand_prefix: str | None = None
+    """Prefix text; defaults to the brand name followed by a colon."""
+    opt_out_text: str = "Reply STOP to opt out"
+    """The opt-out instruction every SMS ends with."""
+
+
+class ChannelRules(_Model):
+    """Per-channel rules."""
+
+    email: EmailRules = Field(default_factory=EmailRules)
+    """E-mail rules."""
+    sms: SmsRules = Field(default_factory=SmsRules)
+    """SMS rules."""
+
+
+class QuietHours(_Model):
+    """Local hours in which nothing is sent (wraps midnight when start > end)."""
+
+    start: int = Field(ge=0, le=23)
+    """First quiet hour, e.g. 21."""
+    end: int = Field(ge=0, le=23)
+    """First hour sending may resume, e.g. 8."""
+
+    def is_quiet(self, hour: int) -> bool:
+        """True when a local hour falls inside the quiet window."""
+        if self.start == self.end:
+            return False
+        if self.start < self.end:
+            return self.start <= hour < self.end
+        return hour >= self.start or hour < self.end
+
+
+class FrequencyCap(_Model):
+    """At most `max_messages` per person on a channel in any `days` rolling days."""
+
+    max_messages: int = Field(ge=0)
+    """Message limit."""
+    days: int = Field(ge=1)
+    """Rolling window in days."""
+
+
+class CopyTemplate(_Model):
+    """An approved copy-bank template (Jinja2); the system appends the compliance footer."""
+
+    goal: Goal
+    """Campaign goal it serves."""
+    channel: Channel
+    """Channel it is written for."""
+    angle: Angle
+    """Creative angle."""
+    subject: str | None = None
+    """Subject template (e-mail, push); None for SMS."""
+    body: str
+    """Body template, without footer."""
+
+    @model_validator(mode="after")
+    def _variables_allowed(self) -> CopyTemplate:
+        for part, source in (("subject", self.subject), ("body", self.body)):
+            if source is None:
+                continue
+            try:
+                names = meta.find_undeclared_variables(_JINJA.parse(source))
+            except TemplateSyntaxError as exc:
+                raise ValueError(f"{part} is not valid Jinja2: {exc.message}") from exc
+            unknown = sorted(names - TEMPLATE_VARIABLES)
+            if unknown:
+                raise ValueError(
+                    f"{part} uses unknown variable(s) {', '.join(unknown)}; allowed: "
+                    + ", ".join(sorted(TEMPLATE_VARIABLES))
+                )
+        if self.channel == Channel.EMAIL and not self.subject:
+            raise ValueError("e-mail templates need a subject")
+        return self
+
+
+class ApprovalPolicy(_Model):
+    """Thresholds above which a human must approve."""
+
+    max_auto_discount_percent: float = Field(default=15, ge=0, le=100)
+    """Largest discount the agents may launch without a human."""
+    max_auto_audience_size: int = Field(default=2000, ge=0)
+    """Largest audience the agents may launch without a human."""
+    max_auto_allocation_shift: float = Field(default=0.3, ge=0, le=1)
+    """Largest change of one arm's traffic share the optimizer may apply alone."""
+    max_auto_revision_risk: float = Field(default=0.3, ge=0, le=1)
+    """Largest revision risk score the optimizer may apply alone."""
+    launch_requires_approval: bool = True
+    """Every launch waits for a human when true."""
+
+
+class BrandKit(_Model):
+    """Everything the agents must know about a brand, as editable data."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{1,62}$")
+    """Stable brand id (lower case, digits, `-`, `_`)."""
+    name: str
+    """Brand name as customers know it."""
+    version: str
+    """Version of this kit, chosen by the brand owner."""
+    site_url: str
+    """Shop URL, e.g. `https://northwind.example`."""
+    currency: str = "USD"
+    """ISO 4217 currency code."""
+    categories: list[str] = Field(default_factory=list)
+    """Product categories the brand sells."""
+    voice: Voice
+    """How the brand sounds."""
+    banned_phrases: list[str] = Field(default_factory=list)
+    """Phrases that must never appear (matched through case, look-alikes and spacing tricks)."""
+    competitor_names: list[str] = Field(default_factory=list)
+    """Competitors that copy must not name."""
+    claims: ClaimsPolicy = Field(default_factory=ClaimsPolicy)
+    """Unsubstantiated claims that block."""
+    disclaimers: Disclaimers = Field(default_factory=Disclaimers)
+    """Required disclaimer text."""
+    sender: Sender
+    """E-mail sender identity."""
+    postal_address: str
+    """Physical postal address (CAN-SPAM)."""
+    allowed_link_domains: list[str]
+    """Domains links may point to (sub-domains included)."""
+    emoji_policy: EmojiPolicy = Field(default_factory=EmojiPolicy)
+    """Emoji rules."""
+    channel_rules: ChannelRules = Field(default_factory=ChannelRules)
+    """Per-channel rules."""
+    sensitive_topics: list[str] = Field(default_factory=list)
+    """Topics copy must not touch; a trailing `*` matches any word ending (`pregnan*`)."""
+    private_fields: list[str] = Field(default_factory=list)
+    """Customer trait names that must never reach copy."""
+    default_timezone: str = "UTC"
+    """IANA timezone for people whose timezone is unknown."""
+    quiet_hours: QuietHours = Field(default_factory=lambda: QuietHours(start=21, end=8))
+    """Local hours with no sends."""
+    frequency_caps: dict[Channel, FrequencyCap] = Field(default_factory=dict)
+    """Per-channel message caps over rolling days."""
+    copy_bank: list[CopyTemplate] = Field(default_factory=list)
+    """Approved templates used by the offline engine."""
+    approval_policy: ApprovalPolicy = Field(default_factory=ApprovalPolicy)
+    """When a human must approve."""
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _known_timezone(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown IANA timezone {v!r}") from exc
+        return v
+
+    @field_validator("allowed_link_domains")
+    @classmethod
+    def _domains_lower(cls, v: list[str]) -> list[str]:
+        return [d.strip().lower().lstrip(".") for d in v if d.strip()]
+
+    def fingerprint(self) -> str:
+        """A hash of the kit's content, for versioning and caches."""
+        blob = json.dumps(self.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
+
+
+# --- loading -----------------------------------------------------------------------------
+
+
+def load_brand_kit(path: Path) -> BrandKit:
+    """Read and validate a brand kit YAML file; errors name file, field path and line."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise BrandKitError(f"{path}: cannot read brand kit: {exc.strerror or exc}") from exc
+    try:
+        data = yaml.safe_load(text)
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else 0
+        raise BrandKitError(f"{path.name}:{line}: invalid YAML: {exc.problem}") from exc
+    except yaml.YAMLError as exc:
+        raise BrandKitError(f"{path.name}: invalid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise BrandKitError(f"{path.name}:1: the brand kit must be a mapping of fields")
+    try:
+        return BrandKit.model_validate(data)
+    except ValidationError as exc:
+        lines = _line_map(root)
+        problems = []
+        for err in exc.errors():
+            loc = tuple(err["loc"])
+            dotted = ".".join(str(p) for p in loc) or "(root)"
+            msg = err["msg"]
+            if err["type"] == "extra_forbidden":
+                msg = "unknown field (check the spelling)"
+            problems.append(f"{path.name}:{_line_for(lines, loc)}: {dotted}: {msg}")
+        raise BrandKitError("\n".join(problems)) from exc
+
+
+def _line_map(root: yaml.Node | None) -> dict[tuple[Any, ...], int]:
+    """Map each field path in the YAML tree to its 1-based line (keys point at the key)."""
+    out: dict[tuple[Any, ...], int] = {}
+
+    def walk(node: yaml.Node, path: tuple[Any, ...]) -> None:
+        out.setdefault(path, node.start_mark.line + 1)
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                sub = (*path, key.value)
+                out[sub] = key.start_mark.line + 1
+                walk(value, sub)
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                walk(item, (*path, i))
+
+    if root is not None:
+        walk(root, ())
+    return out
+
+
+def _line_for(lines: dict[tuple[Any, ...], int], loc: tuple[Any, ...]) -> int:
+    for n in range(len(loc), -1, -1):
+        key = tuple(str(p) if not isinstance(p, int) else p for p in loc[:n])
+        if key in lines:
+            return lines[key]
+    return 1

@@ -1,0 +1,51 @@
+"""What the graphs' nodes need at run time, built once from Settings at the edge."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from brand_guardrails.store import RuleStore
+
+from brand_guardrails.kit import BrandKit, load_brand_kit
+from core.db import Database, utcnow
+from core.settings import Settings
+from tools.llm import LLMClient, db_usage_recorder
+
+
+@dataclass
+class Deps:
+    """Dependencies of every node: settings, database, brand kit, LLM, rule store and clock."""
+
+    settings: Settings
+    """Configuration."""
+    db: Database
+    """The database."""
+    kit: BrandKit
+    """The brand kit in force."""
+    llm: LLMClient
+    """The LLM client (OpenAI-compatible or offline engine)."""
+    rules: RuleStore | None = None
+    """Brand rules in Chroma; None skips retrieval (unit tests)."""
+    clock: Callable[[], datetime] = field(default=utcnow)
+    """Current time; the demo and tests move it."""
+
+
+def build_deps(settings: Settings, *, with_rules: bool = True) -> Deps:
+    """Open the database (creating tables), load and index the brand kit, build the LLM client."""
+    settings.ensure_dirs()
+    db = Database(settings.db_url)
+    db.create_all()
+    kit = load_brand_kit(settings.brand_path)
+    rules = None
+    if with_rules:
+        rules = RuleStore(settings.chroma_dir)
+        rules.index(kit)
+    return Deps(
+        settings=settings,
+        db=db,
+        kit=kit,
+        llm=LLMClient(settings, on_usage=db_usage_recorder(db)),
+        rules=rules,
+    )

@@ -1,0 +1,417 @@
+"""The dispatcher on a real SQLite file, sending to a real SMTP server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from core.db import ConsentRow, CustomerRow, Database, MessageRow, OutcomeRow, utcnow
+from core.models import Channel
+from core.settings import Settings
+from tests.integration.test_smtp import SMTPSink
+from tools.channels.base import ChannelAdapter
+from tools.channels.file_sink import FileSinkAdapter
+from tools.channels.smtp import SMTPAdapter
+from tools.dispatch import Dispatcher, DispatchPolicy, DispatchStats
+from tools.tokens import verify_token
+
+pytestmark = pytest.mark.integration
+
+T0 = datetime(2026, 3, 2, 15, 0, tzinfo=UTC)
+"""Monday 15:00 UTC: 16:00 in Berlin (allowed), 00:00 in Tokyo (quiet)."""
+
+POLICY = DispatchPolicy(
+    from_name="Trail & Co",
+    from_email="hello@shop.example",
+    default_timezone="Europe/Berlin",
+    quiet_start=21,
+    quiet_end=8,
+)
+
+
+@pytest.fixture
+def smtp_sink() -> Iterator[SMTPSink]:
+    """A recording SMTP server for one test."""
+    sink = SMTPSink().start()
+    yield sink
+    sink.stop()
+
+
+def add_customer(
+    db: Database,
+    cid: str,
+    *,
+    tz: str | None = "Europe/Berlin",
+    granted: bool | None = True,
+    source: str = "signup_form",
+    channel: str = "email",
+) -> None:
+    with db.session() as s:
+        s.add(CustomerRow(id=cid, email=f"{cid}@example.com", timezone=tz, traits={}))
+        s.flush()
+        if granted is not None:
+            s.add(
+                ConsentRow(
+                    customer_id=cid,
+                    channel=channel,
+                    granted=granted,
+                    source=source,
+                    at=T0 - timedelta(days=30),
+                )
+            )
+
+
+def add_message(
+    db: Database,
+    mid: str,
+    cid: str,
+    *,
+    at: datetime = T0 - timedelta(minutes=5),
+    condition: str = "always",
+    channel: str = "email",
+    campaign: str = "cmp_1",
+    **extra: object,
+) -> None:
+    with db.session() as s:
+        s.add(
+            MessageRow(
+                id=mid,
+                idempotency_key=f"{campaign}:s1:{cid}:{mid}",
+                campaign_id=campaign,
+                step_id="s1",
+                customer_id=cid,
+                variant_id="var_a",
+                arm="A",
+                channel=channel,
+                to_address=f"{cid}@example.com",
+                subject=f"Hello {cid}",
+                body=f"Hi {cid},\n\nNew arrivals: https://shop.example/new\n\nFooter.",
+                condition=condition,
+                scheduled_at=at,
+                status="scheduled",
+                **extra,
+            )
+        )
+
+
+def row(db: Database, mid: str) -> MessageRow:
+    with db.session() as s:
+        r = s.get(MessageRow, mid)
+        assert r is not None
+        s.expunge(r)
+        return r
+
+
+def make(
+    db: Database,
+    settings: Settings,
+    sink: SMTPSink,
+    policy: DispatchPolicy = POLICY,
+    **kw: object,
+) -> tuple[Dispatcher, SMTPAdapter]:
+    adapter = SMTPAdapter("127.0.0.1", sink.port, timeout=5)
+    adapters: dict[Channel, ChannelAdapter] = {Channel.EMAIL: adapter}
+    return Dispatcher(db, adapters, policy, settings, retry_wait_s=0.001, **kw), adapter  # type: ignore[arg-type]
+
+
+def run(dispatcher: Dispatcher, adapter: SMTPAdapter, as_of: datetime = T0) -> DispatchStats:
+    try:
+        return dispatcher.run_once(as_of=as_of)
+    finally:
+        adapter.close()
+
+
+def test_sends_due_messages_only_and_records_delivery(
+    db: Database, settings: Settings, smtp_sink: SMTPSink
+) -> None:
+    add_customer(db, "cus_a")
+    add_message(db, "msg_due", "cus_a")
+    add_message(db, "msg_later", "cus_a", at=T0 + timedelta(hours=1))
+
+    stats = run(*make(db, settings, smtp_sink))
+
+    assert (stats.claimed, stats.sent, stats.failed, stats.skipped) == (1, 1, 0, {})
+    assert [m["Message-ID"] for m in smtp_sink.messages] == ["<msg_due@shop.example>"]
+    got = smtp_sink.messages[0]
+    assert got["From"] == "Trail & Co <hello@shop.example>"
+    assert got["X-Autocmo-Idempotency-Key"] == "cmp_1:s1:cus_a:msg_due"
+    token = got["List-Unsubscribe"].strip("<>").rsplit("/u/", 1)[1]
+    assert verify_token(settings.secret_key, token)["customer_id"] == "cus_a"
+
+    sent = row(db, "msg_due")
+    assert sent.status == "sent" and sent.attempts == 1
+    assert sent.provider_message_id == "<msg_due@shop.example>"
+    assert sent.sent_at is not None and sent.sent_at.tzinfo is not None
+    assert row(db, "msg_later").status == "scheduled"
+    with db.session() as s:
+        outcomes = s.scalars(select(OutcomeRow)).all()
+        assert [(o.kind, o.message_id, o.customer_id) for o in outcomes] == [
+            ("delivered", "msg_due", "cus_a")
+        ]
+
+    # Idempotent: a second run finds nothing to do.
+    again = run(*make(db, settings, smtp_sink))
+    assert again.claimed == 0 and len(smtp_sink.messages) == 1
+
+
+def test_consent_is_checked_at_send_time(
+    db: Database, settings: Settings, smtp_sink: SMTPSink
+) -> None:
+    add_customer(db, "cus_unsub")
+    add_customer(db, "cus_none", granted=None)
+    add_customer(db, "cus_revoked", granted=False, source="import")
+    add_customer(db, "cus_sms_only", channel="sms")
+    for cid in ("cus_unsub", "cus_none", "cus_revoked", "cus_sms_only"):
+        add_message(db, f"msg_{cid}", cid)
+    # The person unsubscribes after the message was scheduled.
+    with db.session() as s:
+        consent = s.get(ConsentRow, ("cus_unsub", "email"))
+        assert consent is not None
+        consent.granted, consent.source, consent.at = False, "unsubscribe", T0
+
+    stats = run(*make(db, settings, smtp_sink))
+
+    assert smtp_sink.messages == []
+    assert stats.skipped == {"unsubscribed": 1, "no_consent": 3}
+    assert row(db, "msg_cus_unsub").skip_reason == "unsubscribed"
+    for cid in ("cus_none", "cus_revoked", "cus_sms_only"):
+        r = row(db, f"msg_{cid}")
+        assert (r.status, r.skip_reason, r.attempts) == ("skipped", "no_consent", 0)
+
+
+def test_step_conditions(db: Database, settings: Settings, smtp_sink: SMTPSink) -> None:
+    for cid in ("cus_conv", "cus_click", "cus_open"):
+        add_customer(db, cid)
+    with db.session() as s:
+        s.add(OutcomeRow(campaign_id="cmp_1", customer_id="cus_conv", kind="converted", at=T0))
+        s.add(OutcomeRow(campaign_id="cmp_1", customer_id="cus_click", kind="clicked", at=T0))
+        # A conversion in *another* campaign does not count.
+        s.add(OutcomeRow(campaign_id="cmp_9", customer_id="cus_open", kind="converted", at=T0))
+    add_message(db, "m1", "cus_conv", condition="not_converted")
+    add_message(db, "m2", "cus_click", condition="not_clicked")
+    add_message(db, "m3", "cus_click", condition="not_converted")
+    add_message(db, "m4", "cus_open", condition="not_converted")
+    add_message(db, "m5", "cus_open", condition="sometimes")
+
+    stats = run(*make(db, settings, smtp_sink))
+
+    assert stats.skipped == {"condition_not_met": 2}
+    assert {row(db, m).status for m in ("m3", "m4")} == {"sent"}
+    assert row(db, "m5").status == "failed"
+    assert "unknown step condition" in (row(db, "m5").last_error or "")
+    assert sorted(m["Message-ID"] for m in smtp_sink.messages) == [
+        "<m3@shop.example>",
+        "<m4@shop.example>",
+    ]
+
+
+def test_quiet_hours_defer_in_the_persons_timezone(
+    db: Database, settings: Settings, smtp_sink: SMTPSink
+) -> None:
+    add_customer(db, "cus_tokyo", tz="Asia/Tokyo")
+    add_customer(db, "cus_unknown_tz", tz="Not/AZone")  # falls back to Berlin: 16:00, allowed
+    add_message(db, "m_tokyo", "cus_tokyo")
+    add_message(db, "m_berlin", "cus_unknown_tz")
+
+    stats = run(*make(db, settings, smtp_sink))
+
+    assert (stats.sent, stats.deferred) == (1, 1)
+    deferred = row(db, "m_tokyo")
+    assert deferred.status == "scheduled" and deferred.claimed_by is None
+    assert deferred.scheduled_at == datetime(2026, 3, 2, 23, 0, tzinfo=UTC)  # 08:00 Tokyo
+    assert deferred.attempts == 0
+    assert [m["To"] for m in smtp_sink.messages] == ["cus_unknown_tz@example.com"]
+
+    later = run(*make(db, settings, smtp_sink), as_of=deferred.scheduled_at)
+    assert later.sent == 1 and row(db, "m_tokyo").status == "sent"
+
+
+def test_frequency_cap_counts_across_campaigns(
+    db: Database, settings: Settings, smtp_sink: SMTPSink
+) -> None:
+    add_customer(db, "cus_busy")
+    add_customer(db, "cus_quiet")
+    for cid, days_ago in (("cus_busy", 2), ("cus_quiet", 8)):
+        add_message(db, f"old_{cid}", cid, campaign="cmp_other", at=T0 - timedelta(days=days_ago))
+        with db.session() as s:
+            r = s.get(MessageRow, f"old_{cid}")
+            assert r is not None
+            r.status, r.sent_at = "sent", T0 - timedelta(days=days_ago)
+        add_message(db, f"new_{cid}", cid)
+    policy = POLICY.model_copy(update={"frequency_caps": {"email": (1, 7)}})
+
+    stats = run(*make(db, settings, smtp_sink, policy))
+
+    assert stats.skipped == {"frequency_cap": 1} and stats.sent == 1
+    assert row(db, "new_cus_busy").skip_reason == "frequency_cap"
+    assert row(db, "new_cus_quiet").status == "sent"
+
+
+def test_transient_failures_are_retried_then_sent(
+    db: Database, settings: Settings, smtp_sink: SMTPSink
+) -> None:
+    add_customer(db, "cus_a")
+    add_message(db, "m1", "cus_a")
+    smtp_sink.fail_next = 2
+
+    stats = run(*make(db, settings, smtp_sink))
+
+    assert (stats.sent, stats.retried, stats.failed) == (1, 2, 0)
+    r = row(db, "m1")
+    assert (r.status, r.attempts) == ("sent", 3)
+    assert "451" in (r.last_error or "")  # the last transient error is kept for the record
+    assert len(smtp_sink.messages) == 1
+
+
+def test_attempts_are_capped_across_runs(
+    db: Database, settings: Settings, smtp_sink: SMTPSink
+) -> None:
+    add_customer(db, "cus_a")
+    add_customer(db, "cus_b")
+    add_message(db, "m_fresh", "cus_a")
+    add_message(db, "m_tired", "cus_b", attempts=4)  # four attempts spent in earlier runs
+    smtp_sink.fail_next = 100
+    policy = POLICY.model_copy(update={"max_attempts": 5})
+
+    stats = run(*make(db, settings, smtp_sink, policy))
+
+    assert (stats.sent, stats.failed) == (0, 2)
+    fresh, tired = row(db, "m_fresh"), row(db, "m_tired")
+    assert (fresh.status, fresh.attempts) == ("failed", 5)
+    assert (tired.status, tired.attempts) == ("failed", 5)
+    assert "451" in (fresh.last_error or "") and "gave up" in (fresh.last_error or "")
+    assert stats.retried == 4
+    assert smtp_sink.fail_next == 100 - 6
+
+
+def test_permanent_failure_is_not_retried(
+    db: Database, settings: Settings, smtp_sink: SMTPSink
+) -> None:
+    add_customer(db, "cus_a")
+    add_message(db, "m1", "cus_a")
+    smtp_sink.reply = "550 5.1.1 mailbox unavailable"
+
+    stats = run(*make(db, settings, smtp_sink))
+
+    assert (stats.failed, stats.retried) == (1, 0)
+    r = row(db, "m1")
+    assert (r.status, r.attempts) == ("failed", 1)
+    assert "550" in (r.last_error or "")
+
+
+def test_missing_adapter_and_unknown_channel_fail_clearly(
+    db: Database, settings: Settings, smtp_sink: SMTPSink
+) -> None:
+    add_customer(db, "cus_a", channel="sms")
+    add_message(db, "m_sms", "cus_a", channel="sms")
+    add_message(db, "m_fax", "cus_a", channel="fax")
+
+    stats = run(*make(db, settings, smtp_sink))
+
+    assert stats.failed == 2
+    assert row(db, "m_sms").last_error == "no adapter configured for channel sms"
+    assert row(db, "m_fax").last_error == "unknown channel 'fax'"
+
+
+def test_expired_claims_are_recovered_and_live_ones_left_alone(
+    db: Database, settings: Settings, smtp_sink: SMTPSink
+) -> None:
+    add_customer(db, "cus_a")
+    now = utcnow()
+    add_message(db, "m_crashed", "cus_a")
+    add_message(db, "m_busy", "cus_a")
+    with db.session() as s:
+        for mid, age in (("m_crashed", 600), ("m_busy", 10)):
+            r = s.get(MessageRow, mid)
+            assert r is not None
+            r.status, r.claimed_by, r.claimed_at = (
+                "sending",
+                "dead-worker/x",
+                now - timedelta(seconds=age),
+            )
+
+    stats = run(*make(db, settings, smtp_sink), as_of=now)
+
+    assert stats.claimed == 1 and stats.sent == 1
+    assert row(db, "m_crashed").status == "sent"
+    assert row(db, "m_busy").status == "sending"  # still leased by its live worker
+
+
+def test_file_sink_dispatch(db: Database, settings: Settings) -> None:
+    add_customer(db, "cus_a")
+    add_customer(db, "cus_a_push", channel="push")
+    add_message(db, "m_mail", "cus_a")
+    add_message(db, "m_push", "cus_a_push", channel="push")
+    adapters: dict[Channel, ChannelAdapter] = {
+        Channel.EMAIL: FileSinkAdapter(settings.sent_dir),
+        Channel.PUSH: FileSinkAdapter(settings.sent_dir, channel=Channel.PUSH),
+    }
+    stats = Dispatcher(db, adapters, POLICY, settings).run_once(as_of=T0)
+    assert stats.sent == 2
+    assert sorted(p.name for p in settings.sent_dir.iterdir()) == ["m_mail.eml", "m_push.json"]
+    assert row(db, "m_push").provider_message_id == "m_push.json"
+
+
+def test_two_dispatchers_in_threads_claim_disjoint_sets(
+    db: Database, settings: Settings, smtp_sink: SMTPSink
+) -> None:
+    n = 300
+    for i in range(n):
+        add_customer(db, f"cus_{i:03d}")
+    with db.session() as s:
+        for i in range(n):
+            cid = f"cus_{i:03d}"
+            s.add(
+                MessageRow(
+                    id=f"m_{i:03d}",
+                    idempotency_key=f"k{i}",
+                    campaign_id="cmp_1",
+                    step_id="s1",
+                    customer_id=cid,
+                    variant_id="v",
+                    arm="A",
+                    channel="email",
+                    to_address=f"{cid}@example.com",
+                    subject="Hi",
+                    body="Hello",
+                    scheduled_at=T0 - timedelta(seconds=i),
+                    status="scheduled",
+                )
+            )
+
+    results: dict[str, DispatchStats] = {}
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(2)
+
+    def work(name: str) -> None:
+        own_db = Database(settings.db_url)  # like a separate process: its own engine
+        dispatcher, adapter = make(own_db, settings, smtp_sink, worker_id=name, batch_size=15)
+        try:
+            barrier.wait()
+            results[name] = run(dispatcher, adapter)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            own_db.dispose()
+
+    threads = [threading.Thread(target=work, args=(name,)) for name in ("w1", "w2")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+
+    assert errors == []
+    ids = Counter(m["Message-ID"] for m in smtp_sink.messages)
+    assert len(ids) == n and set(ids.values()) == {1}  # every message exactly once
+    assert results["w1"].claimed + results["w2"].claimed == n
+    assert results["w1"].sent + results["w2"].sent == n
+    with db.session() as s:
+        rows = s.scalars(select(MessageRow)).all()
+        assert {r.status for r in rows} == {"sent"}
+        owners = Counter((r.claimed_by or "").split("/")[0] for r in rows)
+    assert owners["w1"] > 0 and owners["w2"] > 0, owners

@@ -1,0 +1,94 @@
+"""The campaign graph on the OpenAI engine (the real `openai` client against a local
+OpenAI-compatible server): plans and copy come from the model, guardrails stop bad copy,
+and token usage is charged to the campaign."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from core.db import FindingRow, LLMUsageRow, MessageRow
+from core.settings import Settings
+from graphs.runner import decide, submit_brief
+from graphs.runtime import Deps, build_deps
+from tests.integration.conftest import NOW, WINBACK_BRIEF, seeded
+from tests.support.marketing_llm import MarketingLLM
+from tests.support.openai_server import OpenAIServer
+
+
+def _llm_deps(settings: Settings, base_url: str) -> Deps:
+    seeded(settings, with_rules=False).db.dispose()
+    s = settings.model_copy(
+        update={"openai_api_key": "sk-test", "openai_base_url": base_url, "llm_model": "test-model"}
+    )
+    deps = build_deps(s)
+    deps.clock = lambda: NOW
+    return deps
+
+
+def test_llm_engine_runs_the_graph_and_records_tokens(settings: Settings) -> None:
+    llm = MarketingLLM()
+    with OpenAIServer(llm) as server:
+        deps = _llm_deps(settings, server.base_url)
+        res = submit_brief(deps, WINBACK_BRIEF)
+        assert res.status == "awaiting_approval", res
+        assert res.plan and res.plan["send_hour_local"] == 11  # the model's plan, validated
+        assert "LLM assumption: start now." in res.assumptions
+        tasks = [r["response_format"]["json_schema"]["name"] for r in server.requests]
+        assert tasks == ["parse_brief", "draft_plan", "write_variants", "write_variants"]
+        # brand rules retrieved from Chroma are in the writer's prompt
+        assert "STOP" in llm.write_calls[1]
+        # the brief reaches the model only as delimited data
+        assert "brief" in server.requests[0]["messages"][1]["content"]
+    with deps.db.session() as s:
+        usage = s.scalars(
+            select(LLMUsageRow).where(LLMUsageRow.campaign_id == res.campaign_id)
+        ).all()
+    assert len(usage) == 4 and all(u.engine == "openai" and u.prompt_tokens > 0 for u in usage)
+
+
+def test_blocked_copy_goes_back_to_the_writer_and_never_reaches_the_outbox(
+    settings: Settings,
+) -> None:
+    llm = MarketingLLM(bad_copy="first")
+    with OpenAIServer(llm) as server:
+        deps = _llm_deps(settings, server.base_url)
+        res = submit_brief(deps, WINBACK_BRIEF)
+        # the e-mail step was rewritten once, with the findings in the prompt
+        email_prompts = [p for p in llm.write_calls if "one email message" in p]
+        assert len(email_prompts) == 2
+        assert "claims" in email_prompts[1] and "previous draft was blocked" in email_prompts[1]
+        assert all(v["status"] == "active" for v in res.variants)
+        decide(deps, res.approval_id or "", approved=True, decided_by="qa")
+    with deps.db.session() as s:
+        bodies = [
+            m.body
+            for m in s.scalars(
+                select(MessageRow).where(
+                    MessageRow.campaign_id == res.campaign_id, MessageRow.status == "scheduled"
+                )
+            )
+        ]
+        findings = s.scalars(
+            select(FindingRow).where(
+                FindingRow.campaign_id == res.campaign_id, FindingRow.severity == "block"
+            )
+        ).all()
+    assert bodies
+    assert not any("Guaranteed" in b or "risk-free" in b for b in bodies)
+    assert {f.rule_id.split(".")[0] for f in findings} >= {"claims"}
+
+
+def test_copy_that_stays_bad_is_blocked_and_flagged_for_the_human(settings: Settings) -> None:
+    llm = MarketingLLM(bad_copy="always")
+    with OpenAIServer(llm) as server:
+        deps = _llm_deps(settings, server.base_url)
+        res = submit_brief(deps, WINBACK_BRIEF)
+        blocked = [v for v in res.variants if v["status"] == "blocked"]
+        assert [v["arm"] for v in blocked] == ["A"]
+        assert any("still break blocking rules" in r for r in res.approval_reasons)
+        decide(deps, res.approval_id or "", approved=True, decided_by="qa")
+    with deps.db.session() as s:
+        msgs = s.scalars(select(MessageRow).where(MessageRow.campaign_id == res.campaign_id)).all()
+    assert msgs
+    assert not any(m.variant_id == blocked[0]["id"] for m in msgs)
+    assert not any("Guaranteed" in m.body for m in msgs)

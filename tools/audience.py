@@ -1,0 +1,333 @@
+"""Customer features from the event history, audience matching and the randomized holdout.
+
+Features are computed with SQL aggregates (GROUP BY user), so they scale to large customer
+tables without loading events into Python. Only events at or before `as_of` count.
+
+Lifecycle stages (as of `as_of`, by Order Completed events):
+- `prospect`: no order yet;
+- `new`: first order at most 30 days ago;
+- `active`: last order at most 60 days ago;
+- `at_risk`: last order more than 60 and at most 120 days ago;
+- `lapsed`: last order more than 120 days ago.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+from pydantic import BaseModel
+from sqlalchemy import ColumnElement, and_, case, func, literal, select, type_coerce
+from sqlalchemy.orm import Session
+
+from core.db import CustomerRow, EventRow, UTCDateTime
+from core.models import Audience, AudienceFilter
+
+ORDER = "Order Completed"
+"""Event name of a purchase."""
+CART = "Product Added"
+"""Event name of an add-to-cart."""
+VIEW = "Product Viewed"
+"""Event name of a product view."""
+
+NEW_DAYS = 30
+"""A first order at most this many days ago makes a customer `new`."""
+ACTIVE_DAYS = 60
+"""A last order at most this many days ago makes a customer `active`."""
+AT_RISK_DAYS = 120
+"""A last order at most this many days ago (and more than ACTIVE_DAYS) makes one `at_risk`."""
+CART_DAYS = 7
+"""Window for `cart_abandoned`."""
+VIEWS_DAYS = 30
+"""Window for `views_30d`."""
+
+_CHUNK = 5000
+LifecycleStage = Literal["prospect", "new", "active", "at_risk", "lapsed"]
+
+
+class CustomerFeatures(BaseModel):
+    """What audiences filter on: one person's behaviour summarized as of a point in time."""
+
+    customer_id: str
+    """The customer."""
+    recency_days: float | None
+    """Days since the last order; None if the person never ordered."""
+    frequency: int
+    """Number of orders."""
+    monetary: float
+    """Total revenue of all orders."""
+    favorite_category: str | None
+    """Category with the most orders; without orders, the most viewed or carted; None if none."""
+    cart_abandoned: bool
+    """Added to cart in the last 7 days with no order at or after that add."""
+    lifecycle_stage: LifecycleStage
+    """prospect, new, active, at_risk or lapsed (see the module docstring)."""
+    country: str | None
+    """ISO country code from the profile."""
+    views_30d: int
+    """Product views in the last 30 days."""
+    last_viewed_product_id: str | None
+    """Product of the most recent view."""
+    last_bought_product_id: str | None
+    """Product of the most recent order."""
+    last_cart_product_id: str | None
+    """Product of the most recent add-to-cart."""
+
+
+def _chunks(ids: Sequence[str]) -> Iterator[Sequence[str]]:
+    for i in range(0, len(ids), _CHUNK):
+        yield ids[i : i + _CHUNK]
+
+
+def _ts(expr: Any) -> Any:
+    """Give an aggregate over timestamps the aware-UTC column type (SQLite returns strings)."""
+    return type_coerce(expr, UTCDateTime())
+
+
+def _revenue() -> ColumnElement[Any]:
+    props = EventRow.properties
+    return func.coalesce(
+        props["revenue"].as_float(), props["total"].as_float(), props["price"].as_float(), 0.0
+    )
+
+
+def _stage(
+    as_of: datetime, first_order: datetime | None, last_order: datetime | None
+) -> LifecycleStage:
+    if first_order is None or last_order is None:
+        return "prospect"
+    if as_of - first_order <= timedelta(days=NEW_DAYS):
+        return "new"
+    recency = as_of - last_order
+    if recency <= timedelta(days=ACTIVE_DAYS):
+        return "active"
+    if recency <= timedelta(days=AT_RISK_DAYS):
+        return "at_risk"
+    return "lapsed"
+
+
+def _features_for(
+    session: Session, as_of: datetime, ids: Sequence[str] | None
+) -> dict[str, CustomerFeatures]:
+    """Features for `ids` (or everyone when None) in four aggregate queries."""
+    in_scope: list[ColumnElement[bool]] = [EventRow.timestamp <= as_of]
+    people = select(CustomerRow.id, CustomerRow.country)
+    if ids is not None:
+        in_scope.append(EventRow.user_id.in_(ids))
+        people = people.where(CustomerRow.id.in_(ids))
+    countries: dict[str, str | None] = {r[0]: r[1] for r in session.execute(people)}
+    if not countries:
+        return {}
+
+    is_order = EventRow.event == ORDER
+    views_since = as_of - timedelta(days=VIEWS_DAYS)
+    totals = (
+        select(
+            EventRow.user_id,
+            func.sum(case((is_order, 1), else_=0)),
+            func.sum(case((is_order, _revenue()), else_=0.0)),
+            _ts(func.min(case((is_order, EventRow.timestamp)))),
+            _ts(func.max(case((is_order, EventRow.timestamp)))),
+            _ts(func.max(case((EventRow.event == CART, EventRow.timestamp)))),
+            func.sum(
+                case((and_(EventRow.event == VIEW, EventRow.timestamp > views_since), 1), else_=0)
+            ),
+        )
+        .where(*in_scope, EventRow.event.in_((ORDER, CART, VIEW)))
+        .group_by(EventRow.user_id)
+    )
+    agg: dict[str, tuple[int, float, datetime | None, datetime | None, datetime | None, int]] = {}
+    for uid, n, revenue, first, last, cart, views in session.execute(totals):
+        agg[uid] = (int(n or 0), float(revenue or 0.0), first, last, cart, int(views or 0))
+
+    category = EventRow.properties["category"].as_string()
+    per_category = (
+        select(
+            EventRow.user_id,
+            category,
+            func.sum(case((is_order, 1), else_=0)),
+            func.count(),
+        )
+        .where(*in_scope, EventRow.event.in_((ORDER, CART, VIEW)), category.is_not(None))
+        .group_by(EventRow.user_id, category)
+    )
+    best: dict[str, tuple[int, int, str]] = {}
+    for uid, cat, orders, touches in session.execute(per_category):
+        key = (int(orders or 0), int(touches), cat)
+        cur = best.get(uid)
+        # Most orders, then most touches; ties go to the alphabetically first category.
+        if (
+            cur is None
+            or (key[0], key[1]) > (cur[0], cur[1])
+            or ((key[0], key[1]) == (cur[0], cur[1]) and cat < cur[2])
+        ):
+            best[uid] = key
+
+    product = EventRow.properties["product_id"].as_string()
+    ranked = (
+        select(
+            EventRow.user_id.label("uid"),
+            EventRow.event.label("ev"),
+            product.label("pid"),
+            func.row_number()
+            .over(
+                partition_by=(EventRow.user_id, EventRow.event),
+                order_by=(EventRow.timestamp.desc(), EventRow.message_id.desc()),
+            )
+            .label("rn"),
+        )
+        .where(*in_scope, EventRow.event.in_((ORDER, CART, VIEW)), product.is_not(None))
+        .subquery()
+    )
+    last: dict[tuple[str, str], str] = {
+        (uid, ev): pid
+        for uid, ev, pid in session.execute(
+            select(ranked.c.uid, ranked.c.ev, ranked.c.pid).where(ranked.c.rn == literal(1))
+        )
+    }
+
+    out: dict[str, CustomerFeatures] = {}
+    cart_since = as_of - timedelta(days=CART_DAYS)
+    for cid, country in countries.items():
+        n, revenue, first, last_order, last_cart, views = agg.get(
+            cid, (0, 0.0, None, None, None, 0)
+        )
+        abandoned = (
+            last_cart is not None
+            and last_cart > cart_since
+            and (last_order is None or last_order < last_cart)
+        )
+        fav = best.get(cid)
+        out[cid] = CustomerFeatures(
+            customer_id=cid,
+            recency_days=(
+                None if last_order is None else (as_of - last_order).total_seconds() / 86400.0
+            ),
+            frequency=n,
+            monetary=round(revenue, 2),
+            favorite_category=fav[2] if fav else None,
+            cart_abandoned=abandoned,
+            lifecycle_stage=_stage(as_of, first, last_order),
+            country=country,
+            views_30d=views,
+            last_viewed_product_id=last.get((cid, VIEW)),
+            last_bought_product_id=last.get((cid, ORDER)),
+            last_cart_product_id=last.get((cid, CART)),
+        )
+    return out
+
+
+def compute_features(
+    session: Session, *, as_of: datetime, customer_ids: Collection[str] | None = None
+) -> dict[str, CustomerFeatures]:
+    """Features of every customer (or of `customer_ids`) from events at or before `as_of`.
+
+    Customers without events get zero/None features (`prospect`). Ids not in the customer table
+    are left out.
+    """
+    if as_of.tzinfo is None:
+        raise ValueError("as_of must be timezone-aware (UTC)")
+    as_of = as_of.astimezone(UTC)
+    if customer_ids is None:
+        return _features_for(session, as_of, None)
+    out: dict[str, CustomerFeatures] = {}
+    for chunk in _chunks(sorted(set(customer_ids))):
+        out.update(_features_for(session, as_of, chunk))
+    return out
+
+
+# --- matching ---------------------------------------------------------------------------
+
+_NUMERIC_OPS = {"gt", "gte", "lt", "lte"}
+
+
+def _coerce(feature_value: Any, value: Any) -> Any:
+    """Bring a filter value to the feature's type ("30" -> 30.0, "true" -> True)."""
+    if isinstance(feature_value, bool) and isinstance(value, str):
+        low = value.strip().lower()
+        if low in {"true", "yes", "1"}:
+            return True
+        if low in {"false", "no", "0"}:
+            return False
+        return value
+    if isinstance(feature_value, int | float) and not isinstance(feature_value, bool):
+        if isinstance(value, str):
+            try:
+                return float(value)
+            except ValueError:
+                return value
+    return value
+
+
+def _holds(f: AudienceFilter, actual: Any) -> bool:
+    if f.op in _NUMERIC_OPS:
+        if actual is None:
+            return False
+        value = _coerce(actual, f.value)
+        if not isinstance(value, int | float) or not isinstance(actual, int | float):
+            raise ValueError(
+                f"filter {f.feature} {f.op} {f.value!r}: {f.op} needs a number on both sides"
+            )
+        return {
+            "gt": actual > value,
+            "gte": actual >= value,
+            "lt": actual < value,
+            "lte": actual <= value,
+        }[f.op]
+    if f.op == "eq":
+        return bool(actual == _coerce(actual, f.value))
+    if f.op == "ne":
+        return bool(actual != _coerce(actual, f.value))
+    if f.op == "in":
+        values = f.value if isinstance(f.value, list | tuple | set | frozenset) else [f.value]
+        return any(actual == _coerce(actual, v) for v in values)
+    # contains: case-insensitive substring of a text feature
+    if actual is None or f.value is None:
+        return False
+    return str(f.value).lower() in str(actual).lower()
+
+
+def matches(features: CustomerFeatures, audience: Audience) -> bool:
+    """True if the person meets every filter of the audience (an audience without filters: all).
+
+    Numeric comparisons (gt, gte, lt, lte) never match a None feature (e.g. recency of someone
+    who never ordered). `in` takes a list; `contains` is a case-insensitive substring test.
+    """
+    return all(_holds(f, getattr(features, f.feature)) for f in audience.filters)
+
+
+def select_audience(
+    features: Mapping[str, CustomerFeatures], audiences: Sequence[Audience]
+) -> list[tuple[str, str]]:
+    """(customer_id, name of the first matching audience) for everyone who matches any audience,
+    sorted by customer id."""
+    out: list[tuple[str, str]] = []
+    for cid in sorted(features):
+        f = features[cid]
+        for audience in audiences:
+            if matches(f, audience):
+                out.append((cid, audience.name))
+                break
+    return out
+
+
+def _uniform(campaign_id: str, customer_id: str) -> float:
+    digest = hashlib.sha256(f"{campaign_id}:{customer_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2.0**64
+
+
+def split_holdout(
+    campaign_id: str, customer_ids: Sequence[str], fraction: float
+) -> tuple[list[str], list[str]]:
+    """Split into (treated, holdout). A person is held out iff sha256(campaign:customer) maps
+    below `fraction`, so the split is stable and independent of who else is in the audience.
+    Input order is kept within each list."""
+    if not 0.0 <= fraction <= 1.0:
+        raise ValueError(f"holdout fraction must be between 0 and 1, got {fraction}")
+    treated: list[str] = []
+    holdout: list[str] = []
+    for cid in customer_ids:
+        (holdout if _uniform(campaign_id, cid) < fraction else treated).append(cid)
+    return treated, holdout

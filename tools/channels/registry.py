@@ -1,0 +1,44 @@
+"""Which adapter delivers which channel, from `Settings`. Adding an adapter = one entry here."""
+
+from __future__ import annotations
+
+from core.models import Channel
+from core.settings import Settings
+from tools.channels.base import ChannelAdapter
+from tools.channels.file_sink import FileSinkAdapter
+from tools.channels.smtp import SMTPAdapter
+from tools.channels.webhook import WebhookAdapter
+
+
+def build_adapters(settings: Settings) -> dict[Channel, ChannelAdapter]:
+    """One adapter per channel: SMTP for e-mail when `smtp_host` is set, a webhook when
+    `webhook_url` is set, and the file sink in `settings.sent_dir` for everything else."""
+    adapters: dict[Channel, ChannelAdapter] = {
+        channel: FileSinkAdapter(settings.sent_dir, channel=channel) for channel in Channel
+    }
+    if settings.smtp_host:
+        adapters[Channel.EMAIL] = SMTPAdapter(
+            settings.smtp_host,
+            settings.smtp_port,
+            username=settings.smtp_username,
+            password=settings.smtp_password,
+            starttls=settings.smtp_starttls,
+        )
+    # `webhook_url` / `webhook_timeout_s` are read defensively until Settings declares them.
+    webhook_url: str | None = getattr(settings, "webhook_url", None)
+    if webhook_url:
+        adapters[Channel.WEBHOOK] = WebhookAdapter(
+            webhook_url,
+            settings.secret_key,
+            float(getattr(settings, "webhook_timeout_s", 10.0)),
+        )
+    return adapters
+
+
+def close_adapters(adapters: dict[Channel, ChannelAdapter]) -> None:
+    """Close every adapter once (several channels may share one)."""
+    seen: set[int] = set()
+    for adapter in adapters.values():
+        if id(adapter) not in seen:
+            seen.add(id(adapter))
+            adapter.close()
