@@ -146,6 +146,7 @@ class PersonRenderer:
             subject=msg.subject,
             body=msg.body,
             offer=self.plan.objective.offer,
+            system_links=(url,),
         )
         return copy, product
 

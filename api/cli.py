@@ -92,9 +92,8 @@ def import_(
     file: Annotated[Path, typer.Argument(help="CSV or JSONL file", exists=True, dir_okay=False)],
 ) -> None:
     """Import customers, events or products; a file with any bad row writes nothing."""
-    from tools.importer import ImportRejected, import_file
-
     from core.db import Database
+    from tools.importer import ImportRejected, import_file
 
     if kind not in ("customers", "events", "products"):
         raise _fail(f"Unknown kind {kind!r}: use customers, events or products.")
@@ -311,9 +310,8 @@ def eval_(
     ] = None,
 ) -> None:
     """Run the guardrail evals; exits non-zero when a threshold is missed."""
-    from evals.runner import run_evals
-
     from brand_guardrails.kit import load_brand_kit
+    from evals.runner import run_evals
 
     settings = _settings()
     out = report or settings.data_dir / "eval"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import shutil
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -17,9 +18,8 @@ from typing import Any
 
 from rich.console import Console
 from sqlalchemy import func, select
-from tools.catalog import list_products
-from tools.simulator import ResponseSimulator, SimMessage
 
+from agents.content import RenderError, preview_contexts, render_template
 from core import campaigns as repo
 from core.db import CustomerRow, Database, MessageRow, VariantRow
 from core.models import ApprovalStatus, Channel
@@ -27,8 +27,10 @@ from core.outcomes import record_outcomes
 from core.settings import Settings
 from graphs.runner import campaign_report, decide, dispatch_due, optimize, submit_brief
 from graphs.runtime import Deps, build_deps
+from tools.catalog import list_products
 from tools.sample_world import generate_world, load_world
 from tools.scheduling import local_hour, resolve_tz
+from tools.simulator import ResponseSimulator, SimMessage
 
 DEMO_APPROVER = "demo-approver (automated stand-in for a human)"
 """Who approves in the demo. A real deployment has people in the approval queue."""
@@ -111,6 +113,33 @@ def _simulate(
     return record_outcomes(deps.db, outcomes)
 
 
+def _run_worker(deps: Deps, start: datetime, end: datetime) -> dict[str, Any]:
+    """Run the dispatcher once per simulated hour, as `autocmo worker` would in real time."""
+    totals: Counter[str] = Counter()
+    skipped: Counter[str] = Counter()
+    at = start
+    while at < end:
+        at = min(at + timedelta(hours=1), end)
+        stats = dispatch_due(deps, as_of=at)
+        totals.update({k: v for k, v in stats.model_dump().items() if isinstance(v, int)})
+        skipped.update(stats.skipped)
+    return {**dict(totals), "skipped": dict(skipped)}
+
+
+def _preview(deps: Deps, variant: dict[str, Any]) -> str:
+    """The variant as a sample person would read it (subject, or the start of an SMS)."""
+    plan = repo.latest_plan(deps.db, variant["id"].split(":", 1)[0])
+    if plan is None:
+        return variant.get("subject") or variant["body"][:90]
+    ctx = preview_contexts(deps.kit, plan.objective)[0]
+    try:
+        return render_template(variant.get("subject") or variant["body"], ctx).replace("\n", " ")[
+            :90
+        ]
+    except RenderError as exc:
+        return f"(does not render: {exc})"
+
+
 def _products(deps: Deps) -> list[Any]:
     with deps.db.session() as s:
         return list_products(s)
@@ -177,10 +206,7 @@ def run_demo(
                 f"[{st['condition']}] {st['content_brief']}"
             )
         for v in res.variants:
-            console.print(
-                f"  arm {v['arm']} of {v['step_id']} ({v['angle']}): "
-                f"{v.get('subject') or v['body'][:70]}"
-            )
+            console.print(f"  arm {v['arm']} of {v['step_id']} ({v['angle']}): {_preview(deps, v)}")
 
     approvals_log: list[dict[str, Any]] = []
     if res.status == "awaiting_approval" and res.approval_id:
@@ -212,14 +238,15 @@ def run_demo(
     sim = ResponseSimulator(seed=seed, products={p.id: p for p in _products(deps)})
     journey = plan.get("journey", [])
     revisions: list[dict[str, Any]] = []
+    worker_clock = now
     for i, step in enumerate(journey):
         step_clock = now + timedelta(hours=float(step["delay_hours"]) + 25)
         with progress.stage(
-            f"Worker: dispatch step {step['id']} ({step['channel']}) as of "
-            f"{step_clock:%Y-%m-%d %H:%M} UTC"
+            f"Worker: hourly dispatch cycles up to {step_clock:%Y-%m-%d %H:%M} UTC "
+            f"(step {step['id']}, {step['channel']})"
         ):
-            stats = dispatch_due(deps, as_of=step_clock)
-            console.print(f"  {stats.model_dump()}")
+            console.print(f"  {_run_worker(deps, worker_clock, step_clock)}")
+            worker_clock = step_clock
         with progress.stage(f"Response simulator: outcomes of step {step['id']}"):
             n = _simulate(
                 deps,

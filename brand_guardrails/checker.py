@@ -26,6 +26,9 @@ class CopyToCheck(BaseModel):
     """Rendered body including the compliance footer (SMS: prefix and STOP text)."""
     offer: Offer | None = None
     """The campaign's offer, if any; its disclaimers and thresholds apply."""
+    system_links: tuple[str, ...] = ()
+    """Links the system itself placed (the signed unsubscribe link); exempt from the domain
+    check, which otherwise only allows the brand's own domains."""
 
 
 def check_message(kit: BrandKit, msg: CopyToCheck) -> list[Finding]:

@@ -21,9 +21,7 @@ def _compile(source: str) -> Template:
     return _env().from_string(source)
 
 
-def render_copy(
-    template: CopyTemplate, variables: Mapping[str, str]
-) -> tuple[str | None, str]:
+def render_copy(template: CopyTemplate, variables: Mapping[str, str]) -> tuple[str | None, str]:
     """(subject, body) of a template rendered with `variables`; the footer is not added."""
     subject = _compile(template.subject).render(**variables).strip() if template.subject else None
     body = _compile(template.body).render(**variables).strip()

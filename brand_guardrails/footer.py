@@ -7,6 +7,7 @@ postal address (CAN-SPAM). SMS: brand prefix, disclaimers and the STOP opt-out. 
 from __future__ import annotations
 
 from brand_guardrails.kit import BrandKit
+from brand_guardrails.sms_encoding import to_gsm7
 from core.models import Channel, Offer
 
 
@@ -56,7 +57,8 @@ def apply_footer(
     *,
     offer: Offer | None = None,
 ) -> str:
-    """The final text: body plus footer (SMS: prefix + body + disclaimers + STOP)."""
+    """The final text: body plus footer (SMS: prefix + body + disclaimers + STOP, with
+    characters outside GSM-7 replaced by close equivalents where one exists)."""
     body = body.strip()
     footer = compliance_footer(kit, channel, unsubscribe_url=unsubscribe_url, offer=offer)
     if channel == Channel.EMAIL:
@@ -65,5 +67,5 @@ def apply_footer(
         prefix = sms_prefix(kit)
         if not body.lower().startswith(prefix.strip().lower()):
             body = prefix + body
-        return f"{body} {footer}"
+        return to_gsm7(f"{body} {footer}")
     return body

@@ -76,4 +76,3 @@ def _number(value: object) -> float | None:
         return float(str(value))
     except ValueError:
         return None
-

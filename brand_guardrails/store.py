@@ -49,9 +49,7 @@ def _embedding_function_class() -> type:
             """Nothing to configure: the model is bundled."""
 
         def __call__(self, input: Documents) -> Embeddings:
-            vectors = _model().encode(
-                list(input), convert_to_numpy=True, normalize_embeddings=True
-            )
+            vectors = _model().encode(list(input), convert_to_numpy=True, normalize_embeddings=True)
             return [v.astype("float32") for v in vectors]
 
         @staticmethod
@@ -125,9 +123,8 @@ class RuleStore:
         rules = rules_from_kit(kit)
         col = self._collection(kit.id)
         existing = col.get(include=["metadatas"])
-        have = {
-            i: (m or {}).get("hash") for i, m in zip(existing["ids"], existing["metadatas"] or [])
-        }
+        metas = existing["metadatas"] or [None] * len(existing["ids"])
+        have = {i: (m or {}).get("hash") for i, m in zip(existing["ids"], metas, strict=True)}
         wanted = {r.id: r for r in rules}
         stale = [i for i in have if i not in wanted]
         if stale:

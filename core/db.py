@@ -262,6 +262,7 @@ class MessageRow(Base):
     __table_args__ = (
         Index("ix_messages_due", "status", "scheduled_at"),
         Index("ix_messages_campaign", "campaign_id", "customer_id"),
+        Index("ix_messages_customer_sent", "customer_id", "channel", "sent_at"),
     )
 
 

@@ -79,6 +79,16 @@ class Settings(BaseSettings):
     )
     """Upgrade the SMTP connection with STARTTLS."""
 
+    webhook_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("AUTOCMO_WEBHOOK_URL", "webhook_url")
+    )
+    """Receiver of the webhook channel (signed JSON POSTs). Without it, the file sink."""
+
+    webhook_timeout_s: float = Field(
+        default=10.0, validation_alias=AliasChoices("AUTOCMO_WEBHOOK_TIMEOUT", "webhook_timeout_s")
+    )
+    """Per-request timeout of webhook sends, in seconds."""
+
     brand_path: Path = Field(
         default=_REPO_ROOT / "brands" / "sample" / "brand.yaml",
         validation_alias=AliasChoices("AUTOCMO_BRAND", "brand_path"),

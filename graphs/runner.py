@@ -22,7 +22,7 @@ from graphs.campaign import build_campaign_graph
 from graphs.checkpointer import sqlite_checkpointer
 from graphs.optimization import apply_revision, build_optimization_graph
 from graphs.runtime import Deps
-from tools.channels.registry import build_adapters
+from tools.channels.registry import build_adapters, close_adapters
 from tools.dispatch import Dispatcher, DispatchPolicy, DispatchStats
 
 
@@ -273,5 +273,4 @@ def dispatch_due(
         )
         return dispatcher.run_once(as_of=as_of or deps.clock())
     finally:
-        for a in adapters.values():
-            a.close()
+        close_adapters(adapters)

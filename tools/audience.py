@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, and_, case, func, literal, select, type_coerce
+from sqlalchemy import ColumnElement, and_, case, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from core.db import CustomerRow, EventRow, UTCDateTime
@@ -139,8 +139,8 @@ def _features_for(
         .group_by(EventRow.user_id)
     )
     agg: dict[str, tuple[int, float, datetime | None, datetime | None, datetime | None, int]] = {}
-    for uid, n, revenue, first, last, cart, views in session.execute(totals):
-        agg[uid] = (int(n or 0), float(revenue or 0.0), first, last, cart, int(views or 0))
+    for uid, n, revenue, first, latest_order, cart, views in session.execute(totals):
+        agg[uid] = (int(n or 0), float(revenue or 0.0), first, latest_order, cart, int(views or 0))
 
     category = EventRow.properties["category"].as_string()
     per_category = (
@@ -165,27 +165,30 @@ def _features_for(
         ):
             best[uid] = key
 
+    # Product of the latest view / cart add / order: latest time per (user, event), joined back
+    # through the (user_id, timestamp) index; ties at the same instant go to the highest id.
     product = EventRow.properties["product_id"].as_string()
-    ranked = (
-        select(
-            EventRow.user_id.label("uid"),
-            EventRow.event.label("ev"),
-            product.label("pid"),
-            func.row_number()
-            .over(
-                partition_by=(EventRow.user_id, EventRow.event),
-                order_by=(EventRow.timestamp.desc(), EventRow.message_id.desc()),
-            )
-            .label("rn"),
-        )
+    latest = (
+        select(EventRow.user_id, EventRow.event, func.max(EventRow.timestamp).label("ts"))
         .where(*in_scope, EventRow.event.in_((ORDER, CART, VIEW)), product.is_not(None))
+        .group_by(EventRow.user_id, EventRow.event)
         .subquery()
     )
-    last: dict[tuple[str, str], str] = {
-        (uid, ev): pid
-        for uid, ev, pid in session.execute(
-            select(ranked.c.uid, ranked.c.ev, ranked.c.pid).where(ranked.c.rn == literal(1))
+    last_products = (
+        select(EventRow.user_id, EventRow.event, func.max(product))
+        .join(
+            latest,
+            and_(
+                EventRow.user_id == latest.c.user_id,
+                EventRow.timestamp == latest.c.ts,
+                EventRow.event == latest.c.event,
+            ),
         )
+        .where(product.is_not(None))
+        .group_by(EventRow.user_id, EventRow.event)
+    )
+    last: dict[tuple[str, str], str] = {
+        (uid, ev): pid for uid, ev, pid in session.execute(last_products)
     }
 
     out: dict[str, CustomerFeatures] = {}
@@ -252,12 +255,12 @@ def _coerce(feature_value: Any, value: Any) -> Any:
         if low in {"false", "no", "0"}:
             return False
         return value
-    if isinstance(feature_value, int | float) and not isinstance(feature_value, bool):
-        if isinstance(value, str):
-            try:
-                return float(value)
-            except ValueError:
-                return value
+    numeric = isinstance(feature_value, int | float) and not isinstance(feature_value, bool)
+    if numeric and isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return value
     return value
 
 

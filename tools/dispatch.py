@@ -19,8 +19,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, Field
-from sqlalchemy import and_, func, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, bindparam, func, insert, or_, select, update
+from sqlalchemy.engine import Connection
 from tenacity import (
     RetryCallState,
     Retrying,
@@ -123,6 +123,68 @@ class _ClaimLostError(Exception):
 
 
 _CLAIM_COLUMNS = [getattr(MessageRow, name) for name in _Claimed.model_fields]
+
+# Hot-path statements, built once (building SQLAlchemy statements per message costs more than
+# running them on SQLite). Bind names carry a `b_` prefix so they never clash with columns.
+_Q_CONSENT = select(ConsentRow.granted, ConsentRow.source).where(
+    ConsentRow.customer_id == bindparam("b_customer"), ConsentRow.channel == bindparam("b_channel")
+)
+_Q_OUTCOME = (
+    select(OutcomeRow.id)
+    .where(
+        OutcomeRow.campaign_id == bindparam("b_campaign"),
+        OutcomeRow.customer_id == bindparam("b_customer"),
+        OutcomeRow.kind == bindparam("b_kind"),
+    )
+    .limit(1)
+)
+_Q_TIMEZONE = select(CustomerRow.timezone).where(CustomerRow.id == bindparam("b_customer"))
+_Q_RECENT_SENDS = (
+    select(func.count())
+    .select_from(MessageRow)
+    .where(
+        MessageRow.customer_id == bindparam("b_customer"),
+        MessageRow.channel == bindparam("b_channel"),
+        MessageRow.status == MessageStatus.SENT.value,
+        MessageRow.sent_at >= bindparam("b_since"),
+    )
+)
+_U_ATTEMPT = (
+    update(MessageRow)
+    .where(
+        MessageRow.id == bindparam("b_id"),
+        MessageRow.claimed_by == bindparam("b_token"),
+        MessageRow.status == _SENDING,
+    )
+    .values(attempts=MessageRow.attempts + 1, claimed_at=bindparam("b_now"))
+)
+_U_SENT = (
+    update(MessageRow)
+    .where(MessageRow.id == bindparam("b_id"))
+    .values(
+        status=MessageStatus.SENT.value,
+        sent_at=bindparam("b_now"),
+        provider_message_id=bindparam("b_provider_id"),
+    )
+)
+_Q_DELIVERED = (
+    select(OutcomeRow.id)
+    .where(
+        OutcomeRow.campaign_id == bindparam("b_campaign"),
+        OutcomeRow.customer_id == bindparam("b_customer"),
+        OutcomeRow.message_id == bindparam("b_id"),
+        OutcomeRow.kind == OutcomeKind.DELIVERED.value,
+    )
+    .limit(1)
+)
+_I_DELIVERED = insert(OutcomeRow).values(
+    campaign_id=bindparam("b_campaign"),
+    customer_id=bindparam("b_customer"),
+    message_id=bindparam("b_id"),
+    kind=OutcomeKind.DELIVERED.value,
+    value=0.0,
+    at=bindparam("b_now"),
+)
 
 
 class Dispatcher:
@@ -288,14 +350,16 @@ class Dispatcher:
     def _check_and_count(self, c: _Claimed, channel: Channel, as_of: datetime) -> _Verdict:
         """Send-time checks; when the verdict is `send`, the first attempt is counted in the
         same transaction (which also renews the lease and proves the claim is still ours)."""
-        with self.db.session() as s:
-            verdict = self._check(s, c, channel, as_of)
+        with self.db.engine.begin() as conn:
+            verdict = self._check(conn, c, channel, as_of)
             if verdict.action == "send":
-                self._count_attempt(s, c)
+                self._count_attempt(conn, c)
             return verdict
 
-    def _check(self, s: Session, c: _Claimed, channel: Channel, as_of: datetime) -> _Verdict:
-        consent = s.get(ConsentRow, (c.customer_id, channel.value))
+    def _check(self, conn: Connection, c: _Claimed, channel: Channel, as_of: datetime) -> _Verdict:
+        consent = conn.execute(
+            _Q_CONSENT, {"b_customer": c.customer_id, "b_channel": channel.value}
+        ).first()
         if consent is None:
             return _Verdict(action="skip", reason="no_consent")
         if not consent.granted:
@@ -306,21 +370,16 @@ class Dispatcher:
             kind = _CONDITION_OUTCOME.get(c.condition)
             if kind is None:
                 return _Verdict(action="fail", reason=f"unknown step condition {c.condition!r}")
-            met = s.scalar(
-                select(OutcomeRow.id)
-                .where(
-                    OutcomeRow.campaign_id == c.campaign_id,
-                    OutcomeRow.customer_id == c.customer_id,
-                    OutcomeRow.kind == kind,
-                )
-                .limit(1)
-            )
+            met = conn.execute(
+                _Q_OUTCOME,
+                {"b_campaign": c.campaign_id, "b_customer": c.customer_id, "b_kind": kind},
+            ).first()
             if met is not None:
                 return _Verdict(action="skip", reason="condition_not_met")
 
         p = self.policy
-        customer = s.get(CustomerRow, c.customer_id)
-        tz = resolve_tz(customer.timezone if customer else None, p.default_timezone)
+        tz_name = conn.execute(_Q_TIMEZONE, {"b_customer": c.customer_id}).scalar()
+        tz = resolve_tz(tz_name, p.default_timezone)
         if in_quiet_hours(as_of, tz, p.quiet_start, p.quiet_end):
             until = defer_quiet_hours(as_of, tz, p.quiet_start, p.quiet_end)
             return _Verdict(action="defer", until=until)
@@ -328,16 +387,14 @@ class Dispatcher:
         cap = p.frequency_caps.get(channel.value)
         if cap is not None:
             limit, days = cap
-            recent = s.scalar(
-                select(func.count())
-                .select_from(MessageRow)
-                .where(
-                    MessageRow.customer_id == c.customer_id,
-                    MessageRow.channel == channel.value,
-                    MessageRow.status == MessageStatus.SENT.value,
-                    MessageRow.sent_at >= as_of - timedelta(days=days),
-                )
-            )
+            recent = conn.execute(
+                _Q_RECENT_SENDS,
+                {
+                    "b_customer": c.customer_id,
+                    "b_channel": channel.value,
+                    "b_since": as_of - timedelta(days=days),
+                },
+            ).scalar()
             if (recent or 0) >= limit:
                 return _Verdict(action="skip", reason="frequency_cap")
         return _Verdict(action="send")
@@ -350,8 +407,8 @@ class Dispatcher:
         def attempt() -> SendResult:
             nonlocal first
             if not first:
-                with self.db.session() as s:
-                    self._count_attempt(s, c)
+                with self.db.engine.begin() as conn:
+                    self._count_attempt(conn, c)
             first = False
             try:
                 return adapter.send(out)
@@ -380,17 +437,9 @@ class Dispatcher:
 
     # --- recording ------------------------------------------------------------------------
 
-    def _count_attempt(self, s: Session, c: _Claimed) -> None:
+    def _count_attempt(self, conn: Connection, c: _Claimed) -> None:
         """attempts += 1 and renew the lease, only if the claim is still ours."""
-        res = s.connection().execute(
-            update(MessageRow)
-            .where(
-                MessageRow.id == c.id,
-                MessageRow.claimed_by == c.claimed_by,
-                MessageRow.status == _SENDING,
-            )
-            .values(attempts=MessageRow.attempts + 1, claimed_at=utcnow())
-        )
+        res = conn.execute(_U_ATTEMPT, {"b_id": c.id, "b_token": c.claimed_by, "b_now": utcnow()})
         if res.rowcount != 1:
             raise _ClaimLostError(c.id)
 
@@ -419,32 +468,14 @@ class Dispatcher:
     def _mark_sent(self, c: _Claimed, result: SendResult) -> None:
         """Record the send and a `delivered` outcome in one transaction. The provider accepted
         the message, so this is recorded even if our lease lapsed meanwhile."""
-        now = utcnow()
-        with self.db.session() as s:
-            s.connection().execute(
-                update(MessageRow)
-                .where(MessageRow.id == c.id)
-                .values(
-                    status=MessageStatus.SENT.value,
-                    sent_at=now,
-                    provider_message_id=result.provider_message_id[:200],
-                )
-            )
-            exists = s.scalar(
-                select(OutcomeRow.id).where(
-                    OutcomeRow.campaign_id == c.campaign_id,
-                    OutcomeRow.customer_id == c.customer_id,
-                    OutcomeRow.message_id == c.id,
-                    OutcomeRow.kind == OutcomeKind.DELIVERED.value,
-                )
-            )
-            if exists is None:
-                s.add(
-                    OutcomeRow(
-                        campaign_id=c.campaign_id,
-                        customer_id=c.customer_id,
-                        message_id=c.id,
-                        kind=OutcomeKind.DELIVERED.value,
-                        at=now,
-                    )
-                )
+        params = {
+            "b_id": c.id,
+            "b_campaign": c.campaign_id,
+            "b_customer": c.customer_id,
+            "b_now": utcnow(),
+            "b_provider_id": result.provider_message_id[:200],
+        }
+        with self.db.engine.begin() as conn:
+            conn.execute(_U_SENT, params)
+            if conn.execute(_Q_DELIVERED, params).first() is None:
+                conn.execute(_I_DELIVERED, params)

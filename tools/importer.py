@@ -238,7 +238,12 @@ def _parse(
     kind: str, path: Path, fmt: str
 ) -> tuple[int, list[tuple[int, BaseModel]], list[RowError]]:
     """Read and validate every row: (data rows, [(line, model)], errors)."""
-    model_cls: type[BaseModel] = {"customers": Customer, "events": Event, "products": Product}[kind]
+    models: dict[str, type[BaseModel]] = {
+        "customers": Customer,
+        "events": Event,
+        "products": Product,
+    }
+    model_cls = models[kind]
     if fmt == "jsonl":
         rows = _read_jsonl(path)
     elif kind == "customers":

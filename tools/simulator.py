@@ -39,7 +39,7 @@ _UNSUB = {Channel.EMAIL: 0.003, Channel.SMS: 0.012, Channel.PUSH: 0.005, Channel
 """Base chance an opened message leads to an unsubscribe."""
 _CONVERT = 0.35
 """Base chance a click converts."""
-_ORGANIC = 0.075
+_ORGANIC = 0.15
 """Organic conversion chance within the horizon at base_propensity 1 (scaled by churn risk)."""
 _FATIGUE = 0.35
 """Drop in the log-odds-like score for each earlier message to the same person."""
@@ -194,7 +194,9 @@ class ResponseSimulator:
             r = _rng("sim", self.seed, campaign_id, cid, msg.message_id)
             end = msg.sent_at + horizon
 
-            def later(start: datetime, mean_hours: float, end: datetime = end) -> datetime:
+            def later(
+                start: datetime, mean_hours: float, r: random.Random = r, end: datetime = end
+            ) -> datetime:
                 at = start + timedelta(hours=r.expovariate(1.0 / mean_hours))
                 return min(at, end)
 

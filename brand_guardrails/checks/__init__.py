@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from brand_guardrails.checker import CopyToCheck
 from brand_guardrails.checks import (
     banned,
     claims,
@@ -19,7 +20,6 @@ from brand_guardrails.checks import (
     tokens,
     voice,
 )
-from brand_guardrails.checker import CopyToCheck
 from brand_guardrails.kit import BrandKit
 from core.models import Finding
 

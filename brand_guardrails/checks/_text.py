@@ -49,13 +49,14 @@ _SEP = r"[\W_]{0,3}"
 Part = Literal["subject", "body"]
 
 
-_SPECIAL = re.compile(
-    "[" + re.escape("".join(chr(c) for c in (*_INVISIBLE, *_HOMOGLYPHS))) + "]"
-)
+_SPECIAL = re.compile("[" + re.escape("".join(chr(c) for c in (*_INVISIBLE, *_HOMOGLYPHS))) + "]")
 _SPECIAL_MAP: dict[str, str] = {
     chr(k): ("" if v is None else str(v) if isinstance(v, str) else chr(v))
     for k, v in {**_HOMOGLYPHS, **_INVISIBLE}.items()
 }
+
+
+_COMBINING = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
 
 
 @lru_cache(maxsize=8192)
@@ -63,26 +64,35 @@ def fold(text: str) -> str:
     """NFKC, invisible characters removed, case-folded, look-alike letters mapped to Latin."""
     if text.isascii():
         return text.lower()
-    text = unicodedata.normalize("NFKC", text).casefold()
-    return _SPECIAL.sub(lambda m: _SPECIAL_MAP[m.group()], text)
+    text = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", text).casefold())
+    text = _COMBINING.sub("", text)
+    return _SPECIAL.sub(lambda m: _SPECIAL_MAP[m.group()], unicodedata.normalize("NFC", text))
 
 
-_SKELETON_KEEP = str.maketrans("1!|l3€4@5$7+8920", "iiiieeaasstt" + "bgzo")
-_NON_ALNUM = re.compile(r"[\W_]+")
-_NON_ALNUM_KEEP_LEET = re.compile(r"[^\w!|€@$+]+|_")
+_ASCII_PUNCT = bytes(c for c in range(128) if not chr(c).isalnum())
+_LEET_SYMBOLS = b"!|@$+"
+_SKEL_BYTES = bytes.maketrans(b"1!|l34@5$7+8920", b"iiiieaassttbgzo")
+_DELETE_KEEP_LEET = bytes(c for c in _ASCII_PUNCT if c not in _LEET_SYMBOLS)
 
 
 def skeletons(folded: str) -> tuple[str, str]:
     """Two letter skeletons of folded text (look-alike symbols read as letters, or dropped),
     used to pre-filter obfuscation-tolerant phrase matching with plain substring tests."""
-    a = _NON_ALNUM_KEEP_LEET.sub("", folded).translate(_SKELETON_KEEP)
-    b = _NON_ALNUM.sub("", folded).translate(_SKELETON_KEEP)
+    raw = folded.replace("€", "e").encode("ascii", "ignore")
+    a = raw.translate(_SKEL_BYTES, _DELETE_KEEP_LEET).decode("ascii")
+    b = raw.translate(_SKEL_BYTES, _ASCII_PUNCT).decode("ascii")
     return a, b
+
+
+@lru_cache(maxsize=4096)
+def squash(text: str) -> str:
+    """Folded text with runs of whitespace and commas collapsed to one space."""
+    return " ".join(fold(text).replace(",", " ").split())
 
 
 def phrase_skeleton(phrase: str) -> str:
     """The skeleton of a phrase, comparable with `skeletons()` of a text."""
-    return _NON_ALNUM.sub("", fold(phrase)).translate(_SKELETON_KEEP)
+    return skeletons(fold(phrase))[1]
 
 
 def required_literals(pattern: str) -> tuple[str, ...] | None:
@@ -135,9 +145,7 @@ def phrase_pattern(phrase: str) -> str:
     chars = [c for c in fold(phrase) if c.isalnum()]
     if not chars:
         return r"(?!x)x"
-    body = _SEP.join(
-        "[" + re.escape(_LEET[c]) + "]" if c in _LEET else re.escape(c) for c in chars
-    )
+    body = _SEP.join("[" + re.escape(_LEET[c]) + "]" if c in _LEET else re.escape(c) for c in chars)
     return rf"(?<![^\W_]){body}(?![^\W_]|'[a-z])"
 
 

@@ -58,12 +58,12 @@ def check(kit: BrandKit, msg: CopyToCheck) -> list[Finding]:
     out: list[Finding] = []
     for field, text in parts(msg):
         folded = fold(text)
-        skel_a, skel_b = skeletons(folded)
+        skel = "\x00".join(skeletons(folded))
         for pats, rule, what in (
             (phrases, "banned.phrase", "a banned phrase"),
             (competitors, "banned.competitor", "a competitor"),
         ):
-            if pats is None or not any(s in skel_a or s in skel_b for s in pats.skeletons):
+            if pats is None or not any(map(skel.__contains__, pats.skeletons)):
                 continue
             seen: set[str] = set()
             for m in pats.rx.finditer(folded):

@@ -47,7 +47,7 @@ def check(kit: BrandKit, msg: CopyToCheck) -> list[Finding]:
         hits = [
             (claim, m)
             for claim, rx, lits in pats.claims
-            if lits is None or any(lit in folded for lit in lits)
+            if lits is None or any(map(folded.__contains__, lits))
             for m in rx.finditer(folded)
         ]
         for claim, m in sorted(hits, key=lambda h: h[1].start()):

@@ -3,27 +3,23 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
-from brand_guardrails.checks._text import fold, parts
-from brand_guardrails.footer import offer_disclaimer
+from brand_guardrails.checks._text import fold, parts, squash
 from brand_guardrails.kit import BrandKit
-from core.models import Channel, Finding, Offer, Severity
+from core.models import Channel, Finding, Severity
+
+Where = Literal["subject", "body", "message"]
 
 if TYPE_CHECKING:
     from brand_guardrails.checker import CopyToCheck
 
-_PERCENT = re.compile(
-    r"(?:save|saving|take|get|extra|up to|enjoy)?\s*(\d{1,3}(?:\.\d+)?)\s*(?:%|percent)\s*(?:off|"
-    r"discount|savings?)\b|\bsave\s+(\d{1,3}(?:\.\d+)?)\s*(?:%|percent)"
-)
+_PCT_SIGN = re.compile(r"(?:%|percent)(\s*(?:off|discount|savings?)\b)?")
+_NUMBER_BEFORE = re.compile(r"(?<![\d.])(\d{1,3}(?:\.\d+)?)\s*$")
+_SAVE_BEFORE = re.compile(r"\bsave\s+(?:up\s+to\s+)?$")
+_UP_TO = re.compile(r"up\s+to\s*$")
 _FREE_SHIPPING = re.compile(r"\bfree\s+(?:standard\s+)?(?:shipping|delivery)\b|\bships?\s+free\b")
 _GIFT = re.compile(r"\bfree\s+gift\b|\bgift\s+with\s+(?:your\s+)?(?:order|purchase)\b")
-_SPACES = re.compile(r"\s+")
-
-
-def _squash(text: str) -> str:
-    return _SPACES.sub(" ", fold(text)).strip()
 
 
 def check(kit: BrandKit, msg: CopyToCheck) -> list[Finding]:
@@ -32,23 +28,32 @@ def check(kit: BrandKit, msg: CopyToCheck) -> list[Finding]:
     limit = kit.approval_policy.max_auto_discount_percent
     offer = msg.offer if msg.offer is not None and msg.offer.kind != "none" else None
     kinds: set[str] = {offer.kind} if offer else set()
-    mentioned: list[tuple[float, str, str]] = []
+    mentioned: list[tuple[float, str, Where]] = []
     for field, text in parts(msg):
         folded = fold(text)
-        for m in _PERCENT.finditer(folded):
-            mentioned.append((float(m.group(1) or m.group(2)), m.group().strip(), field))
-        if _FREE_SHIPPING.search(folded):
+        if "%" in folded or "percent" in folded:
+            for m in _PCT_SIGN.finditer(folded):
+                num = _NUMBER_BEFORE.search(folded, max(0, m.start() - 12), m.start())
+                if num is None:
+                    continue
+                before = folded[max(0, num.start() - 16) : num.start()]
+                if not m.group(1) and not _SAVE_BEFORE.search(before):
+                    continue
+                up_to = bool(_UP_TO.search(before))
+                span = ("up to " if up_to else "") + folded[num.start() : m.end()].strip()
+                mentioned.append((float(num.group(1)), span, field))
+        if ("free" in folded or "ship" in folded) and _FREE_SHIPPING.search(folded):
             kinds.add("free_shipping")
-        if _GIFT.search(folded):
+        if "gift" in folded and _GIFT.search(folded):
             kinds.add("gift")
     if mentioned:
         kinds.add("percent_off")
 
-    over = [(p, s, f) for p, s, f in mentioned if p > limit]
+    over: list[tuple[float, str, Where]] = [(p, s, f) for p, s, f in mentioned if p > limit]
     if offer and offer.kind == "percent_off" and offer.percent and offer.percent > limit:
         over.append((offer.percent, f"offer: {offer.percent:g}% off", "message"))
     if over:
-        p, span, field = max(over)
+        p, span, where = max(over)
         out.append(
             Finding(
                 rule_id="offer.discount_above_threshold",
@@ -59,11 +64,11 @@ def check(kit: BrandKit, msg: CopyToCheck) -> list[Finding]:
                     "a person's approval."
                 ),
                 suggested_fix=f"Lower the discount to {limit:g}% or less, or get approval.",
-                field=field,  # type: ignore[arg-type]
+                field=where,
             )
         )
     if offer and offer.kind == "percent_off" and offer.percent is not None:
-        for p, span, field in mentioned:
+        for p, span, where in mentioned:
             if abs(p - offer.percent) > 1e-9 and not span.startswith("up to"):
                 out.append(
                     Finding(
@@ -75,21 +80,22 @@ def check(kit: BrandKit, msg: CopyToCheck) -> list[Finding]:
                             f"{offer.percent:g}%."
                         ),
                         suggested_fix=f"Use the campaign's offer ({offer.percent:g}% off).",
-                        field=field,  # type: ignore[arg-type]
+                        field=where,
                     )
                 )
                 break
 
-    body = _squash(msg.body)
+    if not kinds:
+        return out
+    body = squash(msg.body)
+    sms = msg.channel == Channel.SMS
     for kind in sorted(kinds):
-        needed = offer_disclaimer(kit, msg.channel, Offer(kind=kind))  # type: ignore[arg-type]
-        if not needed:
+        d = kit.disclaimers.by_offer.get(kind)  # type: ignore[call-overload]
+        if d is None:
             continue
-        d = kit.disclaimers.by_offer[kind]  # type: ignore[index]
-        accepted = {_squash(d.text), _squash(d.short)} if msg.channel == Channel.SMS else {
-            _squash(d.text)
-        }
-        if not any(a in body for a in accepted):
+        needed = d.short if sms else d.text
+        accepted = (squash(d.text), squash(d.short)) if sms else (squash(d.text),)
+        if not any(map(body.__contains__, accepted)):
             out.append(
                 Finding(
                     rule_id="offer.missing_disclaimer",

@@ -30,7 +30,9 @@ def _compile(kit: BrandKit) -> tuple[re.Pattern[str] | None, list[str], tuple[st
     if not topics:
         return None, [], ()
     rx = re.compile(r"\b(?:" + "|".join(f"({topic_pattern(t)})" for t in topics) + ")")
-    literals = tuple(fold(t).rstrip("*").split()[0] for t in topics if t.strip("* "))
+    literals = tuple(
+        max(reversed(fold(t).rstrip("*").split()), key=len) for t in topics if t.strip("* ")
+    )
     return rx, topics, literals
 
 
@@ -42,7 +44,7 @@ def check(kit: BrandKit, msg: CopyToCheck) -> list[Finding]:
     out: list[Finding] = []
     for field, text in parts(msg):
         folded = fold(text)
-        if not any(lit in folded for lit in literals):
+        if not any(map(folded.__contains__, literals)):
             continue
         for m in rx.finditer(folded):
             topic = topics[(m.lastindex or 1) - 1]

@@ -2,38 +2,19 @@
 
 from __future__ import annotations
 
-import math
 import re
 from typing import TYPE_CHECKING
 
-from brand_guardrails.checks._text import fold
+from brand_guardrails.checks._text import fold, squash
 from brand_guardrails.footer import sms_prefix
 from brand_guardrails.kit import BrandKit
+from brand_guardrails.sms_encoding import segments
 from core.models import Channel, Finding, Severity
 
 if TYPE_CHECKING:
     from brand_guardrails.checker import CopyToCheck
 
-GSM7_BASIC = frozenset(
-    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
-    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
-)
-"""Characters of the GSM 03.38 basic set (one septet each)."""
-GSM7_EXTENSION = frozenset("^{}\\[~]|€\f")
-"""Characters of the GSM 03.38 extension table (two septets each)."""
-
 _OPT_OUT = re.compile(r"\b(?:reply|text|txt|send)\s+(?:the\s+word\s+)?[\"']?stop\b")
-_SPACES = re.compile(r"\s+")
-
-
-def segments(text: str) -> tuple[int, str, list[str]]:
-    """(segment count, encoding, characters forcing UCS-2) for an SMS text."""
-    non_gsm = [c for c in text if c not in GSM7_BASIC and c not in GSM7_EXTENSION]
-    if not non_gsm:
-        units = len(text) + sum(1 for c in text if c in GSM7_EXTENSION)
-        return (1 if units <= 160 else math.ceil(units / 153)), "GSM-7", []
-    units = len(text.encode("utf-16-le")) // 2
-    return (1 if units <= 70 else math.ceil(units / 67)), "UCS-2", sorted(set(non_gsm))
 
 
 def check(kit: BrandKit, msg: CopyToCheck) -> list[Finding]:
@@ -67,7 +48,7 @@ def check(kit: BrandKit, msg: CopyToCheck) -> list[Finding]:
             )
         )
     required = kit.disclaimers.by_channel.get(Channel.SMS)
-    if required and _SPACES.sub(" ", fold(required)).strip() not in _SPACES.sub(" ", folded):
+    if required and squash(required) not in squash(msg.body):
         out.append(
             Finding(
                 rule_id="sms.disclaimer_missing",
@@ -94,7 +75,7 @@ def check(kit: BrandKit, msg: CopyToCheck) -> list[Finding]:
                     + why
                 ),
                 suggested_fix=(
-                    "Shorten the copy"
+                    "Shorten the copy (apply_footer transliterates accents and quotes)"
                     + (" and replace special characters (curly quotes, emoji)" if culprits else "")
                     + "."
                 ),

@@ -14,23 +14,34 @@ if TYPE_CHECKING:
     from brand_guardrails.checker import CopyToCheck
 
 _NULLS = r"(?:None|none|null|NULL|nan|NaN|undefined)"
-_TOKEN = re.compile(
-    "|".join(
-        [
-            r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}|\{\{|\}\}|\{%|%\}",  # Jinja
-            r"\[\s*[A-Za-z][A-Za-z0-9_ .-]{0,30}\]",  # [FirstName], [Product Name]
-            r"\*\|[A-Za-z0-9_]+\|\*",  # *|FNAME|*
-            r"%%?[A-Z][A-Z0-9_]{2,}%%?",  # %FIRSTNAME%
-            r"\$\{\s*\w+\s*\}|\{\s*[a-z_][a-z0-9_]*\s*\}|<<\s*\w+\s*>>",  # ${x} {x} <<x>>
-            r"\b(?:undefined|NaN|NULL)\b",
-            rf"\b(?:Hi|Hey|Hello|Dear|Thanks|Congrats|Welcome back),?\s+{_NULLS}\b",
-            r"(?<![\w'-])(?:None|null|nan)(?=\s*(?:[,.!?;:)]|$))",
-            rf"\$\s?{_NULLS}\b|\b{_NULLS}\s?%",
-            rf"/{_NULLS}(?=[/?#\s]|$)",
-        ]
-    )
+_NULL_WORDS = ("None", "none", "null", "NULL", "nan", "NaN", "undefined")
+# (characters that must be present, pattern): patterns run only when a trigger is present.
+_TOKEN_RULES: list[tuple[tuple[str, ...], re.Pattern[str]]] = [
+    (("{", "}"), re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}|\{\{|\}\}|\{%|%\}")),
+    (("{", "}"), re.compile(r"\$\{\s*\w+\s*\}|\{\s*[a-z_][a-z0-9_]*\s*\}")),
+    (("[",), re.compile(r"\[\s*[A-Za-z][A-Za-z0-9_ .-]{0,30}\]")),  # [FirstName]
+    (("*|",), re.compile(r"\*\|[A-Za-z0-9_]+\|\*")),  # *|FNAME|*
+    (("%",), re.compile(r"%%?[A-Z][A-Z0-9_]{2,}%%?")),  # %FIRSTNAME%
+    (("<<",), re.compile(r"<<\s*\w+\s*>>")),
+    (
+        _NULL_WORDS,
+        re.compile(
+            "|".join(
+                [
+                    r"\b(?:undefined|NaN|NULL)\b",
+                    rf"\b(?:Hi|Hey|Hello|Dear|Thanks|Congrats|Welcome back),?\s+{_NULLS}\b",
+                    r"(?<![\w'-])(?:None|null|nan)(?=\s*(?:[,.!?;:)]|$))",
+                    rf"\$\s?{_NULLS}\b|\b{_NULLS}\s?%",
+                    rf"/{_NULLS}(?=[/?#\s]|$)",
+                ]
+            )
+        ),
+    ),
+]
+_EMPTY = re.compile(
+    r"\b(?:Hi|Hey|Hello|Dear)\s+(?:[,!]|\.(?!\.)|:(?![-()/pPdD]))|\bcode\s+(?:[,!]|\.(?!\.))"
 )
-_EMPTY = re.compile(r"\b(?:Hi|Hey|Hello|Dear)\s+[,!.:]|\bcode\s+[.,!]")
+_EMPTY_TRIGGERS = (" ,", " !", " .", " :", "\n,", "\n.")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
@@ -46,7 +57,20 @@ def check(kit: BrandKit, msg: CopyToCheck) -> list[Finding]:
     private = _private(kit)
     out: list[Finding] = []
     for field, text in parts(msg):
-        for m in _TOKEN.finditer(text):
+        found = sorted(
+            (
+                m
+                for triggers, rx in _TOKEN_RULES
+                if any(map(text.__contains__, triggers))
+                for m in rx.finditer(text)
+            ),
+            key=lambda m: (m.start(), -m.end()),
+        )
+        matches: list[re.Match[str]] = []
+        for m in found:  # keep the widest of overlapping matches
+            if not matches or m.start() >= matches[-1].end():
+                matches.append(m)
+        for m in matches:
             span = m.group()
             names = {n.lower().replace("_", "") for n in _NAME.findall(span)}
             leaked = sorted(names & private)
@@ -81,7 +105,8 @@ def check(kit: BrandKit, msg: CopyToCheck) -> list[Finding]:
                     field=field,
                 )
             )
-        for m in _EMPTY.finditer(text):
+        triggered = any(map(text.__contains__, _EMPTY_TRIGGERS))
+        for m in _EMPTY.finditer(text) if triggered else ():
             out.append(
                 Finding(
                     rule_id="tokens.empty_value",

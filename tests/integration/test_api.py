@@ -48,3 +48,33 @@ def test_api_errors_say_what_to_do(world: Deps) -> None:
         assert q["status"] == "needs_input" and q["questions"]
         spec = client.get("/openapi.json").json()
         assert "/api/v1/briefs" in spec["paths"] and "/api/v1/approvals" in spec["paths"]
+
+
+def test_unsubscribe_link_confirms_then_opts_out_and_wins_over_scheduled_sends(
+    world: Deps,
+) -> None:
+    from sqlalchemy import select
+
+    from core.db import ConsentRow
+    from tools.tokens import unsubscribe_url
+
+    with world.db.session() as s:
+        row = s.scalars(
+            select(ConsentRow).where(ConsentRow.channel == "email", ConsentRow.granted.is_(True))
+        ).first()
+        assert row is not None
+        cid = row.customer_id
+    url = unsubscribe_url(world.settings, customer_id=cid, channel="email", campaign_id="cmp_x")
+    path = url.split("127.0.0.1:8000", 1)[1]
+    with TestClient(create_app(deps=world)) as client:
+        page = client.get(path)
+        assert page.status_code == 200 and '<form method="post">' in page.text
+        with world.db.session() as s:
+            assert s.get(ConsentRow, (cid, "email")).granted  # GET alone changes nothing
+        done = client.post(path, data={"List-Unsubscribe": "One-Click"})
+        assert done.status_code == 200 and "unsubscribed" in done.text
+        with world.db.session() as s:
+            c = s.get(ConsentRow, (cid, "email"))
+            assert c is not None and not c.granted and c.source == "unsubscribe_link"
+        bad = client.post(path[:-3] + "abc")
+        assert bad.status_code == 400

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import threading
+import uuid
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from core.db import ConsentRow, CustomerRow, Database, MessageRow, OutcomeRow, utcnow
 from core.models import Channel
@@ -357,15 +359,16 @@ def test_file_sink_dispatch(db: Database, settings: Settings) -> None:
     assert row(db, "m_push").provider_message_id == "m_push.json"
 
 
-def test_two_dispatchers_in_threads_claim_disjoint_sets(
-    db: Database, settings: Settings, smtp_sink: SMTPSink
-) -> None:
+def _two_dispatchers_claim_disjoint_sets(db: Database, settings: Settings, sink: SMTPSink) -> None:
+    """Two dispatchers, each with its own engine (like two processes), in two threads."""
     n = 300
-    for i in range(n):
-        add_customer(db, f"cus_{i:03d}")
     with db.session() as s:
         for i in range(n):
+            s.add(CustomerRow(id=f"cus_{i:03d}", email=f"cus_{i:03d}@example.com", traits={}))
+        s.flush()
+        for i in range(n):
             cid = f"cus_{i:03d}"
+            s.add(ConsentRow(customer_id=cid, channel="email", granted=True, source="x", at=T0))
             s.add(
                 MessageRow(
                     id=f"m_{i:03d}",
@@ -389,8 +392,8 @@ def test_two_dispatchers_in_threads_claim_disjoint_sets(
     barrier = threading.Barrier(2)
 
     def work(name: str) -> None:
-        own_db = Database(settings.db_url)  # like a separate process: its own engine
-        dispatcher, adapter = make(own_db, settings, smtp_sink, worker_id=name, batch_size=15)
+        own_db = Database(db.url)
+        dispatcher, adapter = make(own_db, settings, sink, worker_id=name, batch_size=15)
         try:
             barrier.wait()
             results[name] = run(dispatcher, adapter)
@@ -406,7 +409,7 @@ def test_two_dispatchers_in_threads_claim_disjoint_sets(
         t.join(120)
 
     assert errors == []
-    ids = Counter(m["Message-ID"] for m in smtp_sink.messages)
+    ids = Counter(m["Message-ID"] for m in sink.messages)
     assert len(ids) == n and set(ids.values()) == {1}  # every message exactly once
     assert results["w1"].claimed + results["w2"].claimed == n
     assert results["w1"].sent + results["w2"].sent == n
@@ -414,4 +417,47 @@ def test_two_dispatchers_in_threads_claim_disjoint_sets(
         rows = s.scalars(select(MessageRow)).all()
         assert {r.status for r in rows} == {"sent"}
         owners = Counter((r.claimed_by or "").split("/")[0] for r in rows)
+        delivered = s.scalar(select(func.count()).select_from(OutcomeRow))
     assert owners["w1"] > 0 and owners["w2"] > 0, owners
+    assert delivered == n
+
+
+def test_two_dispatchers_in_threads_claim_disjoint_sets(
+    db: Database, settings: Settings, smtp_sink: SMTPSink
+) -> None:
+    _two_dispatchers_claim_disjoint_sets(db, settings, smtp_sink)
+
+
+@pytest.fixture
+def pg_db() -> Iterator[Database]:
+    """A throwaway PostgreSQL database on 127.0.0.1:5432 (skips when there is no server).
+
+    The server is `AUTOCMO_TEST_PG_URL` (default `postgresql+psycopg://postgres@127.0.0.1:5432/
+    postgres`); a fresh database is created on it and dropped afterwards.
+    """
+    psycopg = pytest.importorskip("psycopg")
+    base = os.environ.get(
+        "AUTOCMO_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+    )
+    admin_dsn = base.replace("postgresql+psycopg://", "postgresql://")
+    name = f"autocmo_test_{uuid.uuid4().hex[:10]}"
+    try:
+        admin = psycopg.connect(admin_dsn, autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as exc:
+        pytest.skip(f"no PostgreSQL at {admin_dsn}: {exc}")
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+        database = Database(base.rsplit("/", 1)[0] + f"/{name}")
+        try:
+            database.create_all()
+            yield database
+        finally:
+            database.dispose()
+            admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+@pytest.mark.postgres
+def test_two_dispatchers_on_postgres_claim_disjoint_sets(
+    pg_db: Database, settings: Settings, smtp_sink: SMTPSink
+) -> None:
+    _two_dispatchers_claim_disjoint_sets(pg_db, settings, smtp_sink)

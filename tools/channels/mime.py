@@ -9,9 +9,10 @@ from email.charset import QP, Charset
 from email.header import Header
 from email.message import Message
 from email.mime.multipart import MIMEMultipart
-from email.mime.text import MIMEText
+from email.mime.nonmultipart import MIMENonMultipart
 from email.policy import compat32
 from email.utils import format_datetime, formataddr
+from typing import Any
 
 from core.db import utcnow
 from tools.channels.base import OutboundMessage
@@ -71,9 +72,17 @@ def _check_address(addr: str) -> str:
     return addr
 
 
-def _header(value: str) -> str | Header:
+def _header(value: str) -> Any:
+    """A single-line header value; non-ASCII becomes an RFC 2047 `Header` (typed `Any` because
+    typeshed's `Message.__setitem__` accepts only `str`, while the runtime takes both)."""
     value = _one_line(value)
     return value if value.isascii() else Header(value, _UTF8)
+
+
+def _text_part(text: str, subtype: str) -> MIMENonMultipart:
+    part = MIMENonMultipart("text", subtype, charset="utf-8")
+    part.set_payload(text, _UTF8)  # quoted-printable: readable in .eml files
+    return part
 
 
 def build_email(msg: OutboundMessage) -> Message:
@@ -98,8 +107,8 @@ def build_email(msg: OutboundMessage) -> Message:
         mime["List-Unsubscribe"] = f"<{url}>"
         mime["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     mime["X-Autocmo-Idempotency-Key"] = _header(msg.idempotency_key)
-    mime.attach(MIMEText(msg.body, "plain", _UTF8))
-    mime.attach(MIMEText(msg.html or text_to_html(msg.body), "html", _UTF8))
+    mime.attach(_text_part(msg.body, "plain"))
+    mime.attach(_text_part(msg.html or text_to_html(msg.body), "html"))
     return mime
 
 

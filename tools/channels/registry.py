@@ -24,13 +24,9 @@ def build_adapters(settings: Settings) -> dict[Channel, ChannelAdapter]:
             password=settings.smtp_password,
             starttls=settings.smtp_starttls,
         )
-    # `webhook_url` / `webhook_timeout_s` are read defensively until Settings declares them.
-    webhook_url: str | None = getattr(settings, "webhook_url", None)
-    if webhook_url:
+    if settings.webhook_url:
         adapters[Channel.WEBHOOK] = WebhookAdapter(
-            webhook_url,
-            settings.secret_key,
-            float(getattr(settings, "webhook_timeout_s", 10.0)),
+            settings.webhook_url, settings.secret_key, settings.webhook_timeout_s
         )
     return adapters
 

@@ -1,0 +1,118 @@
+"""Unsubscribe links: a confirmation page (GET) and the one-click opt-out (POST, RFC 8058).
+
+GET never unsubscribes by itself, because mail scanners open links; the page's button and a
+mail client's one-click POST record the opt-out at once. Consent is re-checked at send time, so
+an opt-out wins over anything already scheduled.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from api.deps import AppDeps
+from core.db import utcnow
+from core.models import Channel
+from tools.customers import set_consent
+from tools.tokens import InvalidToken, verify_token
+
+router = APIRouter(tags=["unsubscribe"])
+_templates = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
+_LABELS = {"email": "e-mails", "sms": "text messages", "push": "notifications"}
+
+
+def _page(
+    request: Request,
+    deps: AppDeps,
+    *,
+    title: str,
+    message: str,
+    status: int = 200,
+    confirm: bool = False,
+    channel: str = "email",
+) -> HTMLResponse:
+    kit = deps.kit
+    return _templates.TemplateResponse(
+        request,
+        "unsubscribe.html",
+        {
+            "title": title,
+            "message": message,
+            "confirm": confirm,
+            "channel_label": _LABELS.get(channel, channel),
+            "brand_name": kit.name,
+            "postal_address": kit.postal_address.replace("\n", ", "),
+        },
+        status_code=status,
+    )
+
+
+def _payload(deps: AppDeps, token: str) -> dict[str, str] | None:
+    try:
+        data = verify_token(deps.settings.secret_key, token)
+    except InvalidToken:
+        return None
+    return data if data.get("p") == "unsubscribe" and data.get("customer_id") else None
+
+
+@router.get("/u/{token}", response_class=HTMLResponse)
+def confirm_page(token: str, request: Request, deps: AppDeps) -> HTMLResponse:
+    """Ask the person to confirm; nothing changes until they press the button."""
+    data = _payload(deps, token)
+    if data is None:
+        return _page(
+            request,
+            deps,
+            title="This link is not valid",
+            message="The unsubscribe link is damaged or was not issued by us. Reply to "
+            "any of our messages and we will remove you by hand.",
+            status=400,
+        )
+    channel = data.get("channel", "email")
+    return _page(
+        request,
+        deps,
+        title="Unsubscribe",
+        message=f"Press the button to stop receiving {_LABELS.get(channel, channel)} "
+        f"from {deps.kit.name}.",
+        confirm=True,
+        channel=channel,
+    )
+
+
+@router.post("/u/{token}", response_class=HTMLResponse)
+def one_click(token: str, request: Request, deps: AppDeps) -> HTMLResponse:
+    """Record the opt-out at once (the page's button, or a mail client's RFC 8058 POST)."""
+    data = _payload(deps, token)
+    if data is None:
+        return _page(
+            request,
+            deps,
+            title="This link is not valid",
+            message="The unsubscribe link is damaged or was not issued by us.",
+            status=400,
+        )
+    channel = Channel(data.get("channel", "email"))
+    try:
+        with deps.db.session() as s:
+            set_consent(s, data["customer_id"], channel, False, "unsubscribe_link", utcnow())
+    except ValueError:
+        return _page(
+            request,
+            deps,
+            title="We could not find you",
+            message="We have no record of this address any more; you will get nothing from us.",
+            status=404,
+        )
+    return _page(
+        request,
+        deps,
+        title="You are unsubscribed",
+        message=f"You will not receive {_LABELS.get(channel.value, channel.value)} from "
+        f"{deps.kit.name} any more. This takes effect at once, also for "
+        "messages that were already scheduled.",
+        channel=channel.value,
+    )

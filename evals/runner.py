@@ -1,0 +1,327 @@
+"""The guardrail eval: labelled copy → findings → per-family precision/recall and gates.
+
+Datasets (`<datasets_dir>/guardrails.jsonl`), one JSON object per line:
+`{"id", "channel", "subject"?, "body", "offer"?, "footer"?, "expect": "pass"|"warn"|"block",
+"rules": [rule ids]}`. Unless `"footer": false`, the runner appends the system's compliance
+footer (with the case's offer) before checking, as the send path does; cases about a missing
+footer set `"footer": false` and carry the final text as is.
+
+With `shared_data`, it also scores the UCI SMS Spam Collection: every message gets the brand
+prefix and STOP footer (ham lacks them, and they are not what is measured), and only the
+content families (banned, claims, offer, tokens, links, privacy, voice) are counted — not SMS
+structure (brand, STOP, segments). Ham blocked by them is a false block; spam blocked is recall.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+from brand_guardrails.checker import CopyToCheck, check_message, verdict
+from brand_guardrails.checks import CONTENT_FAMILIES, FAMILIES
+from brand_guardrails.footer import apply_footer
+from brand_guardrails.kit import BrandKit
+from core.models import Channel, Finding, Offer, Severity
+
+_THRESHOLDS = Path(__file__).resolve().parent / "thresholds.yaml"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class EvalCase(_Model):
+    """One labelled piece of copy."""
+
+    id: str
+    """Unique case id."""
+    channel: Channel
+    """Channel."""
+    subject: str | None = None
+    """Subject (e-mail)."""
+    body: str
+    """Body, without footer unless `footer` is false."""
+    offer: Offer | None = None
+    """The campaign's offer."""
+    footer: bool = True
+    """Append the system's compliance footer before checking."""
+    expect: Literal["pass", "warn", "block"]
+    """Expected verdict."""
+    rules: list[str] = Field(default_factory=list)
+    """Expected rule ids."""
+
+
+class CaseResult(_Model):
+    """What the checks made of one case."""
+
+    id: str
+    """Case id."""
+    expect: str
+    """Expected verdict."""
+    got: str
+    """Actual verdict."""
+    expected_rules: list[str]
+    """Expected rule ids."""
+    found_rules: list[str]
+    """Rule ids found."""
+
+
+class FamilyScore(_Model):
+    """Precision and recall of one rule family over the cases (family present or not)."""
+
+    tp: int = 0
+    """Cases where the family was expected and found."""
+    fp: int = 0
+    """Cases where it was found but not expected."""
+    fn: int = 0
+    """Cases where it was expected but not found."""
+    precision: float = 1.0
+    """tp / (tp + fp); 1.0 when nothing was found."""
+    recall: float = 1.0
+    """tp / (tp + fn); 1.0 when nothing was expected."""
+
+
+class SmsSpamScore(_Model):
+    """Content checks on the UCI SMS Spam Collection."""
+
+    ham: int
+    """Ham messages checked."""
+    ham_blocked: int
+    """Ham messages blocked by a content check."""
+    ham_false_block_rate: float
+    """ham_blocked / ham."""
+    spam: int
+    """Spam messages checked."""
+    spam_blocked: int
+    """Spam messages blocked by a content check."""
+    spam_recall: float
+    """spam_blocked / spam."""
+    spam_flagged_rate: float
+    """Share of spam with any content finding (block or warn)."""
+    top_ham_rules: dict[str, int]
+    """Rules behind ham blocks, most frequent first."""
+
+
+class EvalReport(_Model):
+    """The result of an eval run, with its gates."""
+
+    kit_id: str
+    """Brand kit id."""
+    kit_fingerprint: str
+    """Brand kit fingerprint."""
+    cases: int
+    """Labelled cases run."""
+    verdict_accuracy: float
+    """Share of cases with the expected verdict."""
+    false_block_rate: float
+    """Share of legitimate cases (expected pass or warn) that were blocked."""
+    families: dict[str, FamilyScore]
+    """Per rule family."""
+    sms_spam: SmsSpamScore | None = None
+    """SMS spam/ham scores, when the shared data was given."""
+    mismatches: list[CaseResult] = Field(default_factory=list)
+    """Cases whose verdict or rule families differ from the label."""
+    passed: bool
+    """True when every gate in thresholds.yaml holds."""
+    failures: list[str] = Field(default_factory=list)
+    """The gates that failed, in words."""
+
+
+def load_cases(path: Path) -> list[EvalCase]:
+    """Read a JSONL dataset; errors name the file and line."""
+    out: list[EvalCase] = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            out.append(EvalCase.model_validate(json.loads(line)))
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"{path.name}:{n}: invalid case: {exc}") from exc
+    return out
+
+
+def _family(rule_id: str) -> str:
+    return rule_id.split(".", 1)[0]
+
+
+def _unsubscribe_url(kit: BrandKit) -> str:
+    return kit.site_url.rstrip("/") + "/u/eval"
+
+
+def _check_case(kit: BrandKit, case: EvalCase) -> list[Finding]:
+    body = case.body
+    if case.footer:
+        body = apply_footer(kit, case.channel, body, _unsubscribe_url(kit), offer=case.offer)
+    msg = CopyToCheck(channel=case.channel, subject=case.subject, body=body, offer=case.offer)
+    return check_message(kit, msg)
+
+
+def _score_sms_spam(kit: BrandKit, path: Path) -> SmsSpamScore:
+    content = [FAMILIES[f] for f in FAMILIES if f in CONTENT_FAMILIES]
+    ham = ham_blocked = spam = spam_blocked = spam_flagged = 0
+    ham_rules: dict[str, int] = {}
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        label, _, text = line.partition("\t")
+        if label not in ("ham", "spam") or not text.strip():
+            continue
+        body = apply_footer(kit, Channel.SMS, text, _unsubscribe_url(kit))
+        msg = CopyToCheck(channel=Channel.SMS, body=body)
+        findings = [f for check in content for f in check(kit, msg)]
+        blocked = any(f.severity == Severity.BLOCK for f in findings)
+        if label == "ham":
+            ham += 1
+            if blocked:
+                ham_blocked += 1
+                for f in findings:
+                    if f.severity == Severity.BLOCK:
+                        ham_rules[f.rule_id] = ham_rules.get(f.rule_id, 0) + 1
+        else:
+            spam += 1
+            spam_blocked += blocked
+            spam_flagged += bool(findings)
+    return SmsSpamScore(
+        ham=ham,
+        ham_blocked=ham_blocked,
+        ham_false_block_rate=ham_blocked / ham if ham else 0.0,
+        spam=spam,
+        spam_blocked=spam_blocked,
+        spam_recall=spam_blocked / spam if spam else 0.0,
+        spam_flagged_rate=spam_flagged / spam if spam else 0.0,
+        top_ham_rules=dict(sorted(ham_rules.items(), key=lambda kv: -kv[1])),
+    )
+
+
+def run_evals(
+    kit: BrandKit,
+    *,
+    datasets_dir: Path,
+    report_dir: Path,
+    shared_data: Path | None = None,
+    thresholds_path: Path | None = None,
+) -> EvalReport:
+    """Run the guardrail eval, write `report.json` and `report.md`, and return the report."""
+    cases = load_cases(Path(datasets_dir) / "guardrails.jsonl")
+    gates: dict[str, Any] = yaml.safe_load((thresholds_path or _THRESHOLDS).read_text())
+    g = gates["guardrails"]
+    families: dict[str, FamilyScore] = {name: FamilyScore() for name in FAMILIES}
+    correct = legit = legit_blocked = 0
+    mismatches: list[CaseResult] = []
+    for case in cases:
+        findings = _check_case(kit, case)
+        got = verdict(findings)
+        found = sorted({f.rule_id for f in findings})
+        exp_fam = {_family(r) for r in case.rules}
+        got_fam = {_family(r) for r in found}
+        for name in exp_fam | got_fam:
+            s = families.setdefault(name, FamilyScore())
+            if name in exp_fam and name in got_fam:
+                s.tp += 1
+            elif name in got_fam:
+                s.fp += 1
+            else:
+                s.fn += 1
+        correct += got == case.expect
+        if case.expect != "block":
+            legit += 1
+            legit_blocked += got == "block"
+        if got != case.expect or exp_fam != got_fam:
+            mismatches.append(
+                CaseResult(
+                    id=case.id,
+                    expect=case.expect,
+                    got=got,
+                    expected_rules=sorted(case.rules),
+                    found_rules=found,
+                )
+            )
+    for s in families.values():
+        s.precision = s.tp / (s.tp + s.fp) if s.tp + s.fp else 1.0
+        s.recall = s.tp / (s.tp + s.fn) if s.tp + s.fn else 1.0
+
+    failures: list[str] = []
+    accuracy = correct / len(cases) if cases else 0.0
+    fbr = legit_blocked / legit if legit else 0.0
+    if accuracy < g["verdict_accuracy_min"]:
+        failures.append(f"verdict accuracy {accuracy:.3f} < {g['verdict_accuracy_min']}")
+    if fbr > g["false_block_rate_max"]:
+        failures.append(f"false-block rate {fbr:.3f} > {g['false_block_rate_max']}")
+    for name, lim in g["families"].items():
+        s = families.get(name, FamilyScore())
+        if s.tp + s.fn == 0:
+            failures.append(f"{name}: no labelled cases")
+        if s.precision < lim["precision_min"]:
+            failures.append(f"{name}: precision {s.precision:.3f} < {lim['precision_min']}")
+        if s.recall < lim["recall_min"]:
+            failures.append(f"{name}: recall {s.recall:.3f} < {lim['recall_min']}")
+
+    spam_score: SmsSpamScore | None = None
+    if shared_data is not None:
+        spam_score = _score_sms_spam(kit, Path(shared_data) / "sms_spam" / "SMSSpamCollection")
+        sg = gates["sms_spam"]
+        if spam_score.ham_false_block_rate > sg["ham_false_block_rate_max"]:
+            failures.append(
+                f"SMS ham false-block rate {spam_score.ham_false_block_rate:.3f} > "
+                f"{sg['ham_false_block_rate_max']}"
+            )
+        if spam_score.spam_recall < sg["spam_recall_min"]:
+            failures.append(
+                f"SMS spam recall {spam_score.spam_recall:.3f} < {sg['spam_recall_min']}"
+            )
+
+    report = EvalReport(
+        kit_id=kit.id,
+        kit_fingerprint=kit.fingerprint(),
+        cases=len(cases),
+        verdict_accuracy=accuracy,
+        false_block_rate=fbr,
+        families=families,
+        sms_spam=spam_score,
+        mismatches=mismatches,
+        passed=not failures,
+        failures=failures,
+    )
+    report_dir = Path(report_dir)
+    report_dir.mkdir(parents=True, exist_ok=True)
+    (report_dir / "report.json").write_text(report.model_dump_json(indent=2), encoding="utf-8")
+    (report_dir / "report.md").write_text(_markdown(report), encoding="utf-8")
+    return report
+
+
+def _markdown(r: EvalReport) -> str:
+    lines = [
+        f"# Guardrail eval — {r.kit_id} ({r.kit_fingerprint})",
+        "",
+        f"**{'PASSED' if r.passed else 'FAILED'}** · {r.cases} cases · verdict accuracy "
+        f"{r.verdict_accuracy:.1%} · false-block rate on legitimate copy {r.false_block_rate:.1%}",
+        "",
+        "| family | precision | recall | tp | fp | fn |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, s in sorted(r.families.items()):
+        lines.append(f"| {name} | {s.precision:.3f} | {s.recall:.3f} | {s.tp} | {s.fp} | {s.fn} |")
+    if r.sms_spam:
+        s2 = r.sms_spam
+        lines += [
+            "",
+            "## UCI SMS Spam Collection (content checks only)",
+            "",
+            f"- ham: {s2.ham}, blocked {s2.ham_blocked} ({s2.ham_false_block_rate:.2%})",
+            f"- spam: {s2.spam}, blocked {s2.spam_blocked} ({s2.spam_recall:.2%}), "
+            f"flagged {s2.spam_flagged_rate:.2%}",
+            f"- rules behind ham blocks: {s2.top_ham_rules or 'none'}",
+        ]
+    if r.failures:
+        lines += ["", "## Failed gates", "", *[f"- {f}" for f in r.failures]]
+    if r.mismatches:
+        lines += ["", "## Mismatches", "", "| case | expect | got | expected | found |"]
+        lines.append("|---|---|---|---|---|")
+        for m in r.mismatches:
+            lines.append(
+                f"| {m.id} | {m.expect} | {m.got} | {', '.join(m.expected_rules)} | "
+                f"{', '.join(m.found_rules)} |"
+            )
+    return "\n".join(lines) + "\n"

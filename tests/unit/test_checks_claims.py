@@ -1,0 +1,65 @@
+"""Unsubstantiated claims."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from brand_guardrails.checker import CopyToCheck
+from brand_guardrails.checks import claims
+from brand_guardrails.kit import ClaimsPolicy, load_brand_kit
+from core.models import Channel, Severity
+
+KIT = load_brand_kit(Path(__file__).resolve().parents[2] / "brands/sample/brand.yaml")
+
+
+def _check(body: str) -> list[str]:
+    return [f.rule_id for f in claims.check(KIT, CopyToCheck(channel=Channel.SMS, body=body))]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Guaranteed to keep you dry",
+        "The #1 rain jacket",
+        "Our No. 1 boot",
+        "Cures blisters",
+        "Try it RISK-FREE",
+        "The best jacket in the world",
+        "The world's best trail shoe",
+        "Clinically proven comfort",
+        "Lowest prices anywhere",
+        "100% waterproof",
+        "Practically indestructible",
+        "An eco-friendly fleece",
+    ],
+)
+def test_claims_block(body: str) -> None:
+    assert _check(body) == ["claims.unsubstantiated"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "The Northwind Repair Guarantee covers zips for life.",
+        "Rated 20,000 mm waterproof with taped seams.",
+        "Our best jacket for cold mornings.",
+        "Made with 80% recycled nylon.",
+        "Room #12 at the lodge.",
+    ],
+)
+def test_substantiated_or_harmless_copy_passes(body: str) -> None:
+    assert _check(body) == []
+
+
+def test_finding_explains_and_suggests() -> None:
+    (f,) = claims.check(KIT, CopyToCheck(channel=Channel.EMAIL, body="Try it risk free."))
+    assert f.severity == Severity.BLOCK
+    assert f.span == "risk free"
+    assert "risk-free" in f.explanation and f.suggested_fix
+
+
+def test_no_claims_policy_no_findings() -> None:
+    bare = KIT.model_copy(update={"claims": ClaimsPolicy()})
+    assert claims.check(bare, CopyToCheck(channel=Channel.EMAIL, body="Guaranteed #1")) == []

@@ -1,0 +1,60 @@
+"""E-mail CAN-SPAM checks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from brand_guardrails.checker import CopyToCheck
+from brand_guardrails.checks import email
+from brand_guardrails.footer import apply_footer
+from brand_guardrails.kit import load_brand_kit
+from core.models import Channel, Severity
+
+KIT = load_brand_kit(Path(__file__).resolve().parents[2] / "brands/sample/brand.yaml")
+FINAL = apply_footer(KIT, Channel.EMAIL, "Hi there,\n\nNew boots.", "https://northwind.example/u/1")
+
+
+def _ids(body: str, subject: str | None = "New boots") -> list[str]:
+    return [
+        f.rule_id
+        for f in email.check(KIT, CopyToCheck(channel=Channel.EMAIL, subject=subject, body=body))
+    ]
+
+
+def test_footer_makes_it_compliant() -> None:
+    assert _ids(FINAL) == []
+
+
+def test_missing_unsubscribe_and_address_block() -> None:
+    assert _ids("Hi there,\n\nNew boots.") == [
+        "email.unsubscribe_missing",
+        "email.postal_address_missing",
+    ]
+
+
+def test_address_with_different_spacing_is_accepted() -> None:
+    body = "Hi\nUnsubscribe here: https://northwind.example/u/2\n" + KIT.postal_address.replace(
+        ", ", "\n"
+    )
+    assert _ids(body) == []
+
+
+@pytest.mark.parametrize("subject", ["RE: your order", "Fwd: boots", "FW: x", "re : hi"])
+def test_fake_reply_subject_blocks(subject: str) -> None:
+    assert _ids(FINAL, subject) == ["email.deceptive_subject"]
+
+
+def test_subject_mentioning_re_later_passes() -> None:
+    assert _ids(FINAL, "Ready for RE: the new range") == []
+
+
+def test_long_subject_warns_and_missing_subject_blocks() -> None:
+    (f,) = email.check(KIT, CopyToCheck(channel=Channel.EMAIL, subject="x" * 61, body=FINAL))
+    assert f.rule_id == "email.subject_too_long" and f.severity == Severity.WARN
+    assert _ids(FINAL, None) == ["email.subject_missing"]
+
+
+def test_other_channels_are_not_checked() -> None:
+    assert email.check(KIT, CopyToCheck(channel=Channel.SMS, body="x")) == []

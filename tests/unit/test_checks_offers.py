@@ -1,0 +1,66 @@
+"""Offers: discount threshold (warn), mismatch and missing disclaimers (block)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from brand_guardrails.checker import CopyToCheck
+from brand_guardrails.checks import offers
+from brand_guardrails.footer import apply_footer
+from brand_guardrails.kit import load_brand_kit
+from core.models import Channel, Offer, Severity
+
+KIT = load_brand_kit(Path(__file__).resolve().parents[2] / "brands/sample/brand.yaml")
+URL = "https://northwind.example/u/1"
+
+
+def _run(body: str, offer: Offer | None, channel: Channel = Channel.EMAIL) -> dict[str, Severity]:
+    final = apply_footer(KIT, channel, body, URL, offer=offer)
+    msg = CopyToCheck(channel=channel, subject="S", body=final, offer=offer)
+    return {f.rule_id: f.severity for f in offers.check(KIT, msg)}
+
+
+def test_discount_under_threshold_with_disclaimer_passes() -> None:
+    assert _run("Take 10% off with code TRAIL10.", Offer(kind="percent_off", percent=10)) == {}
+    assert _run("Take 15% off.", Offer(kind="percent_off", percent=15)) == {}
+
+
+def test_discount_above_threshold_warns_not_blocks() -> None:
+    found = _run("Take 25% off tents.", Offer(kind="percent_off", percent=25))
+    assert found == {"offer.discount_above_threshold": Severity.WARN}
+
+
+def test_offer_above_threshold_warns_even_if_copy_is_silent() -> None:
+    found = _run("Our event is on.", Offer(kind="percent_off", percent=30))
+    assert found == {"offer.discount_above_threshold": Severity.WARN}
+
+
+def test_discount_in_copy_without_offer_needs_disclaimer() -> None:
+    found = _run("Save 30% on boots.", None)
+    assert found == {
+        "offer.discount_above_threshold": Severity.WARN,
+        "offer.missing_disclaimer": Severity.BLOCK,
+    }
+
+
+def test_free_shipping_and_gift_need_their_disclaimers() -> None:
+    assert _run("Free shipping this week.", None) == {"offer.missing_disclaimer": Severity.BLOCK}
+    assert _run("A free gift with purchase.", None) == {"offer.missing_disclaimer": Severity.BLOCK}
+    assert _run("Free shipping this week.", Offer(kind="free_shipping")) == {}
+    assert _run("A free gift with your order.", Offer(kind="gift")) == {}
+
+
+def test_sms_accepts_the_short_disclaimer() -> None:
+    offer = Offer(kind="percent_off", percent=10)
+    assert _run("10% off today.", offer, Channel.SMS) == {}
+    bare = CopyToCheck(channel=Channel.SMS, body="Northwind: 10% off today.", offer=offer)
+    assert [f.rule_id for f in offers.check(KIT, bare)] == ["offer.missing_disclaimer"]
+
+
+def test_copy_promising_another_discount_than_the_offer_blocks() -> None:
+    found = _run("Take 12% off.", Offer(kind="percent_off", percent=10))
+    assert found == {"offer.mismatch": Severity.BLOCK}
+
+
+def test_no_offer_no_findings() -> None:
+    assert _run("New boots are in. 100% wool socks too.", None) == {}
