@@ -14,9 +14,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import insert, select, update
-from tools.audience import CustomerFeatures, compute_features
-from tools.catalog import bestsellers, list_products
-from tools.customers import get_customers
 
 from agents.content import (
     RenderError,
@@ -30,6 +27,9 @@ from core.audit import record_decision
 from core.db import Database, FindingRow, MessageRow, utcnow
 from core.models import Channel, Customer, Plan, Product, Severity, VariantTemplate
 from core.settings import Settings
+from tools.audience import CustomerFeatures, compute_features
+from tools.catalog import bestsellers, list_products
+from tools.customers import get_customers
 from tools.scheduling import resolve_tz, schedule_time
 from tools.tokens import unsubscribe_url
 

@@ -17,7 +17,6 @@ from typing import Any
 from jinja2 import StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 from pydantic import BaseModel, Field
-from tools.audience import CustomerFeatures
 
 from agents.prompts import render_prompt
 from brand_guardrails.footer import apply_footer
@@ -33,6 +32,7 @@ from core.models import (
     Product,
     VariantTemplate,
 )
+from tools.audience import CustomerFeatures
 from tools.llm import LLMClient, delimit
 
 TEMPLATE_VARIABLES = (

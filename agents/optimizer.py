@@ -111,12 +111,12 @@ def measure(db: Database, campaign_id: str) -> Measurement:
                 OutcomeRow.campaign_id == campaign_id, OutcomeRow.message_id.is_not(None)
             )
         ):
-            arm = sent.get(mid)
-            if arm is None:
+            msg_arm = sent.get(mid) if mid else None
+            if msg_arm is None:
                 continue
-            per_arm[arm][kind] += 1
+            per_arm[msg_arm][kind] += 1
             if kind == "converted":
-                per_arm[arm]["revenue"] += value
+                per_arm[msg_arm]["revenue"] += value
         variants = s.scalars(select(VariantRow).where(VariantRow.campaign_id == campaign_id)).all()
         weights: dict[str, float] = {}
         angles: dict[str, str] = {}

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import sys
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -268,38 +266,9 @@ def worker(
     as_of: Annotated[str | None, typer.Option("--as-of", help="Clock for --once (ISO).")] = None,
 ) -> None:
     """Scheduled autonomous runs: dispatch due messages every minute, optimize on an interval."""
-    from graphs.runner import active_campaigns, dispatch_due, optimize
-    from graphs.runtime import build_deps
+    from api.worker import run_worker
 
-    settings = _settings()
-    deps = build_deps(settings, with_rules=False)
-    clock = _parse_time(as_of)
-    stop = {"now": False}
-
-    def _on_term(signum: int, _frame: Any) -> None:
-        stop["now"] = True
-        err.print("worker: stopping after the current cycle…")
-
-    signal.signal(signal.SIGTERM, _on_term)
-    signal.signal(signal.SIGINT, _on_term)
-    last_opt = 0.0
-    while True:
-        now = clock or datetime.now(UTC)
-        stats = dispatch_due(deps, as_of=now)
-        console.print(f"[{now:%Y-%m-%d %H:%M:%S}] dispatch: {stats.model_dump()}")
-        if once or time.monotonic() - last_opt >= settings.worker_optimize_interval_s:
-            for cid in active_campaigns(deps):
-                out = optimize(deps, cid, as_of=now)
-                for o in out.get("outcomes", []):
-                    console.print(f"  optimizer {cid}: {o['status']} — {o['description']}")
-            last_opt = time.monotonic()
-        if once or stop["now"]:
-            break
-        deadline = time.monotonic() + settings.worker_dispatch_interval_s
-        while time.monotonic() < deadline and not stop["now"]:
-            time.sleep(0.5)
-        if stop["now"]:
-            break
+    run_worker(_settings(), once=once, as_of=_parse_time(as_of), echo=console.print)
 
 
 @app.command("eval")

@@ -21,13 +21,13 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import func, insert, select  # noqa: E402
+from sqlalchemy import func, insert, select
 
-from api.demo import seed_world  # noqa: E402
-from core.db import Database, MessageRow, utcnow  # noqa: E402
-from core.settings import Settings  # noqa: E402
-from graphs.runner import decide, submit_brief  # noqa: E402
-from graphs.runtime import build_deps  # noqa: E402
+from api.demo import seed_world
+from core.db import Database, MessageRow, utcnow
+from core.settings import Settings
+from graphs.runner import decide, submit_brief
+from graphs.runtime import build_deps
 
 BRIEF = "Promotion: 10% off everything this weekend with code WEEKEND10, by email."
 NOW = datetime(2026, 11, 2, 12, tzinfo=UTC)

@@ -13,9 +13,6 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import interrupt
-from tools.audience import compute_features, select_audience, split_holdout
-from tools.catalog import list_products
-from tools.customers import get_customers
 
 from agents import planner
 from agents.activation import schedule_campaign
@@ -27,6 +24,9 @@ from core.audit import record_decision
 from core.models import Channel, Finding, Plan, Severity, VariantTemplate
 from graphs.runtime import Deps
 from graphs.state import CampaignState
+from tools.audience import compute_features, select_audience, split_holdout
+from tools.catalog import list_products
+from tools.customers import get_customers
 
 MAX_CONTENT_ATTEMPTS = 3
 """How many times a blocked variant goes back to the content agent before a human sees it."""
@@ -320,7 +320,7 @@ def build_campaign_graph(
         return {"status": "active", "activation": report.as_dict()}
 
     def route_after_plan(state: CampaignState) -> Literal["write", "__end__"]:
-        return END if state.get("status") == "needs_input" else "write"
+        return "__end__" if state.get("status") == "needs_input" else "write"
 
     g = StateGraph(CampaignState)
     g.add_node("plan", plan_node)

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
+from langchain_core.runnables import RunnableConfig
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command
 from pydantic import BaseModel, Field
@@ -92,7 +93,7 @@ def submit_brief(deps: Deps, brief: str, *, now: datetime | None = None) -> Brie
     camp = repo.create_campaign(
         deps.db, brand_id=deps.kit.id, brief=brief.strip(), engine=deps.llm.engine
     )
-    config = {"configurable": {"thread_id": camp.thread_id}}
+    config: RunnableConfig = {"configurable": {"thread_id": camp.thread_id}}
     clock = now or deps.clock()
     with _campaign_graph(deps) as graph:
         try:
@@ -139,7 +140,7 @@ def decide(
     cid = view.campaign_id
     if view.kind == "launch":
         camp = repo.get_campaign(deps.db, cid)
-        config = {"configurable": {"thread_id": camp.thread_id}}
+        config: RunnableConfig = {"configurable": {"thread_id": camp.thread_id}}
         with _campaign_graph(deps) as graph:
             graph.invoke(
                 Command(resume={"approved": approved, "by": decided_by, "comment": comment}),

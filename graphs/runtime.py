@@ -6,9 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from brand_guardrails.store import RuleStore
-
 from brand_guardrails.kit import BrandKit, load_brand_kit
+from brand_guardrails.store import RuleStore
 from core.db import Database, utcnow
 from core.settings import Settings
 from tools.llm import LLMClient, db_usage_recorder

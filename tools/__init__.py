@@ -1,1 +1,2 @@
-"""What agents use: the LLM client, audience queries, catalog, channels, scheduling, statistics and the response simulator."""
+"""What agents use: LLM client, audiences, catalog, channels, scheduling, statistics,
+the sample world and the response simulator."""

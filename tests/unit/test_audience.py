@@ -77,7 +77,9 @@ def test_none_never_matches_a_numeric_comparison(op: str) -> None:
 
 
 def test_none_category_does_not_contain_anything() -> None:
-    assert not matches(_features(favorite_category=None), _aud(("favorite_category", "contains", "")))
+    assert not matches(
+        _features(favorite_category=None), _aud(("favorite_category", "contains", ""))
+    )
 
 
 def test_numeric_comparison_on_text_is_a_clear_error() -> None:

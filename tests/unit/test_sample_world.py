@@ -60,9 +60,9 @@ def test_customers_are_believable_and_consistent(world: World) -> None:
     assert len({c.id for c in customers}) == 2000
     emails = [c.email for c in customers]
     assert len(set(emails)) == len(emails)
-    assert all(
-        re.fullmatch(r"[a-z0-9.]+@example\.(com|org|net)", e or "") for e in emails
-    ), "e-mails only at the reserved example domains"
+    assert all(re.fullmatch(r"[a-z0-9.]+@example\.(com|org|net)", e or "") for e in emails), (
+        "e-mails only at the reserved example domains"
+    )
     phones = [c.phone for c in customers if c.phone]
     assert all(re.fullmatch(r"\+[1-9]\d{7,14}", p) for p in phones)
     zones = [c.timezone for c in customers]
@@ -82,7 +82,10 @@ def test_customers_are_believable_and_consistent(world: World) -> None:
 def test_consent_shares(world: World) -> None:
     n = len(world.customers)
     email_out = sum(
-        1 for c in world.customers for k in c.consent if k.channel == Channel.EMAIL and not k.granted
+        1
+        for c in world.customers
+        for k in c.consent
+        if k.channel == Channel.EMAIL and not k.granted
     )
     sms_in = sum(
         1 for c in world.customers for k in c.consent if k.channel == Channel.SMS and k.granted

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from core.models import Channel, OutcomeKind, Product
+from core.models import Channel, Outcome, OutcomeKind, Product
 from tools.audience import split_holdout
 from tools.sample_world import ANGLES, CATEGORIES, latent_for
 from tools.simulator import ResponseSimulator, SimMessage
@@ -41,7 +41,7 @@ def _msg(cid: str, angle: str = "value", *, k: int = 0, **kw: object) -> SimMess
     return SimMessage.model_validate(values)
 
 
-def _converted(outcomes: list, ids: set[str]) -> float:  # type: ignore[type-arg]
+def _converted(outcomes: list[Outcome], ids: set[str]) -> float:
     conv = {o.customer_id for o in outcomes if o.kind == OutcomeKind.CONVERTED}
     return len(conv & ids) / len(ids)
 
@@ -80,7 +80,9 @@ def test_holdout_gets_only_organic_conversions() -> None:
 def test_message_to_holdout_member_is_refused() -> None:
     sim = ResponseSimulator(seed=SEED, products=PRODUCTS)
     with pytest.raises(ValueError, match="holdout"):
-        sim.simulate("cmp", assigned=[("cus_000001", "holdout")], sent=[_msg("cus_000001")], as_of=NOW)
+        sim.simulate(
+            "cmp", assigned=[("cus_000001", "holdout")], sent=[_msg("cus_000001")], as_of=NOW
+        )
 
 
 def test_treated_convert_more_than_holdout_by_a_few_points() -> None:
@@ -128,6 +130,7 @@ def test_no_outcome_before_send_and_within_horizon() -> None:
     attributed = [o for o in out if o.message_id is not None]
     assert attributed
     for o in attributed:
+        assert o.message_id is not None
         m = by_id[o.message_id]
         assert m.sent_at <= o.at <= m.sent_at + timedelta(days=5)
     # At most one conversion per person, and conversions carry revenue.
