@@ -22,33 +22,45 @@ def run_worker(
 ) -> None:
     """Dispatch every `worker_dispatch_interval_s`, optimize every `worker_optimize_interval_s`.
 
-    SIGTERM or SIGINT stops the loop after the current cycle.
+    SIGTERM or SIGINT stops it cleanly: the message being sent finishes, results are committed,
+    the rest of the claimed batch goes back to `scheduled`, and the process exits. (After a
+    kill -9 the claim expires after `dispatch_lease_s` and another worker takes it over.)
     """
     deps = build_deps(settings, with_rules=False)
     stop = {"now": False}
 
     def _on_term(signum: int, _frame: Any) -> None:
         stop["now"] = True
-        echo("worker: stopping after the current cycle…")
+        echo("worker: stopping: finishing the message in flight, handing back the rest…")
 
-    signal.signal(signal.SIGTERM, _on_term)
-    signal.signal(signal.SIGINT, _on_term)
-    last_opt = 0.0
-    while True:
-        now = as_of or datetime.now(UTC)
-        stats = dispatch_due(deps, as_of=now)
-        echo(f"[{now:%Y-%m-%d %H:%M:%S}] dispatch: {stats.model_dump()}")
-        if once or time.monotonic() - last_opt >= settings.worker_optimize_interval_s:
-            for cid in active_campaigns(deps):
-                out = optimize(deps, cid, as_of=now)
-                for o in out.get("outcomes", []):
-                    echo(f"  optimizer {cid}: {o['status']} — {o['description']}")
-            last_opt = time.monotonic()
-        if once or stop["now"]:
-            break
-        deadline = time.monotonic() + settings.worker_dispatch_interval_s
-        while time.monotonic() < deadline and not stop["now"]:
-            time.sleep(0.5)
-        if stop["now"]:
-            break
-    deps.db.dispose()
+    def _stopping() -> bool:
+        return stop["now"]
+
+    previous = {sig: signal.signal(sig, _on_term) for sig in (signal.SIGTERM, signal.SIGINT)}
+    last_opt: float | None = None
+    try:
+        while not stop["now"]:
+            now = as_of or datetime.now(UTC)
+            stats = dispatch_due(deps, as_of=now, should_stop=_stopping)
+            echo(f"[{now:%Y-%m-%d %H:%M:%S}] dispatch: {stats.model_dump()}")
+            if stop["now"]:
+                break
+            due = last_opt is None or (
+                time.monotonic() - last_opt >= settings.worker_optimize_interval_s
+            )
+            if once or due:
+                for cid in active_campaigns(deps):
+                    out = optimize(deps, cid, as_of=now)
+                    for o in out.get("outcomes", []):
+                        echo(f"  optimizer {cid}: {o['status']} — {o['description']}")
+                last_opt = time.monotonic()
+            if once:
+                break
+            deadline = time.monotonic() + settings.worker_dispatch_interval_s
+            while time.monotonic() < deadline and not stop["now"]:
+                time.sleep(0.2)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        deps.db.dispose()
+    echo("worker: stopped")

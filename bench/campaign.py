@@ -39,28 +39,48 @@ def _floor(db: Database, campaign_id: str) -> tuple[int, float]:
 
     with db.session() as s:
         rows = s.execute(
-            select(MessageRow.customer_id, MessageRow.step_id, MessageRow.to_address,
-                   MessageRow.scheduled_at)
-            .where(MessageRow.campaign_id == campaign_id)
+            select(
+                MessageRow.customer_id,
+                MessageRow.step_id,
+                MessageRow.to_address,
+                MessageRow.scheduled_at,
+            ).where(MessageRow.campaign_id == campaign_id)
         ).all()
-        template_src = s.scalar(
-            select(MessageRow.body).where(MessageRow.campaign_id == campaign_id).limit(1)
-        ) or ""
+        template_src = (
+            s.scalar(select(MessageRow.body).where(MessageRow.campaign_id == campaign_id).limit(1))
+            or ""
+        )
     tmpl = Environment(autoescape=False).from_string(
         "Hi {{ first_name }}, " + template_src[:400] + " {{ product_name }} {{ url }}"
     )
     t = time.perf_counter()
     out = []
     for i, (cid, step, addr, at) in enumerate(rows):
-        body = tmpl.render(first_name="Alex", product_name="Trailhead Pack",
-                           url="https://northwind.example/p/1")
-        out.append({
-            "id": f"floor_{i}", "idempotency_key": f"floor:{i}", "campaign_id": "floor",
-            "step_id": step, "customer_id": cid, "variant_id": "v", "arm": "A",
-            "channel": "email", "to_address": addr, "subject": None, "body": body,
-            "scheduled_at": at, "status": "scheduled", "attempts": 0, "created_at": utcnow(),
-            "condition": "always", "product_id": None, "skip_reason": None,
-        })
+        body = tmpl.render(
+            first_name="Alex", product_name="Trailhead Pack", url="https://northwind.example/p/1"
+        )
+        out.append(
+            {
+                "id": f"floor_{i}",
+                "idempotency_key": f"floor:{i}",
+                "campaign_id": "floor",
+                "step_id": step,
+                "customer_id": cid,
+                "variant_id": "v",
+                "arm": "A",
+                "channel": "email",
+                "to_address": addr,
+                "subject": None,
+                "body": body,
+                "scheduled_at": at,
+                "status": "scheduled",
+                "attempts": 0,
+                "created_at": utcnow(),
+                "condition": "always",
+                "product_id": None,
+                "skip_reason": None,
+            }
+        )
         if len(out) >= 2000:
             with db.session() as s:
                 s.execute(insert(MessageRow), out)
@@ -78,8 +98,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=7)
     args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(data_dir=Path(tmp), _env_file=None,  # type: ignore[call-arg]
-                            openai_api_key=None)
+        settings = Settings(
+            data_dir=Path(tmp),
+            _env_file=None,  # type: ignore[call-arg]
+            openai_api_key=None,
+        )
         settings.ensure_dirs()
         db = Database(settings.db_url)
         db.create_all()
@@ -96,19 +119,30 @@ def main(argv: list[str] | None = None) -> int:
         decide(deps, res.approval_id, approved=True, decided_by="bench")
         t2 = time.perf_counter()
         with deps.db.session() as s:
-            scheduled = int(s.scalar(select(func.count()).where(
-                MessageRow.campaign_id == res.campaign_id, MessageRow.status == "scheduled")) or 0)
-            written = int(s.scalar(select(func.count()).where(
-                MessageRow.campaign_id == res.campaign_id)) or 0)
-        print(f"audience={res.audience_size} holdout={res.holdout_size} outbox_rows={written} "
-              f"scheduled={scheduled}")
+            scheduled = int(
+                s.scalar(
+                    select(func.count()).where(
+                        MessageRow.campaign_id == res.campaign_id, MessageRow.status == "scheduled"
+                    )
+                )
+                or 0
+            )
+            written = int(
+                s.scalar(select(func.count()).where(MessageRow.campaign_id == res.campaign_id)) or 0
+            )
+        print(
+            f"audience={res.audience_size} holdout={res.holdout_size} outbox_rows={written} "
+            f"scheduled={scheduled}"
+        )
         print(f"plan+content+guardrails: {t1 - t0:.1f}s; render+check+schedule: {t2 - t1:.1f}s")
         n_floor, floor_s = _floor(deps.db, res.campaign_id)
         rate = written / (t2 - t0)
         floor_rate = n_floor / floor_s if floor_s else float("nan")
         print(f"floor (Jinja2 render + bulk insert of {n_floor} rows): {floor_s:.1f}s")
-        print(f"recipients_per_s={rate:.0f} floor_per_s={floor_rate:.0f} "
-              f"ratio={floor_rate / rate:.1f}")
+        print(
+            f"recipients_per_s={rate:.0f} floor_per_s={floor_rate:.0f} "
+            f"ratio={floor_rate / rate:.1f}"
+        )
         deps.db.dispose()
     return 0
 

@@ -29,6 +29,12 @@ class CopyToCheck(BaseModel):
     system_links: tuple[str, ...] = ()
     """Links the system itself placed (the signed unsubscribe link); exempt from the domain
     check, which otherwise only allows the brand's own domains."""
+    recipient: dict[str, str] | None = None
+    """The recipient's own data as the template could place it: `email`, `phone`,
+    `first_name`, and the values of their private traits (keyed by the kit's
+    `private_fields` names). Their own e-mail/phone may appear in copy; private values never."""
+    sender: str | None = None
+    """The From header as it will be sent (`Name <address>`), when known (e-mail)."""
 
 
 def check_message(kit: BrandKit, msg: CopyToCheck) -> list[Finding]:

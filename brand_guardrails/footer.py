@@ -35,8 +35,10 @@ def compliance_footer(
     parts = [p.strip() for p in parts if p.strip()]
     if channel == Channel.EMAIL:
         site = kit.site_url.split("://", 1)[-1].rstrip("/")
+        ad = kit.channel_rules.email.ad_disclosure
         lines = [
             *parts,
+            *([ad.strip()] if ad and ad.strip() else []),
             f"You are receiving this e-mail because you signed up for news from {kit.name} "
             f"at {site}.",
             f"Sent by {kit.sender.from_name} <{kit.sender.from_email}>.",

@@ -60,6 +60,12 @@ class Voice(_Model):
     """Vocabulary the brand likes to use."""
     avoid: list[str] = Field(default_factory=list)
     """Words the brand avoids (a warning, not a block)."""
+    reading_grade_max: float | None = Field(default=None, ge=1, le=20)
+    """Highest Flesch-Kincaid grade of the copy (footer excluded); None turns the check off."""
+    caps_ratio_max: float = Field(default=0.3, gt=0, le=1)
+    """Largest share of capital letters in a part with 20 or more letters before it shouts."""
+    max_exclamations: int = Field(default=2, ge=0)
+    """Most exclamation marks in one part (runs like `!!` always shout)."""
 
 
 class ClaimPattern(_Model):
@@ -134,6 +140,34 @@ class EmailRules(_Model):
 
     subject_max_length: int = Field(default=60, ge=10)
     """Longest subject line in characters."""
+    body_max_words: int | None = Field(default=None, ge=10)
+    """Most words in the body before the footer (a warning); None for no limit."""
+    ad_disclosure: str | None = None
+    """Text that identifies the e-mail as an advertisement (CAN-SPAM §7704(a)(5)(A)(i)); when
+    set the footer adds it and every e-mail must carry it. Leave it unset only when every
+    recipient gave affirmative consent, which the law exempts."""
+
+
+class PushRules(_Model):
+    """Push notification rules."""
+
+    title_max_length: int = Field(default=50, ge=5)
+    """Longest title in characters."""
+    body_max_length: int = Field(default=180, ge=10)
+    """Longest body in characters."""
+
+
+class SpamPolicy(_Model):
+    """The spam-language score: weighted trigger phrases, summed over a message."""
+
+    words_path: Path | None = None
+    """A folder of `spam_words_weight<N>.txt` files (one phrase a line, weight N) or one file
+    of `phrase<TAB>weight` lines. Relative paths are read from the kit's folder. None (the
+    default) skips the check: the list is data the brand supplies."""
+    warn_score: float = Field(default=12, gt=0)
+    """Score at which a message gets a `spam.score` warning."""
+    block_score: float | None = Field(default=None, gt=0)
+    """Score at which it is blocked; None never blocks on the score alone."""
 
 
 class SmsRules(_Model):
@@ -156,6 +190,8 @@ class ChannelRules(_Model):
     """E-mail rules."""
     sms: SmsRules = Field(default_factory=SmsRules)
     """SMS rules."""
+    push: PushRules = Field(default_factory=PushRules)
+    """Push rules."""
 
 
 class QuietHours(_Model):
@@ -284,6 +320,8 @@ class BrandKit(_Model):
     """Approved templates used by the offline engine."""
     approval_policy: ApprovalPolicy = Field(default_factory=ApprovalPolicy)
     """When a human must approve."""
+    spam: SpamPolicy = Field(default_factory=SpamPolicy)
+    """Spam-language score settings."""
 
     @field_validator("default_timezone")
     @classmethod
@@ -327,7 +365,7 @@ def load_brand_kit(path: Path) -> BrandKit:
     if not isinstance(data, dict):
         raise BrandKitError(f"{path.name}:1: the brand kit must be a mapping of fields")
     try:
-        return BrandKit.model_validate(data)
+        kit = BrandKit.model_validate(data)
     except ValidationError as exc:
         lines = _line_map(root)
         problems = []
@@ -339,6 +377,11 @@ def load_brand_kit(path: Path) -> BrandKit:
                 msg = "unknown field (check the spelling)"
             problems.append(f"{path.name}:{_line_for(lines, loc)}: {dotted}: {msg}")
         raise BrandKitError("\n".join(problems)) from exc
+    words = kit.spam.words_path
+    if words is not None and not words.is_absolute():
+        spam = kit.spam.model_copy(update={"words_path": (path.parent / words).resolve()})
+        kit = kit.model_copy(update={"spam": spam})
+    return kit
 
 
 def _line_map(root: yaml.Node | None) -> dict[tuple[Any, ...], int]:

@@ -86,7 +86,7 @@ class CustomerRow(Base):
     __tablename__ = "customers"
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     email: Mapped[str | None] = mapped_column(String(320), index=True)
-    phone: Mapped[str | None] = mapped_column(String(32))
+    phone: Mapped[str | None] = mapped_column(String(32), index=True)
     first_name: Mapped[str | None] = mapped_column(String(200))
     last_name: Mapped[str | None] = mapped_column(String(200))
     timezone: Mapped[str | None] = mapped_column(String(64))
@@ -264,6 +264,22 @@ class MessageRow(Base):
         Index("ix_messages_campaign", "campaign_id", "customer_id"),
         Index("ix_messages_customer_sent", "customer_id", "channel", "sent_at"),
     )
+
+
+class SuppressionRow(Base):
+    """An address that must not be contacted on a channel (hard bounce, complaint), whoever
+    it belongs to. The dispatcher checks it at send time."""
+
+    __tablename__ = "suppressions"
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    address: Mapped[str] = mapped_column(String(320), primary_key=True)
+    """Normalized address: lower-case e-mail, E.164 phone number."""
+    reason: Mapped[str] = mapped_column(String(32))
+    """`hard_bounce` or `complaint`."""
+    source: Mapped[str] = mapped_column(String(64))
+    """Where it came from, e.g. `bounce_webhook`."""
+    detail: Mapped[str | None] = mapped_column(Text)
+    at: Mapped[datetime]
 
 
 class OutcomeRow(Base):

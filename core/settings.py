@@ -89,6 +89,32 @@ class Settings(BaseSettings):
     )
     """Per-request timeout of webhook sends, in seconds."""
 
+    sms_base_url: str = Field(
+        default="https://api.twilio.com",
+        validation_alias=AliasChoices("AUTOCMO_SMS_BASE_URL", "sms_base_url"),
+    )
+    """Base URL of the Twilio-compatible SMS API (`{base}/2010-04-01/Accounts/{sid}/…`)."""
+
+    sms_account_sid: str | None = Field(
+        default=None, validation_alias=AliasChoices("AUTOCMO_SMS_ACCOUNT_SID", "sms_account_sid")
+    )
+    """SMS API account (Twilio Account SID). With token and sender set, SMS goes out by API."""
+
+    sms_auth_token: str | None = Field(
+        default=None, validation_alias=AliasChoices("AUTOCMO_SMS_AUTH_TOKEN", "sms_auth_token")
+    )
+    """SMS API auth token; also verifies `X-Twilio-Signature` on inbound SMS webhooks."""
+
+    sms_from: str | None = Field(
+        default=None, validation_alias=AliasChoices("AUTOCMO_SMS_FROM", "sms_from")
+    )
+    """Sender: an E.164 number, or a Messaging Service SID (`MG…`)."""
+
+    sms_timeout_s: float = Field(
+        default=10.0, validation_alias=AliasChoices("AUTOCMO_SMS_TIMEOUT", "sms_timeout_s")
+    )
+    """Per-request timeout of SMS API calls, in seconds."""
+
     brand_path: Path = Field(
         default=_REPO_ROOT / "brands" / "sample" / "brand.yaml",
         validation_alias=AliasChoices("AUTOCMO_BRAND", "brand_path"),
@@ -111,6 +137,51 @@ class Settings(BaseSettings):
         default=500, validation_alias=AliasChoices("AUTOCMO_DISPATCH_BATCH", "dispatch_batch_size")
     )
     """How many due messages a dispatcher claims at once."""
+
+    dispatch_lease_s: float = Field(
+        default=300.0, validation_alias=AliasChoices("AUTOCMO_DISPATCH_LEASE", "dispatch_lease_s")
+    )
+    """Seconds a claim holds without renewal; after that a crashed worker's messages are
+    claimable again. Renewed while sending, so it must exceed one send attempt (timeouts)."""
+
+    dispatch_max_attempts: int = Field(
+        default=5,
+        validation_alias=AliasChoices("AUTOCMO_DISPATCH_MAX_ATTEMPTS", "dispatch_max_attempts"),
+    )
+    """Send attempts per message before it is marked failed."""
+
+    dispatch_retry_base_s: float = Field(
+        default=60.0,
+        validation_alias=AliasChoices("AUTOCMO_DISPATCH_RETRY_BASE", "dispatch_retry_base_s"),
+    )
+    """First backoff after a transient error, in seconds (doubles per attempt, plus jitter)."""
+
+    dispatch_retry_max_s: float = Field(
+        default=3600.0,
+        validation_alias=AliasChoices("AUTOCMO_DISPATCH_RETRY_MAX", "dispatch_retry_max_s"),
+    )
+    """Longest backoff after a transient error, in seconds."""
+
+    dispatch_commit_every: int = Field(
+        default=100,
+        validation_alias=AliasChoices("AUTOCMO_DISPATCH_COMMIT_EVERY", "dispatch_commit_every"),
+    )
+    """Results are committed after this many sends (or `dispatch_commit_interval_s`). A crash
+    re-sends at most this many accepted messages, each with the same idempotency key."""
+
+    dispatch_commit_interval_s: float = Field(
+        default=1.0,
+        validation_alias=AliasChoices(
+            "AUTOCMO_DISPATCH_COMMIT_INTERVAL", "dispatch_commit_interval_s"
+        ),
+    )
+    """Longest time send results wait uncommitted, in seconds."""
+
+    channel_rate_limits: dict[str, float] = Field(
+        default_factory=dict,
+        validation_alias=AliasChoices("AUTOCMO_RATE_LIMITS", "channel_rate_limits"),
+    )
+    """Messages per second per channel and dispatcher process, e.g. `{"sms": 10}` (JSON)."""
 
     worker_dispatch_interval_s: float = Field(
         default=60.0,

@@ -3,7 +3,7 @@ optimize a campaign, report on it. Each runs the graphs with the persistent chec
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
@@ -248,9 +248,14 @@ def campaign_report(deps: Deps, campaign_id: str) -> dict[str, Any]:
 
 
 def dispatch_due(
-    deps: Deps, *, as_of: datetime | None = None, worker_id: str | None = None
+    deps: Deps,
+    *,
+    as_of: datetime | None = None,
+    worker_id: str | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> DispatchStats:
-    """Send every message due as of `as_of` through the configured channel adapters."""
+    """Send every message due as of `as_of` through the configured channel adapters;
+    `should_stop` (polled between messages) makes it hand back what it claimed and return."""
     kit = deps.kit
     policy = DispatchPolicy(
         from_name=kit.sender.from_name,
@@ -271,6 +276,7 @@ def dispatch_due(
             deps.settings,
             worker_id=worker_id,
             batch_size=deps.settings.dispatch_batch_size,
+            should_stop=should_stop,
         )
         return dispatcher.run_once(as_of=as_of or deps.clock())
     finally:

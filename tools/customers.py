@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.audit import record_decision
-from core.db import ConsentRow, CustomerRow
+from core.db import ConsentRow, CustomerRow, SuppressionRow
 from core.models import Channel, Consent, Customer
 
 _CHUNK = 5000
@@ -93,3 +93,75 @@ def set_consent(
             "at": at.isoformat(),
         },
     )
+
+
+SUPPRESSION_REASONS = ("hard_bounce", "complaint")
+"""Why an address is suppressed; the dispatcher skips with `suppressed_bounce` /
+`suppressed_complaint`."""
+
+
+def normalize_address(channel: Channel | str, address: str) -> str:
+    """The form addresses are compared in: trimmed, lower-case for e-mail, no spaces in numbers."""
+    address = address.strip()
+    if Channel(channel) == Channel.EMAIL:
+        return address.lower()
+    if Channel(channel) == Channel.SMS:
+        return "".join(address.split()).replace("-", "")
+    return address
+
+
+def suppress(
+    session: Session,
+    channel: Channel | str,
+    address: str,
+    reason: str,
+    source: str,
+    at: datetime,
+    detail: str | None = None,
+) -> None:
+    """Suppress an address on a channel (latest reason wins) and audit it."""
+    if reason not in SUPPRESSION_REASONS:
+        raise ValueError(f"suppression reason must be one of {SUPPRESSION_REASONS}, not {reason!r}")
+    if at.tzinfo is None:
+        raise ValueError("suppression time must be timezone-aware (UTC)")
+    ch = Channel(channel)
+    addr = normalize_address(ch, address)
+    if not addr:
+        raise ValueError("cannot suppress an empty address")
+    row = session.get(SuppressionRow, (ch.value, addr))
+    if row is None:
+        session.add(
+            SuppressionRow(
+                channel=ch.value, address=addr, reason=reason, source=source, detail=detail, at=at
+            )
+        )
+    else:
+        row.reason, row.source, row.detail, row.at = reason, source, detail, at
+    record_decision(
+        session,
+        campaign_id=None,
+        agent="consent",
+        action="address_suppressed",
+        reason=f"{ch.value} address suppressed after a {reason.replace('_', ' ')} via {source}",
+        evidence={"channel": ch.value, "address": addr, "reason": reason, "detail": detail},
+    )
+
+
+def suppression_reason(session: Session, channel: Channel | str, address: str) -> str | None:
+    """Why the address is suppressed on the channel, or None."""
+    ch = Channel(channel)
+    row = session.get(SuppressionRow, (ch.value, normalize_address(ch, address)))
+    return None if row is None else row.reason
+
+
+def customer_ids_by_address(session: Session, channel: Channel | str, address: str) -> list[str]:
+    """Ids of the people with this e-mail address (case-insensitive) or phone number."""
+    ch = Channel(channel)
+    addr = normalize_address(ch, address)
+    if ch == Channel.EMAIL:
+        cond = func.lower(CustomerRow.email) == addr
+    elif ch == Channel.SMS:
+        cond = CustomerRow.phone == addr
+    else:
+        return []
+    return list(session.scalars(select(CustomerRow.id).where(cond).order_by(CustomerRow.id)))

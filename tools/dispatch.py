@@ -1,11 +1,34 @@
-"""The dispatcher: claims due outbox rows, re-checks consent, conditions, caps and quiet hours
-at send time, sends through the channel adapters with retries, and records every outcome.
+"""The dispatcher: claims due outbox rows in batches, re-checks consent, suppression, conditions,
+quiet hours and frequency caps at send time, sends through the channel adapters, and records
+every outcome.
 
-Guarantees: two dispatchers (threads or processes) never claim the same row at the same time;
-every status change is committed per message, so after a crash a message is either recorded
-sent or claimable again once its lease expires. Delivery is at-least-once in the narrow case of
-a crash between a provider accepting a message and the `sent` commit; the re-send carries the
-same `Message-ID` / `Idempotency-Key`, so receivers can drop the duplicate.
+How a batch goes:
+
+1. **Claim** (one statement): up to `batch_size` due rows move to `sending` under a fresh
+   token. Two dispatchers never hold the same row; a row whose claim is older than the lease
+   (a crashed worker) is claimable again.
+2. **Check** (one transaction for the batch): the transaction first renews the lease of the
+   batch, which on SQLite takes the database's write lock, and on PostgreSQL also locks the
+   batch's customer rows (`SELECT … FOR UPDATE`, in id order). Checks and cap counting are
+   therefore one serialized step across dispatchers, so caps hold when several campaigns
+   dispatch at once. Rows that will be sent get `attempts + 1` and a cap reservation
+   (`sent_at` set while still `sending`); the others are skipped, deferred or failed.
+3. **Send**: one message at a time, paced by the per-channel rate limit. A transient error
+   puts the message back to `scheduled` with an exponential backoff (tenacity's wait
+   strategies, with jitter) instead of sleeping; a permanent error fails it; after
+   `dispatch_max_attempts` it fails. After 3 transient errors in a row a channel counts as
+   down for the rest of the batch and its messages go back untried.
+4. **Record**: results are committed in groups (`dispatch_commit_every` sends or
+   `dispatch_commit_interval_s`), each group in one transaction that also renews the lease.
+
+Guarantees and their limits: no message is lost (every row ends `sent`, `failed` or
+`skipped`, or is claimable again); nothing is sent without consent as of the check. Delivery
+to the provider is at-least-once: a crash after a provider accepted a message but before its
+group committed re-sends it after the lease expires (at most one commit group plus the message
+in flight per crashed worker), with the same `Message-ID` / `Idempotency-Key`, so a provider
+or receiver that honours the key sees it exactly once. A dispatcher whose lease lapses while a
+single send hangs can race a second one the same way; keep the lease well above the adapters'
+timeouts.
 """
 
 from __future__ import annotations
@@ -13,24 +36,30 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import time
 import uuid
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field
 from sqlalchemy import and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
-from tenacity import (
-    RetryCallState,
-    Retrying,
-    retry_if_exception_type,
-    stop_after_attempt,
-    wait_exponential,
-    wait_random,
-)
+from tenacity import RetryCallState, Retrying, wait_exponential, wait_random
 
-from core.db import ConsentRow, CustomerRow, Database, MessageRow, OutcomeRow, utcnow
+from core.audit import record_decision
+from core.db import (
+    ConsentRow,
+    CustomerRow,
+    Database,
+    MessageRow,
+    OutcomeRow,
+    SuppressionRow,
+    utcnow,
+)
 from core.models import Channel, MessageStatus, OutcomeKind
 from core.settings import Settings
 from tools.channels.base import (
@@ -40,6 +69,7 @@ from tools.channels.base import (
     SendResult,
     TransientSendError,
 )
+from tools.customers import normalize_address
 from tools.scheduling import defer_quiet_hours, in_quiet_hours, resolve_tz
 from tools.tokens import unsubscribe_url
 
@@ -47,10 +77,18 @@ _log = logging.getLogger(__name__)
 
 _SCHEDULED = MessageStatus.SCHEDULED.value
 _SENDING = MessageStatus.SENDING.value
+_SENT = MessageStatus.SENT.value
+_FAILED = MessageStatus.FAILED.value
+_SKIPPED = MessageStatus.SKIPPED.value
 _CONDITION_OUTCOME = {
     "not_converted": OutcomeKind.CONVERTED.value,
     "not_clicked": OutcomeKind.CLICKED.value,
 }
+_SUPPRESSION_SKIP = {"hard_bounce": "suppressed_bounce", "complaint": "suppressed_complaint"}
+_UNSUBSCRIBE_SOURCES = ("unsubscribe", "complaint")
+"""Consent sources that make a skip read `unsubscribed` rather than `no_consent`."""
+_CHANNEL_DOWN_AFTER = 3
+"""Consecutive transient errors after which a channel is treated as down for the batch."""
 
 
 class DispatchPolicy(BaseModel):
@@ -66,34 +104,34 @@ class DispatchPolicy(BaseModel):
     """Local hour quiet hours start (inclusive); equal to `quiet_end` means none."""
     quiet_end: int = Field(ge=0, le=23)
     """Local hour quiet hours end (exclusive); may be smaller than `quiet_start` (wraps)."""
-    max_attempts: int = Field(default=5, ge=1)
-    """Send attempts per message across all runs before it is marked failed."""
-    lease_seconds: int = Field(default=300, ge=1)
-    """How long a claim holds; a `sending` row older than this is claimable again (crash)."""
     frequency_caps: dict[str, tuple[int, int]] = Field(default_factory=dict)
-    """Per channel: (max messages, per days), counted across all campaigns."""
+    """Per channel: (max messages, per days), counted across all campaigns over a rolling
+    window ending at the send."""
 
 
 class DispatchStats(BaseModel):
     """What one `run_once` did."""
 
     claimed: int = 0
-    """Rows claimed."""
+    """Rows claimed (a row put back and claimed again counts again)."""
     sent: int = 0
     """Rows sent."""
     failed: int = 0
-    """Rows marked failed (permanent error or attempts exhausted)."""
+    """Rows marked failed (permanent error, attempts exhausted, misconfiguration)."""
     retried: int = 0
-    """Retries after a transient error."""
+    """Transient errors: the row went back to `scheduled` with a backoff delay."""
     deferred: int = 0
     """Rows moved out of quiet hours and put back as scheduled."""
+    released: int = 0
+    """Rows handed back untried: channel down, or the dispatcher was asked to stop."""
     skipped: dict[str, int] = Field(default_factory=dict)
-    """Rows skipped, per reason (`no_consent`, `unsubscribed`, `condition_not_met`,
-    `frequency_cap`)."""
+    """Rows skipped, per reason (`no_consent`, `unsubscribed`, `suppressed_bounce`,
+    `suppressed_complaint`, `condition_not_met`, `frequency_cap`)."""
 
 
-class _Claimed(BaseModel):
-    """The parts of a claimed outbox row the dispatcher needs (detached from any session)."""
+@dataclass(slots=True)
+class _Claimed:
+    """The parts of a claimed outbox row the dispatcher needs."""
 
     id: str
     idempotency_key: str
@@ -110,86 +148,117 @@ class _Claimed(BaseModel):
     claimed_by: str
 
 
-class _Verdict(BaseModel):
-    """Result of the send-time checks: send, skip (reason), defer (until) or fail (error)."""
+@dataclass(slots=True)
+class _ToSend:
+    """A checked message on its way out."""
 
-    action: str
-    reason: str | None = None
-    until: datetime | None = None
-
-
-class _ClaimLostError(Exception):
-    """Another dispatcher took the row over (our lease expired)."""
+    row: _Claimed
+    channel: Channel
+    adapter: ChannelAdapter
+    tz: ZoneInfo
 
 
-_CLAIM_COLUMNS = [getattr(MessageRow, name) for name in _Claimed.model_fields]
+@dataclass
+class _Pending:
+    """Row updates waiting for the next commit."""
 
-# Hot-path statements, built once (building SQLAlchemy statements per message costs more than
-# running them on SQLite). Bind names carry a `b_` prefix so they never clash with columns.
-_Q_CONSENT = select(ConsentRow.granted, ConsentRow.source).where(
-    ConsentRow.customer_id == bindparam("b_customer"), ConsentRow.channel == bindparam("b_channel")
-)
-_Q_OUTCOME = (
-    select(OutcomeRow.id)
-    .where(
-        OutcomeRow.campaign_id == bindparam("b_campaign"),
-        OutcomeRow.customer_id == bindparam("b_customer"),
-        OutcomeRow.kind == bindparam("b_kind"),
-    )
-    .limit(1)
-)
-_Q_TIMEZONE = select(CustomerRow.timezone).where(CustomerRow.id == bindparam("b_customer"))
-_Q_RECENT_SENDS = (
-    select(func.count())
-    .select_from(MessageRow)
-    .where(
-        MessageRow.customer_id == bindparam("b_customer"),
-        MessageRow.channel == bindparam("b_channel"),
-        MessageRow.status == MessageStatus.SENT.value,
-        MessageRow.sent_at >= bindparam("b_since"),
-    )
-)
-_U_ATTEMPT = (
+    sent: list[dict[str, Any]] = field(default_factory=list)
+    requeue: list[dict[str, Any]] = field(default_factory=list)
+    failed: list[dict[str, Any]] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.sent) + len(self.requeue) + len(self.failed)
+
+
+class _Tally:
+    """Per-campaign counts for the run's audit record."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, Counter[str]] = {}
+        self.errors: dict[str, list[dict[str, str]]] = {}
+
+    def add(self, campaign_id: str, what: str, *, message_id: str = "", error: str = "") -> None:
+        self.counts.setdefault(campaign_id, Counter())[what] += 1
+        if error:
+            sample = self.errors.setdefault(campaign_id, [])
+            if len(sample) < 5:
+                sample.append({"message_id": message_id, "outcome": what, "error": error[:300]})
+
+
+class _Pacer:
+    """Per-channel rate limit: at most `rate` sends per second, evenly spaced."""
+
+    def __init__(self, rates: Mapping[str, float]) -> None:
+        for ch, rate in rates.items():
+            if rate <= 0:
+                raise ValueError(f"rate limit for {ch} must be > 0 messages per second: {rate}")
+        self._interval = {ch: 1.0 / rate for ch, rate in rates.items()}
+        self._next: dict[str, float] = {}
+
+    def wait(self, channel: str) -> None:
+        interval = self._interval.get(channel)
+        if interval is None:
+            return
+        now = time.monotonic()
+        due = self._next.get(channel, now)
+        if due > now:
+            time.sleep(due - now)
+            now = due
+        self._next[channel] = now + interval
+
+
+_CLAIM_COLUMNS = [
+    getattr(MessageRow, name) for name in _Claimed.__dataclass_fields__ if name != "claimed_by"
+] + [MessageRow.claimed_by]
+
+# Statements built once; bind names carry a `b_` prefix so they never clash with columns.
+_MINE = and_(MessageRow.claimed_by == bindparam("b_token"), MessageRow.status == _SENDING)
+_ONE_OF_MINE = and_(MessageRow.id == bindparam("b_id"), _MINE)
+_U_RENEW = update(MessageRow).where(_MINE).values(claimed_at=bindparam("b_wall"))
+_U_SEND_OK = (
     update(MessageRow)
-    .where(
-        MessageRow.id == bindparam("b_id"),
-        MessageRow.claimed_by == bindparam("b_token"),
-        MessageRow.status == _SENDING,
+    .where(_ONE_OF_MINE)
+    .values(attempts=MessageRow.attempts + 1, sent_at=bindparam("b_at"))
+)
+_U_CLOSE = (
+    update(MessageRow)
+    .where(_ONE_OF_MINE)
+    .values(status=bindparam("b_status"), skip_reason=bindparam("b_reason"), sent_at=None)
+)
+_U_FAIL = (
+    update(MessageRow)
+    .where(_ONE_OF_MINE)
+    .values(status=_FAILED, last_error=bindparam("b_error"), sent_at=None)
+)
+_U_REQUEUE = (
+    update(MessageRow)
+    .where(_ONE_OF_MINE)
+    .values(
+        status=_SCHEDULED,
+        scheduled_at=bindparam("b_until"),
+        attempts=MessageRow.attempts - bindparam("b_untried"),
+        last_error=func.coalesce(bindparam("b_error"), MessageRow.last_error),
+        claimed_by=None,
+        claimed_at=None,
+        sent_at=None,
     )
-    .values(attempts=MessageRow.attempts + 1, claimed_at=bindparam("b_now"))
 )
 _U_SENT = (
     update(MessageRow)
     .where(MessageRow.id == bindparam("b_id"))
-    .values(
-        status=MessageStatus.SENT.value,
-        sent_at=bindparam("b_now"),
-        provider_message_id=bindparam("b_provider_id"),
-    )
-)
-_Q_DELIVERED = (
-    select(OutcomeRow.id)
-    .where(
-        OutcomeRow.campaign_id == bindparam("b_campaign"),
-        OutcomeRow.customer_id == bindparam("b_customer"),
-        OutcomeRow.message_id == bindparam("b_id"),
-        OutcomeRow.kind == OutcomeKind.DELIVERED.value,
-    )
-    .limit(1)
-)
-_I_DELIVERED = insert(OutcomeRow).values(
-    campaign_id=bindparam("b_campaign"),
-    customer_id=bindparam("b_customer"),
-    message_id=bindparam("b_id"),
-    kind=OutcomeKind.DELIVERED.value,
-    value=0.0,
-    at=bindparam("b_now"),
+    .values(status=_SENT, sent_at=bindparam("b_at"), provider_message_id=bindparam("b_pid"))
 )
 
 
 class Dispatcher:
     """Sends due outbox messages. Create one per thread or process; they coordinate through
-    the database only."""
+    the database only.
+
+    Operational settings come from `settings`: `dispatch_lease_s`, `dispatch_max_attempts`,
+    `dispatch_retry_base_s`/`_max_s`, `dispatch_commit_every`/`_interval_s` and
+    `channel_rate_limits`. `should_stop` is polled between messages; when it returns True the
+    dispatcher commits what it sent, hands the rest of its claim back and returns.
+    """
 
     def __init__(
         self,
@@ -200,12 +269,16 @@ class Dispatcher:
         *,
         worker_id: str | None = None,
         batch_size: int = 500,
-        retry_wait_s: float = 1.0,
+        should_stop: Callable[[], bool] | None = None,
     ) -> None:
         if worker_id is not None and not 0 < len(worker_id) <= 48:
             raise ValueError("worker_id must be 1-48 characters (it is stored with a batch token)")
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        if settings.dispatch_max_attempts < 1:
+            raise ValueError("dispatch_max_attempts must be >= 1")
+        if settings.dispatch_lease_s <= 0 or settings.dispatch_commit_every < 1:
+            raise ValueError("dispatch_lease_s must be > 0 and dispatch_commit_every >= 1")
         resolve_tz(None, policy.default_timezone)  # fail now on a bad default zone
         self.db = db
         self.adapters = dict(adapters)
@@ -215,28 +288,56 @@ class Dispatcher:
             f"{socket.gethostname()[:24]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         )
         self.batch_size = batch_size
-        self.retry_wait_s = retry_wait_s
+        self.should_stop = should_stop or (lambda: False)
+        self._pacer = _Pacer(settings.channel_rate_limits)
+        base = max(settings.dispatch_retry_base_s, 0.0)
+        self._backoff = wait_exponential(
+            multiplier=base, max=max(settings.dispatch_retry_max_s, base)
+        ) + wait_random(0, base)
+        self._lease = timedelta(seconds=settings.dispatch_lease_s)
+        slowest = max(
+            (float(getattr(a, "timeout", 0) or 0) for a in self.adapters.values()), default=0
+        )
+        if slowest and settings.dispatch_lease_s < 3 * slowest:
+            _log.warning(
+                "dispatch lease (%ss) is under 3x the slowest adapter timeout (%ss): a hanging "
+                "send may outlive its claim and be sent twice; raise AUTOCMO_DISPATCH_LEASE",
+                settings.dispatch_lease_s,
+                slowest,
+            )
+        self._as_of = utcnow()
+        self._t0 = time.monotonic()
 
     # --- the loop -------------------------------------------------------------------------
 
     def run_once(self, *, as_of: datetime | None = None) -> DispatchStats:
-        """Claim and process batches until nothing is due as of `as_of` (default: now).
+        """Claim and process batches until nothing is due (or `should_stop`), then write one
+        audit record per campaign touched.
 
-        `as_of` is the dispatcher's "now" for due-ness, quiet hours and frequency windows;
-        claim leases and `sent_at` use the wall clock.
+        `as_of` (default: now) is the dispatcher's clock at the start of the run; it advances
+        with the wall clock during the run and is used for due-ness, quiet hours, frequency
+        windows and `sent_at`. Claim leases use the wall clock.
         """
         if as_of is None:
             as_of = utcnow()
         elif as_of.tzinfo is None:
             raise ValueError("as_of must be timezone-aware (UTC)")
+        self._as_of, self._t0 = as_of, time.monotonic()
         stats = DispatchStats()
-        while batch := self._claim(as_of):
-            stats.claimed += len(batch)
-            for claimed in batch:
-                self._process(claimed, as_of, stats)
+        tally = _Tally()
+        try:
+            while not self.should_stop() and (batch := self._claim()):
+                stats.claimed += len(batch)
+                self._process_batch(batch, stats, tally)
+        finally:
+            self._audit(tally)
         return stats
 
-    def _claim(self, as_of: datetime) -> list[_Claimed]:
+    def _now(self) -> datetime:
+        """The dispatcher's clock: `as_of` plus the wall time elapsed in this run."""
+        return self._as_of + timedelta(seconds=time.monotonic() - self._t0)
+
+    def _claim(self) -> list[_Claimed]:
         """Atomically move up to `batch_size` due rows to `sending` under a fresh token.
 
         One statement: `UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED) AND <still due>`.
@@ -244,13 +345,10 @@ class Dispatcher:
         due condition makes a row claimed by someone else in the meantime drop out.
         """
         token = f"{self.worker_id}/{uuid.uuid4().hex[:12]}"
-        now = utcnow()
+        wall = utcnow()
         due = or_(
-            and_(MessageRow.status == _SCHEDULED, MessageRow.scheduled_at <= as_of),
-            and_(
-                MessageRow.status == _SENDING,
-                MessageRow.claimed_at < now - timedelta(seconds=self.policy.lease_seconds),
-            ),
+            and_(MessageRow.status == _SCHEDULED, MessageRow.scheduled_at <= self._now()),
+            and_(MessageRow.status == _SENDING, MessageRow.claimed_at < wall - self._lease),
         )
         pick = (
             select(MessageRow.id)
@@ -262,10 +360,9 @@ class Dispatcher:
         stmt = (
             update(MessageRow)
             .where(MessageRow.id.in_(pick), due)
-            .values(status=_SENDING, claimed_by=token, claimed_at=now)
+            .values(status=_SENDING, claimed_by=token, claimed_at=wall)
         )
-        with self.db.session() as s:
-            conn = s.connection()
+        with self.db.engine.begin() as conn:
             if conn.dialect.update_returning:
                 rows = conn.execute(stmt.returning(*_CLAIM_COLUMNS)).all()
             else:
@@ -275,47 +372,281 @@ class Dispatcher:
                         MessageRow.claimed_by == token, MessageRow.status == _SENDING
                     )
                 ).all()
-        claimed = [_Claimed.model_validate(dict(r._mapping)) for r in rows]
+        claimed = [_Claimed(*r) for r in rows]
         claimed.sort(key=lambda c: (c.scheduled_at, c.id))
         return claimed
 
-    # --- one message ----------------------------------------------------------------------
+    def _process_batch(self, batch: list[_Claimed], stats: DispatchStats, tally: _Tally) -> None:
+        token = batch[0].claimed_by
+        to_send = self._check_batch(batch, token, stats, tally)
+        pending = _Pending()
+        down: dict[Channel, str] = {}
+        errors_in_row: Counter[Channel] = Counter()
+        last_commit = time.monotonic()
+        p = self.policy
+        for i, item in enumerate(to_send):
+            c = item.row
+            if self.should_stop():
+                for rest in to_send[i:]:
+                    self._requeue(pending, rest.row, rest.row.scheduled_at, untried=True)
+                    stats.released += 1
+                break
+            now = self._now()
+            if item.channel in down:
+                until = now + timedelta(seconds=self.settings.dispatch_retry_base_s)
+                self._requeue(pending, c, until, untried=True, error=down[item.channel])
+                stats.released += 1
+            elif in_quiet_hours(now, item.tz, p.quiet_start, p.quiet_end):
+                # The batch ran into quiet hours after its check: defer, never drop.
+                until = defer_quiet_hours(now, item.tz, p.quiet_start, p.quiet_end)
+                self._requeue(pending, c, until, untried=True)
+                stats.deferred += 1
+                tally.add(c.campaign_id, "deferred")
+            else:
+                self._pacer.wait(item.channel.value)
+                self._send_one(item, pending, stats, tally, down, errors_in_row)
+            elapsed = time.monotonic() - last_commit
+            if (
+                len(pending.sent) >= self.settings.dispatch_commit_every
+                or elapsed >= self.settings.dispatch_commit_interval_s
+                or elapsed >= self.settings.dispatch_lease_s / 3
+            ):
+                self._commit(pending, token)
+                pending = _Pending()
+                last_commit = time.monotonic()
+        self._commit(pending, token)
 
-    def _process(self, c: _Claimed, as_of: datetime, stats: DispatchStats) -> None:
+    # --- checks ---------------------------------------------------------------------------
+
+    def _check_batch(
+        self, batch: list[_Claimed], token: str, stats: DispatchStats, tally: _Tally
+    ) -> list[_ToSend]:
+        """Send-time checks for the whole batch in one serialized transaction (see module
+        docstring); returns the messages to send, with their attempt counted and their cap
+        slot reserved."""
+        now = self._now()
+        to_send: list[_ToSend] = []
+        closes: list[dict[str, Any]] = []
+        fails: list[dict[str, Any]] = []
+        defers: list[dict[str, Any]] = []
+        sends: list[dict[str, Any]] = []
+        cids = sorted({c.customer_id for c in batch})
+        with self.db.engine.begin() as conn:
+            conn.execute(_U_RENEW, {"b_token": token, "b_wall": utcnow()})
+            if conn.dialect.name == "postgresql":
+                conn.execute(
+                    select(CustomerRow.id)
+                    .where(CustomerRow.id.in_(cids))
+                    .order_by(CustomerRow.id)
+                    .with_for_update()
+                ).all()
+            consents = {
+                (r.customer_id, r.channel): (r.granted, r.source)
+                for r in conn.execute(
+                    select(
+                        ConsentRow.customer_id,
+                        ConsentRow.channel,
+                        ConsentRow.granted,
+                        ConsentRow.source,
+                    ).where(ConsentRow.customer_id.in_(cids))
+                )
+            }
+            tzs = dict(
+                conn.execute(
+                    select(CustomerRow.id, CustomerRow.timezone).where(CustomerRow.id.in_(cids))
+                ).all()
+            )
+            suppressed = self._suppressions(conn, batch)
+            met = self._conditions_met(conn, batch)
+            sends_so_far = self._recent_sends(conn, batch, token, now)
+
+            for c in batch:
+                verdict, detail, tz = self._verdict(
+                    c, now, consents, tzs, suppressed, met, sends_so_far
+                )
+                if verdict == "send":
+                    try:
+                        channel = Channel(c.channel)
+                    except ValueError:  # pragma: no cover - _verdict checked it
+                        continue
+                    assert tz is not None
+                    sends.append({"b_id": c.id, "b_token": token, "b_at": now})
+                    c.attempts += 1
+                    sends_so_far[(c.customer_id, c.channel)] += 1
+                    to_send.append(_ToSend(c, channel, self.adapters[channel], tz))
+                elif verdict == "skip":
+                    closes.append(
+                        {"b_id": c.id, "b_token": token, "b_status": _SKIPPED, "b_reason": detail}
+                    )
+                    stats.skipped[detail] = stats.skipped.get(detail, 0) + 1
+                    tally.add(c.campaign_id, f"skipped:{detail}")
+                elif verdict == "defer":
+                    defers.append(self._requeue_params(c, tz_until=detail, token=token))
+                    stats.deferred += 1
+                    tally.add(c.campaign_id, "deferred")
+                else:
+                    _log.warning("message %s failed: %s", c.id, detail)
+                    fails.append({"b_id": c.id, "b_token": token, "b_error": detail[:2000]})
+                    stats.failed += 1
+                    tally.add(c.campaign_id, "failed", message_id=c.id, error=detail)
+            for stmt, params in (
+                (_U_SEND_OK, sends),
+                (_U_CLOSE, closes),
+                (_U_FAIL, fails),
+                (_U_REQUEUE, defers),
+            ):
+                if params:
+                    conn.execute(stmt, params)
+        return to_send
+
+    def _verdict(
+        self,
+        c: _Claimed,
+        now: datetime,
+        consents: Mapping[tuple[str, str], tuple[bool, str]],
+        tzs: Mapping[str, str | None],
+        suppressed: Mapping[tuple[str, str], str],
+        met: set[tuple[str, str, str]],
+        sends_so_far: Counter[tuple[str, str]],
+    ) -> tuple[str, str, ZoneInfo | None]:
+        """(`send` | `skip` | `defer` | `fail`, reason / ISO time / error, the person's zone)."""
+        p = self.policy
         try:
             channel = Channel(c.channel)
         except ValueError:
-            self._fail(c, f"unknown channel {c.channel!r}", stats)
-            return
-        adapter = self.adapters.get(channel)
-        if adapter is None:
-            self._fail(c, f"no adapter configured for channel {channel.value}", stats)
-            return
-        if c.attempts >= self.policy.max_attempts:
-            self._fail(c, f"gave up after {c.attempts} attempts; last error: {c.last_error}", stats)
-            return
+            return "fail", f"unknown channel {c.channel!r}", None
+        if channel not in self.adapters:
+            return "fail", f"no adapter configured for channel {channel.value}", None
+        if c.attempts >= self.settings.dispatch_max_attempts:
+            return "fail", f"gave up after {c.attempts} attempts; last error: {c.last_error}", None
 
+        reason = suppressed.get((c.channel, normalize_address(channel, c.to_address)))
+        if reason is not None:
+            return "skip", _SUPPRESSION_SKIP.get(reason, f"suppressed_{reason}"), None
+        consent = consents.get((c.customer_id, c.channel))
+        if consent is None:
+            return "skip", "no_consent", None
+        granted, source = consent
+        if not granted:
+            unsub = source.startswith(_UNSUBSCRIBE_SOURCES)
+            return "skip", "unsubscribed" if unsub else "no_consent", None
+
+        if c.condition != "always":
+            kind = _CONDITION_OUTCOME.get(c.condition)
+            if kind is None:
+                return "fail", f"unknown step condition {c.condition!r}", None
+            if (c.campaign_id, c.customer_id, kind) in met:
+                return "skip", "condition_not_met", None
+
+        tz = resolve_tz(tzs.get(c.customer_id), p.default_timezone)
+        if in_quiet_hours(now, tz, p.quiet_start, p.quiet_end):
+            return "defer", defer_quiet_hours(now, tz, p.quiet_start, p.quiet_end).isoformat(), tz
+
+        cap = p.frequency_caps.get(c.channel)
+        if cap is not None and sends_so_far[(c.customer_id, c.channel)] >= cap[0]:
+            return "skip", "frequency_cap", tz
+        return "send", "", tz
+
+    def _suppressions(
+        self, conn: Connection, batch: Iterable[_Claimed]
+    ) -> dict[tuple[str, str], str]:
+        by_channel: dict[str, set[str]] = {}
+        for c in batch:
+            try:
+                by_channel.setdefault(c.channel, set()).add(
+                    normalize_address(c.channel, c.to_address)
+                )
+            except ValueError:
+                continue  # unknown channel: fails later
+        out: dict[tuple[str, str], str] = {}
+        for ch, addrs in by_channel.items():
+            rows = conn.execute(
+                select(SuppressionRow.address, SuppressionRow.reason).where(
+                    SuppressionRow.channel == ch, SuppressionRow.address.in_(sorted(addrs))
+                )
+            )
+            out.update({(ch, r.address): r.reason for r in rows})
+        return out
+
+    def _conditions_met(
+        self, conn: Connection, batch: Iterable[_Claimed]
+    ) -> set[tuple[str, str, str]]:
+        conditional = [c for c in batch if c.condition in _CONDITION_OUTCOME]
+        if not conditional:
+            return set()
+        rows = conn.execute(
+            select(OutcomeRow.campaign_id, OutcomeRow.customer_id, OutcomeRow.kind)
+            .where(
+                OutcomeRow.customer_id.in_(sorted({c.customer_id for c in conditional})),
+                OutcomeRow.kind.in_(sorted(set(_CONDITION_OUTCOME.values()))),
+            )
+            .distinct()
+        )
+        return {(r.campaign_id, r.customer_id, r.kind) for r in rows}
+
+    def _recent_sends(
+        self, conn: Connection, batch: Iterable[_Claimed], token: str, now: datetime
+    ) -> Counter[tuple[str, str]]:
+        """Per (customer, capped channel): messages sent in the cap window, plus those other
+        dispatchers have reserved (checked, `sending`, not yet recorded)."""
+        counts: Counter[tuple[str, str]] = Counter()
+        by_channel: dict[str, set[str]] = {}
+        for c in batch:
+            if c.channel in self.policy.frequency_caps:
+                by_channel.setdefault(c.channel, set()).add(c.customer_id)
+        for ch, cids in by_channel.items():
+            days = self.policy.frequency_caps[ch][1]
+            rows = conn.execute(
+                select(MessageRow.customer_id, func.count())
+                .where(
+                    MessageRow.customer_id.in_(sorted(cids)),
+                    MessageRow.channel == ch,
+                    MessageRow.sent_at >= now - timedelta(days=days),
+                    or_(
+                        MessageRow.status == _SENT,
+                        and_(MessageRow.status == _SENDING, MessageRow.claimed_by != token),
+                    ),
+                )
+                .group_by(MessageRow.customer_id)
+            )
+            for cid, n in rows:
+                counts[(cid, ch)] = int(n)
+        return counts
+
+    # --- sending --------------------------------------------------------------------------
+
+    def _send_one(
+        self,
+        item: _ToSend,
+        pending: _Pending,
+        stats: DispatchStats,
+        tally: _Tally,
+        down: dict[Channel, str],
+        errors_in_row: Counter[Channel],
+    ) -> None:
+        c = item.row
         try:
-            verdict = self._check_and_count(c, channel, as_of)
-        except _ClaimLostError:
-            _log.info("message %s was taken over by another dispatcher", c.id)
+            result = item.adapter.send(self._outbound(c, item.channel))
+        except TransientSendError as exc:
+            errors_in_row[item.channel] += 1
+            if errors_in_row[item.channel] >= _CHANNEL_DOWN_AFTER:
+                down[item.channel] = f"not tried: {item.channel.value} looks down: {exc}"
+            self._transient(pending, c, str(exc), stats, tally)
             return
-        if verdict.action == "skip":
-            reason = verdict.reason or "skipped"
-            if self._release(c, status=MessageStatus.SKIPPED.value, skip_reason=reason):
-                stats.skipped[reason] = stats.skipped.get(reason, 0) + 1
+        except PermanentSendError as exc:
+            self._fail(pending, c, str(exc), stats, tally)
             return
-        if verdict.action == "defer":
-            if self._release(
-                c, status=_SCHEDULED, scheduled_at=verdict.until, claimed_by=None, claimed_at=None
-            ):
-                stats.deferred += 1
+        except Exception as exc:  # an adapter bug must not wedge the row in `sending`
+            _log.exception("adapter for %s raised unexpectedly on %s", item.channel, c.id)
+            self._fail(pending, c, f"unexpected {type(exc).__name__}: {exc}", stats, tally)
             return
-        if verdict.action == "fail":
-            self._fail(c, verdict.reason or "failed", stats)
-            return
+        errors_in_row[item.channel] = 0
+        self._record_sent(pending, c, result)
+        stats.sent += 1
+        tally.add(c.campaign_id, "sent")
 
-        out = OutboundMessage(
+    def _outbound(self, c: _Claimed, channel: Channel) -> OutboundMessage:
+        return OutboundMessage(
             id=c.id,
             idempotency_key=c.idempotency_key,
             channel=channel,
@@ -333,149 +664,152 @@ class Dispatcher:
             campaign_id=c.campaign_id,
             customer_id=c.customer_id,
         )
-        try:
-            result = self._send_with_retries(c, adapter, out, stats)
-        except _ClaimLostError:
-            _log.info("message %s was taken over by another dispatcher", c.id)
+
+    def retry_delay(self, attempts: int) -> float:
+        """Seconds to wait before attempt `attempts + 1`: exponential from
+        `dispatch_retry_base_s`, capped at `dispatch_retry_max_s`, plus up to one base of jitter."""
+        state = RetryCallState(Retrying(), None, (), {})
+        state.attempt_number = max(attempts, 1)
+        return float(self._backoff(state))
+
+    def _transient(
+        self, pending: _Pending, c: _Claimed, error: str, stats: DispatchStats, tally: _Tally
+    ) -> None:
+        if c.attempts >= self.settings.dispatch_max_attempts:
+            self._fail(pending, c, f"gave up after {c.attempts} attempts: {error}", stats, tally)
             return
-        except TransientSendError as exc:
-            self._fail(c, f"gave up after {self.policy.max_attempts} attempts: {exc}", stats)
-            return
-        except PermanentSendError as exc:
-            self._fail(c, str(exc), stats)
-            return
-        self._mark_sent(c, result)
-        stats.sent += 1
+        until = self._now() + timedelta(seconds=self.retry_delay(c.attempts))
+        self._requeue(pending, c, until, untried=False, error=error)
+        stats.retried += 1
+        tally.add(c.campaign_id, "retried", message_id=c.id, error=error)
 
-    def _check_and_count(self, c: _Claimed, channel: Channel, as_of: datetime) -> _Verdict:
-        """Send-time checks; when the verdict is `send`, the first attempt is counted in the
-        same transaction (which also renews the lease and proves the claim is still ours)."""
-        with self.db.engine.begin() as conn:
-            verdict = self._check(conn, c, channel, as_of)
-            if verdict.action == "send":
-                self._count_attempt(conn, c)
-            return verdict
+    def _fail(
+        self, pending: _Pending, c: _Claimed, error: str, stats: DispatchStats, tally: _Tally
+    ) -> None:
+        _log.warning("message %s failed: %s", c.id, error)
+        pending.failed.append({"b_id": c.id, "b_token": c.claimed_by, "b_error": error[:2000]})
+        stats.failed += 1
+        tally.add(c.campaign_id, "failed", message_id=c.id, error=error)
 
-    def _check(self, conn: Connection, c: _Claimed, channel: Channel, as_of: datetime) -> _Verdict:
-        consent = conn.execute(
-            _Q_CONSENT, {"b_customer": c.customer_id, "b_channel": channel.value}
-        ).first()
-        if consent is None:
-            return _Verdict(action="skip", reason="no_consent")
-        if not consent.granted:
-            unsub = consent.source.startswith("unsubscribe")
-            return _Verdict(action="skip", reason="unsubscribed" if unsub else "no_consent")
+    def _requeue_params(
+        self,
+        c: _Claimed,
+        *,
+        token: str,
+        tz_until: str | None = None,
+        until: datetime | None = None,
+        untried: bool = False,
+        error: str | None = None,
+    ) -> dict[str, Any]:
+        when = until if until is not None else datetime.fromisoformat(tz_until or "")
+        return {
+            "b_id": c.id,
+            "b_token": token,
+            "b_until": when,
+            "b_untried": 1 if untried else 0,
+            "b_error": None if error is None else error[:2000],
+        }
 
-        if c.condition != "always":
-            kind = _CONDITION_OUTCOME.get(c.condition)
-            if kind is None:
-                return _Verdict(action="fail", reason=f"unknown step condition {c.condition!r}")
-            met = conn.execute(
-                _Q_OUTCOME,
-                {"b_campaign": c.campaign_id, "b_customer": c.customer_id, "b_kind": kind},
-            ).first()
-            if met is not None:
-                return _Verdict(action="skip", reason="condition_not_met")
-
-        p = self.policy
-        tz_name = conn.execute(_Q_TIMEZONE, {"b_customer": c.customer_id}).scalar()
-        tz = resolve_tz(tz_name, p.default_timezone)
-        if in_quiet_hours(as_of, tz, p.quiet_start, p.quiet_end):
-            until = defer_quiet_hours(as_of, tz, p.quiet_start, p.quiet_end)
-            return _Verdict(action="defer", until=until)
-
-        cap = p.frequency_caps.get(channel.value)
-        if cap is not None:
-            limit, days = cap
-            recent = conn.execute(
-                _Q_RECENT_SENDS,
-                {
-                    "b_customer": c.customer_id,
-                    "b_channel": channel.value,
-                    "b_since": as_of - timedelta(days=days),
-                },
-            ).scalar()
-            if (recent or 0) >= limit:
-                return _Verdict(action="skip", reason="frequency_cap")
-        return _Verdict(action="send")
-
-    def _send_with_retries(
-        self, c: _Claimed, adapter: ChannelAdapter, out: OutboundMessage, stats: DispatchStats
-    ) -> SendResult:
-        first = True
-
-        def attempt() -> SendResult:
-            nonlocal first
-            if not first:
-                with self.db.engine.begin() as conn:
-                    self._count_attempt(conn, c)
-            first = False
-            try:
-                return adapter.send(out)
-            except (TransientSendError, PermanentSendError):
-                raise
-            except Exception as exc:  # an adapter bug must not wedge the row in `sending`
-                _log.exception("adapter for %s raised unexpectedly on %s", out.channel, c.id)
-                raise PermanentSendError(f"unexpected {type(exc).__name__}: {exc}") from exc
-
-        def before_sleep(state: RetryCallState) -> None:
-            stats.retried += 1
-            exc = state.outcome.exception() if state.outcome else None
-            self._release(c, last_error=str(exc)[:2000])
-
-        retrying = Retrying(
-            retry=retry_if_exception_type(TransientSendError),
-            stop=stop_after_attempt(self.policy.max_attempts - c.attempts),
-            # exponential backoff (w, 2w, 4w, … capped at 30w) plus up to w of jitter
-            wait=wait_exponential(multiplier=self.retry_wait_s, max=self.retry_wait_s * 30)
-            + wait_random(0, self.retry_wait_s),
-            before_sleep=before_sleep,
-            reraise=True,
+    def _requeue(
+        self,
+        pending: _Pending,
+        c: _Claimed,
+        until: datetime,
+        *,
+        untried: bool,
+        error: str | None = None,
+    ) -> None:
+        pending.requeue.append(
+            self._requeue_params(c, token=c.claimed_by, until=until, untried=untried, error=error)
         )
-        result: SendResult = retrying(attempt)
-        return result
+
+    def _record_sent(self, pending: _Pending, c: _Claimed, result: SendResult) -> None:
+        pending.sent.append(
+            {
+                "b_id": c.id,
+                "b_at": self._now(),
+                "b_pid": result.provider_message_id[:200],
+                "campaign_id": c.campaign_id,
+                "customer_id": c.customer_id,
+            }
+        )
 
     # --- recording ------------------------------------------------------------------------
 
-    def _count_attempt(self, conn: Connection, c: _Claimed) -> None:
-        """attempts += 1 and renew the lease, only if the claim is still ours."""
-        res = conn.execute(_U_ATTEMPT, {"b_id": c.id, "b_token": c.claimed_by, "b_now": utcnow()})
-        if res.rowcount != 1:
-            raise _ClaimLostError(c.id)
+    def _commit(self, pending: _Pending, token: str) -> None:
+        """Write a group of results in one transaction and renew the lease of the rest.
 
-    def _release(self, c: _Claimed, **values: Any) -> bool:
-        """Update a row we hold; False (and a log line) if another dispatcher took it over."""
-        with self.db.session() as s:
-            res = s.connection().execute(
-                update(MessageRow)
-                .where(
-                    MessageRow.id == c.id,
-                    MessageRow.claimed_by == c.claimed_by,
-                    MessageRow.status == _SENDING,
-                )
-                .values(**values)
-            )
-        if res.rowcount != 1:
-            _log.info("message %s was taken over by another dispatcher", c.id)
-            return False
-        return True
-
-    def _fail(self, c: _Claimed, error: str, stats: DispatchStats) -> None:
-        _log.warning("message %s failed: %s", c.id, error)
-        if self._release(c, status=MessageStatus.FAILED.value, last_error=error[:2000]):
-            stats.failed += 1
-
-    def _mark_sent(self, c: _Claimed, result: SendResult) -> None:
-        """Record the send and a `delivered` outcome in one transaction. The provider accepted
-        the message, so this is recorded even if our lease lapsed meanwhile."""
-        params = {
-            "b_id": c.id,
-            "b_campaign": c.campaign_id,
-            "b_customer": c.customer_id,
-            "b_now": utcnow(),
-            "b_provider_id": result.provider_message_id[:200],
-        }
+        `sent` is recorded even if our claim lapsed meanwhile: the provider accepted it."""
         with self.db.engine.begin() as conn:
-            conn.execute(_U_SENT, params)
-            if conn.execute(_Q_DELIVERED, params).first() is None:
-                conn.execute(_I_DELIVERED, params)
+            if pending.sent:
+                conn.execute(_U_SENT, pending.sent)
+                _insert_delivered(conn, pending.sent)
+            if pending.requeue:
+                conn.execute(_U_REQUEUE, pending.requeue)
+            if pending.failed:
+                conn.execute(_U_FAIL, pending.failed)
+            conn.execute(_U_RENEW, {"b_token": token, "b_wall": utcnow()})
+
+    def _audit(self, tally: _Tally) -> None:
+        """One audit record per campaign touched by this run (not one per message)."""
+        if not tally.counts:
+            return
+        try:
+            with self.db.session() as s:
+                for cid, counts in sorted(tally.counts.items()):
+                    parts = [
+                        f"{n} {what.replace('skipped:', 'skipped ')}"
+                        for what, n in sorted(counts.items())
+                    ]
+                    record_decision(
+                        s,
+                        campaign_id=cid,
+                        agent="dispatcher",
+                        action="dispatch_run",
+                        reason="dispatch run: " + ", ".join(parts),
+                        evidence={
+                            "worker_id": self.worker_id,
+                            "as_of": self._as_of.isoformat(),
+                            "counts": dict(counts),
+                            "errors": tally.errors.get(cid, []),
+                        },
+                    )
+        except Exception:  # the outbox rows carry every outcome; the summary must not crash
+            _log.exception("could not write the dispatch audit record")
+
+
+def _insert_delivered(conn: Connection, sent: list[dict[str, Any]]) -> None:
+    """A `delivered` outcome per sent message; ignores ones already recorded."""
+    rows = [
+        {
+            "campaign_id": s["campaign_id"],
+            "customer_id": s["customer_id"],
+            "message_id": s["b_id"],
+            "kind": OutcomeKind.DELIVERED.value,
+            "value": 0.0,
+            "at": s["b_at"],
+        }
+        for s in sent
+    ]
+    name = conn.dialect.name
+    if name == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        conn.execute(sqlite_insert(OutcomeRow).on_conflict_do_nothing(), rows)
+        return
+    if name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        conn.execute(pg_insert(OutcomeRow).on_conflict_do_nothing(), rows)
+        return
+    existing = set(
+        conn.execute(
+            select(OutcomeRow.message_id).where(
+                OutcomeRow.message_id.in_([r["message_id"] for r in rows]),
+                OutcomeRow.kind == OutcomeKind.DELIVERED.value,
+            )
+        ).scalars()
+    )
+    fresh = [r for r in rows if r["message_id"] not in existing]
+    if fresh:
+        conn.execute(insert(OutcomeRow), fresh)

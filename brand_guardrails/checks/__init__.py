@@ -17,6 +17,7 @@ from brand_guardrails.checks import (
     offers,
     privacy,
     sms,
+    spam,
     tokens,
     voice,
 )
@@ -35,10 +36,11 @@ FAMILIES: dict[str, Check] = {
     "links": links.check,
     "privacy": privacy.check,
     "voice": voice.check,
+    "spam": spam.check,
 }
 """Family name (the rule-id prefix) → check function."""
 
 CONTENT_FAMILIES: frozenset[str] = frozenset(
-    {"tokens", "banned", "claims", "offer", "links", "privacy", "voice"}
+    {"tokens", "banned", "claims", "offer", "links", "privacy", "voice", "spam"}
 )
 """Families that judge what the copy says, not the channel's required structure."""

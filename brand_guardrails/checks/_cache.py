@@ -1,14 +1,28 @@
-"""Per-kit caches of compiled patterns, keyed by the kit's fingerprint."""
+"""Per-kit caches of compiled patterns, and per-line memos of scan results.
+
+Rendered messages share most of their lines (the compliance footer, the template's fixed
+sentences), so text-local scans run once per distinct line and are looked up afterwards.
+"""
 
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable
-from typing import TypeVar
+from collections.abc import Callable, Sequence
+from functools import lru_cache
+from itertools import pairwise
+from typing import TYPE_CHECKING, Generic, TypeVar
 
+from brand_guardrails.checks._text import Part, parts
 from brand_guardrails.kit import BrandKit
+from core.models import Finding
+
+if TYPE_CHECKING:
+    from brand_guardrails.checker import CopyToCheck
 
 T = TypeVar("T")
+
+_JUNCTION = 40
+"""Characters taken from each side of a line break when checking phrases across lines."""
 
 
 def per_kit(builder: Callable[[BrandKit], T]) -> Callable[[BrandKit], T]:
@@ -35,3 +49,80 @@ def per_kit(builder: Callable[[BrandKit], T]) -> Callable[[BrandKit], T]:
 
     get.__doc__ = builder.__doc__
     return get
+
+
+class LineMemo(Generic[T]):
+    """A bounded memo of `scan(line, field)`; it is emptied when it reaches `max_entries`.
+
+    Values are shared between messages: callers must not mutate them.
+    """
+
+    __slots__ = ("_scan", "_by_field", "_size", "_max")
+
+    def __init__(self, scan: Callable[[str, Part], T], max_entries: int = 50_000) -> None:
+        """Wrap a pure function of one line of text and the part it belongs to."""
+        self._scan = scan
+        self._by_field: dict[str, dict[str, T]] = {"subject": {}, "body": {}}
+        self._size = 0
+        self._max = max_entries
+
+    def get(self, line: str, field: Part) -> T:
+        """The scan result of one line (computed on first sight)."""
+        memo = self._by_field[field]
+        try:
+            return memo[line]
+        except KeyError:
+            pass
+        value = self._scan(line, field)
+        if self._size >= self._max:
+            for m in self._by_field.values():
+                m.clear()
+            self._size = 0
+        memo[line] = value
+        self._size += 1
+        return value
+
+
+@lru_cache(maxsize=256)
+def lines(text: str) -> tuple[str, ...]:
+    """The non-empty lines of a text."""
+    return tuple(x for x in text.split("\n") if x)
+
+
+@lru_cache(maxsize=256)
+def junctions(text: str) -> tuple[str, ...]:
+    """The text around each line break (tail of a line, `\\n`, head of the next line)."""
+    return tuple(
+        a[-_JUNCTION:] + "\n" + b[:_JUNCTION] for a, b in pairwise(text.split("\n")) if a and b
+    )
+
+
+def scan_lines(
+    memo: LineMemo[Sequence[Finding]], msg: CopyToCheck, *, across_lines: bool = False
+) -> list[Finding]:
+    """Findings of a line scan over every part of a message, de-duplicated.
+
+    With `across_lines`, matches that span a line break (`act⏎now`) are found as well.
+    """
+    out: list[Finding] = []
+    for field, text in parts(msg):
+        for line in lines(text):
+            out.extend(memo.get(line, field))
+        if across_lines and "\n" in text:
+            for j in junctions(text):
+                out.extend(f for f in memo.get(j, field) if f.span and "\n" in f.span)
+    return dedupe(out)
+
+
+def dedupe(findings: list[Finding]) -> list[Finding]:
+    """Findings with repeats of the same (rule, part, span) removed, order kept."""
+    if len(findings) < 2:
+        return findings
+    seen: set[tuple[str, str, str | None]] = set()
+    out: list[Finding] = []
+    for f in findings:
+        key = (f.rule_id, f.field, f.span)
+        if key not in seen:
+            seen.add(key)
+            out.append(f)
+    return out

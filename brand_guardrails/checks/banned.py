@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from brand_guardrails.checks._cache import per_kit
+from brand_guardrails.checks._cache import LineMemo, per_kit, scan_lines
 from brand_guardrails.checks._text import (
+    Part,
     fold,
     original_span,
-    parts,
     phrase_pattern,
     phrase_skeleton,
     phrase_variants,
@@ -47,47 +48,57 @@ def _alternation(names: list[str], variants: bool) -> _Phrases | None:
 
 
 @per_kit
-def _compile(kit: BrandKit) -> tuple[_Phrases | None, _Phrases | None]:
-    """The kit's banned-phrase and competitor patterns."""
-    return _alternation(kit.banned_phrases, False), _alternation(kit.competitor_names, True)
+def _memo(kit: BrandKit) -> LineMemo[Sequence[Finding]]:
+    """The kit's banned-phrase and competitor patterns, behind a per-line memo."""
+    phrases = _alternation(kit.banned_phrases, False)
+    competitors = _alternation(kit.competitor_names, True)
+    return LineMemo(lambda text, field: _scan(kit, phrases, competitors, text, field))
 
 
 def check(kit: BrandKit, msg: CopyToCheck) -> list[Finding]:
     """Findings for banned phrases (`banned.phrase`) and competitor names (`banned.competitor`)."""
-    phrases, competitors = _compile(kit)
+    return scan_lines(_memo(kit), msg, across_lines=True)
+
+
+def _scan(
+    kit: BrandKit,
+    phrases: _Phrases | None,
+    competitors: _Phrases | None,
+    text: str,
+    field: Part,
+) -> tuple[Finding, ...]:
     out: list[Finding] = []
-    for field, text in parts(msg):
-        folded = fold(text)
-        skel = "\x00".join(skeletons(folded))
-        for pats, rule, what in (
-            (phrases, "banned.phrase", "a banned phrase"),
-            (competitors, "banned.competitor", "a competitor"),
-        ):
-            if pats is None or not any(map(skel.__contains__, pats.skeletons)):
+    folded = fold(text)
+    skel = "\x00".join(skeletons(folded))
+    for pats, rule, what in (
+        (phrases, "banned.phrase", "a banned phrase"),
+        (competitors, "banned.competitor", "a competitor"),
+    ):
+        if pats is None or not any(map(skel.__contains__, pats.skeletons)):
+            continue
+        seen: set[str] = set()
+        for m in pats.rx.finditer(folded):
+            name = pats.owners[(m.lastindex or 1) - 1]
+            if name in seen:
                 continue
-            seen: set[str] = set()
-            for m in pats.rx.finditer(folded):
-                name = pats.owners[(m.lastindex or 1) - 1]
-                if name in seen:
-                    continue
-                seen.add(name)
-                span = original_span(text, folded, m.start(), m.end())
-                disguised = fold(span) != fold(name) and span.lower() != name.lower()
-                out.append(
-                    Finding(
-                        rule_id=rule,
-                        severity=Severity.BLOCK,
-                        span=span,
-                        explanation=(
-                            f"“{span}” is {what} for {kit.name} (“{name}”)"
-                            + (", written in disguise." if disguised else ".")
-                        ),
-                        suggested_fix=(
-                            "Remove the competitor's name; talk about our own gear."
-                            if rule == "banned.competitor"
-                            else f"Remove “{name}” and say it in the brand's own words."
-                        ),
-                        field=field,
-                    )
+            seen.add(name)
+            span = original_span(text, folded, m.start(), m.end())
+            disguised = fold(span) != fold(name) and span.lower() != name.lower()
+            out.append(
+                Finding(
+                    rule_id=rule,
+                    severity=Severity.BLOCK,
+                    span=span,
+                    explanation=(
+                        f"“{span}” is {what} for {kit.name} (“{name}”)"
+                        + (", written in disguise." if disguised else ".")
+                    ),
+                    suggested_fix=(
+                        "Remove the competitor's name; talk about our own gear."
+                        if rule == "banned.competitor"
+                        else f"Remove “{name}” and say it in the brand's own words."
+                    ),
+                    field=field,
                 )
-    return out
+            )
+    return tuple(out)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from brand_guardrails.checks._cache import per_kit
-from brand_guardrails.checks._text import fold, original_span, parts, required_literals
+from brand_guardrails.checks._cache import LineMemo, per_kit, scan_lines
+from brand_guardrails.checks._text import Part, fold, original_span, required_literals
 from brand_guardrails.kit import BrandKit, ClaimPattern
 from core.models import Finding, Severity
 
@@ -21,7 +22,6 @@ class _Patterns:
     allowed: re.Pattern[str] | None
 
 
-@per_kit
 def _compile(kit: BrandKit) -> _Patterns:
     """Each claim pattern with the literals that pre-filter it."""
     claims = [
@@ -36,33 +36,42 @@ def _compile(kit: BrandKit) -> _Patterns:
     return _Patterns(claims, allowed)
 
 
+@per_kit
+def _memo(kit: BrandKit) -> LineMemo[Sequence[Finding]]:
+    """The kit's claim patterns behind a per-line memo."""
+    pats = _compile(kit)
+    return LineMemo(lambda text, field: _scan(kit, pats, text, field))
+
+
 def check(kit: BrandKit, msg: CopyToCheck) -> list[Finding]:
     """`claims.unsubstantiated` for every blocked claim in subject or body."""
-    pats = _compile(kit)
+    return scan_lines(_memo(kit), msg, across_lines=True)
+
+
+def _scan(kit: BrandKit, pats: _Patterns, text: str, field: Part) -> tuple[Finding, ...]:
+    folded = fold(text)
+    if pats.allowed is not None:
+        folded = pats.allowed.sub(lambda m: " " * len(m.group()), folded)
+    hits = [
+        (claim, m)
+        for claim, rx, lits in pats.claims
+        if lits is None or any(map(folded.__contains__, lits))
+        for m in rx.finditer(folded)
+    ]
     out: list[Finding] = []
-    for field, text in parts(msg):
-        folded = fold(text)
-        if pats.allowed is not None:
-            folded = pats.allowed.sub(lambda m: " " * len(m.group()), folded)
-        hits = [
-            (claim, m)
-            for claim, rx, lits in pats.claims
-            if lits is None or any(map(folded.__contains__, lits))
-            for m in rx.finditer(folded)
-        ]
-        for claim, m in sorted(hits, key=lambda h: h[1].start()):
-            span = original_span(text, folded, m.start(), m.end())
-            out.append(
-                Finding(
-                    rule_id="claims.unsubstantiated",
-                    severity=Severity.BLOCK,
-                    span=span,
-                    explanation=(
-                        f"“{span}” is an unsubstantiated {claim.label} claim; {kit.name} "
-                        "cannot back it up in every case."
-                    ),
-                    suggested_fix=claim.fix,
-                    field=field,
-                )
+    for claim, m in sorted(hits, key=lambda h: h[1].start()):
+        span = original_span(text, folded, m.start(), m.end())
+        out.append(
+            Finding(
+                rule_id="claims.unsubstantiated",
+                severity=Severity.BLOCK,
+                span=span,
+                explanation=(
+                    f"“{span}” is an unsubstantiated {claim.label} claim; {kit.name} "
+                    "cannot back it up in every case."
+                ),
+                suggested_fix=claim.fix,
+                field=field,
             )
-    return out
+        )
+    return tuple(out)

@@ -20,12 +20,19 @@ _UNSUBSCRIBE = (
     re.compile(r"https?://\S*(?:unsubscribe|/u/|optout|opt-out)"),
 )
 _FAKE_REPLY = re.compile(r"^\s*(?:re|fwd?|aw|wg|tr)\s*(?:\[\d+\])?\s*:", re.IGNORECASE)
+_AD_WORDS = re.compile(
+    r"\badvertisement\b|\bthis is an? (?:ad|advert|promotion)\b|\bpromotional (?:e-?mail|message)\b"
+    r"|\bmarketing e-?mail\b|\bsponsored\b"
+)
+_AD_SUBJECT = re.compile(r"^\s*(?:\[ad\]|\(ad\)|ad:|advertisement\b|anzeige\b|werbung\b)")
+_ADDRESS = re.compile(r"<?([^<>\s]+@[^<>\s]+?)>?\s*$")
 
 
 def check(kit: BrandKit, msg: CopyToCheck) -> list[Finding]:
     """CAN-SPAM findings on e-mail: `email.unsubscribe_missing`, `email.postal_address_missing`,
-    `email.deceptive_subject`, `email.subject_missing`, `email.subject_too_long` (warn) and
-    `email.disclaimer_missing`."""
+    `email.deceptive_subject`, `email.subject_missing`, `email.subject_too_long` (warn),
+    `email.sender_identity_missing`, `email.sender_mismatch`, `email.ad_disclosure_missing`
+    and `email.disclaimer_missing`."""
     if msg.channel != Channel.EMAIL:
         return []
     out: list[Finding] = []
@@ -92,6 +99,7 @@ def check(kit: BrandKit, msg: CopyToCheck) -> list[Finding]:
                     field="subject",
                 )
             )
+    out += _identity(kit, msg, folded)
     required = kit.disclaimers.by_channel.get(Channel.EMAIL)
     if required and squash(required) not in squash(msg.body):
         out.append(
@@ -103,4 +111,62 @@ def check(kit: BrandKit, msg: CopyToCheck) -> list[Finding]:
                 field="body",
             )
         )
+    return out
+
+
+def _identity(kit: BrandKit, msg: CopyToCheck, folded: str) -> list[Finding]:
+    """Sender identity (who sends it, honest From) and the ad disclosure."""
+    out: list[Finding] = []
+    names = {fold(kit.sender.from_name), fold(kit.name)}
+    if not any(n in folded for n in names):
+        out.append(
+            Finding(
+                rule_id="email.sender_identity_missing",
+                severity=Severity.BLOCK,
+                explanation=(
+                    "The e-mail does not say who sends it; CAN-SPAM requires the sender to be "
+                    "identifiable (the footer names the sender)."
+                ),
+                suggested_fix=f"Append the compliance footer; it names {kit.sender.from_name}.",
+                field="body",
+            )
+        )
+    if msg.sender:
+        m = _ADDRESS.search(msg.sender.strip())
+        address = (m.group(1) if m else msg.sender).strip().lower()
+        if address != kit.sender.from_email.lower():
+            out.append(
+                Finding(
+                    rule_id="email.sender_mismatch",
+                    severity=Severity.BLOCK,
+                    span=msg.sender,
+                    explanation=(
+                        f"The From header ({msg.sender}) is not the brand's sender "
+                        f"({kit.sender.from_email}); false header information is illegal "
+                        "(CAN-SPAM)."
+                    ),
+                    suggested_fix=f"Send from {kit.sender.from_name} <{kit.sender.from_email}>.",
+                    field="message",
+                )
+            )
+    disclosure = kit.channel_rules.email.ad_disclosure
+    if disclosure:
+        disclosed = (
+            squash(disclosure) in squash(msg.body)
+            or bool(_AD_WORDS.search(folded))
+            or bool(_AD_SUBJECT.match(fold(msg.subject or "")))
+        )
+        if not disclosed:
+            out.append(
+                Finding(
+                    rule_id="email.ad_disclosure_missing",
+                    severity=Severity.BLOCK,
+                    explanation=(
+                        "The e-mail does not identify itself as an advertisement, which "
+                        f"{kit.name} requires (CAN-SPAM: identify the message as an ad)."
+                    ),
+                    suggested_fix=f"Append the compliance footer; it adds “{disclosure}”.",
+                    field="body",
+                )
+            )
     return out

@@ -1,14 +1,15 @@
-"""Links: every URL or bare domain must be on one of the brand's allowed domains."""
+"""Links: every URL or bare domain on the brand's allowed domains; no personal data in URLs."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
-from brand_guardrails.checks._cache import per_kit
-from brand_guardrails.checks._text import parts
+from brand_guardrails.checks._cache import LineMemo, per_kit, scan_lines
+from brand_guardrails.checks._text import Part
 from brand_guardrails.kit import BrandKit
 from core.models import Finding, Severity
 
@@ -47,12 +48,6 @@ def _bare_domains(text: str, skip: list[tuple[int, int]]) -> list[str]:
     return out
 
 
-@per_kit
-def _allowed(kit: BrandKit) -> tuple[str, ...]:
-    """Allowed domains, lower case."""
-    return tuple(kit.allowed_link_domains)
-
-
 def host_allowed(host: str, allowed: tuple[str, ...]) -> bool:
     """True if `host` is an allowed domain or one of its sub-domains."""
     host = host.lower().rstrip(".")
@@ -69,39 +64,108 @@ def _host(link: str) -> str:
         return ""
 
 
+_PII_PARAMS = frozenset(
+    {
+        "email", "e-mail", "e_mail", "mail", "emailaddress", "email_address", "user_email",
+        "phone", "tel", "mobile", "msisdn", "phone_number", "name", "first_name", "firstname",
+        "fname", "last_name", "lastname", "lname", "full_name", "fullname", "address", "street",
+        "zip", "zipcode", "postcode", "postal_code", "dob", "birthday", "birthdate",
+    }
+)  # fmt: skip
+_EMAIL_LIKE = re.compile(r"[^\s/?&=@]+(?:@|%40)[A-Za-z0-9-]+(?:\.|%2e)[A-Za-z]", re.IGNORECASE)
+_PHONE_LIKE = re.compile(r"(?:\+|%2B)?\d{9,15}$")
+
+
+@per_kit
+def _memo(kit: BrandKit) -> LineMemo[Sequence[Finding]]:
+    """The allowed domains behind a per-line memo of the link scan."""
+    allowed = tuple(kit.allowed_link_domains)
+    return LineMemo(lambda text, field: _scan(kit, allowed, text, field))
+
+
 def check(kit: BrandKit, msg: CopyToCheck) -> list[Finding]:
-    """`links.domain_not_allowed` for every link outside the allowed domains."""
-    allowed = _allowed(kit)
+    """`links.domain_not_allowed` for every link outside the allowed domains (except the
+    system's own links) and `links.personal_data_in_url` for links carrying personal data."""
+    found = scan_lines(_memo(kit), msg)
+    if msg.system_links and found:
+        system = set(msg.system_links)
+        found = [
+            f for f in found if not (f.rule_id == "links.domain_not_allowed" and f.span in system)
+        ]
+    return found
+
+
+def _links(text: str) -> list[str]:
+    if "." not in text:
+        return []
+    urls = list(_HTTP.finditer(text)) if "://" in text else []
+    if "www." in text or "WWW." in text:
+        urls += [
+            m
+            for m in _WWW.finditer(text)
+            if not any(a <= m.start() < b for a, b in (u.span() for u in urls))
+        ]
+    found = [m.group().rstrip(_TRAILING) for m in urls]
+    found += [b.rstrip(_TRAILING) for b in _bare_domains(text, [m.span() for m in urls])]
+    return found
+
+
+def personal_data_in_link(link: str) -> str | None:
+    """What personal data a link carries in its query or path (`email=…`), or None."""
+    if not re.match(r"https?://", link, re.IGNORECASE):
+        link = "http://" + link
+    try:
+        parts_ = urlsplit(link)
+    except ValueError:
+        return None
+    for name, value in parse_qsl(parts_.query, keep_blank_values=True):
+        key = unquote(name).strip().lower().replace(" ", "_")
+        if key in _PII_PARAMS and value.strip():
+            return f"the parameter “{name}”"
+        if _EMAIL_LIKE.search(value):
+            return "an e-mail address"
+        if _PHONE_LIKE.match(value.replace("-", "").replace(" ", "")) and len(value) >= 9:
+            return "a phone number"
+    if _EMAIL_LIKE.search(parts_.path):
+        return "an e-mail address"
+    return None
+
+
+def _scan(kit: BrandKit, allowed: tuple[str, ...], text: str, field: Part) -> tuple[Finding, ...]:
     out: list[Finding] = []
-    for field, text in parts(msg):
-        if "." not in text:
-            continue
-        urls = list(_HTTP.finditer(text)) if "://" in text else []
-        if "www." in text or "WWW." in text:
-            urls += [
-                m
-                for m in _WWW.finditer(text)
-                if not any(a <= m.start() < b for a, b in (u.span() for u in urls))
-            ]
-        links = [m.group().rstrip(_TRAILING) for m in urls]
-        links += [b.rstrip(_TRAILING) for b in _bare_domains(text, [m.span() for m in urls])]
-        for link in links:
-            if link in msg.system_links:
-                continue
-            host = _host(link)
-            if host and host_allowed(host, allowed):
-                continue
+    for link in _links(text):
+        leak = personal_data_in_link(link)
+        if leak:
             out.append(
                 Finding(
-                    rule_id="links.domain_not_allowed",
+                    rule_id="links.personal_data_in_url",
                     severity=Severity.BLOCK,
                     span=link,
                     explanation=(
-                        f"The link goes to {host or 'an unreadable address'}, which is not one of "
-                        f"{kit.name}'s domains ({', '.join(allowed) or 'none configured'})."
+                        f"The link carries {leak}: personal data in a URL ends up in server "
+                        "logs, analytics tools and referrer headers of other sites."
                     ),
-                    suggested_fix=f"Link only to {', '.join(allowed)} (no shorteners or IPs).",
+                    suggested_fix=(
+                        "Identify the person with an opaque, signed token instead of their "
+                        "e-mail, phone or name."
+                    ),
                     field=field,
                 )
             )
-    return out
+        host = _host(link)
+        if host and host_allowed(host, allowed):
+            continue
+        out.append(
+            Finding(
+                rule_id="links.domain_not_allowed",
+                severity=Severity.BLOCK,
+                span=link,
+                explanation=(
+                    f"The link goes to {host or 'an unreadable address'}, which is not one of "
+                    f"{kit.name}'s domains ({', '.join(allowed) or 'none configured'})."
+                ),
+                suggested_fix=f"Link only to {', '.join(allowed)} (no shorteners or IPs).",
+                field=field,
+            )
+        )
+    return tuple(out)

@@ -1,17 +1,35 @@
-"""Privacy: copy must not touch the brand's sensitive topics (health, money trouble, beliefs…)."""
+"""Privacy: sensitive topics (the creep factor), personal data of anyone but the recipient,
+and values of the recipient's private fields."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from brand_guardrails.checks._cache import per_kit
-from brand_guardrails.checks._text import fold, original_span, parts
+from brand_guardrails.checks._cache import LineMemo, per_kit, scan_lines
+from brand_guardrails.checks._text import Part, fold, original_span, parts, squash
 from brand_guardrails.kit import BrandKit
 from core.models import Finding, Severity
 
 if TYPE_CHECKING:
     from brand_guardrails.checker import CopyToCheck
+
+CONTACT_FIELDS = frozenset({"email", "phone"})
+"""Recipient fields that may appear in their own message (e.g. `sent to you at …`)."""
+
+_EMAIL = re.compile(r"(?<![\w.+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+_PHONE = re.compile(
+    r"(?<![\w+])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{2,4}\)[\s.-]?|\d{3}[\s.-])\d{3}[\s.-]?\d{4}(?![\w-])"
+    r"|(?<![\w+])\+\d{1,3}[\s.-]?\d{2,4}[\s.-]?\d{3,4}[\s.-]?\d{3,4}(?![\w-])"
+)
+_STREET = re.compile(
+    r"\b\d{1,5}\s+(?:[A-Z][a-z]+\.?\s+){1,3}(?:Street|St|Avenue|Ave|Road|Rd|Lane|Ln|Drive|Dr|"
+    r"Way|Boulevard|Blvd|Court|Ct|Place|Pl|Terrace|Circle|Parkway|Pkwy|Highway|Hwy|Straße|"
+    r"Strasse|Weg|Allee)\b\.?"
+)
+_DIGITS = re.compile(r"\D")
 
 
 def topic_pattern(topic: str) -> str:
@@ -23,44 +41,149 @@ def topic_pattern(topic: str) -> str:
     return body + (r"\w*" if star else r"(?:s|es)?\b")
 
 
+@dataclass(frozen=True)
+class _Topics:
+    rx: re.Pattern[str] | None
+    topics: list[str]
+    literals: tuple[str, ...]
+
+
 @per_kit
-def _compile(kit: BrandKit) -> tuple[re.Pattern[str] | None, list[str], tuple[str, ...]]:
-    """The sensitive-topic alternation, the topic behind each group, pre-filter literals."""
+def _topic_memo(kit: BrandKit) -> LineMemo[Sequence[Finding]]:
+    """The sensitive-topic alternation behind a per-line memo."""
     topics = list(kit.sensitive_topics)
-    if not topics:
-        return None, [], ()
-    rx = re.compile(r"\b(?:" + "|".join(f"({topic_pattern(t)})" for t in topics) + ")")
+    rx = (
+        re.compile(r"\b(?:" + "|".join(f"({topic_pattern(t)})" for t in topics) + ")")
+        if topics
+        else None
+    )
     literals = tuple(
         max(reversed(fold(t).rstrip("*").split()), key=len) for t in topics if t.strip("* ")
     )
-    return rx, topics, literals
+    compiled = _Topics(rx, topics, literals)
+    return LineMemo(lambda text, field: _scan_topics(compiled, text, field))
+
+
+@per_kit
+def _pii_memo(kit: BrandKit) -> LineMemo[Sequence[Finding]]:
+    """The brand's own contact points (exempt) behind a per-line memo of the PII scan."""
+    own_domains = {d.lower() for d in kit.allowed_link_domains}
+    for addr in (kit.sender.from_email, kit.sender.reply_to):
+        own_domains.add(addr.rsplit("@", 1)[-1].lower())
+    own_address = squash(kit.postal_address)
+    return LineMemo(lambda text, field: _scan_pii(own_domains, own_address, text, field))
 
 
 def check(kit: BrandKit, msg: CopyToCheck) -> list[Finding]:
-    """`privacy.sensitive_topic` for every sensitive topic mentioned."""
-    rx, topics, literals = _compile(kit)
-    if rx is None:
-        return []
+    """`privacy.sensitive_topic`, `privacy.personal_data` (someone's e-mail, phone or street
+    address that is not the recipient's own) and `privacy.private_field` (a value of one of
+    the recipient's private traits)."""
+    out = scan_lines(_topic_memo(kit), msg, across_lines=True)
+    pii = scan_lines(_pii_memo(kit), msg)
+    if pii and msg.recipient:
+        own = _own_contact(msg.recipient)
+        pii = [f for f in pii if _normalise(f.span or "") not in own]
+    out += pii
+    if msg.recipient:
+        out += _private_values(kit, msg)
+    return out
+
+
+def _normalise(value: str) -> str:
+    if "@" in value:
+        return value.strip().lower()
+    digits = _DIGITS.sub("", value)
+    return digits[-10:] if len(digits) >= 7 else value.strip().lower()
+
+
+def _own_contact(recipient: dict[str, str]) -> set[str]:
+    return {_normalise(str(recipient[k])) for k in CONTACT_FIELDS if recipient.get(k)}
+
+
+def _scan_topics(t: _Topics, text: str, field: Part) -> tuple[Finding, ...]:
+    if t.rx is None:
+        return ()
+    folded = fold(text)
+    if not any(map(folded.__contains__, t.literals)):
+        return ()
     out: list[Finding] = []
-    for field, text in parts(msg):
-        folded = fold(text)
-        if not any(map(folded.__contains__, literals)):
-            continue
-        for m in rx.finditer(folded):
-            topic = topics[(m.lastindex or 1) - 1]
-            span = original_span(text, folded, m.start(), m.end())
-            out.append(
-                Finding(
-                    rule_id="privacy.sensitive_topic",
-                    severity=Severity.BLOCK,
-                    span=span,
-                    explanation=(
-                        f"“{span}” touches a sensitive topic ({topic.rstrip('*')}); marketing "
-                        "copy must not refer to or imply a person's health, finances, beliefs "
-                        "or other sensitive traits."
-                    ),
-                    suggested_fix="Remove the reference; talk about the product, not the person.",
-                    field=field,
-                )
+    for m in t.rx.finditer(folded):
+        topic = t.topics[(m.lastindex or 1) - 1]
+        span = original_span(text, folded, m.start(), m.end())
+        out.append(
+            Finding(
+                rule_id="privacy.sensitive_topic",
+                severity=Severity.BLOCK,
+                span=span,
+                explanation=(
+                    f"“{span}” touches a sensitive topic ({topic.rstrip('*')}); marketing "
+                    "copy must not refer to or imply a person's health, finances, beliefs "
+                    "or other sensitive traits."
+                ),
+                suggested_fix="Remove the reference; talk about the product, not the person.",
+                field=field,
             )
+        )
+    return tuple(out)
+
+
+def _scan_pii(own_domains: set[str], own_address: str, text: str, field: Part) -> tuple[Finding, ...]:
+    out: list[Finding] = []
+    if "@" in text:
+        for m in _EMAIL.finditer(text):
+            domain = m.group().rsplit("@", 1)[1].lower()
+            if any(domain == d or domain.endswith("." + d) for d in own_domains):
+                continue
+            out.append(_personal(m.group(), "an e-mail address", field))
+    for m in _PHONE.finditer(text):
+        if len(_DIGITS.sub("", m.group())) >= 9:
+            out.append(_personal(m.group(), "a phone number", field))
+    for m in _STREET.finditer(text):
+        if squash(m.group()) not in own_address:
+            out.append(_personal(m.group(), "a street address", field))
+    return tuple(out)
+
+
+def _personal(span: str, what: str, field: Part) -> Finding:
+    return Finding(
+        rule_id="privacy.personal_data",
+        severity=Severity.BLOCK,
+        span=span,
+        explanation=(
+            f"“{span}” is {what} of a person; copy may carry only the recipient's own contact "
+            "details, placed by the template, and the brand's own addresses."
+        ),
+        suggested_fix="Remove it; never paste anyone's contact details into marketing copy.",
+        field=field,
+    )
+
+
+def _private_values(kit: BrandKit, msg: CopyToCheck) -> list[Finding]:
+    assert msg.recipient is not None
+    private = {f.lower() for f in kit.private_fields}
+    out: list[Finding] = []
+    texts = [(field, fold(text)) for field, text in parts(msg)]
+    for key, raw in msg.recipient.items():
+        if key.lower() not in private or key.lower() in CONTACT_FIELDS:
+            continue
+        value = fold(str(raw)).strip()
+        if len(value) < 2 or (len(value) < 3 and not value.isdigit()):
+            continue
+        rx = re.compile(r"(?<!\w)" + re.escape(value) + r"(?!\w)")
+        for field, folded in texts:
+            if rx.search(folded):
+                out.append(
+                    Finding(
+                        rule_id="privacy.private_field",
+                        severity=Severity.BLOCK,
+                        span=str(raw),
+                        explanation=(
+                            f"The copy contains the recipient's {key} (“{raw}”), a field "
+                            f"{kit.name} marks as private: it must never reach copy."
+                        ),
+                        suggested_fix=f"Remove the {key}; use only the documented variables.",
+                        field=field,
+                    )
+                )
+                break
     return out

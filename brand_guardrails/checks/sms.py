@@ -8,11 +8,23 @@ from typing import TYPE_CHECKING
 from brand_guardrails.checks._text import fold, squash
 from brand_guardrails.footer import sms_prefix
 from brand_guardrails.kit import BrandKit
-from brand_guardrails.sms_encoding import segments
+from brand_guardrails.sms_encoding import GSM7_BASIC, GSM7_EXTENSION, segments
 from core.models import Channel, Finding, Severity
 
 if TYPE_CHECKING:
     from brand_guardrails.checker import CopyToCheck
+
+_ASCII_NON_GSM = frozenset(map(chr, range(128))) - GSM7_BASIC - GSM7_EXTENSION
+_EXT_ASCII = "".join(sorted(c for c in GSM7_EXTENSION if c.isascii()))
+
+
+def _segments(text: str) -> tuple[int, str, list[str]]:
+    """`segments()` with a fast path for plain ASCII text (the common case)."""
+    if text.isascii() and _ASCII_NON_GSM.isdisjoint(text):
+        units = len(text) + sum(map(text.count, _EXT_ASCII))
+        return (1 if units <= 160 else -(-units // 153)), "GSM-7", []
+    return segments(text)
+
 
 _OPT_OUT = re.compile(r"\b(?:reply|text|txt|send)\s+(?:the\s+word\s+)?[\"']?stop\b")
 
@@ -58,7 +70,7 @@ def check(kit: BrandKit, msg: CopyToCheck) -> list[Finding]:
                 field="body",
             )
         )
-    n, encoding, culprits = segments(msg.body)
+    n, encoding, culprits = _segments(msg.body)
     if n > rules.max_segments:
         why = (
             f" The characters {' '.join(culprits)} force UCS-2 (70/67 characters per segment)."

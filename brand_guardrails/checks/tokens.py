@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from brand_guardrails.checks._cache import per_kit
-from brand_guardrails.checks._text import parts
+from brand_guardrails.checks._cache import LineMemo, per_kit, scan_lines
+from brand_guardrails.checks._text import Part
 from brand_guardrails.kit import BrandKit
 from core.models import Finding, Severity
 
@@ -46,75 +47,78 @@ _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 @per_kit
-def _private(kit: BrandKit) -> frozenset[str]:
-    """Private field names, lower case, without separators."""
-    return frozenset(f.lower().replace("_", "").replace(" ", "") for f in kit.private_fields)
+def _memo(kit: BrandKit) -> LineMemo[Sequence[Finding]]:
+    """Private field names (lower case, no separators) behind a per-line memo of the scan."""
+    private = frozenset(f.lower().replace("_", "").replace(" ", "") for f in kit.private_fields)
+    return LineMemo(lambda text, field: _scan(private, text, field))
 
 
 def check(kit: BrandKit, msg: CopyToCheck) -> list[Finding]:
     """`tokens.unresolved`, `tokens.empty_value` and `privacy.private_field` (a leftover
     placeholder naming a private customer field)."""
-    private = _private(kit)
+    return scan_lines(_memo(kit), msg)
+
+
+def _scan(private: frozenset[str], text: str, field: Part) -> tuple[Finding, ...]:
     out: list[Finding] = []
-    for field, text in parts(msg):
-        found = sorted(
-            (
-                m
-                for triggers, rx in _TOKEN_RULES
-                if any(map(text.__contains__, triggers))
-                for m in rx.finditer(text)
-            ),
-            key=lambda m: (m.start(), -m.end()),
-        )
-        matches: list[re.Match[str]] = []
-        for m in found:  # keep the widest of overlapping matches
-            if not matches or m.start() >= matches[-1].end():
-                matches.append(m)
-        for m in matches:
-            span = m.group()
-            names = {n.lower().replace("_", "") for n in _NAME.findall(span)}
-            leaked = sorted(names & private)
-            if leaked:
-                out.append(
-                    Finding(
-                        rule_id="privacy.private_field",
-                        severity=Severity.BLOCK,
-                        span=span,
-                        explanation=(
-                            f"“{span}” refers to a private customer field ({', '.join(leaked)}) "
-                            "that must never reach copy."
-                        ),
-                        suggested_fix="Remove the field; use only the documented variables.",
-                        field=field,
-                    )
-                )
-                continue
+    found = sorted(
+        (
+            m
+            for triggers, rx in _TOKEN_RULES
+            if any(map(text.__contains__, triggers))
+            for m in rx.finditer(text)
+        ),
+        key=lambda m: (m.start(), -m.end()),
+    )
+    matches: list[re.Match[str]] = []
+    for m in found:  # keep the widest of overlapping matches
+        if not matches or m.start() >= matches[-1].end():
+            matches.append(m)
+    for m in matches:
+        span = m.group()
+        names = {n.lower().replace("_", "") for n in _NAME.findall(span)}
+        leaked = sorted(names & private)
+        if leaked:
             out.append(
                 Finding(
-                    rule_id="tokens.unresolved",
+                    rule_id="privacy.private_field",
                     severity=Severity.BLOCK,
                     span=span,
                     explanation=(
-                        f"“{span}” looks like a placeholder or a missing value that was not "
-                        "filled in; the person would see it as is."
+                        f"“{span}” refers to a private customer field ({', '.join(leaked)}) "
+                        "that must never reach copy."
                     ),
-                    suggested_fix=(
-                        "Render the template with the person's data, and give optional values "
-                        'a fallback, e.g. {{ first_name or "there" }}.'
-                    ),
+                    suggested_fix="Remove the field; use only the documented variables.",
                     field=field,
                 )
             )
-        triggered = any(map(text.__contains__, _EMPTY_TRIGGERS))
-        for m in _EMPTY.finditer(text) if triggered else ():
-            out.append(
-                Finding(
-                    rule_id="tokens.empty_value",
-                    severity=Severity.BLOCK,
-                    span=m.group(),
-                    explanation=f"“{m.group()}” reads as if a value (a name, a code) is missing.",
-                    suggested_fix='Give the value a fallback, e.g. {{ first_name or "there" }}.',
-                    field=field,
-                )
+            continue
+        out.append(
+            Finding(
+                rule_id="tokens.unresolved",
+                severity=Severity.BLOCK,
+                span=span,
+                explanation=(
+                    f"“{span}” looks like a placeholder or a missing value that was not "
+                    "filled in; the person would see it as is."
+                ),
+                suggested_fix=(
+                    "Render the template with the person's data, and give optional values "
+                    'a fallback, e.g. {{ first_name or "there" }}.'
+                ),
+                field=field,
             )
-    return out
+        )
+    triggered = any(map(text.__contains__, _EMPTY_TRIGGERS))
+    for m in _EMPTY.finditer(text) if triggered else ():
+        out.append(
+            Finding(
+                rule_id="tokens.empty_value",
+                severity=Severity.BLOCK,
+                span=m.group(),
+                explanation=f"“{m.group()}” reads as if a value (a name, a code) is missing.",
+                suggested_fix='Give the value a fallback, e.g. {{ first_name or "there" }}.',
+                field=field,
+            )
+        )
+    return tuple(out)

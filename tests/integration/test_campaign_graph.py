@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 from sqlalchemy import func, select
 
@@ -110,3 +111,50 @@ def test_unknown_approval_is_a_clear_error(world: Deps) -> None:
     out = run_cli(world.settings, "approve", "apr_nope", "--by", "qa")
     assert out.returncode == 2
     assert "No approval 'apr_nope'" in out.stderr
+
+
+def test_worker_once_sends_what_is_due_and_nothing_twice(world: Deps) -> None:
+    res = submit_brief(world, WINBACK_BRIEF)
+    assert res.approval_id
+    run_cli(world.settings, "approve", res.approval_id, "--by", "qa")
+    cid = res.campaign_id
+    due = _count(
+        world,
+        MessageRow.campaign_id == cid,
+        MessageRow.step_id == "s1",
+        MessageRow.status == "scheduled",
+    )
+    assert due > 0
+    # nothing is due yet at the campaign clock (10:00 local is in the future everywhere)
+    early = run_cli(world.settings, "worker", "--once", "--as-of", NOW.isoformat())
+    assert early.returncode == 0, early.stderr
+    assert _count(world, MessageRow.campaign_id == cid, MessageRow.status == "sent") == 0
+
+    later = NOW.replace(hour=0) + timedelta(days=2)
+    out = run_cli(world.settings, "worker", "--once", "--as-of", later.isoformat())
+    assert out.returncode == 0, out.stderr
+    sent = _count(world, MessageRow.campaign_id == cid, MessageRow.status == "sent")
+    deferred = _count(
+        world,
+        MessageRow.campaign_id == cid,
+        MessageRow.step_id == "s1",
+        MessageRow.status == "scheduled",
+        MessageRow.scheduled_at > later,
+    )
+    # step 1 went out, except where it is night for the person: those wait, none is dropped;
+    # step 2 (72 h later) is not due yet
+    assert sent > 0 and sent + deferred == due
+    assert (
+        _count(
+            world,
+            MessageRow.campaign_id == cid,
+            MessageRow.step_id == "s2",
+            MessageRow.status == "sent",
+        )
+        == 0
+    )
+    files = list((world.settings.data_dir / "sent").rglob("*.*"))
+    assert len(files) == sent
+    again = run_cli(world.settings, "worker", "--once", "--as-of", later.isoformat())
+    assert again.returncode == 0
+    assert len(list((world.settings.data_dir / "sent").rglob("*.*"))) == sent

@@ -49,3 +49,34 @@ def test_demo_runs_the_whole_loop_and_reports_lift(settings: Settings, tmp_path:
         len(list(sent_dir.rglob("*.eml"))) + len(list(sent_dir.rglob("*.json")))
         == r["messages_sent"]
     )
+
+
+def test_the_same_demo_runs_against_an_openai_compatible_endpoint(
+    settings: Settings, tmp_path: Path
+) -> None:
+    from tests.support.marketing_llm import MarketingLLM
+    from tests.support.openai_server import OpenAIServer
+
+    report = tmp_path / "demo.json"
+    with OpenAIServer(MarketingLLM()) as server:
+        out = run_cli(
+            settings,
+            "demo",
+            "--report",
+            str(report),
+            "--customers",
+            "1500",
+            env={
+                "OPENAI_API_KEY": "sk-local",
+                "OPENAI_BASE_URL": server.base_url,
+                "AUTOCMO_LLM_MODEL": "local-test-model",
+            },
+        )
+        tasks = [r["response_format"]["json_schema"]["name"] for r in server.requests]
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    r = json.loads(report.read_text())
+    assert r["engine"] == "openai" and r["model"] == "local-test-model"
+    assert tasks[:2] == ["parse_brief", "draft_plan"] and tasks.count("write_variants") == 2
+    assert r["llm_calls"] == len(tasks)
+    assert r["llm_tokens"]["prompt"] > 0
+    assert r["messages_sent"] > 0 and r["lift"]["estimate"] is not None

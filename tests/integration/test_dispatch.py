@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -15,7 +17,7 @@ from sqlalchemy import func, select
 from core.db import ConsentRow, CustomerRow, Database, MessageRow, OutcomeRow, utcnow
 from core.models import Channel
 from core.settings import Settings
-from tests.integration.test_smtp import SMTPSink
+from tests.support.servers import SMTPSink
 from tools.channels.base import ChannelAdapter
 from tools.channels.file_sink import FileSinkAdapter
 from tools.channels.smtp import SMTPAdapter
@@ -114,11 +116,29 @@ def make(
     settings: Settings,
     sink: SMTPSink,
     policy: DispatchPolicy = POLICY,
-    **kw: object,
+    *,
+    retry_base_s: float = 0.0,
+    worker_id: str | None = None,
+    batch_size: int = 500,
+    should_stop: Callable[[], bool] | None = None,
+    **overrides: Any,
 ) -> tuple[Dispatcher, SMTPAdapter]:
+    """A dispatcher sending to `sink`; `overrides` are Settings fields."""
     adapter = SMTPAdapter("127.0.0.1", sink.port, timeout=5)
     adapters: dict[Channel, ChannelAdapter] = {Channel.EMAIL: adapter}
-    return Dispatcher(db, adapters, policy, settings, retry_wait_s=0.001, **kw), adapter  # type: ignore[arg-type]
+    tuned = settings.model_copy(
+        update={"dispatch_retry_base_s": retry_base_s, "dispatch_retry_max_s": 3600, **overrides}
+    )
+    dispatcher = Dispatcher(
+        db,
+        adapters,
+        policy,
+        tuned,
+        worker_id=worker_id,
+        batch_size=batch_size,
+        should_stop=should_stop,
+    )
+    return dispatcher, adapter
 
 
 def run(dispatcher: Dispatcher, adapter: SMTPAdapter, as_of: datetime = T0) -> DispatchStats:
@@ -254,20 +274,43 @@ def test_frequency_cap_counts_across_campaigns(
     assert row(db, "new_cus_quiet").status == "sent"
 
 
-def test_transient_failures_are_retried_then_sent(
+def test_transient_failure_goes_back_with_a_backoff_then_sends(
     db: Database, settings: Settings, smtp_sink: SMTPSink
 ) -> None:
     add_customer(db, "cus_a")
     add_message(db, "m1", "cus_a")
-    smtp_sink.fail_next = 2
+    smtp_sink.fail_next = 1
 
-    stats = run(*make(db, settings, smtp_sink))
+    stats = run(*make(db, settings, smtp_sink, retry_base_s=60))
 
-    assert (stats.sent, stats.retried, stats.failed) == (1, 2, 0)
+    assert (stats.sent, stats.retried, stats.failed) == (0, 1, 0)
     r = row(db, "m1")
-    assert (r.status, r.attempts) == ("sent", 3)
+    assert (r.status, r.attempts, r.claimed_by, r.sent_at) == ("scheduled", 1, None, None)
+    assert "451" in (r.last_error or "")
+    # exponential backoff from 60 s plus up to 60 s of jitter, not an in-process sleep
+    assert T0 + timedelta(seconds=60) <= r.scheduled_at <= T0 + timedelta(seconds=125)
+    assert run(*make(db, settings, smtp_sink), as_of=r.scheduled_at - timedelta(seconds=1)) == (
+        DispatchStats()
+    )
+
+    again = run(*make(db, settings, smtp_sink, retry_base_s=60), as_of=r.scheduled_at)
+
+    assert again.sent == 1
+    r = row(db, "m1")
+    assert (r.status, r.attempts) == ("sent", 2)
     assert "451" in (r.last_error or "")  # the last transient error is kept for the record
     assert len(smtp_sink.messages) == 1
+
+
+def test_backoff_grows_exponentially_up_to_the_cap(db: Database, settings: Settings) -> None:
+    tuned = settings.model_copy(
+        update={"dispatch_retry_base_s": 10.0, "dispatch_retry_max_s": 100.0}
+    )
+    d = Dispatcher(db, {}, POLICY, tuned)
+    for attempts, low in ((1, 10), (2, 20), (3, 40), (4, 80), (9, 100)):
+        delays = [d.retry_delay(attempts) for _ in range(50)]
+        assert all(low <= x <= min(low, 100) + 10 for x in delays), (attempts, delays)
+        assert max(delays) > min(delays)  # jitter
 
 
 def test_attempts_are_capped_across_runs(
@@ -278,9 +321,9 @@ def test_attempts_are_capped_across_runs(
     add_message(db, "m_fresh", "cus_a")
     add_message(db, "m_tired", "cus_b", attempts=4)  # four attempts spent in earlier runs
     smtp_sink.fail_next = 100
-    policy = POLICY.model_copy(update={"max_attempts": 5})
 
-    stats = run(*make(db, settings, smtp_sink, policy))
+    # zero backoff: every retry is due again within the same run
+    stats = run(*make(db, settings, smtp_sink, dispatch_max_attempts=5))
 
     assert (stats.sent, stats.failed) == (0, 2)
     fresh, tired = row(db, "m_fresh"), row(db, "m_tired")
@@ -289,6 +332,35 @@ def test_attempts_are_capped_across_runs(
     assert "451" in (fresh.last_error or "") and "gave up" in (fresh.last_error or "")
     assert stats.retried == 4
     assert smtp_sink.fail_next == 100 - 6
+
+
+def test_a_dead_channel_puts_the_batch_back_untried(
+    db: Database, settings: Settings, smtp_sink: SMTPSink
+) -> None:
+    for i in range(8):
+        add_customer(db, f"cus_{i}")
+        add_message(db, f"m{i}", f"cus_{i}")
+    smtp_sink.fail_next = 100
+
+    stats = run(*make(db, settings, smtp_sink, retry_base_s=60))
+
+    assert (stats.retried, stats.released, stats.sent, stats.failed) == (3, 5, 0, 0)
+    assert smtp_sink.fail_next == 97  # only three attempts reached the server
+    rows = [row(db, f"m{i}") for i in range(8)]
+    assert {r.status for r in rows} == {"scheduled"}
+    assert sorted(r.attempts for r in rows) == [0, 0, 0, 0, 0, 1, 1, 1]
+    assert all(r.scheduled_at > T0 for r in rows)
+
+
+def test_rate_limit_paces_a_channel(db: Database, settings: Settings, smtp_sink: SMTPSink) -> None:
+    for i in range(6):
+        add_customer(db, f"cus_{i}")
+        add_message(db, f"m{i}", f"cus_{i}")
+    dispatcher, adapter = make(db, settings, smtp_sink, channel_rate_limits={"email": 10.0})
+    started = time.monotonic()
+    stats = run(dispatcher, adapter)
+    assert stats.sent == 6
+    assert time.monotonic() - started >= 0.5  # 6 sends at 10/s: 5 gaps of 0.1 s
 
 
 def test_permanent_failure_is_not_retried(

@@ -2,67 +2,18 @@
 
 from __future__ import annotations
 
-import email
-import socket
-import threading
 from collections.abc import Iterator
 from email.message import EmailMessage, Message
-from email.policy import default as default_policy
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from core.models import Channel
+from tests.support.servers import SMTPSink, free_port
 from tools.channels.base import OutboundMessage, PermanentSendError, TransientSendError
 from tools.channels.smtp import SMTPAdapter
 
 pytestmark = pytest.mark.integration
-
-
-def free_port() -> int:
-    """A TCP port that was free a moment ago on 127.0.0.1."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class SMTPSink:
-    """A real SMTP server on 127.0.0.1 that records what it receives.
-
-    `reply` is what DATA answers (e.g. `451 …` or `550 …`); `fail_next` answers that many
-    DATA commands with `451` and then accepts.
-    """
-
-    def __init__(self, port: int | None = None) -> None:
-        self.messages: list[EmailMessage] = []
-        self.envelopes: list[tuple[str, list[str]]] = []
-        self.reply = "250 OK"
-        self.fail_next = 0
-        self._lock = threading.Lock()
-        self.port = port or free_port()
-        self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        """aiosmtpd hook: record the message or answer with the configured failure."""
-        with self._lock:
-            if self.fail_next > 0:
-                self.fail_next -= 1
-                return "451 4.3.0 try again later"
-            if not self.reply.startswith("250"):
-                return self.reply
-            msg = email.message_from_bytes(envelope.content, policy=default_policy)
-            assert isinstance(msg, EmailMessage)
-            self.messages.append(msg)
-            self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
-        return "250 OK"
-
-    def start(self) -> SMTPSink:
-        self._controller.start()
-        return self
-
-    def stop(self) -> None:
-        self._controller.stop()
 
 
 @pytest.fixture

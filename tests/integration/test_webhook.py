@@ -2,102 +2,19 @@
 
 from __future__ import annotations
 
-import json
-import threading
-import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 
 from core.models import Channel
+from tests.support.servers import WebhookSink
 from tools.channels.base import OutboundMessage, PermanentSendError, TransientSendError
 from tools.channels.webhook import WebhookAdapter, sign, verify_signature
 
 pytestmark = pytest.mark.integration
 
 SECRET = "whsec_test"
-
-
-class WebhookSink:
-    """A real HTTP server that verifies `X-Autocmo-Signature` and records accepted bodies.
-
-    `statuses` are answered in order before falling back to 200; `delay_s` slows every reply.
-    A bad signature gets 401.
-    """
-
-    def __init__(self, secret: str) -> None:
-        self.secret = secret
-        self.received: list[dict[str, Any]] = []
-        self.headers: list[dict[str, str]] = []
-        self.statuses: list[int] = []
-        self.delay_s = 0.0
-        self.rejected = 0
-        sink = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            disable_nagle_algorithm = True  # headers and body go out as separate writes
-            wbufsize = 1 << 16  # one write per reply (flushed after each request)
-
-            def do_POST(self) -> None:
-                raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                if sink.delay_s:
-                    time.sleep(sink.delay_s)
-                ok = verify_signature(
-                    sink.secret,
-                    self.headers.get("X-Autocmo-Timestamp", ""),
-                    raw,
-                    self.headers.get("X-Autocmo-Signature", ""),
-                )
-                if not ok:
-                    sink.rejected += 1
-                    self._reply(401, {"error": "bad signature"})
-                    return
-                if sink.statuses:
-                    self._reply(sink.statuses.pop(0), {"error": "configured failure"})
-                    return
-                body = json.loads(raw)
-                sink.received.append(body)
-                sink.headers.append(dict(self.headers))
-                self._reply(200, {"id": f"wh_{body['id']}"})
-
-            def _reply(self, code: int, payload: dict[str, str]) -> None:
-                data = json.dumps(payload).encode()
-                self.send_response(code)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        class Server(ThreadingHTTPServer):
-            daemon_threads = True
-
-            def handle_error(self, request: Any, client_address: Any) -> None:
-                pass  # clients that time out and hang up are part of the tests
-
-        self._server = Server(("127.0.0.1", 0), Handler)
-        self._stopped = False
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}/hooks/autocmo"
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-
-    def start(self) -> WebhookSink:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._stopped:
-            return
-        self._stopped = True
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(5)
 
 
 @pytest.fixture

@@ -23,15 +23,18 @@ def test_verdict() -> None:
     assert verdict([_f(Severity.WARN), _f(Severity.BLOCK)]) == "block"
 
 
-def test_every_family_contributes() -> None:
+def test_every_family_contributes(tmp_path: Path) -> None:
+    words = tmp_path / "spam.tsv"
+    words.write_text("act now\t6\nguaranteed\t6\n", encoding="utf-8")
+    kit = KIT.model_copy(update={"spam": KIT.spam.model_copy(update={"words_path": words})})
     body = (
         "Hi {{ first_name }}, act now: guaranteed #1 boots, 30% off, see bit.ly/x. "
         "Great during pregnancy. Leverage this!!"
     )
     msg = CopyToCheck(channel=Channel.EMAIL, subject="RE: boots", body=body)
-    families = {f.rule_id.split(".")[0] for f in check_message(KIT, msg)}
+    families = {f.rule_id.split(".")[0] for f in check_message(kit, msg)}
     sms = CopyToCheck(channel=Channel.SMS, body="hello")
-    families |= {f.rule_id.split(".")[0] for f in check_message(KIT, sms)}
+    families |= {f.rule_id.split(".")[0] for f in check_message(kit, sms)}
     assert families == set(FAMILIES)
 
 

@@ -55,7 +55,9 @@ def test_the_systems_own_unsubscribe_link_is_exempt_but_only_that_exact_link() -
     assert links.check(KIT, placed) == []
     # the same host written by the copy writer is still blocked
     sneaky = CopyToCheck(
-        channel=Channel.EMAIL, subject="s", body=body + " http://127.0.0.1:8000/win",
+        channel=Channel.EMAIL,
+        subject="s",
+        body=body + " http://127.0.0.1:8000/win",
         system_links=(unsub,),
     )
     assert [f.span for f in links.check(KIT, sneaky)] == ["http://127.0.0.1:8000/win"]

@@ -1,0 +1,136 @@
+"""Spam language: a weighted score of spam trigger phrases over the copy the writer wrote.
+
+The phrase list is data the brand supplies (`spam.words_path` in the kit); without it the
+check is skipped. The score sums the weights of distinct phrases found; it warns at the kit's
+`warn_score` and blocks only when the kit sets `block_score`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from brand_guardrails.checks._cache import LineMemo, lines, per_kit
+from brand_guardrails.checks._text import Part, fold, parts
+from brand_guardrails.checks.voice import content_lines
+from brand_guardrails.kit import BrandKit
+from core.models import Finding, Severity
+
+if TYPE_CHECKING:
+    from brand_guardrails.checker import CopyToCheck
+
+_WEIGHT_FILE = re.compile(r"weight[_-]?(\d+(?:\.\d+)?)", re.IGNORECASE)
+
+
+class SpamWordsError(ValueError):
+    """The spam word list cannot be read; the message names the file."""
+
+
+@lru_cache(maxsize=8)
+def load_spam_words(path: Path) -> dict[str, float]:
+    """Phrase → weight from a folder of `*weight<N>*.txt` files or a `phrase<TAB>weight` file;
+    a phrase listed twice keeps its highest weight."""
+    path = Path(path)
+    words: dict[str, float] = {}
+
+    def add(phrase: str, weight: float) -> None:
+        key = fold(phrase.strip())
+        if key:
+            words[key] = max(weight, words.get(key, 0.0))
+
+    try:
+        if path.is_dir():
+            files = sorted(path.glob("*.txt"))
+            if not files:
+                raise SpamWordsError(f"{path}: no spam word files (*weight<N>.txt) in the folder")
+            for f in files:
+                m = _WEIGHT_FILE.search(f.stem)
+                if m is None:
+                    continue
+                for line in f.read_text(encoding="utf-8").splitlines():
+                    add(line, float(m.group(1)))
+        else:
+            for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+                if not line.strip() or line.startswith("#"):
+                    continue
+                phrase, _, weight = line.rpartition("\t")
+                try:
+                    add(phrase, float(weight))
+                except ValueError as exc:
+                    raise SpamWordsError(
+                        f"{path.name}:{n}: expected `phrase<TAB>weight`, got {line!r}"
+                    ) from exc
+    except OSError as exc:
+        raise SpamWordsError(f"{path}: cannot read spam words: {exc.strerror or exc}") from exc
+    return words
+
+
+def _phrase_regex(phrase: str) -> str:
+    body = r"\s+".join(re.escape(w) for w in phrase.split())
+    if not any(c.isalnum() for c in phrase):
+        return body
+    return rf"(?<![\w$£€]){body}(?!\w)" if phrase[-1].isalnum() else rf"(?<![\w$£€]){body}"
+
+
+@dataclass(frozen=True)
+class _Spam:
+    weights: dict[str, float]
+    memo: LineMemo[tuple[str, ...]]
+
+
+@per_kit
+def _compile(kit: BrandKit) -> _Spam | None:
+    """The kit's spam phrases as one alternation behind a per-line memo (None: no list)."""
+    if kit.spam.words_path is None:
+        return None
+    weights = load_spam_words(kit.spam.words_path)
+    if not weights:
+        return None
+    ordered = sorted(weights, key=len, reverse=True)
+    rx = re.compile("|".join(f"({_phrase_regex(p)})" for p in ordered))
+
+    def scan(text: str, _field: Part) -> tuple[str, ...]:
+        return tuple(ordered[(m.lastindex or 1) - 1] for m in rx.finditer(fold(text)))
+
+    return _Spam(weights, LineMemo(scan))
+
+
+def spam_score(kit: BrandKit, msg: CopyToCheck) -> tuple[float, list[str]]:
+    """The message's spam score and the phrases behind it (highest weight first)."""
+    spam = _compile(kit)
+    if spam is None:
+        return 0.0, []
+    found: set[str] = set()
+    for field, text in parts(msg):
+        source: Sequence[str] = content_lines(msg, text) if field == "body" else lines(text)
+        for line in source:
+            found.update(spam.memo.get(line, field))
+    ranked = sorted(found, key=lambda p: (-spam.weights[p], p))
+    return sum(spam.weights[p] for p in found), ranked
+
+
+def check(kit: BrandKit, msg: CopyToCheck) -> list[Finding]:
+    """`spam.score` when the weighted spam-phrase score reaches the kit's threshold."""
+    score, phrases = spam_score(kit, msg)
+    policy = kit.spam
+    if score < policy.warn_score:
+        return []
+    block = policy.block_score is not None and score >= policy.block_score
+    return [
+        Finding(
+            rule_id="spam.score",
+            severity=Severity.BLOCK if block else Severity.WARN,
+            span=", ".join(phrases[:6]),
+            explanation=(
+                f"Spam-language score {score:g} (warn at {policy.warn_score:g}"
+                + (f", block at {policy.block_score:g}" if policy.block_score else "")
+                + "): phrases like these send mail to the spam folder."
+            ),
+            suggested_fix="Say it plainly: name the product and the concrete benefit.",
+            field="message",
+        )
+    ]
