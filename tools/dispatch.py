@@ -124,6 +124,8 @@ class DispatchStats(BaseModel):
     """Rows moved out of quiet hours and put back as scheduled."""
     released: int = 0
     """Rows handed back untried: channel down, or the dispatcher was asked to stop."""
+    sms_segments: int = 0
+    """SMS segments the provider accepted (what it bills)."""
     skipped: dict[str, int] = Field(default_factory=dict)
     """Rows skipped, per reason (`no_consent`, `unsubscribed`, `suppressed_bounce`,
     `suppressed_complaint`, `condition_not_met`, `frequency_cap`)."""
@@ -643,6 +645,8 @@ class Dispatcher:
         errors_in_row[item.channel] = 0
         self._record_sent(pending, c, result)
         stats.sent += 1
+        if result.segments:
+            stats.sms_segments += result.segments
         tally.add(c.campaign_id, "sent")
 
     def _outbound(self, c: _Claimed, channel: Channel) -> OutboundMessage:

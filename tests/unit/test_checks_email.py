@@ -27,10 +27,11 @@ def test_footer_makes_it_compliant() -> None:
     assert _ids(FINAL) == []
 
 
-def test_missing_unsubscribe_and_address_block() -> None:
+def test_missing_unsubscribe_address_and_sender_block() -> None:
     assert _ids("Hi there,\n\nNew boots.") == [
         "email.unsubscribe_missing",
         "email.postal_address_missing",
+        "email.sender_identity_missing",
     ]
 
 

@@ -43,6 +43,8 @@ class SendResult(BaseModel):
 
     provider_message_id: str
     """The provider's id for the message (SMTP Message-ID, file name, webhook response id)."""
+    segments: int | None = None
+    """SMS parts the provider bills for (GSM-7 / UCS-2 segments); None for other channels."""
 
 
 class TransientSendError(Exception):

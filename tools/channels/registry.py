@@ -6,13 +6,15 @@ from core.models import Channel
 from core.settings import Settings
 from tools.channels.base import ChannelAdapter
 from tools.channels.file_sink import FileSinkAdapter
+from tools.channels.sms import SMSAdapter
 from tools.channels.smtp import SMTPAdapter
 from tools.channels.webhook import WebhookAdapter
 
 
 def build_adapters(settings: Settings) -> dict[Channel, ChannelAdapter]:
-    """One adapter per channel: SMTP for e-mail when `smtp_host` is set, a webhook when
-    `webhook_url` is set, and the file sink in `settings.sent_dir` for everything else."""
+    """One adapter per channel: SMTP for e-mail when `smtp_host` is set, the Twilio-compatible
+    SMS API when its account, token and sender are set, a webhook when `webhook_url` is set,
+    and the file sink in `settings.sent_dir` for everything else."""
     adapters: dict[Channel, ChannelAdapter] = {
         channel: FileSinkAdapter(settings.sent_dir, channel=channel) for channel in Channel
     }
@@ -23,6 +25,14 @@ def build_adapters(settings: Settings) -> dict[Channel, ChannelAdapter]:
             username=settings.smtp_username,
             password=settings.smtp_password,
             starttls=settings.smtp_starttls,
+        )
+    if settings.sms_account_sid and settings.sms_auth_token and settings.sms_from:
+        adapters[Channel.SMS] = SMSAdapter(
+            settings.sms_base_url,
+            settings.sms_account_sid,
+            settings.sms_auth_token,
+            settings.sms_from,
+            timeout=settings.sms_timeout_s,
         )
     if settings.webhook_url:
         adapters[Channel.WEBHOOK] = WebhookAdapter(

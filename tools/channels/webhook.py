@@ -65,6 +65,7 @@ class WebhookAdapter:
         self.url = url
         self.channel = channel
         self._secret = secret
+        self.timeout = timeout
         self._client = httpx.Client(timeout=timeout, follow_redirects=False)
 
     def send(self, msg: OutboundMessage) -> SendResult:
