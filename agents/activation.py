@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert, select, update
 
@@ -104,6 +105,7 @@ class PersonRenderer:
         self.settings = settings
         self.kit = kit
         self.plan = plan
+        self._zones: dict[str | None, ZoneInfo] = {}
         with db.session() as s:
             self.customers: dict[str, Customer] = get_customers(s, customer_ids)
             self.features: dict[str, CustomerFeatures] = compute_features(
@@ -120,13 +122,18 @@ class PersonRenderer:
             if overall:
                 self.fallbacks[None] = overall[0]
 
+    def _tz(self, name: str | None) -> ZoneInfo:
+        if name not in self._zones:
+            self._zones[name] = resolve_tz(name, self.kit.default_timezone)
+        return self._zones[name]
+
     def render(
         self, campaign_id: str, variant: VariantTemplate, customer: Customer, send_at: datetime
     ) -> tuple[CopyToCheck, Product | None]:
         """The person's rendered message (subject, body with footer) and its featured product."""
         feats = self.features.get(customer.id)
         product = pick_product(feats, self.plan.objective, self.products, self.fallbacks)
-        tz = resolve_tz(customer.timezone, self.kit.default_timezone)
+        tz = self._tz(customer.timezone)
         ctx = person_context(
             self.kit,
             self.plan.objective,
@@ -181,6 +188,7 @@ def schedule_campaign(
 
     rows: list[dict[str, object]] = []
     findings: list[dict[str, object]] = []
+    send_times: dict[tuple[str | None, str], datetime] = {}
     for step in plan.journey:
         step_variants = by_step.get(step.id, [])
         if not [v for v in step_variants if v.status == "active"]:
@@ -196,15 +204,19 @@ def schedule_campaign(
                 report.skipped["unknown_customer"] += 1
                 continue
             variant = choose_arm(arm_key(campaign_id, cid), step_variants)
-            tz = resolve_tz(customer.timezone, kit.default_timezone)
-            send_at = schedule_time(
-                start=start,
-                delay_hours=step.delay_hours,
-                tz=tz,
-                send_hour=plan.send_hour_local,
-                quiet_start=kit.quiet_hours.start,
-                quiet_end=kit.quiet_hours.end,
-            )
+            # Everyone in one timezone gets the same send time for a step: compute it once.
+            slot = (customer.timezone, step.id)
+            if slot not in send_times:
+                tz = resolve_tz(customer.timezone, kit.default_timezone)
+                send_times[slot] = schedule_time(
+                    start=start,
+                    delay_hours=step.delay_hours,
+                    tz=tz,
+                    send_hour=plan.send_hour_local,
+                    quiet_start=kit.quiet_hours.start,
+                    quiet_end=kit.quiet_hours.end,
+                )
+            send_at = send_times[slot]
             row: dict[str, object] = {
                 "id": "msg_" + hashlib.sha256(key.encode()).hexdigest()[:20],
                 "idempotency_key": key,

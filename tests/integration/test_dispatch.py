@@ -533,3 +533,87 @@ def test_two_dispatchers_on_postgres_claim_disjoint_sets(
     pg_db: Database, settings: Settings, smtp_sink: SMTPSink
 ) -> None:
     _two_dispatchers_claim_disjoint_sets(pg_db, settings, smtp_sink)
+
+
+def _two_dispatchers_two_campaigns_one_cap(
+    db: Database, settings: Settings, sink: SMTPSink
+) -> None:
+    """Two campaigns reach the same people at once; two dispatchers (own engines, own threads)
+    share the outbox. The cap (1 e-mail per 7 days) must hold per person across both."""
+    n = 60
+    with db.session() as s:
+        for i in range(n):
+            s.add(CustomerRow(id=f"cus_{i:03d}", email=f"cus_{i:03d}@example.com", traits={}))
+        s.flush()
+        for i in range(n):
+            cid = f"cus_{i:03d}"
+            s.add(ConsentRow(customer_id=cid, channel="email", granted=True, source="x", at=T0))
+            for campaign in ("cmp_a", "cmp_b"):
+                s.add(
+                    MessageRow(
+                        id=f"m_{campaign}_{i:03d}",
+                        idempotency_key=f"{campaign}:{i}",
+                        campaign_id=campaign,
+                        step_id="s1",
+                        customer_id=cid,
+                        variant_id="v",
+                        arm="A",
+                        channel="email",
+                        to_address=f"{cid}@example.com",
+                        subject="Hi",
+                        body="Hello",
+                        # both campaigns' messages to a person are due at the same instant
+                        scheduled_at=T0 - timedelta(seconds=n - i),
+                        status="scheduled",
+                    )
+                )
+    policy = POLICY.model_copy(update={"frequency_caps": {"email": (1, 7)}})
+    results: dict[str, DispatchStats] = {}
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(2)
+
+    def work(name: str) -> None:
+        own_db = Database(db.url)
+        dispatcher, adapter = make(own_db, settings, sink, policy, worker_id=name, batch_size=3)
+        try:
+            barrier.wait()
+            results[name] = run(dispatcher, adapter)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            own_db.dispose()
+
+    threads = [threading.Thread(target=work, args=(name,)) for name in ("w1", "w2")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+
+    assert errors == []
+    per_person = Counter(str(m["To"]) for m in sink.messages)
+    assert len(per_person) == n and set(per_person.values()) == {1}, per_person
+    total = results["w1"].model_dump()["sent"] + results["w2"].model_dump()["sent"]
+    capped = results["w1"].skipped.get("frequency_cap", 0) + results["w2"].skipped.get(
+        "frequency_cap", 0
+    )
+    assert (total, capped) == (n, n)
+    assert results["w1"].claimed > 0 and results["w2"].claimed > 0  # both really worked
+    with db.session() as s:
+        owners: dict[str, set[str]] = {}
+        for r in s.scalars(select(MessageRow)):
+            owners.setdefault(r.customer_id, set()).add((r.claimed_by or "").split("/")[0])
+    split = sum(1 for workers in owners.values() if len(workers) == 2)
+    assert split > 0  # the race was real: some people's two messages were in both workers
+
+
+def test_frequency_cap_holds_with_two_dispatchers_over_two_campaigns(
+    db: Database, settings: Settings, smtp_sink: SMTPSink
+) -> None:
+    _two_dispatchers_two_campaigns_one_cap(db, settings, smtp_sink)
+
+
+@pytest.mark.postgres
+def test_frequency_cap_holds_with_two_dispatchers_on_postgres(
+    pg_db: Database, settings: Settings, smtp_sink: SMTPSink
+) -> None:
+    _two_dispatchers_two_campaigns_one_cap(pg_db, settings, smtp_sink)

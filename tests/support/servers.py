@@ -214,8 +214,11 @@ class TwilioServer(_HTTPSink):
                     status, code = server.failures.pop(0)
                     self._error(status, code, "configured failure")
                     return
-                if not form.get("Body") or not form.get("From"):
+                if not form.get("Body"):
                     self._error(400, 21602, "Message body is required.")
+                    return
+                if not form.get("From") and not form.get("MessagingServiceSid"):
+                    self._error(400, 21603, "A 'From' phone number is required.")
                     return
                 to = form.get("To", "")
                 if to in server.invalid_numbers or not to.startswith("+"):
@@ -231,7 +234,7 @@ class TwilioServer(_HTTPSink):
                         "sid": sid,
                         "account_sid": server.account_sid,
                         "to": to,
-                        "from": form["From"],
+                        "from": form.get("From"),
                         "body": form["Body"],
                         "status": "queued",
                         "num_segments": "1",

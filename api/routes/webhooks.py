@@ -1,0 +1,223 @@
+"""Inbound webhooks: SMS keywords (STOP/START, Twilio-style) and delivery events (bounces,
+complaints) that update consent and suppression. The dispatcher re-checks both at send time.
+
+- `POST /webhooks/sms/inbound`: Twilio's form POST (`From`, `Body`, …). With
+  `AUTOCMO_SMS_AUTH_TOKEN` set, `X-Twilio-Signature` must sign `AUTOCMO_PUBLIC_URL` + path +
+  query and the form; without it, opt-outs are honoured but opt-ins (START) are refused,
+  since anyone could forge them.
+- `POST /webhooks/delivery-events`: JSON, signed like the outbound webhook channel
+  (`X-Autocmo-Timestamp`, `X-Autocmo-Signature: sha256=…` HMAC-SHA256 with
+  `AUTOCMO_SECRET_KEY` over `"{timestamp}.{body}"`).
+"""
+
+from __future__ import annotations
+
+import logging
+import urllib.parse
+from datetime import datetime
+from typing import Literal
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, Field, ValidationError
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from api.deps import AppDeps
+from core.db import MessageRow, OutcomeRow, utcnow
+from core.models import Channel, OutcomeKind
+from graphs.runtime import Deps
+from tools.channels.sms import verify_twilio_signature
+from tools.channels.webhook import verify_signature
+from tools.customers import customer_ids_by_address, set_consent, suppress
+
+router = APIRouter(prefix="/webhooks", tags=["webhooks"])
+_log = logging.getLogger(__name__)
+
+OPT_OUT_KEYWORDS = frozenset(
+    {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "OPTOUT", "REVOKE"}
+)
+"""Inbound SMS bodies that withdraw SMS consent (Twilio's standard opt-out keywords)."""
+OPT_IN_KEYWORDS = frozenset({"START", "UNSTOP", "YES"})
+"""Inbound SMS bodies that grant SMS consent again."""
+_EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+
+
+class SMSKeywordResult(BaseModel):
+    """What an inbound SMS did (logged; Twilio gets empty TwiML)."""
+
+    keyword: str | None
+    """The recognized keyword, or None."""
+    action: Literal["opt_out", "opt_in", "none"]
+    """What it did to SMS consent."""
+    customers: list[str]
+    """People whose consent changed (everyone with that number)."""
+
+
+class DeliveryEvent(BaseModel):
+    """A bounce or complaint reported by a provider (or a relay in front of one)."""
+
+    type: Literal["bounce", "complaint"]
+    """`bounce` (the address does not take mail) or `complaint` (marked as spam)."""
+    address: str = Field(min_length=3, max_length=320)
+    """The recipient address: e-mail address or E.164 number."""
+    channel: Channel = Channel.EMAIL
+    """Channel of the address."""
+    bounce_type: Literal["hard", "soft"] = "hard"
+    """For bounces: `hard` (permanent, suppresses) or `soft` (temporary, only recorded)."""
+    message_id: str | None = None
+    """The outbox message id or the provider's id (e.g. the `Message-ID` we sent)."""
+    detail: str | None = Field(default=None, max_length=2000)
+    """Provider's diagnostic, e.g. `550 5.1.1 user unknown`."""
+    at: datetime | None = None
+    """When it happened (default: when received)."""
+
+
+class DeliveryEvents(BaseModel):
+    """A batch of delivery events."""
+
+    events: list[DeliveryEvent] = Field(min_length=1, max_length=1000)
+    """The events, applied in order."""
+
+
+class DeliveryEventsResult(BaseModel):
+    """What a batch of delivery events changed."""
+
+    suppressed: int = 0
+    """Addresses suppressed (hard bounces and complaints)."""
+    consent_withdrawn: int = 0
+    """People whose consent a complaint withdrew."""
+    outcomes_recorded: int = 0
+    """`bounced` / `unsubscribed` outcomes attached to the message they refer to."""
+    ignored: int = 0
+    """Soft bounces (recorded as outcomes only, never suppressing)."""
+
+
+@router.post("/sms/inbound", response_class=Response)
+async def sms_inbound(request: Request, deps: AppDeps) -> Response:
+    """Twilio-style inbound SMS: STOP-family keywords opt out, START/UNSTOP/YES opt back in,
+    HELP and anything else change nothing."""
+    raw = (await request.body()).decode("utf-8", "replace")
+    pairs = urllib.parse.parse_qsl(raw, keep_blank_values=True)
+    params = dict(pairs)
+    token = deps.settings.sms_auth_token
+    if token:
+        url = deps.settings.public_base_url.rstrip("/") + request.url.path
+        if request.url.query:
+            url += "?" + request.url.query
+        signature = request.headers.get("X-Twilio-Signature", "")
+        if not signature or not verify_twilio_signature(token, url, pairs, signature):
+            raise HTTPException(
+                403,
+                "X-Twilio-Signature does not match. Check AUTOCMO_SMS_AUTH_TOKEN and that "
+                f"AUTOCMO_PUBLIC_URL is the base of the URL Twilio calls (signed URL: {url}).",
+            )
+    sender, body = params.get("From", "").strip(), params.get("Body", "")
+    if not sender:
+        raise HTTPException(422, "inbound SMS without a From number")
+    keyword = body.strip().upper().rstrip(".!")
+    if keyword in OPT_IN_KEYWORDS and not token:
+        raise HTTPException(
+            403,
+            "opt-in by SMS needs a verified sender: set AUTOCMO_SMS_AUTH_TOKEN so "
+            "X-Twilio-Signature can be checked",
+        )
+    result = await run_in_threadpool(_apply_keyword, deps, sender, keyword)
+    _log.info("inbound SMS from %s: %s", sender, result.model_dump())
+    return Response(_EMPTY_TWIML, media_type="text/xml")
+
+
+def _apply_keyword(deps: Deps, sender: str, keyword: str) -> SMSKeywordResult:
+    action: Literal["opt_out", "opt_in"]
+    if keyword in OPT_OUT_KEYWORDS:
+        granted, source, action = False, "unsubscribe_sms_keyword", "opt_out"
+    elif keyword in OPT_IN_KEYWORDS:
+        granted, source, action = True, "sms_keyword_start", "opt_in"
+    else:
+        return SMSKeywordResult(keyword=keyword or None, action="none", customers=[])
+    now = utcnow()
+    with deps.db.session() as s:
+        ids = customer_ids_by_address(s, Channel.SMS, sender)
+        for cid in ids:
+            set_consent(s, cid, Channel.SMS, granted, f"{source}:{keyword.lower()}", now)
+    return SMSKeywordResult(keyword=keyword, action=action, customers=ids)
+
+
+@router.post("/delivery-events", response_model=DeliveryEventsResult)
+async def delivery_events(request: Request, deps: AppDeps) -> DeliveryEventsResult:
+    """Bounces and complaints: hard bounces and complaints suppress the address (the dispatcher
+    skips it with `suppressed_bounce` / `suppressed_complaint`); a complaint also withdraws
+    the person's consent for the channel."""
+    raw = await request.body()
+    ok = verify_signature(
+        deps.settings.secret_key,
+        request.headers.get("X-Autocmo-Timestamp", ""),
+        raw,
+        request.headers.get("X-Autocmo-Signature", ""),
+    )
+    if not ok:
+        raise HTTPException(
+            401,
+            "bad or stale signature: sign '{timestamp}.{body}' with HMAC-SHA256 and "
+            "AUTOCMO_SECRET_KEY, send X-Autocmo-Timestamp (Unix seconds, within 5 minutes) "
+            "and X-Autocmo-Signature: sha256=<hex>",
+        )
+    try:
+        batch = DeliveryEvents.model_validate_json(raw)
+    except ValidationError as exc:
+        raise HTTPException(422, exc.errors(include_url=False, include_context=False)) from exc
+    return await run_in_threadpool(_apply_events, deps, batch)
+
+
+def _apply_events(deps: Deps, batch: DeliveryEvents) -> DeliveryEventsResult:
+    out = DeliveryEventsResult()
+    with deps.db.session() as s:
+        for ev in batch.events:
+            at = ev.at or utcnow()
+            if at.tzinfo is None:
+                raise HTTPException(422, f"event time {at.isoformat()} needs a timezone (UTC)")
+            kind = OutcomeKind.BOUNCED if ev.type == "bounce" else OutcomeKind.UNSUBSCRIBED
+            if ev.type == "bounce" and ev.bounce_type == "soft":
+                out.ignored += 1
+            else:
+                reason = "hard_bounce" if ev.type == "bounce" else "complaint"
+                suppress(s, ev.channel, ev.address, reason, "delivery_webhook", at, ev.detail)
+                out.suppressed += 1
+            if ev.type == "complaint":
+                for cid in customer_ids_by_address(s, ev.channel, ev.address):
+                    set_consent(s, cid, ev.channel, False, "complaint", at)
+                    out.consent_withdrawn += 1
+            if ev.message_id and _record_outcome(s, ev.message_id, kind, at):
+                out.outcomes_recorded += 1
+    return out
+
+
+def _record_outcome(s: Session, message_id: str, kind: OutcomeKind, at: datetime) -> bool:
+    msg = s.scalars(
+        select(MessageRow)
+        .where(or_(MessageRow.id == message_id, MessageRow.provider_message_id == message_id))
+        .limit(1)
+    ).first()
+    if msg is None:
+        return False
+    exists = s.scalars(
+        select(OutcomeRow.id).where(
+            OutcomeRow.campaign_id == msg.campaign_id,
+            OutcomeRow.customer_id == msg.customer_id,
+            OutcomeRow.message_id == msg.id,
+            OutcomeRow.kind == kind.value,
+        )
+    ).first()
+    if exists is not None:
+        return False
+    s.add(
+        OutcomeRow(
+            campaign_id=msg.campaign_id,
+            customer_id=msg.customer_id,
+            message_id=msg.id,
+            kind=kind.value,
+            at=at,
+        )
+    )
+    return True
