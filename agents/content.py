@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, get_args
 
 from jinja2 import StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field
 
 from agents.prompts import render_prompt
 from brand_guardrails.footer import apply_footer
-from brand_guardrails.kit import BrandKit, CopyTemplate
+from brand_guardrails.kit import TEMPLATE_VARIABLES, Angle, BrandKit, CopyTemplate
 from brand_guardrails.rules import BrandRule
 from core.models import (
     Channel,
@@ -35,22 +35,8 @@ from core.models import (
 from tools.audience import CustomerFeatures
 from tools.llm import LLMClient, delimit
 
-TEMPLATE_VARIABLES = (
-    "first_name",
-    "brand_name",
-    "product_name",
-    "product_url",
-    "category",
-    "offer_text",
-    "code",
-    "expires",
-    "shop_url",
-    "greeting",
-)
-"""The only variables a variant template may use."""
-
-ANGLES = ("urgency", "value", "social_proof", "new_arrivals", "personal")
-"""Creative angles an arm can take."""
+ANGLES: tuple[str, ...] = get_args(Angle)
+"""Creative angles an arm can take (the brand kit's list)."""
 
 ARMS_PER_STEP = 2
 """How many arms the content agent writes for each step."""
@@ -135,7 +121,7 @@ def write_variants(
         offer_text=offer_text(objective.offer, kit.currency),
         voice=kit.voice.description,
         rules=list(rules),
-        variables=list(TEMPLATE_VARIABLES),
+        variables=sorted(TEMPLATE_VARIABLES),
         subject_max=kit.channel_rules.email.subject_max_length,
         feedback={k: list(v) for k, v in (feedback or {}).items()},
         arm_angles=list(angles or []),

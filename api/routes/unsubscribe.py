@@ -58,19 +58,23 @@ def _payload(deps: AppDeps, token: str) -> dict[str, str] | None:
     return data if data.get("p") == "unsubscribe" and data.get("customer_id") else None
 
 
+def _invalid(request: Request, deps: AppDeps) -> HTMLResponse:
+    return _page(
+        request,
+        deps,
+        title="This link is not valid",
+        message="The unsubscribe link is damaged or was not issued by us. Reply to any of our "
+        "messages and we will remove you by hand.",
+        status=400,
+    )
+
+
 @router.get("/u/{token}", response_class=HTMLResponse)
 def confirm_page(token: str, request: Request, deps: AppDeps) -> HTMLResponse:
     """Ask the person to confirm; nothing changes until they press the button."""
     data = _payload(deps, token)
     if data is None:
-        return _page(
-            request,
-            deps,
-            title="This link is not valid",
-            message="The unsubscribe link is damaged or was not issued by us. Reply to "
-            "any of our messages and we will remove you by hand.",
-            status=400,
-        )
+        return _invalid(request, deps)
     channel = data.get("channel", "email")
     return _page(
         request,
@@ -88,13 +92,7 @@ def one_click(token: str, request: Request, deps: AppDeps) -> HTMLResponse:
     """Record the opt-out at once (the page's button, or a mail client's RFC 8058 POST)."""
     data = _payload(deps, token)
     if data is None:
-        return _page(
-            request,
-            deps,
-            title="This link is not valid",
-            message="The unsubscribe link is damaged or was not issued by us.",
-            status=400,
-        )
+        return _invalid(request, deps)
     channel = Channel(data.get("channel", "email"))
     try:
         with deps.db.session() as s:
