@@ -118,11 +118,12 @@ def brief(
     """Submit a brief (chat-style): get clarifying questions, or a plan awaiting approval."""
     from graphs.runner import submit_brief
     from graphs.runtime import build_deps
+    from tools.llm import LLMError
 
     deps = build_deps(_settings())
     try:
         res = submit_brief(deps, text)
-    except ValueError as exc:
+    except (ValueError, LLMError) as exc:
         raise _fail(str(exc)) from exc
     if as_json:
         print(res.model_dump_json(indent=2))

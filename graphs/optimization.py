@@ -13,7 +13,7 @@ from agents.activation import reallocate_scheduled
 from core import campaigns as repo
 from core.audit import record_decision
 from core.db import RevisionRow, new_id
-from core.models import Revision
+from core.models import ApprovalStatus, Revision
 from graphs.runtime import Deps
 from graphs.state import OptimizationState
 
@@ -49,6 +49,23 @@ def build_optimization_graph(deps: Deps) -> CompiledStateGraph[Any, Any, Any, An
 
     def propose_node(state: OptimizationState) -> OptimizationState:
         m = optimizer.Measurement.model_validate(state["measurement"])
+        pending = [
+            a.id
+            for a in repo.list_approvals(deps.db, status=ApprovalStatus.PENDING)
+            if a.campaign_id == m.campaign_id and a.kind == "revision"
+        ]
+        if pending:
+            # One open question at a time: a human has not answered the last revision yet.
+            with deps.db.session() as s:
+                record_decision(
+                    s,
+                    campaign_id=m.campaign_id,
+                    agent="optimizer",
+                    action="waiting_for_approval",
+                    reason=f"Revision {pending[0]} still waits for a human; nothing new proposed.",
+                    evidence={"pending": pending},
+                )
+            return {"revisions": []}
         revisions = optimizer.propose(m)
         if not revisions:
             with deps.db.session() as s:

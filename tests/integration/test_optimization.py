@@ -1,0 +1,98 @@
+"""The optimization graph on real outcomes: measure against the holdout, propose, and apply
+within thresholds or queue for a human — once, however often the worker runs."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from api.demo import _run_worker, _simulate
+from core import campaigns as repo
+from core.db import MessageRow, RevisionRow
+from core.models import ApprovalStatus
+from core.settings import Settings
+from graphs.runner import decide, optimize, submit_brief
+from graphs.runtime import Deps
+from tests.integration.conftest import NOW, WINBACK_BRIEF, seeded
+from tools.catalog import list_products
+from tools.simulator import ResponseSimulator
+
+
+def _launch_and_send_step1(world: Deps) -> str:
+    res = submit_brief(world, WINBACK_BRIEF)
+    assert res.approval_id
+    decide(world, res.approval_id, approved=True, decided_by="qa")
+    cid = res.campaign_id
+    _run_worker(world, NOW, NOW + timedelta(hours=26))
+    with world.db.session() as s:
+        sim = ResponseSimulator(seed=3, products={p.id: p for p in list_products(s)})
+    _simulate(
+        world,
+        sim,
+        cid,
+        step_id="s1",
+        assigned=repo.assignments(world.db, cid),
+        as_of=NOW + timedelta(hours=26),
+    )
+    return cid
+
+
+def test_measurement_has_lift_with_interval_and_arms(world: Deps) -> None:
+    cid = _launch_and_send_step1(world)
+    from agents.optimizer import measure
+
+    m = measure(world.db, cid)
+    assert m.treated_n > 0 and m.holdout_n > 0
+    lift = m.conversion_lift
+    assert lift is not None and lift.ci_low <= lift.estimate <= lift.ci_high
+    assert lift.treated_value == m.conversions_treated / m.treated_n
+    assert {a.arm for a in m.arms} == {"A", "B"}
+    assert sum(a.sends for a in m.arms) == m.messages_sent > 0
+
+
+def test_big_shift_waits_for_a_human_once_then_applies(settings: Settings) -> None:
+    world = seeded(settings, customers=4000, with_rules=False)  # enough sends per arm
+    strict = world.kit.approval_policy.model_copy(
+        update={"max_auto_allocation_shift": 0.0, "max_auto_revision_risk": 0.0}
+    )
+    world.kit = world.kit.model_copy(update={"approval_policy": strict})
+    cid = _launch_and_send_step1(world)
+    out = optimize(world, cid, as_of=NOW + timedelta(hours=27))
+    outcomes = out["outcomes"]
+    assert len(outcomes) == 1 and outcomes[0]["status"] == "queued"
+    # the worker runs again before anyone answers: no second question
+    again = optimize(world, cid, as_of=NOW + timedelta(hours=28))
+    assert again["outcomes"] == []
+    pending = [
+        a
+        for a in repo.list_approvals(world.db, status=ApprovalStatus.PENDING)
+        if a.kind == "revision"
+    ]
+    assert len(pending) == 1
+    with world.db.session() as s:
+        before = {
+            m.id: m.arm
+            for m in s.scalars(
+                select(MessageRow).where(
+                    MessageRow.campaign_id == cid, MessageRow.status == "scheduled"
+                )
+            )
+        }
+    res = decide(world, pending[0].id, approved=True, decided_by="ana")
+    assert "Revision applied" in res.effect
+    weights = outcomes[0]["description"]
+    assert "Shift future sends" in weights
+    with world.db.session() as s:
+        rev = s.scalars(select(RevisionRow).where(RevisionRow.campaign_id == cid)).one()
+        after = {
+            m.id: m.arm
+            for m in s.scalars(
+                select(MessageRow).where(
+                    MessageRow.campaign_id == cid, MessageRow.status == "scheduled"
+                )
+            )
+        }
+    assert rev.status == "applied"
+    moved = sum(before[k] != after[k] for k in before)
+    assert moved > 0  # still-scheduled follow-ups were re-allocated; sent ones never change
