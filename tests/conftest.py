@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -44,3 +45,28 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"shared data folder not found at {SHARED_DATA} (it exists in CI)")
     return SHARED_DATA
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """URL of a throwaway PostgreSQL database on 127.0.0.1:5432, dropped afterwards.
+
+    The server is `AUTOCMO_TEST_PG_URL` (default `postgresql+psycopg://postgres@127.0.0.1:5432/
+    postgres`); skips with the reason when no server answers.
+    """
+    psycopg = pytest.importorskip("psycopg")
+    base = os.environ.get(
+        "AUTOCMO_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+    )
+    admin_dsn = base.replace("postgresql+psycopg://", "postgresql://")
+    name = f"autocmo_test_{uuid.uuid4().hex[:10]}"
+    try:
+        admin = psycopg.connect(admin_dsn, autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as exc:
+        pytest.skip(f"no PostgreSQL at {admin_dsn}: {exc}")
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            yield base.rsplit("/", 1)[0] + f"/{name}"
+        finally:
+            admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
