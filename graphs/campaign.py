@@ -75,9 +75,14 @@ def build_campaign_graph(
                 "questions": parsed.questions,
                 "assumptions": parsed.assumptions,
             }
-        plan = planner.draft_plan(
-            deps.llm, parsed.objective, categories=categories, campaign_id=cid
-        )
+        try:
+            plan = planner.draft_plan(
+                deps.llm, parsed.objective, categories=categories, campaign_id=cid
+            )
+        except planner.PlanError as exc:
+            repo.set_campaign_status(deps.db, cid, "needs_input")
+            audit(cid, "planner", "plan_rejected", str(exc))
+            return {"status": "needs_input", "questions": [str(exc)]}
         with deps.db.session() as s:
             features = compute_features(s, as_of=now)
         matched = select_audience(features, plan.audiences)

@@ -4,15 +4,19 @@ and token usage is charged to the campaign."""
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from sqlalchemy import select
 
+from core import campaigns as repo
 from core.db import FindingRow, LLMUsageRow, MessageRow
 from core.settings import Settings
 from graphs.runner import decide, submit_brief
 from graphs.runtime import Deps, build_deps
 from tests.integration.conftest import NOW, WINBACK_BRIEF, seeded
 from tests.support.marketing_llm import MarketingLLM
-from tests.support.openai_server import OpenAIServer
+from tests.support.openai_server import OpenAIServer, schema_name
 
 
 def _llm_deps(settings: Settings, base_url: str) -> Deps:
@@ -92,3 +96,24 @@ def test_copy_that_stays_bad_is_blocked_and_flagged_for_the_human(settings: Sett
     assert msgs
     assert not any(m.variant_id == blocked[0]["id"] for m in msgs)
     assert not any("Guaranteed" in m.body for m in msgs)
+
+
+def test_a_plan_on_channels_the_brief_did_not_allow_becomes_a_question(
+    settings: Settings,
+) -> None:
+    class PushOnly(MarketingLLM):
+        def __call__(self, request: dict[str, Any]) -> str:
+            reply = super().__call__(request)
+            if schema_name(request) == "draft_plan":
+                plan = json.loads(reply)
+                for step in plan["journey"]:
+                    step["channel"] = "push"
+                reply = json.dumps(plan)
+            return reply
+
+    with OpenAIServer(PushOnly()) as server:
+        deps = _llm_deps(settings, server.base_url)
+        res = submit_brief(deps, WINBACK_BRIEF)
+    assert res.status == "needs_input"
+    assert "channels" in res.questions[0]
+    assert repo.list_approvals(deps.db) == []
