@@ -166,6 +166,20 @@ def _print_brief_result(res: Any) -> None:
 
 
 @app.command()
+def resume(campaign_id: Annotated[str, typer.Argument(help="The campaign id.")]) -> None:
+    """Continue a campaign from its last checkpoint (e.g. after a crash during activation)."""
+    from core.campaigns import NotFound
+    from graphs.runner import resume as resume_campaign
+    from graphs.runtime import build_deps
+
+    try:
+        res = resume_campaign(build_deps(_settings()), campaign_id)
+    except NotFound as exc:
+        raise _fail(str(exc)) from exc
+    _print_brief_result(res)
+
+
+@app.command()
 def approvals(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     all_: Annotated[bool, typer.Option("--all", help="Include decided approvals.")] = False,
@@ -270,6 +284,58 @@ def worker(
     from api.worker import run_worker
 
     run_worker(_settings(), once=once, as_of=_parse_time(as_of), echo=console.print)
+
+
+@app.command()
+def check(
+    file: Annotated[
+        Path | None, typer.Argument(help="JSONL file of messages (default: stdin).", dir_okay=False)
+    ] = None,
+    brand: Annotated[Path | None, typer.Option(help="Brand kit YAML (default: settings).")] = None,
+    channel: Annotated[
+        str | None, typer.Option(help="Channel for messages without one: email, sms or push.")
+    ] = None,
+    spam_words: Annotated[
+        Path | None, typer.Option(help="Spam word list (folder or TSV) for the spam score.")
+    ] = None,
+) -> None:
+    """Check copy against the brand's guardrails: JSONL in, one JSON result per line out.
+
+    Exit code 0 when every line was read (whatever the verdicts), 2 when a line could not be
+    read: that line gets an `{"id", "error"}` record and all other lines are still checked.
+    """
+    from api.check import CheckError, check_jsonl
+    from brand_guardrails.kit import BrandKitError, load_brand_kit
+    from core.models import Channel
+
+    default_channel: Channel | None = None
+    if channel is not None:
+        try:
+            default_channel = Channel(channel.lower())
+        except ValueError as exc:
+            raise _fail(f"Unknown channel {channel!r}: use email, sms or push.") from exc
+    try:
+        kit = load_brand_kit(brand or _settings().brand_path)
+    except BrandKitError as exc:
+        raise _fail(str(exc)) from exc
+    if spam_words is not None:
+        if not spam_words.exists():
+            raise _fail(f"{spam_words}: no such spam word list.")
+        spam = kit.spam.model_copy(update={"words_path": spam_words})
+        kit = kit.model_copy(update={"spam": spam})
+    try:
+        source = file.open(encoding="utf-8") if file else sys.stdin
+    except OSError as exc:
+        raise _fail(f"{file}: cannot read: {exc.strerror or exc}") from exc
+    failed = False
+    with source:
+        for res in check_jsonl(kit, source, channel=default_channel):
+            failed |= isinstance(res, CheckError)
+            sys.stdout.write(res.model_dump_json() + "\n")
+            sys.stdout.flush()
+    if failed:
+        err.print('[red]error:[/red] some lines could not be read; see the records with "error".')
+        raise typer.Exit(2)
 
 
 @app.command("eval")

@@ -111,6 +111,24 @@ def submit_brief(deps: Deps, brief: str, *, now: datetime | None = None) -> Brie
     return _result(camp.id, dict(snap.values), list(snap.interrupts))
 
 
+def resume(deps: Deps, campaign_id: str) -> BriefResult:
+    """Continue a campaign's graph from its last checkpoint (after a crash or a failed step).
+
+    Every node is idempotent, so a node that was interrupted half-way runs again safely.
+    A campaign waiting for a human stays waiting.
+    """
+    camp = repo.get_campaign(deps.db, campaign_id)
+    config: RunnableConfig = {"configurable": {"thread_id": camp.thread_id}}
+    with _campaign_graph(deps) as graph:
+        snap = graph.get_state(config)
+        if not snap.next:
+            return _result(campaign_id, dict(snap.values), [])
+        if not snap.interrupts:
+            graph.invoke(None, config)
+            snap = graph.get_state(config)
+    return _result(campaign_id, dict(snap.values), list(snap.interrupts))
+
+
 class DecisionResult(BaseModel):
     """The effect of a human decision."""
 

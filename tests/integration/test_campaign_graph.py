@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
 from core import campaigns as repo
@@ -158,3 +160,39 @@ def test_worker_once_sends_what_is_due_and_nothing_twice(world: Deps) -> None:
     again = run_cli(world.settings, "worker", "--once", "--as-of", later.isoformat())
     assert again.returncode == 0
     assert len(list((world.settings.data_dir / "sent").rglob("*.*"))) == sent
+
+
+def test_a_crash_during_activation_resumes_without_duplicates(
+    world: Deps, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import graphs.campaign as campaign_graph
+    from agents.activation import schedule_campaign as real
+    from graphs.runner import decide, resume
+
+    def crash_half_way(*args: Any, **kwargs: Any) -> Any:
+        kwargs["treated"] = kwargs["treated"][: len(kwargs["treated"]) // 2]
+        real(*args, **kwargs)
+        raise RuntimeError("worker lost power")
+
+    res = submit_brief(world, WINBACK_BRIEF)
+    assert res.approval_id
+    monkeypatch.setattr(campaign_graph, "schedule_campaign", crash_half_way)
+    with pytest.raises(RuntimeError, match="lost power"):
+        decide(world, res.approval_id, approved=True, decided_by="qa")
+    half = _count(world, MessageRow.campaign_id == res.campaign_id)
+    assert half > 0
+    monkeypatch.setattr(campaign_graph, "schedule_campaign", real)
+    done = resume(world, res.campaign_id)
+    assert done.status == "active"
+    with world.db.session() as s:
+        keys = list(
+            s.scalars(
+                select(MessageRow.idempotency_key).where(MessageRow.campaign_id == res.campaign_id)
+            )
+        )
+        treated = s.scalar(
+            select(func.count())
+            .select_from(AssignmentRow)
+            .where(AssignmentRow.campaign_id == res.campaign_id, AssignmentRow.group == "treated")
+        )
+    assert len(keys) == len(set(keys)) == 2 * treated > half
