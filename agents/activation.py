@@ -20,6 +20,7 @@ from agents.content import (
     RenderError,
     person_context,
     pick_product,
+    profile_findings,
     render_message,
 )
 from brand_guardrails.checker import CopyToCheck, check_message
@@ -83,6 +84,25 @@ def _address(customer: Customer, channel: Channel) -> str | None:
     if channel == Channel.SMS:
         return customer.phone
     return customer.id
+
+
+def recipient_data(kit: BrandKit, customer: Customer) -> dict[str, str]:
+    """The person's own data for the guardrails: contact fields and private trait values."""
+    data = {
+        k: v
+        for k, v in (
+            ("email", customer.email),
+            ("phone", customer.phone),
+            ("first_name", customer.first_name),
+            ("last_name", customer.last_name),
+        )
+        if v
+    }
+    for name in kit.private_fields:
+        value = customer.traits.get(name)
+        if value is not None and str(value).strip() and name not in data:
+            data[name] = str(value)
+    return data
 
 
 def _consented(customer: Customer, channel: Channel) -> bool:
@@ -154,6 +174,7 @@ class PersonRenderer:
             body=msg.body,
             offer=self.plan.objective.offer,
             system_links=(url,),
+            recipient=recipient_data(self.kit, customer),
         )
         return copy, product
 
@@ -260,6 +281,18 @@ def schedule_campaign(
                         to_address=address,
                         product_id=product.id if product else None,
                     )
+                    for f in profile_findings(customer):  # left out of the copy, on record
+                        findings.append(
+                            _finding_row(
+                                campaign_id,
+                                variant.id,
+                                f.rule_id,
+                                f.explanation,
+                                f.span,
+                                customer_id=cid,
+                                severity=f.severity.value,
+                            )
+                        )
                     blocks = [f for f in check_message(kit, copy) if f.severity == Severity.BLOCK]
                     if blocks:
                         reason = "guardrail_block"
@@ -307,13 +340,14 @@ def _finding_row(
     span: str | None,
     *,
     customer_id: str | None = None,
+    severity: str = "block",
 ) -> dict[str, object]:
     return {
         "campaign_id": campaign_id,
         "variant_id": variant_id,
         "attempt": 0,
         "rule_id": rule_id,
-        "severity": "block",
+        "severity": severity,
         "span": span,
         "explanation": explanation + (f" (person {customer_id})" if customer_id else ""),
         "suggested_fix": None,

@@ -20,6 +20,8 @@ from pydantic import BaseModel, Field
 
 from agents.prompts import render_prompt
 from brand_guardrails.footer import apply_footer
+from brand_guardrails.injection import is_injection
+from brand_guardrails.injection import score as injection_score
 from brand_guardrails.kit import TEMPLATE_VARIABLES, Angle, BrandKit, CopyTemplate
 from brand_guardrails.rules import BrandRule
 from core.models import (
@@ -30,6 +32,7 @@ from core.models import (
     Objective,
     Offer,
     Product,
+    Severity,
     VariantTemplate,
 )
 from tools.audience import CustomerFeatures
@@ -246,7 +249,32 @@ def clean_first_name(raw: str | None) -> str:
     name = " ".join(raw.split())
     if len(name) > 40 or name.lower() in _NULLISH or not _NAME_OK.match(name):
         return ""
+    if is_injection(name):
+        return ""
     return name
+
+
+def profile_findings(customer: Customer) -> list[Finding]:
+    """Findings for profile fields used in copy that read like prompt injections; such a
+    field is left out of the person's message (see `clean_first_name`)."""
+    out: list[Finding] = []
+    for field, value in (("first_name", customer.first_name),):
+        hit = injection_score(value)
+        if hit.hit:
+            out.append(
+                Finding(
+                    rule_id="injection.profile_field",
+                    severity=Severity.WARN,
+                    span=(value or "")[:80],
+                    explanation=(
+                        f"The customer's {field} reads like instructions to an AI "
+                        f"({'; '.join(hit.reasons[:2])}); it was left out of the message."
+                    ),
+                    suggested_fix=f"Review and clean the {field} in the customer record.",
+                    field="message",
+                )
+            )
+    return out
 
 
 def _greeting(local_send: datetime | None) -> str:

@@ -14,6 +14,7 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 
 from agents.prompts import render_prompt
+from brand_guardrails.injection import score as injection_score
 from core.models import (
     Audience,
     AudienceFilter,
@@ -119,6 +120,15 @@ def parse_brief(
                 "Tell me a little more: what should this campaign achieve (e.g. win back lapsed "
                 "customers, recover abandoned carts, launch a product), for whom, and on which "
                 "channels?"
+            ]
+        )
+    injection = injection_score(text)
+    if injection.hit:
+        return BriefParse(
+            questions=[
+                "Parts of this brief read like instructions to the AI rather than a campaign "
+                f"brief ({'; '.join(injection.reasons[:2])}). Please restate the goal, the "
+                "audience and the channels in your own words."
             ]
         )
     system = render_prompt(

@@ -60,18 +60,29 @@ def build_messages(kit_path: Path, n: int, seed: int = 7) -> list[CopyToCheck]:
                 "shop_url": kit.site_url,
             },
         )
-        final = apply_footer(
-            kit, t.channel, body, f"{kit.site_url}/u/{rng.getrandbits(64):016x}", offer=offer
+        unsubscribe = f"{kit.site_url}/u/{rng.getrandbits(64):016x}"
+        final = apply_footer(kit, t.channel, body, unsubscribe, offer=offer)
+        pool.append(
+            CopyToCheck(
+                channel=t.channel,
+                subject=subject,
+                body=final,
+                offer=offer,
+                system_links=(unsubscribe,),
+            )
         )
-        pool.append(CopyToCheck(channel=t.channel, subject=subject, body=final, offer=offer))
     rng.shuffle(pool)
-    # Vary every message a little so caches keyed by text do not flatter the figure.
-    return [
-        pool[i % len(pool)].model_copy(
-            update={"body": pool[i % len(pool)].body.replace("/u/", f"/u/{i:x}", 1)}
+    # Every message gets its own unsubscribe link, as in production, so caches keyed by the
+    # whole text do not flatter the figure.
+    out: list[CopyToCheck] = []
+    for i in range(n):
+        m = pool[i % len(pool)]
+        link = m.system_links[0]
+        mine = link.replace("/u/", f"/u/{i:x}", 1)
+        out.append(
+            m.model_copy(update={"body": m.body.replace(link, mine), "system_links": (mine,)})
         )
-        for i in range(n)
-    ]
+    return out
 
 
 def main() -> None:

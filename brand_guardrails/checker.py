@@ -38,13 +38,10 @@ class CopyToCheck(BaseModel):
 
 
 def check_message(kit: BrandKit, msg: CopyToCheck) -> list[Finding]:
-    """All findings of all check families on one message."""
-    from brand_guardrails.checks import FAMILIES
+    """All findings of all check families on one message (in family order)."""
+    from brand_guardrails.checks._engine import engine
 
-    findings: list[Finding] = []
-    for family in FAMILIES.values():
-        findings.extend(family(kit, msg))
-    return findings
+    return engine(kit).check(msg)
 
 
 def verdict(findings: list[Finding]) -> Literal["pass", "warn", "block"]:

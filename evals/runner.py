@@ -106,6 +106,25 @@ class SmsSpamScore(_Model):
     """Rules behind ham blocks, most frequent first."""
 
 
+class InjectionEval(_Model):
+    """Prompt-injection detection on one labelled set."""
+
+    source: str
+    """Where the texts come from."""
+    n: int
+    """Texts scored."""
+    tp: int
+    """Injections detected."""
+    fp: int
+    """Clean texts flagged."""
+    fn: int
+    """Injections missed."""
+    precision: float
+    """tp / (tp + fp)."""
+    recall: float
+    """tp / (tp + fn)."""
+
+
 class EvalReport(_Model):
     """The result of an eval run, with its gates."""
 
@@ -123,6 +142,9 @@ class EvalReport(_Model):
     """Per rule family."""
     sms_spam: SmsSpamScore | None = None
     """SMS spam/ham scores, when the shared data was given."""
+    injection: list[InjectionEval] = Field(default_factory=list)
+    """Injection detection: the project's own cases, and with the shared data the deepset
+    set (held-out half gated; the other half was read while writing the patterns)."""
     mismatches: list[CaseResult] = Field(default_factory=list)
     """Cases whose verdict or rule families differ from the label."""
     passed: bool
@@ -195,6 +217,56 @@ def _score_sms_spam(kit: BrandKit, path: Path) -> SmsSpamScore:
     )
 
 
+def _injection_eval(source: str, items: list[tuple[str, bool]]) -> InjectionEval:
+    from brand_guardrails.injection import score
+
+    tp = fp = fn = 0
+    for text, label in items:
+        hit = score(text).hit
+        tp += hit and label
+        fp += hit and not label
+        fn += (not hit) and label
+    return InjectionEval(
+        source=source,
+        n=len(items),
+        tp=tp,
+        fp=fp,
+        fn=fn,
+        precision=tp / (tp + fp) if tp + fp else 1.0,
+        recall=tp / (tp + fn) if tp + fn else 1.0,
+    )
+
+
+def deepset_split(path: Path) -> dict[str, list[tuple[str, bool]]]:
+    """The deepset prompt-injection CSV split in two stable halves by a hash of the text:
+    `dev` (read while writing the detector) and `held_out` (never read; the gated figure)."""
+    import csv
+    import hashlib
+
+    out: dict[str, list[tuple[str, bool]]] = {"dev": [], "held_out": []}
+    with path.open(encoding="utf-8", newline="") as fh:
+        for row in csv.DictReader(fh):
+            half = int(hashlib.sha256(row["text"].encode()).hexdigest(), 16) % 2
+            out["held_out" if half else "dev"].append((row["text"], row["label"].strip() == "1"))
+    return out
+
+
+def _score_injection(datasets_dir: Path, shared_data: Path | None) -> list[InjectionEval]:
+    out: list[InjectionEval] = []
+    own = Path(datasets_dir) / "injection.jsonl"
+    if own.exists():
+        items = [
+            (c["text"], bool(c["label"]))
+            for c in map(json.loads, own.read_text(encoding="utf-8").splitlines())
+        ]
+        out.append(_injection_eval("project cases (injection.jsonl)", items))
+    if shared_data is not None:
+        halves = deepset_split(Path(shared_data) / "prompt_injection" / "deepset_train.csv")
+        out.append(_injection_eval("deepset held-out half", halves["held_out"]))
+        out.append(_injection_eval("deepset dev half (tuned on)", halves["dev"]))
+    return out
+
+
 def run_evals(
     kit: BrandKit,
     *,
@@ -203,7 +275,13 @@ def run_evals(
     shared_data: Path | None = None,
     thresholds_path: Path | None = None,
 ) -> EvalReport:
-    """Run the guardrail eval, write `report.json` and `report.md`, and return the report."""
+    """Run the guardrail eval, write `report.json` and `report.md`, and return the report.
+
+    With `shared_data` and no spam list in the kit, the shared spam word list is used.
+    """
+    words = Path(shared_data) / "spam_words" if shared_data is not None else None
+    if words is not None and kit.spam.words_path is None and words.is_dir():
+        kit = kit.model_copy(update={"spam": kit.spam.model_copy(update={"words_path": words})})
     cases = load_cases(Path(datasets_dir) / "guardrails.jsonl")
     gates: dict[str, Any] = yaml.safe_load((thresholds_path or _THRESHOLDS).read_text())
     g = gates["guardrails"]
@@ -258,6 +336,18 @@ def run_evals(
         if s.recall < lim["recall_min"]:
             failures.append(f"{name}: recall {s.recall:.3f} < {lim['recall_min']}")
 
+    injection = _score_injection(Path(datasets_dir), shared_data)
+    ig = gates.get("injection", {})
+    for ev in injection:
+        if ev.source.endswith("(tuned on)"):
+            continue
+        if ev.precision < ig.get("precision_min", 0):
+            failures.append(
+                f"injection ({ev.source}): precision {ev.precision:.3f} < {ig['precision_min']}"
+            )
+        if ev.recall < ig.get("recall_min", 0):
+            failures.append(f"injection ({ev.source}): recall {ev.recall:.3f} < {ig['recall_min']}")
+
     spam_score: SmsSpamScore | None = None
     if shared_data is not None:
         spam_score = _score_sms_spam(kit, Path(shared_data) / "sms_spam" / "SMSSpamCollection")
@@ -280,6 +370,7 @@ def run_evals(
         false_block_rate=fbr,
         families=families,
         sms_spam=spam_score,
+        injection=injection,
         mismatches=mismatches,
         passed=not failures,
         failures=failures,
@@ -314,6 +405,19 @@ def _markdown(r: EvalReport) -> str:
             f"flagged {s2.spam_flagged_rate:.2%}",
             f"- rules behind ham blocks: {s2.top_ham_rules or 'none'}",
         ]
+    if r.injection:
+        lines += [
+            "",
+            "## Prompt-injection detection",
+            "",
+            "| source | n | precision | recall | tp | fp | fn |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for ev in r.injection:
+            lines.append(
+                f"| {ev.source} | {ev.n} | {ev.precision:.3f} | {ev.recall:.3f} | {ev.tp} | "
+                f"{ev.fp} | {ev.fn} |"
+            )
     if r.failures:
         lines += ["", "## Failed gates", "", *[f"- {f}" for f in r.failures]]
     if r.mismatches:

@@ -57,7 +57,7 @@ class LineMemo(Generic[T]):
     Values are shared between messages: callers must not mutate them.
     """
 
-    __slots__ = ("_scan", "_by_field", "_size", "_max")
+    __slots__ = ("_by_field", "_max", "_scan", "_size")
 
     def __init__(self, scan: Callable[[str, Part], T], max_entries: int = 50_000) -> None:
         """Wrap a pure function of one line of text and the part it belongs to."""
@@ -65,6 +65,11 @@ class LineMemo(Generic[T]):
         self._by_field: dict[str, dict[str, T]] = {"subject": {}, "body": {}}
         self._size = 0
         self._max = max_entries
+
+    @property
+    def scan(self) -> Callable[[str, Part], T]:
+        """The wrapped scan, uncached."""
+        return self._scan
 
     def get(self, line: str, field: Part) -> T:
         """The scan result of one line (computed on first sight)."""

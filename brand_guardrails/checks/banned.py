@@ -55,6 +55,11 @@ def _memo(kit: BrandKit) -> LineMemo[Sequence[Finding]]:
     return LineMemo(lambda text, field: _scan(kit, phrases, competitors, text, field))
 
 
+def line_memo(kit: BrandKit) -> LineMemo[Sequence[Finding]]:
+    """The kit's per-line banned memo."""
+    return _memo(kit)
+
+
 def check(kit: BrandKit, msg: CopyToCheck) -> list[Finding]:
     """Findings for banned phrases (`banned.phrase`) and competitor names (`banned.competitor`)."""
     return scan_lines(_memo(kit), msg, across_lines=True)

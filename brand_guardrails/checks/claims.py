@@ -43,6 +43,11 @@ def _memo(kit: BrandKit) -> LineMemo[Sequence[Finding]]:
     return LineMemo(lambda text, field: _scan(kit, pats, text, field))
 
 
+def line_memo(kit: BrandKit) -> LineMemo[Sequence[Finding]]:
+    """The kit's per-line claims memo."""
+    return _memo(kit)
+
+
 def check(kit: BrandKit, msg: CopyToCheck) -> list[Finding]:
     """`claims.unsubstantiated` for every blocked claim in subject or body."""
     return scan_lines(_memo(kit), msg, across_lines=True)

@@ -86,13 +86,34 @@ def _memo(kit: BrandKit) -> LineMemo[Sequence[Finding]]:
 def check(kit: BrandKit, msg: CopyToCheck) -> list[Finding]:
     """`links.domain_not_allowed` for every link outside the allowed domains (except the
     system's own links) and `links.personal_data_in_url` for links carrying personal data."""
-    found = scan_lines(_memo(kit), msg)
-    if msg.system_links and found:
-        system = set(msg.system_links)
-        found = [
-            f for f in found if not (f.rule_id == "links.domain_not_allowed" and f.span in system)
-        ]
-    return found
+    return finish(msg, scan_lines(_memo(kit), msg))
+
+
+def line_memo(kit: BrandKit) -> LineMemo[Sequence[Finding]]:
+    """The kit's per-line link memo."""
+    return _memo(kit)
+
+
+def system_link_findings(msg: CopyToCheck) -> list[Finding]:
+    """`links.personal_data_in_url` for system-placed links (for callers that scan the copy
+    with those links masked)."""
+    out: list[Finding] = []
+    for link in msg.system_links:
+        if ("?" in link or "@" in link or "%40" in link) and personal_data_in_link(link):
+            out.extend(
+                f
+                for f in _scan_links([link], (), "body", "")
+                if f.rule_id == "links.personal_data_in_url"
+            )
+    return out
+
+
+def finish(msg: CopyToCheck, found: list[Finding]) -> list[Finding]:
+    """Exempt the links the system itself placed from the domain check."""
+    if not msg.system_links or not found:
+        return found
+    system = set(msg.system_links)
+    return [f for f in found if not (f.rule_id == "links.domain_not_allowed" and f.span in system)]
 
 
 def _links(text: str) -> list[str]:
@@ -132,8 +153,14 @@ def personal_data_in_link(link: str) -> str | None:
 
 
 def _scan(kit: BrandKit, allowed: tuple[str, ...], text: str, field: Part) -> tuple[Finding, ...]:
+    return tuple(_scan_links(_links(text), allowed, field, kit.name))
+
+
+def _scan_links(
+    found: list[str], allowed: tuple[str, ...], field: Part, brand: str
+) -> list[Finding]:
     out: list[Finding] = []
-    for link in _links(text):
+    for link in found:
         leak = personal_data_in_link(link)
         if leak:
             out.append(
@@ -162,10 +189,10 @@ def _scan(kit: BrandKit, allowed: tuple[str, ...], text: str, field: Part) -> tu
                 span=link,
                 explanation=(
                     f"The link goes to {host or 'an unreadable address'}, which is not one of "
-                    f"{kit.name}'s domains ({', '.join(allowed) or 'none configured'})."
+                    f"{brand}'s domains ({', '.join(allowed) or 'none configured'})."
                 ),
                 suggested_fix=f"Link only to {', '.join(allowed)} (no shorteners or IPs).",
                 field=field,
             )
         )
-    return tuple(out)
+    return out

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from brand_guardrails.checks._text import fold, parts, squash
+from brand_guardrails.checks._cache import LineMemo, junctions, lines
+from brand_guardrails.checks._text import Part, fold, parts, squash
 from brand_guardrails.kit import BrandKit
 from core.models import Channel, Finding, Severity
 
@@ -22,29 +24,65 @@ _FREE_SHIPPING = re.compile(r"\bfree\s+(?:standard\s+)?(?:shipping|delivery)\b|\
 _GIFT = re.compile(r"\bfree\s+gift\b|\bgift\s+with\s+(?:your\s+)?(?:order|purchase)\b")
 
 
+Mention = tuple[float, str]
+"""A discount the copy mentions: percent, and the span (`up to 30% off`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Facts:
+    mentions: tuple[Mention, ...]
+    free_shipping: bool
+    gift: bool
+
+
+def _scan(text: str, _field: Part) -> Facts:
+    folded = fold(text)
+    mentioned: list[Mention] = []
+    if "%" in folded or "percent" in folded:
+        for m in _PCT_SIGN.finditer(folded):
+            num = _NUMBER_BEFORE.search(folded, max(0, m.start() - 12), m.start())
+            if num is None:
+                continue
+            before = folded[max(0, num.start() - 16) : num.start()]
+            if not m.group(1) and not _SAVE_BEFORE.search(before):
+                continue
+            up_to = bool(_UP_TO.search(before))
+            span = ("up to " if up_to else "") + folded[num.start() : m.end()].strip()
+            mentioned.append((float(num.group(1)), span))
+    return Facts(
+        tuple(mentioned),
+        ("free" in folded or "ship" in folded) and bool(_FREE_SHIPPING.search(folded)),
+        "gift" in folded and bool(_GIFT.search(folded)),
+    )
+
+
+MEMO = LineMemo(_scan)
+"""Offer facts per line (kit-independent)."""
+
+
 def check(kit: BrandKit, msg: CopyToCheck) -> list[Finding]:
     """`offer.discount_above_threshold` (warn), `offer.mismatch` and `offer.missing_disclaimer`."""
+    facts: list[tuple[Part, Facts]] = []
+    for field, text in parts(msg):
+        pieces = lines(text) + (junctions(text) if "\n" in text else ())
+        facts += [(field, MEMO.get(piece, field)) for piece in pieces]
+    return summarise(kit, msg, facts)
+
+
+def summarise(kit: BrandKit, msg: CopyToCheck, facts: list[tuple[Part, Facts]]) -> list[Finding]:
+    """The offer findings of a message from the facts of its lines (and line junctions)."""
     out: list[Finding] = []
     limit = kit.approval_policy.max_auto_discount_percent
     offer = msg.offer if msg.offer is not None and msg.offer.kind != "none" else None
     kinds: set[str] = {offer.kind} if offer else set()
     mentioned: list[tuple[float, str, Where]] = []
-    for field, text in parts(msg):
-        folded = fold(text)
-        if "%" in folded or "percent" in folded:
-            for m in _PCT_SIGN.finditer(folded):
-                num = _NUMBER_BEFORE.search(folded, max(0, m.start() - 12), m.start())
-                if num is None:
-                    continue
-                before = folded[max(0, num.start() - 16) : num.start()]
-                if not m.group(1) and not _SAVE_BEFORE.search(before):
-                    continue
-                up_to = bool(_UP_TO.search(before))
-                span = ("up to " if up_to else "") + folded[num.start() : m.end()].strip()
-                mentioned.append((float(num.group(1)), span, field))
-        if ("free" in folded or "ship" in folded) and _FREE_SHIPPING.search(folded):
+    for field, fact in facts:
+        for pct, span in fact.mentions:
+            if (pct, span, field) not in mentioned:
+                mentioned.append((pct, span, field))
+        if fact.free_shipping:
             kinds.add("free_shipping")
-        if "gift" in folded and _GIFT.search(folded):
+        if fact.gift:
             kinds.add("gift")
     if mentioned:
         kinds.add("percent_off")
@@ -87,13 +125,16 @@ def check(kit: BrandKit, msg: CopyToCheck) -> list[Finding]:
 
     if not kinds:
         return out
-    body = squash(msg.body)
     sms = msg.channel == Channel.SMS
     for kind in sorted(kinds):
         d = kit.disclaimers.by_offer.get(kind)  # type: ignore[call-overload]
         if d is None:
             continue
         needed = d.short if sms else d.text
+        raw = (d.text.strip(), d.short.strip()) if sms else (d.text.strip(),)
+        if any(map(msg.body.__contains__, raw)):
+            continue
+        body = squash(msg.body)
         accepted = (squash(d.text), squash(d.short)) if sms else (squash(d.text),)
         if not any(map(body.__contains__, accepted)):
             out.append(

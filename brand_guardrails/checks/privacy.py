@@ -19,7 +19,9 @@ if TYPE_CHECKING:
 CONTACT_FIELDS = frozenset({"email", "phone"})
 """Recipient fields that may appear in their own message (e.g. `sent to you at …`)."""
 
-_EMAIL = re.compile(r"(?<![\w.+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+_EMAIL = re.compile(
+    r"(?<![\w.+/:-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
+)
 _PHONE = re.compile(
     r"(?<![\w+])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{2,4}\)[\s.-]?|\d{3}[\s.-])\d{3}[\s.-]?\d{4}(?![\w-])"
     r"|(?<![\w+])\+\d{1,3}[\s.-]?\d{2,4}[\s.-]?\d{3,4}[\s.-]?\d{3,4}(?![\w-])"
@@ -79,14 +81,31 @@ def check(kit: BrandKit, msg: CopyToCheck) -> list[Finding]:
     address that is not the recipient's own) and `privacy.private_field` (a value of one of
     the recipient's private traits)."""
     out = scan_lines(_topic_memo(kit), msg, across_lines=True)
-    pii = scan_lines(_pii_memo(kit), msg)
-    if pii and msg.recipient:
-        own = _own_contact(msg.recipient)
-        pii = [f for f in pii if _normalise(f.span or "") not in own]
-    out += pii
-    if msg.recipient:
-        out += _private_values(kit, msg)
-    return out
+    out += scan_lines(_pii_memo(kit), msg)
+    return finish(kit, msg, out)
+
+
+def topic_memo(kit: BrandKit) -> LineMemo[Sequence[Finding]]:
+    """The kit's per-line sensitive-topic memo (phrases may cross lines)."""
+    return _topic_memo(kit)
+
+
+def pii_memo(kit: BrandKit) -> LineMemo[Sequence[Finding]]:
+    """The kit's per-line personal-data memo."""
+    return _pii_memo(kit)
+
+
+def finish(kit: BrandKit, msg: CopyToCheck, found: list[Finding]) -> list[Finding]:
+    """Drop the recipient's own contact details from line findings; add private values."""
+    if not msg.recipient:
+        return found
+    own = _own_contact(msg.recipient)
+    out = [
+        f
+        for f in found
+        if not (f.rule_id == "privacy.personal_data" and _normalise(f.span or "") in own)
+    ]
+    return out + _private_values(kit, msg)
 
 
 def _normalise(value: str) -> str:
@@ -127,7 +146,9 @@ def _scan_topics(t: _Topics, text: str, field: Part) -> tuple[Finding, ...]:
     return tuple(out)
 
 
-def _scan_pii(own_domains: set[str], own_address: str, text: str, field: Part) -> tuple[Finding, ...]:
+def _scan_pii(
+    own_domains: set[str], own_address: str, text: str, field: Part
+) -> tuple[Finding, ...]:
     out: list[Finding] = []
     if "@" in text:
         for m in _EMAIL.finditer(text):
@@ -167,11 +188,10 @@ def _private_values(kit: BrandKit, msg: CopyToCheck) -> list[Finding]:
         if key.lower() not in private or key.lower() in CONTACT_FIELDS:
             continue
         value = fold(str(raw)).strip()
-        if len(value) < 2 or (len(value) < 3 and not value.isdigit()):
-            continue
-        rx = re.compile(r"(?<!\w)" + re.escape(value) + r"(?!\w)")
+        if len(value) < 3 or (value.isdigit() and len(value) < 4):
+            continue  # "34", "f": too short to tell from ordinary copy ("34 L", "30% off")
         for field, folded in texts:
-            if rx.search(folded):
+            if value in folded and re.search(r"(?<!\w)" + re.escape(value) + r"(?!\w)", folded):
                 out.append(
                     Finding(
                         rule_id="privacy.private_field",

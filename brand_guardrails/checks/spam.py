@@ -76,6 +76,15 @@ def _phrase_regex(phrase: str) -> str:
     return rf"(?<![\w$£€]){body}(?!\w)" if phrase[-1].isalnum() else rf"(?<![\w$£€]){body}"
 
 
+def _system_texts(kit: BrandKit) -> tuple[str, ...]:
+    """Text the system adds (disclaimers, opt-out), which the writer is not scored on."""
+    texts = [kit.channel_rules.sms.opt_out_text, *kit.disclaimers.by_channel.values()]
+    for d in kit.disclaimers.by_offer.values():
+        texts += [d.text, d.short]
+    folded = {fold(" ".join(t.split())) for t in texts if t.strip()}
+    return tuple(sorted(folded, key=len, reverse=True))
+
+
 @dataclass(frozen=True)
 class _Spam:
     weights: dict[str, float]
@@ -92,11 +101,22 @@ def _compile(kit: BrandKit) -> _Spam | None:
         return None
     ordered = sorted(weights, key=len, reverse=True)
     rx = re.compile("|".join(f"({_phrase_regex(p)})" for p in ordered))
+    system = _system_texts(kit)
 
     def scan(text: str, _field: Part) -> tuple[str, ...]:
-        return tuple(ordered[(m.lastindex or 1) - 1] for m in rx.finditer(fold(text)))
+        folded = fold(text)
+        for s in system:
+            if s in folded:
+                folded = folded.replace(s, " ")
+        return tuple(ordered[(m.lastindex or 1) - 1] for m in rx.finditer(folded))
 
     return _Spam(weights, LineMemo(scan))
+
+
+def hits_memo(kit: BrandKit) -> LineMemo[tuple[str, ...]] | None:
+    """The kit's per-line memo of spam phrases found (None: no list configured)."""
+    spam = _compile(kit)
+    return spam.memo if spam is not None else None
 
 
 def spam_score(kit: BrandKit, msg: CopyToCheck) -> tuple[float, list[str]]:
@@ -109,13 +129,22 @@ def spam_score(kit: BrandKit, msg: CopyToCheck) -> tuple[float, list[str]]:
         source: Sequence[str] = content_lines(msg, text) if field == "body" else lines(text)
         for line in source:
             found.update(spam.memo.get(line, field))
+    return _score(spam, found)
+
+
+def _score(spam: _Spam, found: set[str]) -> tuple[float, list[str]]:
     ranked = sorted(found, key=lambda p: (-spam.weights[p], p))
     return sum(spam.weights[p] for p in found), ranked
 
 
 def check(kit: BrandKit, msg: CopyToCheck) -> list[Finding]:
     """`spam.score` when the weighted spam-phrase score reaches the kit's threshold."""
-    score, phrases = spam_score(kit, msg)
+    return summarise(kit, spam_score(kit, msg))
+
+
+def summarise(kit: BrandKit, scored: tuple[float, list[str]]) -> list[Finding]:
+    """The `spam.score` finding for a score, if it reaches the kit's threshold."""
+    score, phrases = scored
     policy = kit.spam
     if score < policy.warn_score:
         return []
@@ -134,3 +163,9 @@ def check(kit: BrandKit, msg: CopyToCheck) -> list[Finding]:
             field="message",
         )
     ]
+
+
+def score_hits(kit: BrandKit, found: set[str]) -> tuple[float, list[str]]:
+    """Score a set of phrases found by `hits_memo`."""
+    spam = _compile(kit)
+    return _score(spam, found) if spam is not None else (0.0, [])

@@ -53,6 +53,11 @@ def _memo(kit: BrandKit) -> LineMemo[Sequence[Finding]]:
     return LineMemo(lambda text, field: _scan(private, text, field))
 
 
+def line_memo(kit: BrandKit) -> LineMemo[Sequence[Finding]]:
+    """The kit's per-line tokens memo."""
+    return _memo(kit)
+
+
 def check(kit: BrandKit, msg: CopyToCheck) -> list[Finding]:
     """`tokens.unresolved`, `tokens.empty_value` and `privacy.private_field` (a leftover
     placeholder naming a private customer field)."""

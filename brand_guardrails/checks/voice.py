@@ -147,23 +147,44 @@ def check(kit: BrandKit, msg: CopyToCheck) -> list[Finding]:
     """`voice.avoid_word`, `voice.emoji`, `voice.shouting`, `voice.reading_level` and
     `voice.too_long` (all warnings)."""
     v = _voice(kit)
-    out = scan_lines(v.avoid, msg)
+    part_stats = [
+        (field, [v.stats.get(line, field) for line in lines(text)], content_lines(msg, text))
+        for field, text in parts(msg)
+    ]
+    stats = [
+        (field, all_, [v.stats.get(line, field) for line in content])
+        for (field, all_, content) in part_stats
+    ]
+    return scan_lines(v.avoid, msg) + summarise(kit, msg, stats)
+
+
+PartStats = tuple[Part, Sequence[LineStats], Sequence[LineStats]]
+"""A part, the statistics of all its lines, and of its content lines (footer left out)."""
+
+
+def summarise(kit: BrandKit, msg: CopyToCheck, stats: Sequence[PartStats]) -> list[Finding]:
+    """The message-level voice findings (shouting, emoji, reading level, length)."""
+    out: list[Finding] = []
     emoji: list[str] = []
-    for field, text in parts(msg):
-        stats = [v.stats.get(line, field) for line in lines(text)]
-        out += _shouting(kit, field, stats)
-        for s in stats:
+    for field, all_lines, content in stats:
+        out += _shouting(kit, field, list(all_lines))
+        for s in all_lines:
             emoji += s.emoji
         if field == "body":
-            body_stats = (
-                stats
-                if msg.channel != Channel.EMAIL
-                else [v.stats.get(line, field) for line in content_lines(msg, text)]
-            )
-            out += _reading_and_length(kit, msg, body_stats)
+            out += _reading_and_length(kit, msg, content)
     out += _emoji(kit, msg, emoji)
     out += _push_length(kit, msg)
     return out
+
+
+def line_stats(kit: BrandKit) -> LineMemo[LineStats]:
+    """The kit's per-line statistics memo."""
+    return _voice(kit).stats
+
+
+def avoid_memo(kit: BrandKit) -> LineMemo[Sequence[Finding]]:
+    """The kit's per-line avoid-word memo."""
+    return _voice(kit).avoid
 
 
 def _shouting(kit: BrandKit, field: Part, stats: list[LineStats]) -> list[Finding]:
@@ -270,8 +291,11 @@ def _emoji(kit: BrandKit, msg: CopyToCheck, seen: list[str]) -> list[Finding]:
             span="".join(seen),
             explanation=(
                 f"{count} emoji; {kit.name} allows "
-                + (f"at most {limit} on {msg.channel.value}." if allowed else
-                   f"none on {msg.channel.value}.")
+                + (
+                    f"at most {limit} on {msg.channel.value}."
+                    if allowed
+                    else f"none on {msg.channel.value}."
+                )
             ),
             suggested_fix="Remove the emoji.",
             field="message",

@@ -568,6 +568,7 @@ def _two_dispatchers_two_campaigns_one_cap(
                     )
                 )
     policy = POLICY.model_copy(update={"frequency_caps": {"email": (1, 7)}})
+    sink.delay_s = 0.003  # long enough a run that both workers overlap
     results: dict[str, DispatchStats] = {}
     errors: list[BaseException] = []
     barrier = threading.Barrier(2)
@@ -576,6 +577,8 @@ def _two_dispatchers_two_campaigns_one_cap(
         own_db = Database(db.url)
         dispatcher, adapter = make(own_db, settings, sink, policy, worker_id=name, batch_size=3)
         try:
+            with own_db.engine.connect():  # connect before the start line
+                pass
             barrier.wait()
             results[name] = run(dispatcher, adapter)
         except BaseException as exc:

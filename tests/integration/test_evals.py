@@ -49,3 +49,23 @@ def test_sms_spam_collection(tmp_path: Path, shared_data: Path) -> None:
     assert report.sms_spam.ham_false_block_rate <= 0.03
     assert report.sms_spam.spam_recall >= 0.3
     assert report.passed, report.failures
+
+
+def test_injection_detection_is_measured_and_gated(tmp_path: Path, shared_data: Path) -> None:
+    report = run_evals(KIT, datasets_dir=DATASETS, report_dir=tmp_path, shared_data=shared_data)
+    by_source = {e.source: e for e in report.injection}
+    held = by_source["deepset held-out half"]
+    assert held.n > 200 and held.precision >= 0.9 and held.recall >= 0.5
+    assert by_source["project cases (injection.jsonl)"].n >= 40
+    assert "Prompt-injection detection" in (tmp_path / "report.md").read_text()
+    strict = tmp_path / "strict.yaml"
+    text = (REPO / "evals" / "thresholds.yaml").read_text()
+    strict.write_text(text.replace("recall_min: 0.5\n", "recall_min: 0.99\n"))
+    failed = run_evals(
+        KIT,
+        datasets_dir=DATASETS,
+        report_dir=tmp_path,
+        shared_data=shared_data,
+        thresholds_path=strict,
+    )
+    assert any(f.startswith("injection (deepset held-out half): recall") for f in failed.failures)

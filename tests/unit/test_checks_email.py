@@ -32,6 +32,7 @@ def test_missing_unsubscribe_address_and_sender_block() -> None:
         "email.unsubscribe_missing",
         "email.postal_address_missing",
         "email.sender_identity_missing",
+        "email.ad_disclosure_missing",
     ]
 
 
@@ -39,7 +40,7 @@ def test_address_with_different_spacing_is_accepted() -> None:
     body = "Hi\nUnsubscribe here: https://northwind.example/u/2\n" + KIT.postal_address.replace(
         ", ", "\n"
     )
-    assert _ids(body) == []
+    assert _ids(body) == ["email.ad_disclosure_missing"]
 
 
 @pytest.mark.parametrize("subject", ["RE: your order", "Fwd: boots", "FW: x", "re : hi"])
@@ -59,3 +60,43 @@ def test_long_subject_warns_and_missing_subject_blocks() -> None:
 
 def test_other_channels_are_not_checked() -> None:
     assert email.check(KIT, CopyToCheck(channel=Channel.SMS, body="x")) == []
+
+
+def test_sender_identity_and_ad_disclosure_come_with_the_footer() -> None:
+    assert "Northwind Outfitters" in FINAL and KIT.channel_rules.email.ad_disclosure in FINAL
+    stripped = FINAL.replace(KIT.channel_rules.email.ad_disclosure or "", "")
+    assert _ids(stripped) == ["email.ad_disclosure_missing"]
+
+
+@pytest.mark.parametrize(
+    ("subject", "extra"),
+    [("[Ad] New boots", ""), ("New boots", "\nThis is an advertisement.")],
+)
+def test_other_clear_ad_disclosures_are_accepted(subject: str, extra: str) -> None:
+    body = FINAL.replace(KIT.channel_rules.email.ad_disclosure or "", "") + extra
+    assert _ids(body, subject) == []
+
+
+def test_no_ad_disclosure_needed_when_the_kit_does_not_ask() -> None:
+    rules = KIT.channel_rules.model_copy(
+        update={"email": KIT.channel_rules.email.model_copy(update={"ad_disclosure": None})}
+    )
+    kit = KIT.model_copy(update={"channel_rules": rules})
+    body = FINAL.replace(KIT.channel_rules.email.ad_disclosure or "", "")
+    msg = CopyToCheck(channel=Channel.EMAIL, subject="New boots", body=body)
+    assert email.check(kit, msg) == []
+
+
+@pytest.mark.parametrize(
+    ("sender", "ok"),
+    [
+        ("Northwind Outfitters <hello@northwind.example>", True),
+        ("HELLO@northwind.example", True),
+        ("Northwind Outfitters <deals@northwind-mail.biz>", False),
+        ("PayPal Support <hello@northwind.example.evil.com>", False),
+    ],
+)
+def test_from_header_must_be_the_brands_sender(sender: str, ok: bool) -> None:
+    msg = CopyToCheck(channel=Channel.EMAIL, subject="New boots", body=FINAL, sender=sender)
+    found = [f.rule_id for f in email.check(KIT, msg)]
+    assert found == ([] if ok else ["email.sender_mismatch"])

@@ -24,7 +24,25 @@ _URL_ONLY = re.compile(r"^https?://[^\s<>\"']+$")
 _UTF8 = Charset("utf-8")
 _UTF8.header_encoding = QP
 _UTF8.body_encoding = QP
-_WIRE = compat32.clone(linesep="\r\n")
+
+
+class _WirePolicy(type(compat32)):  # type: ignore[misc]
+    """compat32 with CRLF, plus a fast path: a short single-line ASCII header is written as
+    is (what folding would produce anyway) instead of going through `email.header.Header`."""
+
+    def _fold(self, name: str, value: Any, sanitize: bool) -> str:
+        if (
+            isinstance(value, str)
+            and len(name) + len(value) + 2 <= 78
+            and value.isascii()
+            and "\r" not in value
+            and "\n" not in value
+        ):
+            return f"{name}: {value}{self.linesep}"
+        return str(super()._fold(name, value, sanitize))
+
+
+_WIRE = _WirePolicy(linesep="\r\n")
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._+-]{1,100}$")
 
 
@@ -94,7 +112,9 @@ def build_email(msg: OutboundMessage) -> Message:
     """
     to = _check_address(msg.to)
     sender = _check_address(msg.from_email)
-    mime = MIMEMultipart("alternative")
+    # A fixed boundary (no random one to check against the body): quoted-printable parts
+    # encode every "=", so a line starting with "--=_" cannot occur in them.
+    mime = MIMEMultipart("alternative", boundary=f"=_autocmo_{_boundary_id(msg.id)}")
     mime["Message-ID"] = message_id_header(msg)
     mime["Date"] = format_datetime(utcnow())
     mime["From"] = formataddr((_one_line(msg.from_name), sender), charset="utf-8")
@@ -110,6 +130,10 @@ def build_email(msg: OutboundMessage) -> Message:
     mime.attach(_text_part(msg.body, "plain"))
     mime.attach(_text_part(msg.html or text_to_html(msg.body), "html"))
     return mime
+
+
+def _boundary_id(message_id: str) -> str:
+    return hashlib.sha256(message_id.encode()).hexdigest()[:24]
 
 
 def email_bytes(mime: Message) -> bytes:

@@ -1,0 +1,130 @@
+"""The fast path behind `check_message`: one memo lookup per distinct line for every
+text-local family at once, then the message-level checks.
+
+It returns the same findings as running every family's `check` one after another (a test
+holds it to that), in family order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from brand_guardrails.checks import (
+    FAMILIES,
+    banned,
+    claims,
+    email,
+    links,
+    offers,
+    privacy,
+    sms,
+    spam,
+    tokens,
+    voice,
+)
+from brand_guardrails.checks._cache import LineMemo, dedupe, junctions, lines, per_kit
+from brand_guardrails.checks._text import Part, parts
+from brand_guardrails.kit import BrandKit
+from core.models import Channel, Finding
+
+if TYPE_CHECKING:
+    from brand_guardrails.checker import CopyToCheck
+
+_ORDER = {name: i for i, name in enumerate(FAMILIES)}
+SYSTEM_LINK = "⟨system link⟩"
+"""What a system-placed link reads as in the line scans (so lines carrying a per-person
+unsubscribe link are shared between messages); the links are checked on their own."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Line:
+    findings: tuple[Finding, ...]
+    stats: voice.LineStats
+    spam: tuple[str, ...]
+    offer: offers.Facts
+
+
+class Engine:
+    """All deterministic checks of one kit, with a shared per-line memo."""
+
+    def __init__(self, kit: BrandKit) -> None:
+        """Compile the kit's checks."""
+        self.kit = kit
+        local: list[Callable[[str, Part], Sequence[Finding]]] = [
+            tokens.line_memo(kit).scan,
+            banned.line_memo(kit).scan,
+            claims.line_memo(kit).scan,
+            links.line_memo(kit).scan,
+            privacy.topic_memo(kit).scan,
+            privacy.pii_memo(kit).scan,
+            voice.avoid_memo(kit).scan,
+        ]
+        across = [banned.line_memo(kit).scan, claims.line_memo(kit).scan]
+        across.append(privacy.topic_memo(kit).scan)
+        stats = voice.line_stats(kit).scan
+        hits = spam.hits_memo(kit)
+        self._spam = hits is not None
+        spam_scan = hits.scan if hits is not None else None
+
+        def scan(line: str, field: Part) -> _Line:
+            found = tuple(f for s in local for f in s(line, field))
+            return _Line(
+                found,
+                stats(line, field),
+                spam_scan(line, field) if spam_scan else (),
+                offers.MEMO.scan(line, field),
+            )
+
+        def scan_junction(text: str, field: Part) -> tuple[tuple[Finding, ...], offers.Facts]:
+            found = tuple(f for s in across for f in s(text, field) if f.span and "\n" in f.span)
+            return found, offers.MEMO.scan(text, field)
+
+        self._lines = LineMemo(scan)
+        self._junctions = LineMemo(scan_junction)
+
+    def check(self, msg: CopyToCheck) -> list[Finding]:
+        """Every finding on one message."""
+        kit = self.kit
+        found: list[Finding] = []
+        part_stats: list[voice.PartStats] = []
+        spam_hits: set[str] = set()
+        offer_facts: list[tuple[Part, offers.Facts]] = []
+        for field, text in parts(msg):
+            for link in msg.system_links:
+                if link in text:
+                    text = text.replace(link, SYSTEM_LINK)
+            ls = lines(text)
+            facts = [self._lines.get(line, field) for line in ls]
+            for fact in facts:
+                found.extend(fact.findings)
+                offer_facts.append((field, fact.offer))
+            if "\n" in text:
+                for j in junctions(text):
+                    at_junction, offer_fact = self._junctions.get(j, field)
+                    found.extend(at_junction)
+                    offer_facts.append((field, offer_fact))
+            content = facts
+            if field == "body" and msg.channel == Channel.EMAIL and "--" in ls:
+                content = facts[: ls.index("--")]
+            part_stats.append((field, [f.stats for f in facts], [f.stats for f in content]))
+            if self._spam:
+                for fact in content:
+                    spam_hits.update(fact.spam)
+        found += links.system_link_findings(msg)
+        found = privacy.finish(kit, msg, links.finish(msg, dedupe(found)))
+        found += offers.summarise(kit, msg, offer_facts)
+        found += email.check(kit, msg)
+        found += sms.check(kit, msg)
+        found += voice.summarise(kit, msg, part_stats)
+        if self._spam:
+            found += spam.summarise(kit, spam.score_hits(kit, spam_hits))
+        found.sort(key=lambda f: _ORDER.get(f.rule_id.split(".", 1)[0], len(_ORDER)))
+        return found
+
+
+@per_kit
+def engine(kit: BrandKit) -> Engine:
+    """The kit's engine (compiled once per kit)."""
+    return Engine(kit)

@@ -1,0 +1,85 @@
+"""The fast path of check_message returns exactly what the families return one by one."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from bench.guardrails import build_messages
+from brand_guardrails.checker import CopyToCheck, check_message
+from brand_guardrails.checks import FAMILIES
+from brand_guardrails.checks._cache import LineMemo
+from brand_guardrails.footer import apply_footer
+from brand_guardrails.kit import BrandKit, load_brand_kit
+from core.models import Channel, Finding, Offer
+
+REPO = Path(__file__).resolve().parents[2]
+KIT_PATH = REPO / "brands/sample/brand.yaml"
+KIT = load_brand_kit(KIT_PATH)
+
+
+def _key(findings: list[Finding]) -> list[tuple[str, str, str | None, str]]:
+    return sorted((f.rule_id, f.field, f.span, f.severity.value) for f in findings)
+
+
+def _one_by_one(kit: BrandKit, msg: CopyToCheck) -> list[Finding]:
+    return [f for check in FAMILIES.values() for f in check(kit, msg)]
+
+
+def _dataset() -> list[CopyToCheck]:
+    out = []
+    for line in (REPO / "evals/datasets/guardrails.jsonl").read_text().splitlines():
+        case = json.loads(line)
+        offer = Offer.model_validate(case["offer"]) if case.get("offer") else None
+        channel = Channel(case["channel"])
+        link = "http://127.0.0.1:8000/u/tok.sig"
+        body = case["body"]
+        if case.get("footer", True):
+            body = apply_footer(KIT, channel, body, link, offer=offer)
+        out.append(
+            CopyToCheck(
+                channel=channel,
+                subject=case.get("subject"),
+                body=body,
+                offer=offer,
+                system_links=(link,),
+                recipient=case.get("recipient"),
+            )
+        )
+    return out
+
+
+def test_engine_equals_the_families_on_the_dataset_and_rendered_copy(tmp_path: Path) -> None:
+    words = tmp_path / "spam.tsv"
+    words.write_text("free gift\t3\nact now\t6\nlimited time\t6\n$\t6\n", encoding="utf-8")
+    kit = KIT.model_copy(update={"spam": KIT.spam.model_copy(update={"words_path": words})})
+    msgs = _dataset() + build_messages(KIT_PATH, 600)
+    assert len(msgs) > 700
+    for msg in msgs:
+        assert _key(check_message(kit, msg)) == _key(_one_by_one(kit, msg)), msg.body
+        # and again, from the memo
+        assert _key(check_message(kit, msg)) == _key(_one_by_one(kit, msg)), msg.body
+
+
+def test_phrases_split_over_a_line_break_are_found() -> None:
+    msg = CopyToCheck(
+        channel=Channel.PUSH, body="Gear for the trail. Act\nnow, it is guaran-\nteed"
+    )
+    found = {f.rule_id for f in check_message(KIT, msg)}
+    assert "banned.phrase" in found
+    assert _key(check_message(KIT, msg)) == _key(_one_by_one(KIT, msg))
+
+
+def test_system_link_is_masked_but_still_checked_for_personal_data() -> None:
+    bad = "https://northwind.example/u/x?email=ann@example.com"
+    body = apply_footer(KIT, Channel.EMAIL, "Hi Ann,\n\nNew boots are in.", bad)
+    msg = CopyToCheck(channel=Channel.EMAIL, subject="New boots", body=body, system_links=(bad,))
+    assert [f.rule_id for f in check_message(KIT, msg)] == ["links.personal_data_in_url"]
+
+
+def test_line_memo_is_bounded() -> None:
+    calls: list[str] = []
+    memo: LineMemo[int] = LineMemo(lambda line, _f: calls.append(line) or len(line), 3)
+    for x in ["a", "bb", "a", "ccc", "dddd", "a"]:
+        memo.get(x, "body")
+    assert calls == ["a", "bb", "ccc", "dddd", "a"]  # emptied after three distinct lines
