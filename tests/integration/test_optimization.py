@@ -10,7 +10,8 @@ from sqlalchemy import select
 from api.demo import _run_worker, _simulate
 from core import campaigns as repo
 from core.db import MessageRow, RevisionRow
-from core.models import ApprovalStatus
+from core.models import ApprovalStatus, Outcome, OutcomeKind
+from core.outcomes import record_outcomes
 from core.settings import Settings
 from graphs.runner import decide, optimize, submit_brief
 from graphs.runtime import Deps
@@ -57,7 +58,33 @@ def test_big_shift_waits_for_a_human_once_then_applies(settings: Settings) -> No
         update={"max_auto_allocation_shift": 0.0, "max_auto_revision_risk": 0.0}
     )
     world.kit = world.kit.model_copy(update={"approval_policy": strict})
-    cid = _launch_and_send_step1(world)
+    res = submit_brief(world, WINBACK_BRIEF)
+    assert res.approval_id
+    decide(world, res.approval_id, approved=True, decided_by="qa")
+    cid = res.campaign_id
+    _run_worker(world, NOW, NOW + timedelta(hours=26))
+    # outcomes with a clear winner: every 4th arm-A send converts, every 20th arm-B send
+    with world.db.session() as s:
+        sent = s.scalars(
+            select(MessageRow).where(MessageRow.campaign_id == cid, MessageRow.status == "sent")
+        ).all()
+        counts = {"A": 0, "B": 0}
+        outcomes = []
+        for m in sent:
+            counts[m.arm] += 1
+            if counts[m.arm] % (4 if m.arm == "A" else 20) == 0:
+                outcomes.append(
+                    Outcome(
+                        campaign_id=cid,
+                        customer_id=m.customer_id,
+                        message_id=m.id,
+                        kind=OutcomeKind.CONVERTED,
+                        value=50.0,
+                        at=NOW + timedelta(hours=30),
+                    )
+                )
+    assert min(counts.values()) >= 200, counts  # enough evidence per arm to act on
+    record_outcomes(world.db, outcomes)
     out = optimize(world, cid, as_of=NOW + timedelta(hours=27))
     outcomes = out["outcomes"]
     assert len(outcomes) == 1 and outcomes[0]["status"] == "queued"
@@ -82,7 +109,7 @@ def test_big_shift_waits_for_a_human_once_then_applies(settings: Settings) -> No
     res = decide(world, pending[0].id, approved=True, decided_by="ana")
     assert "Revision applied" in res.effect
     weights = outcomes[0]["description"]
-    assert "Shift future sends" in weights
+    assert "Shift future sends towards arm A" in weights
     with world.db.session() as s:
         rev = s.scalars(select(RevisionRow).where(RevisionRow.campaign_id == cid)).one()
         after = {
