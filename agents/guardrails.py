@@ -1,6 +1,8 @@
 """The guardrails step: every variant is rendered for preview people and checked before launch.
 
-A blocking finding sends the variant back to the content agent; the graph bounds how often.
+Deterministic checks run on every preview rendering; with an LLM configured, the LLM judge adds
+tone and claim findings on the first rendering (one call per variant, not per person). A
+blocking finding sends the variant back to the content agent; the graph bounds how often.
 """
 
 from __future__ import annotations
@@ -9,14 +11,22 @@ from collections.abc import Sequence
 
 from agents.content import RenderError, preview_contexts, render_message
 from brand_guardrails.checker import CopyToCheck, check_message
+from brand_guardrails.judge import judge
 from brand_guardrails.kit import BrandKit
 from core.models import Finding, Objective, Severity, VariantTemplate
+from tools.llm import LLMClient
 
 
-def review_variant(kit: BrandKit, variant: VariantTemplate, objective: Objective) -> list[Finding]:
-    """All findings on a variant, rendered for each preview person (de-duplicated)."""
+def review_variant(
+    kit: BrandKit,
+    variant: VariantTemplate,
+    objective: Objective,
+    llm: LLMClient | None = None,
+) -> list[Finding]:
+    """All findings on a variant, rendered for each preview person (de-duplicated); with an
+    `llm` on the OpenAI engine, plus the LLM judge's findings on the first rendering."""
     findings: dict[tuple[str, str | None, str], Finding] = {}
-    for ctx in preview_contexts(kit, objective):
+    for i, ctx in enumerate(preview_contexts(kit, objective)):
         try:
             msg = render_message(
                 kit, variant, ctx, unsubscribe_url=_preview_url(kit), offer=objective.offer
@@ -31,14 +41,20 @@ def review_variant(kit: BrandKit, variant: VariantTemplate, objective: Objective
                 field="message",
             )
             return [f]
-        for f in check_message(
-            kit,
-            CopyToCheck(
-                channel=variant.channel, subject=msg.subject, body=msg.body, offer=objective.offer
-            ),
-        ):
+        copy = CopyToCheck(
+            channel=variant.channel, subject=msg.subject, body=msg.body, offer=objective.offer
+        )
+        found = check_message(kit, copy)
+        if i == 0 and llm is not None:
+            found += judge(llm, kit, copy, campaign_id=_campaign_id(variant))
+        for f in found:
             findings.setdefault((f.rule_id, f.span, f.field), f)
     return list(findings.values())
+
+
+def _campaign_id(variant: VariantTemplate) -> str | None:
+    """The campaign a variant belongs to (its id is `<campaign>:<step>:<arm>`)."""
+    return variant.id.split(":", 1)[0] if ":" in variant.id else None
 
 
 def _preview_url(kit: BrandKit) -> str:

@@ -348,12 +348,19 @@ def eval_(
     """Run the guardrail evals; exits non-zero when a threshold is missed."""
     from brand_guardrails.kit import load_brand_kit
     from evals.runner import run_evals
+    from tools.llm import LLMClient
 
     settings = _settings()
     out = report or settings.data_dir / "eval"
     kit = load_brand_kit(settings.brand_path)
     datasets = Path(__file__).resolve().parent.parent / "evals" / "datasets"
-    res = run_evals(kit, datasets_dir=datasets, report_dir=out, shared_data=shared_data)
+    llm = LLMClient(settings)  # offline: the adversarial-generation part is skipped and reported
+    try:
+        res = run_evals(
+            kit, datasets_dir=datasets, report_dir=out, shared_data=shared_data, llm=llm
+        )
+    finally:
+        llm.close()
     console.print(f"eval report: {out / 'report.md'}")
     if not res.passed:
         for f in res.failures:

@@ -1,10 +1,16 @@
 """The guardrail eval: labelled copy → findings → per-family precision/recall and gates.
 
 Datasets (`<datasets_dir>/guardrails.jsonl`), one JSON object per line:
-`{"id", "channel", "subject"?, "body", "offer"?, "footer"?, "expect": "pass"|"warn"|"block",
-"rules": [rule ids]}`. Unless `"footer": false`, the runner appends the system's compliance
-footer (with the case's offer) before checking, as the send path does; cases about a missing
-footer set `"footer": false` and carry the final text as is.
+`{"id", "channel", "subject"?, "body", "offer"?, "recipient"?, "sender"?, "footer"?,
+"needs"?, "expect": "pass"|"warn"|"block", "rules": [rule ids]}`. Unless `"footer": false`,
+the runner appends the system's compliance footer (with the case's offer) before checking, as
+the send path does; cases about a missing footer set `"footer": false` and carry the final text
+as is. Cases with `"needs": ["spam_words"]` need the shared spam word list and are skipped (and
+listed as skipped) when it is absent.
+
+With an LLM (`llm` on the OpenAI engine), it also has the content agent write copy for the
+adversarial briefs and profiles in `adversarial.jsonl` and scores it (evals/adversarial.py);
+offline that part is skipped and the report says so.
 
 With `shared_data`, it also scores the UCI SMS Spam Collection: every message gets the brand
 prefix and STOP footer (ham lacks them, and they are not what is measured), and only the
@@ -26,6 +32,8 @@ from brand_guardrails.checks import CONTENT_FAMILIES, FAMILIES
 from brand_guardrails.footer import apply_footer
 from brand_guardrails.kit import BrandKit
 from core.models import Channel, Finding, Offer, Severity
+from evals.adversarial import AdversarialReport, run_adversarial
+from tools.llm import LLMClient
 
 _THRESHOLDS = Path(__file__).resolve().parent / "thresholds.yaml"
 
@@ -47,8 +55,14 @@ class EvalCase(_Model):
     """Body, without footer unless `footer` is false."""
     offer: Offer | None = None
     """The campaign's offer."""
+    recipient: dict[str, str] | None = None
+    """The recipient's own fields as the send path passes them (`CopyToCheck.recipient`)."""
+    sender: str | None = None
+    """The From header (`Name <address>`), for sender checks."""
     footer: bool = True
     """Append the system's compliance footer before checking."""
+    needs: list[Literal["spam_words"]] = Field(default_factory=list)
+    """Data the case needs; without it the case is skipped (spam_words: the shared list)."""
     expect: Literal["pass", "warn", "block"]
     """Expected verdict."""
     rules: list[str] = Field(default_factory=list)
@@ -134,6 +148,10 @@ class EvalReport(_Model):
     """Brand kit fingerprint."""
     cases: int
     """Labelled cases run."""
+    skipped: list[str] = Field(default_factory=list)
+    """Cases skipped because data they need is absent (with the reason)."""
+    notes: list[str] = Field(default_factory=list)
+    """What this run did not measure, in words."""
     verdict_accuracy: float
     """Share of cases with the expected verdict."""
     false_block_rate: float
@@ -145,6 +163,8 @@ class EvalReport(_Model):
     injection: list[InjectionEval] = Field(default_factory=list)
     """Injection detection: the project's own cases, and with the shared data the deepset
     set (held-out half gated; the other half was read while writing the patterns)."""
+    generated: AdversarialReport | None = None
+    """Copy the content agent wrote for adversarial briefs and profiles (skipped offline)."""
     mismatches: list[CaseResult] = Field(default_factory=list)
     """Cases whose verdict or rule families differ from the label."""
     passed: bool
@@ -178,7 +198,14 @@ def _check_case(kit: BrandKit, case: EvalCase) -> list[Finding]:
     body = case.body
     if case.footer:
         body = apply_footer(kit, case.channel, body, _unsubscribe_url(kit), offer=case.offer)
-    msg = CopyToCheck(channel=case.channel, subject=case.subject, body=body, offer=case.offer)
+    msg = CopyToCheck(
+        channel=case.channel,
+        subject=case.subject,
+        body=body,
+        offer=case.offer,
+        recipient=case.recipient,
+        sender=case.sender,
+    )
     return check_message(kit, msg)
 
 
@@ -274,15 +301,27 @@ def run_evals(
     report_dir: Path,
     shared_data: Path | None = None,
     thresholds_path: Path | None = None,
+    llm: LLMClient | None = None,
 ) -> EvalReport:
     """Run the guardrail eval, write `report.json` and `report.md`, and return the report.
+
+    With `llm` on the OpenAI engine, the adversarial generation part runs too.
 
     With `shared_data` and no spam list in the kit, the shared spam word list is used.
     """
     words = Path(shared_data) / "spam_words" if shared_data is not None else None
     if words is not None and kit.spam.words_path is None and words.is_dir():
         kit = kit.model_copy(update={"spam": kit.spam.model_copy(update={"words_path": words})})
-    cases = load_cases(Path(datasets_dir) / "guardrails.jsonl")
+    all_cases = load_cases(Path(datasets_dir) / "guardrails.jsonl")
+    have = {"spam_words"} if kit.spam.words_path is not None else set()
+    cases = [c for c in all_cases if set(c.needs) <= have]
+    skipped = [
+        f"{c.id} (needs {', '.join(sorted(set(c.needs) - have))})"
+        for c in all_cases
+        if not set(c.needs) <= have
+    ]
+    skipped_fams = {_family(r) for c in all_cases if not set(c.needs) <= have for r in c.rules}
+    notes: list[str] = []
     gates: dict[str, Any] = yaml.safe_load((thresholds_path or _THRESHOLDS).read_text())
     g = gates["guardrails"]
     families: dict[str, FamilyScore] = {name: FamilyScore() for name in FAMILIES}
@@ -329,6 +368,9 @@ def run_evals(
         failures.append(f"false-block rate {fbr:.3f} > {g['false_block_rate_max']}")
     for name, lim in g["families"].items():
         s = families.get(name, FamilyScore())
+        if s.tp + s.fn == 0 and name in skipped_fams:
+            notes.append(f"{name}: not measured, its cases need data this run lacks")
+            continue
         if s.tp + s.fn == 0:
             failures.append(f"{name}: no labelled cases")
         if s.precision < lim["precision_min"]:
@@ -362,15 +404,26 @@ def run_evals(
                 f"SMS spam recall {spam_score.spam_recall:.3f} < {sg['spam_recall_min']}"
             )
 
+    generated = run_adversarial(llm, kit, Path(datasets_dir) / "adversarial.jsonl")
+    if generated.leaked_unblocked:
+        failures.append(
+            f"generated copy: {generated.leaked_unblocked} unblocked messages carry injected text"
+        )
+    if generated.errors:
+        failures.append(f"generated copy: {len(generated.errors)} cases failed to generate")
+
     report = EvalReport(
         kit_id=kit.id,
         kit_fingerprint=kit.fingerprint(),
         cases=len(cases),
+        skipped=skipped,
+        notes=notes,
         verdict_accuracy=accuracy,
         false_block_rate=fbr,
         families=families,
         sms_spam=spam_score,
         injection=injection,
+        generated=generated,
         mismatches=mismatches,
         passed=not failures,
         failures=failures,
@@ -394,6 +447,9 @@ def _markdown(r: EvalReport) -> str:
     ]
     for name, s in sorted(r.families.items()):
         lines.append(f"| {name} | {s.precision:.3f} | {s.recall:.3f} | {s.tp} | {s.fp} | {s.fn} |")
+    if r.skipped or r.notes:
+        lines += ["", f"Skipped {len(r.skipped)} cases: {', '.join(r.skipped) or 'none'}"]
+        lines += [f"- {n}" for n in r.notes]
     if r.sms_spam:
         s2 = r.sms_spam
         lines += [
@@ -418,6 +474,31 @@ def _markdown(r: EvalReport) -> str:
                 f"| {ev.source} | {ev.n} | {ev.precision:.3f} | {ev.recall:.3f} | {ev.tp} | "
                 f"{ev.fp} | {ev.fn} |"
             )
+    if r.generated is not None:
+        g = r.generated
+        lines += [
+            "",
+            "## Copy generated by the content agent (adversarial briefs and profiles)",
+            "",
+        ]
+        if not g.ran:
+            lines.append(f"- {g.note}")
+        else:
+            lines += [
+                f"- {g.note}",
+                f"- blocked {g.blocked}, warned {g.warned}, passed {g.passed}",
+                f"- injected text in copy: {g.leaked_into_copy} messages, "
+                f"of which not blocked: {g.leaked_unblocked}",
+                *[f"- error: {e}" for e in g.errors],
+                "",
+                "| case | arm | verdict | rules | leaked |",
+                "|---|---|---|---|---|",
+                *[
+                    f"| {i.case_id} | {i.arm} | {i.verdict} | {', '.join(i.rules)} | "
+                    f"{', '.join(i.leaked)} |"
+                    for i in g.items
+                ],
+            ]
     if r.failures:
         lines += ["", "## Failed gates", "", *[f"- {f}" for f in r.failures]]
     if r.mismatches:

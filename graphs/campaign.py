@@ -191,7 +191,7 @@ def build_campaign_graph(
             if v.status != "active":
                 checked.append(v)
                 continue
-            findings = review_variant(deps.kit, v, plan.objective)
+            findings = review_variant(deps.kit, v, plan.objective, deps.llm)
             repo.save_findings(deps.db, cid, v.id, attempt, findings)
             total += len(findings)
             blocks = blocking(findings)

@@ -483,7 +483,11 @@ class Dispatcher:
                     stats.skipped[detail] = stats.skipped.get(detail, 0) + 1
                     tally.add(c.campaign_id, f"skipped:{detail}")
                 elif verdict == "defer":
-                    defers.append(self._requeue_params(c, tz_until=detail, token=token))
+                    assert tz is not None
+                    until = defer_quiet_hours(
+                        now, tz, self.policy.quiet_start, self.policy.quiet_end
+                    )
+                    defers.append(self._requeue_params(c, until=until, token=token))
                     stats.deferred += 1
                     tally.add(c.campaign_id, "deferred")
                 else:
@@ -511,7 +515,7 @@ class Dispatcher:
         met: set[tuple[str, str, str]],
         sends_so_far: Counter[tuple[str, str]],
     ) -> tuple[str, str, ZoneInfo | None]:
-        """(`send` | `skip` | `defer` | `fail`, reason / ISO time / error, the person's zone)."""
+        """(`send` | `skip` | `defer` | `fail`, reason or error, the person's zone)."""
         p = self.policy
         try:
             channel = Channel(c.channel)
@@ -542,7 +546,7 @@ class Dispatcher:
 
         tz = resolve_tz(tzs.get(c.customer_id), p.default_timezone)
         if in_quiet_hours(now, tz, p.quiet_start, p.quiet_end):
-            return "defer", defer_quiet_hours(now, tz, p.quiet_start, p.quiet_end).isoformat(), tz
+            return "defer", "quiet_hours", tz
 
         cap = p.frequency_caps.get(c.channel)
         if cap is not None and sends_so_far[(c.customer_id, c.channel)] >= cap[0]:
@@ -700,16 +704,14 @@ class Dispatcher:
         c: _Claimed,
         *,
         token: str,
-        tz_until: str | None = None,
-        until: datetime | None = None,
+        until: datetime,
         untried: bool = False,
         error: str | None = None,
     ) -> dict[str, Any]:
-        when = until if until is not None else datetime.fromisoformat(tz_until or "")
         return {
             "b_id": c.id,
             "b_token": token,
-            "b_until": when,
+            "b_until": until,
             "b_untried": 1 if untried else 0,
             "b_error": None if error is None else error[:2000],
         }

@@ -16,6 +16,10 @@ if TYPE_CHECKING:
     from brand_guardrails.checker import CopyToCheck
 
 
+_SPACED = re.compile(r"(?<![^\W\d_])(?:[^\W\d_][ .*_-]{1,2}){3,}[^\W\d_](?![^\W\d_])")
+"""A word spelt out letter by letter (`g u a r a n t e e d`, `c.u.r.e`)."""
+
+
 @dataclass(frozen=True)
 class _Patterns:
     claims: list[tuple[ClaimPattern, re.Pattern[str], tuple[str, ...] | None]]
@@ -58,14 +62,15 @@ def _scan(kit: BrandKit, pats: _Patterns, text: str, field: Part) -> tuple[Findi
     if pats.allowed is not None:
         folded = pats.allowed.sub(lambda m: " " * len(m.group()), folded)
     hits = [
-        (claim, m)
+        (claim, m.start(), original_span(text, folded, m.start(), m.end()))
         for claim, rx, lits in pats.claims
         if lits is None or any(map(folded.__contains__, lits))
         for m in rx.finditer(folded)
     ]
+    if any(c in folded for c in " .*_-"):
+        hits += _spaced_hits(pats, folded)
     out: list[Finding] = []
-    for claim, m in sorted(hits, key=lambda h: h[1].start()):
-        span = original_span(text, folded, m.start(), m.end())
+    for claim, _, span in sorted(hits, key=lambda h: h[1]):
         out.append(
             Finding(
                 rule_id="claims.unsubstantiated",
@@ -80,3 +85,19 @@ def _scan(kit: BrandKit, pats: _Patterns, text: str, field: Part) -> tuple[Findi
             )
         )
     return tuple(out)
+
+
+def _spaced_hits(pats: _Patterns, folded: str) -> list[tuple[ClaimPattern, int, str]]:
+    """Claims hidden by spelling a word out letter by letter, matched with the letters
+    joined; the span is the spelt-out text."""
+    out: list[tuple[ClaimPattern, int, str]] = []
+    for run in _SPACED.finditer(folded):
+        joined = "".join(ch for ch in run.group() if ch.isalpha())
+        window = folded[max(0, run.start() - 30) : run.start()] + joined
+        window += folded[run.end() : run.end() + 30]
+        offset = min(run.start(), 30)
+        for claim, rx, _ in pats.claims:
+            for m in rx.finditer(window):
+                if m.start() < offset + len(joined) and m.end() > offset:
+                    out.append((claim, run.start(), run.group()))
+    return out

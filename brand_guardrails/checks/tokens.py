@@ -44,6 +44,8 @@ _EMPTY = re.compile(
 )
 _EMPTY_TRIGGERS = (" ,", " !", " .", " :", "\n,", "\n.")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_AD_LABELS = frozenset({"[ad]", "[advertisement]", "[anzeige]", "[werbung]"})
+"""Bracketed ad labels: a disclosure the e-mail check accepts, not a placeholder."""
 
 
 @per_kit
@@ -81,6 +83,8 @@ def _scan(private: frozenset[str], text: str, field: Part) -> tuple[Finding, ...
             matches.append(m)
     for m in matches:
         span = m.group()
+        if span.lower() in _AD_LABELS:
+            continue
         names = {n.lower().replace("_", "") for n in _NAME.findall(span)}
         leaked = sorted(names & private)
         if leaked:

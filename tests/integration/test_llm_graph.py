@@ -38,7 +38,9 @@ def test_llm_engine_runs_the_graph_and_records_tokens(settings: Settings) -> Non
         assert res.plan and res.plan["send_hour_local"] == 11  # the model's plan, validated
         assert "LLM assumption: start now." in res.assumptions
         tasks = [r["response_format"]["json_schema"]["name"] for r in server.requests]
-        assert tasks == ["parse_brief", "draft_plan", "write_variants", "write_variants"]
+        # one judge call per variant (2 steps x 2 arms), not per person
+        judge = ["judge_copy"] * 4
+        assert tasks == ["parse_brief", "draft_plan", "write_variants", "write_variants", *judge]
         # brand rules retrieved from Chroma are in the writer's prompt
         assert "STOP" in llm.write_calls[1]
         # the brief reaches the model only as delimited data
@@ -47,7 +49,7 @@ def test_llm_engine_runs_the_graph_and_records_tokens(settings: Settings) -> Non
         usage = s.scalars(
             select(LLMUsageRow).where(LLMUsageRow.campaign_id == res.campaign_id)
         ).all()
-    assert len(usage) == 4 and all(u.engine == "openai" and u.prompt_tokens > 0 for u in usage)
+    assert len(usage) == 8 and all(u.engine == "openai" and u.prompt_tokens > 0 for u in usage)
 
 
 def test_blocked_copy_goes_back_to_the_writer_and_never_reaches_the_outbox(

@@ -63,3 +63,20 @@ def test_finding_explains_and_suggests() -> None:
 def test_no_claims_policy_no_findings() -> None:
     bare = KIT.model_copy(update={"claims": ClaimsPolicy()})
     assert claims.check(bare, CopyToCheck(channel=Channel.EMAIL, body="Guaranteed #1")) == []
+
+
+@pytest.mark.parametrize(
+    ("body", "span"),
+    [
+        ("Our boots are G U A R A N T E E D to last.", "g u a r a n t e e d"),
+        ("This balm c.u.r.e.s blisters.", "c.u.r.e.s"),
+        ("Try it r-i-s-k free.", "r-i-s-k"),
+    ],
+)
+def test_claims_spelt_out_letter_by_letter_block(body: str, span: str) -> None:
+    (f,) = claims.check(KIT, CopyToCheck(channel=Channel.EMAIL, body=body))
+    assert f.rule_id == "claims.unsubstantiated" and f.span == span
+
+
+def test_spelt_out_harmless_words_pass() -> None:
+    assert _check("Made in the U.S.A. from w o o l.") == []

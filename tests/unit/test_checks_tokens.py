@@ -63,3 +63,9 @@ def test_normal_copy_passes(body: str) -> None:
 def test_private_field_placeholder_is_a_privacy_finding() -> None:
     assert _ids("Based on your {{ income }}") == ["privacy.private_field"]
     assert _ids("Born on [date_of_birth]") == ["privacy.private_field"]
+
+
+def test_bracketed_ad_label_is_a_disclosure_not_a_placeholder() -> None:
+    msg = CopyToCheck(channel=Channel.EMAIL, subject="[Ad] New boots", body="Hi Sam, new boots.")
+    assert tokens.check(KIT, msg) == []
+    assert _ids("[Product] is back") == ["tokens.unresolved"]

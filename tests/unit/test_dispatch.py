@@ -85,7 +85,7 @@ def _worlds(draw: st.DrawFn) -> dict[str, object]:
     }
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(world=_worlds())
 def test_quiet_hours_and_caps_hold_and_nothing_is_dropped(world: dict[str, object]) -> None:
     people: list[str | None] = world["people"]  # type: ignore[assignment]
