@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 from pydantic import BaseModel, Field
 
@@ -171,7 +172,12 @@ def _normalise(text: str) -> str:
 
 
 def score(text: str | None) -> InjectionScore:
-    """Score one untrusted text."""
+    """Score one untrusted text (memoised: names and traits repeat across a large audience)."""
+    return _score(text).model_copy(deep=True)
+
+
+@lru_cache(maxsize=65536)
+def _score(text: str | None) -> InjectionScore:
     if not text or len(text.strip()) < 4:
         return InjectionScore(score=0.0, hit=False)
     norm = _normalise(text)
@@ -193,4 +199,4 @@ def score(text: str | None) -> InjectionScore:
 
 def is_injection(text: str | None) -> bool:
     """True when `score(text).hit`."""
-    return score(text).hit
+    return _score(text).hit
