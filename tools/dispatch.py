@@ -342,9 +342,12 @@ class Dispatcher:
     def _claim(self) -> list[_Claimed]:
         """Atomically move up to `batch_size` due rows to `sending` under a fresh token.
 
-        One statement: `UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED) AND <still due>`.
-        PostgreSQL skips rows another worker holds; SQLite serializes writers, and the repeated
-        due condition makes a row claimed by someone else in the meantime drop out.
+        PostgreSQL: `SELECT … FOR UPDATE SKIP LOCKED LIMIT n`, then `UPDATE … WHERE id IN
+        (those)`, in one transaction; the rows stay locked in between, and other workers skip
+        them. (Nesting that SELECT inside the UPDATE lets the planner re-run it and claim far
+        more than `n` rows.) SQLite: one `UPDATE … WHERE id IN (SELECT … LIMIT n) AND <still
+        due>`; SQLite serializes writers, and the repeated due condition drops a row someone
+        else claimed meanwhile.
         """
         token = f"{self.worker_id}/{uuid.uuid4().hex[:12]}"
         wall = utcnow()
@@ -359,12 +362,19 @@ class Dispatcher:
             .limit(self.batch_size)
             .with_for_update(skip_locked=True)
         )
-        stmt = (
-            update(MessageRow)
-            .where(MessageRow.id.in_(pick), due)
-            .values(status=_SENDING, claimed_by=token, claimed_at=wall)
-        )
         with self.db.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                ids = list(conn.execute(pick).scalars())
+                if not ids:
+                    return []
+                target: Any = MessageRow.id.in_(ids)
+            else:
+                target = MessageRow.id.in_(pick)
+            stmt = (
+                update(MessageRow)
+                .where(target, due)
+                .values(status=_SENDING, claimed_by=token, claimed_at=wall)
+            )
             if conn.dialect.update_returning:
                 rows = conn.execute(stmt.returning(*_CLAIM_COLUMNS)).all()
             else:

@@ -489,8 +489,10 @@ def _two_dispatchers_claim_disjoint_sets(db: Database, settings: Settings, sink:
         rows = s.scalars(select(MessageRow)).all()
         assert {r.status for r in rows} == {"sent"}
         owners = Counter((r.claimed_by or "").split("/")[0] for r in rows)
+        batches = Counter(r.claimed_by for r in rows)
         delivered = s.scalar(select(func.count()).select_from(OutcomeRow))
     assert owners["w1"] > 0 and owners["w2"] > 0, owners
+    assert max(batches.values()) <= 15  # every claim honoured the batch size
     assert delivered == n
 
 
@@ -568,7 +570,7 @@ def _two_dispatchers_two_campaigns_one_cap(
                     )
                 )
     policy = POLICY.model_copy(update={"frequency_caps": {"email": (1, 7)}})
-    sink.delay_s = 0.003  # long enough a run that both workers overlap
+    sink.delay_s = 0.01  # long enough a run that both workers overlap
     results: dict[str, DispatchStats] = {}
     errors: list[BaseException] = []
     barrier = threading.Barrier(2)
@@ -620,3 +622,28 @@ def test_frequency_cap_holds_with_two_dispatchers_on_postgres(
     pg_db: Database, settings: Settings, smtp_sink: SMTPSink
 ) -> None:
     _two_dispatchers_two_campaigns_one_cap(pg_db, settings, smtp_sink)
+
+
+def _claims_honour_the_batch_size(db: Database, settings: Settings, sink: SMTPSink) -> None:
+    for i in range(40):
+        add_customer(db, f"cus_{i:02d}")
+        for campaign in ("cmp_a", "cmp_b"):  # ties on scheduled_at, as two campaigns make
+            add_message(db, f"m_{campaign}_{i:02d}", f"cus_{i:02d}", campaign=campaign)
+    stats = run(*make(db, settings, sink, batch_size=3))
+    assert stats.sent == 80
+    with db.session() as s:
+        batches = Counter(s.scalars(select(MessageRow.claimed_by)))
+    assert max(batches.values()) <= 3 and len(batches) >= 27, batches
+
+
+def test_claims_honour_the_batch_size(
+    db: Database, settings: Settings, smtp_sink: SMTPSink
+) -> None:
+    _claims_honour_the_batch_size(db, settings, smtp_sink)
+
+
+@pytest.mark.postgres
+def test_claims_honour_the_batch_size_on_postgres(
+    pg_db: Database, settings: Settings, smtp_sink: SMTPSink
+) -> None:
+    _claims_honour_the_batch_size(pg_db, settings, smtp_sink)
