@@ -278,7 +278,9 @@ def report(campaign_id: Annotated[str, typer.Argument(help="The campaign id.")])
 @app.command()
 def worker(
     once: Annotated[bool, typer.Option("--once", help="Run one cycle and exit.")] = False,
-    as_of: Annotated[str | None, typer.Option("--as-of", help="Clock for --once (ISO).")] = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Fixed clock (ISO) instead of now.")
+    ] = None,
 ) -> None:
     """Scheduled autonomous runs: dispatch due messages every minute, optimize on an interval."""
     from api.worker import run_worker
