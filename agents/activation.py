@@ -27,7 +27,15 @@ from brand_guardrails.checker import CopyToCheck, check_message
 from brand_guardrails.kit import BrandKit
 from core.audit import record_decision
 from core.db import Database, FindingRow, MessageRow, utcnow
-from core.models import Channel, Customer, Plan, Product, Severity, VariantTemplate
+from core.models import (
+    Channel,
+    Customer,
+    Finding,
+    Plan,
+    Product,
+    Severity,
+    VariantTemplate,
+)
 from core.settings import Settings
 from tools.audience import CustomerFeatures, compute_features
 from tools.catalog import bestsellers, list_products
@@ -269,11 +277,13 @@ def schedule_campaign(
                     copy, product = renderer.render(campaign_id, variant, customer, send_at)
                 except RenderError as exc:
                     reason = "render_error"
-                    findings.append(
-                        _finding_row(
-                            campaign_id, variant.id, "tokens.template_error", str(exc), None
-                        )
+                    error = Finding(
+                        rule_id="tokens.template_error",
+                        severity=Severity.BLOCK,
+                        explanation=str(exc),
+                        field="message",
                     )
+                    findings.append(_finding_row(campaign_id, variant.id, error, customer_id=cid))
                 else:
                     row.update(
                         subject=copy.subject,
@@ -281,32 +291,12 @@ def schedule_campaign(
                         to_address=address,
                         product_id=product.id if product else None,
                     )
-                    for f in profile_findings(customer):  # left out of the copy, on record
-                        findings.append(
-                            _finding_row(
-                                campaign_id,
-                                variant.id,
-                                f.rule_id,
-                                f.explanation,
-                                f.span,
-                                customer_id=cid,
-                                severity=f.severity.value,
-                            )
-                        )
+                    # suspicious profile fields are left out of the copy, and kept on record
                     blocks = [f for f in check_message(kit, copy) if f.severity == Severity.BLOCK]
                     if blocks:
                         reason = "guardrail_block"
-                        for f in blocks:
-                            findings.append(
-                                _finding_row(
-                                    campaign_id,
-                                    variant.id,
-                                    f.rule_id,
-                                    f.explanation,
-                                    f.span,
-                                    customer_id=cid,
-                                )
-                            )
+                    for f in profile_findings(customer) + blocks:
+                        findings.append(_finding_row(campaign_id, variant.id, f, customer_id=cid))
             if reason is not None:
                 row.update(status="skipped", skip_reason=reason)
                 report.skipped[reason] += 1
@@ -333,25 +323,18 @@ def schedule_campaign(
 
 
 def _finding_row(
-    campaign_id: str,
-    variant_id: str,
-    rule_id: str,
-    explanation: str,
-    span: str | None,
-    *,
-    customer_id: str | None = None,
-    severity: str = "block",
+    campaign_id: str, variant_id: str, f: Finding, *, customer_id: str | None = None
 ) -> dict[str, object]:
     return {
         "campaign_id": campaign_id,
         "variant_id": variant_id,
         "attempt": 0,
-        "rule_id": rule_id,
-        "severity": severity,
-        "span": span,
-        "explanation": explanation + (f" (person {customer_id})" if customer_id else ""),
-        "suggested_fix": None,
-        "field": "message",
+        "rule_id": f.rule_id,
+        "severity": f.severity.value,
+        "span": f.span,
+        "explanation": f.explanation + (f" (person {customer_id})" if customer_id else ""),
+        "suggested_fix": f.suggested_fix,
+        "field": f.field,
         "created_at": utcnow(),
     }
 

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import threading
 import time
-import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -503,31 +501,12 @@ def test_two_dispatchers_in_threads_claim_disjoint_sets(
 
 
 @pytest.fixture
-def pg_db() -> Iterator[Database]:
-    """A throwaway PostgreSQL database on 127.0.0.1:5432 (skips when there is no server).
-
-    The server is `AUTOCMO_TEST_PG_URL` (default `postgresql+psycopg://postgres@127.0.0.1:5432/
-    postgres`); a fresh database is created on it and dropped afterwards.
-    """
-    psycopg = pytest.importorskip("psycopg")
-    base = os.environ.get(
-        "AUTOCMO_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-    )
-    admin_dsn = base.replace("postgresql+psycopg://", "postgresql://")
-    name = f"autocmo_test_{uuid.uuid4().hex[:10]}"
-    try:
-        admin = psycopg.connect(admin_dsn, autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError as exc:
-        pytest.skip(f"no PostgreSQL at {admin_dsn}: {exc}")
-    with admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-        database = Database(base.rsplit("/", 1)[0] + f"/{name}")
-        try:
-            database.create_all()
-            yield database
-        finally:
-            database.dispose()
-            admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+def pg_db(pg_url: str) -> Iterator[Database]:
+    """A throwaway PostgreSQL database (see `pg_url` in tests/conftest.py) with the schema."""
+    database = Database(pg_url)
+    database.create_all()
+    yield database
+    database.dispose()
 
 
 @pytest.mark.postgres
