@@ -88,8 +88,8 @@ def proportion_lift(
 ) -> LiftEstimate:
     """Difference of two proportions with a Newcombe (Wilson hybrid) interval.
 
-    The p-value is two-sided from a pooled z-test. Groups under 100 people or with fewer than
-    10 expected successes are flagged as small samples.
+    The p-value is two-sided from a pooled z-test. Groups under 100 people, or with fewer than
+    10 expected or observed successes in a group, are flagged as small samples.
     """
     _check_counts("treated", treated_successes, treated_n)
     _check_counts("holdout", holdout_successes, holdout_n)
@@ -106,12 +106,18 @@ def proportion_lift(
     p_value = math.erfc(abs(diff) / se / math.sqrt(2)) if se > 0 else 1.0
 
     expected = min(treated_n * pooled, holdout_n * pooled)
-    small = min(treated_n, holdout_n) < _MIN_GROUP_N or expected < _MIN_EXPECTED_SUCCESSES
+    observed = min(treated_successes, holdout_successes)
+    small = (
+        min(treated_n, holdout_n) < _MIN_GROUP_N
+        or expected < _MIN_EXPECTED_SUCCESSES
+        or observed < _MIN_EXPECTED_SUCCESSES
+    )
     note = _note(metric, diff, low, high, confidence, _fmt_pct)
     if small:
         note += (
             f" Small sample (treated n={treated_n}, holdout n={holdout_n}, expected successes "
-            f"{expected:.1f}): not enough data to rely on this estimate."
+            f"{expected:.1f}, fewest observed {observed}): not enough data to rely on this "
+            "estimate."
         )
     return LiftEstimate(
         metric=metric,

@@ -151,3 +151,10 @@ def test_relative_lift() -> None:
     assert relative_lift(est) == pytest.approx(0.5)
     zero = LiftEstimate(**{**est.model_dump(), "holdout_value": 0.0})
     assert relative_lift(zero) is None
+
+
+def test_few_observed_successes_in_a_group_are_flagged_even_when_expected_is_enough() -> None:
+    # the demo's shape: a small holdout with a single conversion
+    est = proportion_lift(175, 1164, 1, 110)
+    assert est.small_sample and "fewest observed 1" in est.note
+    assert not proportion_lift(1750, 11640, 100, 1100).small_sample
