@@ -11,14 +11,13 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import lru_cache
 from typing import Any, get_args
 
-from jinja2 import StrictUndefined, TemplateError
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2 import TemplateError
 from pydantic import BaseModel, Field
 
 from agents.prompts import render_prompt
+from brand_guardrails.copybank import compile_template
 from brand_guardrails.footer import apply_footer
 from brand_guardrails.injection import is_injection
 from brand_guardrails.injection import score as injection_score
@@ -201,25 +200,14 @@ def _offline_variants(
 # --- rendering ----------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=1)
-def _sandbox() -> SandboxedEnvironment:
-    return SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, trim_blocks=True)
-
-
-@lru_cache(maxsize=4096)
-def _compile(source: str) -> Any:
-    try:
-        return _sandbox().from_string(source)
-    except TemplateError as exc:
-        raise RenderError(f"template does not compile: {exc}") from exc
-
-
 def render_template(source: str, context: Mapping[str, Any]) -> str:
     """Render one template in the sandbox; unknown variables and errors raise RenderError."""
     try:
-        return str(_compile(source).render(**context)).strip()
-    except RenderError:
-        raise
+        template = compile_template(source)
+    except TemplateError as exc:
+        raise RenderError(f"template does not compile: {exc}") from exc
+    try:
+        return str(template.render(**context)).strip()
     except Exception as exc:  # jinja raises many types; all mean the template is unusable
         raise RenderError(f"template failed to render: {exc}") from exc
 

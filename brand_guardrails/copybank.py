@@ -16,13 +16,19 @@ def _env() -> SandboxedEnvironment:
     return SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, trim_blocks=True)
 
 
-@lru_cache(maxsize=1024)
-def _compile(source: str) -> Template:
+@lru_cache(maxsize=4096)
+def compile_template(source: str) -> Template:
+    """A template compiled in the sandbox (strict variables, no autoescape); cached by source.
+
+    Raises jinja2's TemplateError when the source does not compile.
+    """
     return _env().from_string(source)
 
 
 def render_copy(template: CopyTemplate, variables: Mapping[str, str]) -> tuple[str | None, str]:
     """(subject, body) of a template rendered with `variables`; the footer is not added."""
-    subject = _compile(template.subject).render(**variables).strip() if template.subject else None
-    body = _compile(template.body).render(**variables).strip()
+    subject = (
+        compile_template(template.subject).render(**variables).strip() if template.subject else None
+    )
+    body = compile_template(template.body).render(**variables).strip()
     return subject, body
