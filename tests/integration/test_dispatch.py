@@ -431,9 +431,10 @@ def test_file_sink_dispatch(db: Database, settings: Settings) -> None:
     assert row(db, "m_push").provider_message_id == "m_push.json"
 
 
-def _two_dispatchers_claim_disjoint_sets(db: Database, settings: Settings, sink: SMTPSink) -> None:
-    """Two dispatchers, each with its own engine (like two processes), in two threads."""
-    n = 300
+def _seed_outbox(
+    db: Database, n: int, campaigns: tuple[str, ...], at: Callable[[int], datetime]
+) -> None:
+    """`n` consenting customers, each with one due e-mail per campaign, due at `at(i)`."""
     with db.session() as s:
         for i in range(n):
             s.add(CustomerRow(id=f"cus_{i:03d}", email=f"cus_{i:03d}@example.com", traits={}))
@@ -441,32 +442,48 @@ def _two_dispatchers_claim_disjoint_sets(db: Database, settings: Settings, sink:
         for i in range(n):
             cid = f"cus_{i:03d}"
             s.add(ConsentRow(customer_id=cid, channel="email", granted=True, source="x", at=T0))
-            s.add(
-                MessageRow(
-                    id=f"m_{i:03d}",
-                    idempotency_key=f"k{i}",
-                    campaign_id="cmp_1",
-                    step_id="s1",
-                    customer_id=cid,
-                    variant_id="v",
-                    arm="A",
-                    channel="email",
-                    to_address=f"{cid}@example.com",
-                    subject="Hi",
-                    body="Hello",
-                    scheduled_at=T0 - timedelta(seconds=i),
-                    status="scheduled",
+            for campaign in campaigns:
+                s.add(
+                    MessageRow(
+                        id=f"m_{campaign}_{i:03d}",
+                        idempotency_key=f"{campaign}:{i}",
+                        campaign_id=campaign,
+                        step_id="s1",
+                        customer_id=cid,
+                        variant_id="v",
+                        arm="A",
+                        channel="email",
+                        to_address=f"{cid}@example.com",
+                        subject="Hi",
+                        body="Hello",
+                        scheduled_at=at(i),
+                        status="scheduled",
+                    )
                 )
-            )
 
+
+def _race(
+    db: Database,
+    settings: Settings,
+    sink: SMTPSink,
+    *,
+    batch_size: int,
+    policy: DispatchPolicy = POLICY,
+) -> dict[str, DispatchStats]:
+    """Two dispatchers, each with its own engine (like two processes), started together in two
+    threads on the same outbox; returns their stats by worker id."""
     results: dict[str, DispatchStats] = {}
     errors: list[BaseException] = []
     barrier = threading.Barrier(2)
 
     def work(name: str) -> None:
         own_db = Database(db.url)
-        dispatcher, adapter = make(own_db, settings, sink, worker_id=name, batch_size=15)
+        dispatcher, adapter = make(
+            own_db, settings, sink, policy, worker_id=name, batch_size=batch_size
+        )
         try:
+            with own_db.engine.connect():  # connect before the start line
+                pass
             barrier.wait()
             results[name] = run(dispatcher, adapter)
         except BaseException as exc:
@@ -479,8 +496,16 @@ def _two_dispatchers_claim_disjoint_sets(db: Database, settings: Settings, sink:
         t.start()
     for t in threads:
         t.join(120)
-
     assert errors == []
+    return results
+
+
+def _two_dispatchers_claim_disjoint_sets(db: Database, settings: Settings, sink: SMTPSink) -> None:
+    """Two dispatchers, each with its own engine (like two processes), in two threads."""
+    n = 300
+    _seed_outbox(db, n, ("cmp_1",), lambda i: T0 - timedelta(seconds=i))
+    results = _race(db, settings, sink, batch_size=15)
+
     ids = Counter(m["Message-ID"] for m in sink.messages)
     assert len(ids) == n and set(ids.values()) == {1}  # every message exactly once
     assert results["w1"].claimed + results["w2"].claimed == n
@@ -524,58 +549,12 @@ def _two_dispatchers_two_campaigns_one_cap(
     """Two campaigns reach the same people at once; two dispatchers (own engines, own threads)
     share the outbox. The cap (1 e-mail per 7 days) must hold per person across both."""
     n = 60
-    with db.session() as s:
-        for i in range(n):
-            s.add(CustomerRow(id=f"cus_{i:03d}", email=f"cus_{i:03d}@example.com", traits={}))
-        s.flush()
-        for i in range(n):
-            cid = f"cus_{i:03d}"
-            s.add(ConsentRow(customer_id=cid, channel="email", granted=True, source="x", at=T0))
-            for campaign in ("cmp_a", "cmp_b"):
-                s.add(
-                    MessageRow(
-                        id=f"m_{campaign}_{i:03d}",
-                        idempotency_key=f"{campaign}:{i}",
-                        campaign_id=campaign,
-                        step_id="s1",
-                        customer_id=cid,
-                        variant_id="v",
-                        arm="A",
-                        channel="email",
-                        to_address=f"{cid}@example.com",
-                        subject="Hi",
-                        body="Hello",
-                        # both campaigns' messages to a person are due at the same instant
-                        scheduled_at=T0 - timedelta(seconds=n - i),
-                        status="scheduled",
-                    )
-                )
+    # both campaigns' messages to a person are due at the same instant
+    _seed_outbox(db, n, ("cmp_a", "cmp_b"), lambda i: T0 - timedelta(seconds=n - i))
     policy = POLICY.model_copy(update={"frequency_caps": {"email": (1, 7)}})
     sink.delay_s = 0.01  # long enough a run that both workers overlap
-    results: dict[str, DispatchStats] = {}
-    errors: list[BaseException] = []
-    barrier = threading.Barrier(2)
+    results = _race(db, settings, sink, batch_size=3, policy=policy)
 
-    def work(name: str) -> None:
-        own_db = Database(db.url)
-        dispatcher, adapter = make(own_db, settings, sink, policy, worker_id=name, batch_size=3)
-        try:
-            with own_db.engine.connect():  # connect before the start line
-                pass
-            barrier.wait()
-            results[name] = run(dispatcher, adapter)
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            own_db.dispose()
-
-    threads = [threading.Thread(target=work, args=(name,)) for name in ("w1", "w2")]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(120)
-
-    assert errors == []
     per_person = Counter(str(m["To"]) for m in sink.messages)
     assert len(per_person) == n and set(per_person.values()) == {1}, per_person
     total = results["w1"].model_dump()["sent"] + results["w2"].model_dump()["sent"]
