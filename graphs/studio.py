@@ -17,7 +17,7 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Checkpointer
 
-from core.settings import Settings
+from core.settings import Settings, set_process_environment
 from graphs.campaign import build_campaign_graph
 from graphs.optimization import build_optimization_graph
 from graphs.runtime import Deps, build_deps
@@ -45,9 +45,11 @@ def with_deps(
 
 def campaign() -> CompiledStateGraph[Any, Any, Any, Any]:
     """The campaign graph, with dependencies from the environment."""
+    set_process_environment()
     return with_deps(build_campaign_graph(), build_deps(Settings()), name="campaign")
 
 
 def optimization() -> CompiledStateGraph[Any, Any, Any, Any]:
     """The optimization graph, with dependencies from the environment."""
+    set_process_environment()
     return with_deps(build_optimization_graph(), build_deps(Settings()), name="optimization")
