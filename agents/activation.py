@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
-
-from sqlalchemy import insert, select, update
 
 from agents.content import (
     RenderError,
@@ -25,8 +23,11 @@ from agents.content import (
 )
 from brand_guardrails.checker import CopyToCheck, check_message
 from brand_guardrails.kit import BrandKit
+from core import messages as outbox
 from core.audit import record_decision
-from core.db import Database, FindingRow, MessageRow, utcnow
+from core.catalog import bestsellers, list_products
+from core.customers import get_customers
+from core.db import Database, utcnow
 from core.models import (
     Channel,
     Customer,
@@ -38,8 +39,6 @@ from core.models import (
 )
 from core.settings import Settings
 from tools.audience import CustomerFeatures, compute_features
-from tools.catalog import bestsellers, list_products
-from tools.customers import get_customers
 from tools.scheduling import resolve_tz, schedule_time
 from tools.tokens import unsubscribe_url
 
@@ -134,21 +133,21 @@ class PersonRenderer:
         self.kit = kit
         self.plan = plan
         self._zones: dict[str | None, ZoneInfo] = {}
+        self.customers: dict[str, Customer] = get_customers(db, customer_ids)
         with db.session() as s:
-            self.customers: dict[str, Customer] = get_customers(s, customer_ids)
             self.features: dict[str, CustomerFeatures] = compute_features(
                 s, as_of=as_of, customer_ids=customer_ids
             )
-            self.products: dict[str, Product] = {p.id: p for p in list_products(s)}
-            cats = {p.category for p in self.products.values()}
-            self.fallbacks: dict[str | None, Product] = {}
-            for cat in cats:
-                best = bestsellers(s, category=cat, limit=1)
-                if best:
-                    self.fallbacks[cat] = best[0]
-            overall = bestsellers(s, limit=1)
-            if overall:
-                self.fallbacks[None] = overall[0]
+        self.products: dict[str, Product] = {p.id: p for p in list_products(db)}
+        cats = {p.category for p in self.products.values()}
+        self.fallbacks: dict[str | None, Product] = {}
+        for cat in cats:
+            best = bestsellers(db, category=cat, limit=1)
+            if best:
+                self.fallbacks[cat] = best[0]
+        overall = bestsellers(db, limit=1)
+        if overall:
+            self.fallbacks[None] = overall[0]
 
     def _tz(self, name: str | None) -> ZoneInfo:
         if name not in self._zones:
@@ -205,12 +204,7 @@ def schedule_campaign(
     """
     report = ActivationReport()
     renderer = PersonRenderer(db, settings, kit, plan, customer_ids=treated, as_of=start)
-    with db.session() as s:
-        existing = set(
-            s.scalars(
-                select(MessageRow.idempotency_key).where(MessageRow.campaign_id == campaign_id)
-            )
-        )
+    existing = outbox.idempotency_keys(db, campaign_id)
     by_step: dict[str, list[VariantTemplate]] = {}
     for v in variants:
         by_step.setdefault(v.step_id, []).append(v)
@@ -306,19 +300,18 @@ def schedule_campaign(
             if len(rows) >= _CHUNK:
                 _flush(db, rows, findings)
     _flush(db, rows, findings)
-    with db.session() as s:
-        record_decision(
-            s,
-            campaign_id=campaign_id,
-            agent="activation",
-            action="outbox_written",
-            reason=(
-                f"{report.scheduled} messages scheduled in each person's timezone at "
-                f"{plan.send_hour_local}:00 local, outside quiet hours; skips: "
-                f"{dict(report.skipped) or 'none'}."
-            ),
-            evidence=report.as_dict(),
-        )
+    record_decision(
+        db,
+        campaign_id=campaign_id,
+        agent="activation",
+        action="outbox_written",
+        reason=(
+            f"{report.scheduled} messages scheduled in each person's timezone at "
+            f"{plan.send_hour_local}:00 local, outside quiet hours; skips: "
+            f"{dict(report.skipped) or 'none'}."
+        ),
+        evidence=report.as_dict(),
+    )
     return report
 
 
@@ -340,26 +333,9 @@ def _finding_row(
 
 
 def _flush(db: Database, rows: list[dict[str, object]], findings: list[dict[str, object]]) -> None:
-    if not rows and not findings:
-        return
-    with db.session() as s:
-        if rows:
-            s.execute(insert(MessageRow), rows)
-        if findings:
-            s.execute(insert(FindingRow), findings)
+    outbox.write_outbox(db, rows, findings)
     rows.clear()
     findings.clear()
-
-
-def _scheduled(db: Database, campaign_id: str, step_ids: set[str]) -> Iterator[MessageRow]:
-    with db.session() as s:
-        yield from s.scalars(
-            select(MessageRow).where(
-                MessageRow.campaign_id == campaign_id,
-                MessageRow.status == "scheduled",
-                MessageRow.step_id.in_(step_ids),
-            )
-        ).all()
 
 
 def reallocate_scheduled(
@@ -379,7 +355,7 @@ def reallocate_scheduled(
     by_step: dict[str, list[VariantTemplate]] = {}
     for v in variants:
         by_step.setdefault(v.step_id, []).append(v)
-    pending = list(_scheduled(db, campaign_id, set(by_step)))
+    pending = outbox.scheduled_messages(db, campaign_id, set(by_step))
     if not pending:
         return 0
     renderer = PersonRenderer(
@@ -410,14 +386,8 @@ def reallocate_scheduled(
                 "product_id": product.id if product else None,
             }
         )
-    with db.session() as s:
-        for ch in changed:
-            # Only rows still scheduled change: a dispatcher may have claimed some meanwhile.
-            s.execute(
-                update(MessageRow)
-                .where(MessageRow.id == ch["id"], MessageRow.status == "scheduled")
-                .values(**{k: v for k, v in ch.items() if k != "id"})
-            )
+    # Only rows still scheduled change: a dispatcher may have claimed some meanwhile.
+    outbox.rewrite_scheduled(db, changed)
     return len(changed)
 
 

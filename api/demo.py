@@ -17,17 +17,18 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from sqlalchemy import func, select
 
 from agents.content import RenderError, preview_contexts, render_template
 from core import campaigns as repo
-from core.db import CustomerRow, Database, MessageRow, VariantRow
+from core import messages as outbox
+from core.catalog import list_products
+from core.customers import timezones
+from core.db import Database
 from core.models import ApprovalStatus, Channel
 from core.outcomes import record_outcomes
 from core.settings import Settings
 from graphs.runner import campaign_report, decide, dispatch_due, optimize, submit_brief
 from graphs.runtime import Deps, build_deps
-from tools.catalog import list_products
 from tools.sample_world import generate_world, load_world
 from tools.scheduling import local_hour, resolve_tz
 from tools.simulator import ResponseSimulator, SimMessage
@@ -75,22 +76,13 @@ def _simulate(
     assigned: list[tuple[str, str]],
     as_of: datetime,
 ) -> int:
-    with deps.db.session() as s:
-        rows = s.execute(
-            select(MessageRow, VariantRow.angle)
-            .join(VariantRow, VariantRow.id == MessageRow.variant_id)
-            .where(
-                MessageRow.campaign_id == campaign_id,
-                MessageRow.step_id == step_id,
-                MessageRow.status == "sent",
-            )
-        ).all()
-        tz_of = dict(s.execute(select(CustomerRow.id, CustomerRow.timezone)).all())
+    rows = outbox.sent_with_angle(deps.db, campaign_id, step_id)
+    tz_of = timezones(deps.db)
     offer = 0.0
     plan = repo.latest_plan(deps.db, campaign_id)
     if plan and plan.objective.offer.percent:
         offer = plan.objective.offer.percent
-    products = {p.id: p for p in _products(deps)}
+    products = {p.id: p for p in list_products(deps.db)}
     msgs = []
     for m, angle in rows:
         sent_at = m.sent_at or m.scheduled_at
@@ -138,11 +130,6 @@ def _preview(deps: Deps, variant: dict[str, Any]) -> str:
         ]
     except RenderError as exc:
         return f"(does not render: {exc})"
-
-
-def _products(deps: Deps) -> list[Any]:
-    with deps.db.session() as s:
-        return list_products(s)
 
 
 def run_demo(
@@ -235,7 +222,7 @@ def run_demo(
         return {"ok": False, "status": res.status, "questions": res.questions}
 
     assigned = repo.assignments(deps.db, cid)
-    sim = ResponseSimulator(seed=seed, products={p.id: p for p in _products(deps)})
+    sim = ResponseSimulator(seed=seed, products={p.id: p for p in list_products(deps.db)})
     journey = plan.get("journey", [])
     revisions: list[dict[str, Any]] = []
     worker_clock = now
@@ -290,15 +277,7 @@ def run_demo(
         rep = campaign_report(deps, cid)
         m = rep["measurement"]
         lift = m.get("conversion_lift") or {}
-        with deps.db.session() as sess:
-            sent = int(
-                sess.scalar(
-                    select(func.count()).where(
-                        MessageRow.campaign_id == cid, MessageRow.status == "sent"
-                    )
-                )
-                or 0
-            )
+        sent = rep["messages"].get("sent", 0)
     report = {
         "ok": True,
         "engine": deps.llm.engine,

@@ -19,7 +19,7 @@ from core.db import (
     new_id,
     utcnow,
 )
-from core.models import ApprovalStatus, Finding, Plan, VariantTemplate
+from core.models import ApprovalStatus, CampaignStatus, Finding, Plan, VariantTemplate
 
 
 class NotFound(LookupError):
@@ -100,6 +100,12 @@ def list_campaigns(db: Database) -> list[CampaignView]:
     with db.session() as s:
         rows = s.scalars(select(CampaignRow).order_by(CampaignRow.created_at.desc())).all()
         return [_campaign_view(r) for r in rows]
+
+
+def campaign_ids_with_status(db: Database, status: CampaignStatus) -> list[str]:
+    """Ids of the campaigns in a status."""
+    with db.session() as s:
+        return list(s.scalars(select(CampaignRow.id).where(CampaignRow.status == status)))
 
 
 def set_campaign_status(

@@ -36,6 +36,27 @@ class Goal(StrEnum):
     RETENTION = "retention"
 
 
+class CampaignStatus(StrEnum):
+    """Where a campaign stands."""
+
+    DRAFT = "draft"
+    NEEDS_INPUT = "needs_input"
+    PLANNED = "planned"
+    AWAITING_APPROVAL = "awaiting_approval"
+    ACTIVE = "active"
+    REJECTED = "rejected"
+    FAILED = "failed"
+
+
+class RevisionStatus(StrEnum):
+    """Where an optimizer revision stands."""
+
+    APPLIED = "applied"
+    QUEUED = "queued"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
 class MessageStatus(StrEnum):
     """Outbox state of one message."""
 

@@ -21,12 +21,12 @@ from agents.guardrails import blocking, review_variant
 from brand_guardrails.policy import launch_review
 from core import campaigns as repo
 from core.audit import record_decision
+from core.catalog import list_products
+from core.customers import get_customers
 from core.models import Channel, Finding, Plan, Severity, VariantTemplate
 from graphs.runtime import Deps
 from graphs.state import CampaignState
 from tools.audience import compute_features, select_audience, split_holdout
-from tools.catalog import list_products
-from tools.customers import get_customers
 
 MAX_CONTENT_ATTEMPTS = 3
 """How many times a blocked variant goes back to the content agent before a human sees it."""
@@ -43,21 +43,19 @@ def build_campaign_graph(
     """Wire the agents into the campaign graph."""
 
     def audit(campaign_id: str, agent: str, action: str, reason: str, **evidence: Any) -> None:
-        with deps.db.session() as s:
-            record_decision(
-                s,
-                campaign_id=campaign_id,
-                agent=agent,
-                action=action,
-                reason=reason,
-                evidence=evidence,
-            )
+        record_decision(
+            deps.db,
+            campaign_id=campaign_id,
+            agent=agent,
+            action=action,
+            reason=reason,
+            evidence=evidence,
+        )
 
     def plan_node(state: CampaignState) -> CampaignState:
         cid = state["campaign_id"]
         now = datetime.fromisoformat(state["now"])
-        with deps.db.session() as s:
-            categories = sorted({p.category for p in list_products(s)})
+        categories = sorted({p.category for p in list_products(deps.db)})
         parsed = planner.parse_brief(
             deps.llm, state["brief"], categories=categories, campaign_id=cid
         )
@@ -355,8 +353,7 @@ def _rules_for(deps: Deps, channel: Channel, plan: Plan, brief: str) -> list[Any
 
 
 def _reachable(deps: Deps, customer_ids: list[str], channels: set[Channel]) -> set[str]:
-    with deps.db.session() as s:
-        customers = get_customers(s, customer_ids)
+    customers = get_customers(deps.db, customer_ids)
     return {
         cid
         for cid, c in customers.items()

@@ -12,13 +12,14 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command
 from pydantic import BaseModel, Field
-from sqlalchemy import func, select
 
 from agents import optimizer
 from core import campaigns as repo
+from core import messages as outbox
 from core.audit import record_decision
-from core.db import CampaignRow, LLMUsageRow, MessageRow, RevisionRow
-from core.models import Revision
+from core.llm_usage import count_calls
+from core.models import CampaignStatus, Revision, RevisionStatus
+from core.revisions import list_revisions, set_revision_status
 from graphs.campaign import build_campaign_graph
 from graphs.checkpointer import sqlite_checkpointer
 from graphs.optimization import apply_revision, build_optimization_graph
@@ -102,10 +103,9 @@ def submit_brief(deps: Deps, brief: str, *, now: datetime | None = None) -> Brie
             )
         except Exception as exc:
             repo.set_campaign_status(deps.db, camp.id, "failed")
-            with deps.db.session() as s:
-                record_decision(
-                    s, campaign_id=camp.id, agent="graph", action="failed", reason=str(exc)
-                )
+            record_decision(
+                deps.db, campaign_id=camp.id, agent="graph", action="failed", reason=str(exc)
+            )
             raise
         snap = graph.get_state(config)
     return _result(camp.id, dict(snap.values), list(snap.interrupts))
@@ -176,28 +176,23 @@ def decide(
 
     payload = repo.approval_payload(deps.db, approval_id)
     rid = payload.get("revision_id")
-    with deps.db.session() as s:
-        row = s.get(RevisionRow, rid) if rid else None
-        if row is not None:
-            row.status = "approved" if approved else "rejected"
+    set_revision_status(
+        deps.db, rid, RevisionStatus.APPROVED if approved else RevisionStatus.REJECTED
+    )
     effect = "Revision rejected; nothing changed."
     if approved:
         rev = Revision.model_validate(payload["revision"])
         moved = apply_revision(deps, cid, rev, as_of=now or deps.clock())
-        with deps.db.session() as s:
-            row = s.get(RevisionRow, rid) if rid else None
-            if row is not None:
-                row.status = "applied"
+        set_revision_status(deps.db, rid, RevisionStatus.APPLIED)
         effect = f"Revision applied: {moved} scheduled messages re-allocated."
-    with deps.db.session() as s:
-        record_decision(
-            s,
-            campaign_id=cid,
-            agent="human",
-            action="approved_revision" if approved else "rejected_revision",
-            reason=comment or effect,
-            evidence={"approval_id": approval_id, "by": decided_by},
-        )
+    record_decision(
+        deps.db,
+        campaign_id=cid,
+        agent="human",
+        action="approved_revision" if approved else "rejected_revision",
+        reason=comment or effect,
+        evidence={"approval_id": approval_id, "by": decided_by},
+    )
     return DecisionResult(
         approval=view, campaign_status=repo.get_campaign(deps.db, cid).status, effect=effect
     )
@@ -213,55 +208,23 @@ def optimize(deps: Deps, campaign_id: str, *, as_of: datetime | None = None) -> 
 
 def active_campaigns(deps: Deps) -> list[str]:
     """Ids of campaigns that are sending."""
-    with deps.db.session() as s:
-        return list(s.scalars(select(CampaignRow.id).where(CampaignRow.status == "active")))
+    return repo.campaign_ids_with_status(deps.db, CampaignStatus.ACTIVE)
 
 
 def campaign_report(deps: Deps, campaign_id: str) -> dict[str, Any]:
     """Everything a marketer needs about one campaign: plan, outbox, lift, arms, revisions."""
     camp = repo.get_campaign(deps.db, campaign_id)
     m = optimizer.measure(deps.db, campaign_id)
-    with deps.db.session() as s:
-        status_counts = {
-            st: int(n)
-            for st, n in s.execute(
-                select(MessageRow.status, func.count())
-                .where(MessageRow.campaign_id == campaign_id)
-                .group_by(MessageRow.status)
-            )
-        }
-        skips = {
-            r: int(n)
-            for r, n in s.execute(
-                select(MessageRow.skip_reason, func.count())
-                .where(MessageRow.campaign_id == campaign_id, MessageRow.status == "skipped")
-                .group_by(MessageRow.skip_reason)
-            )
-        }
-        revisions = [
-            {
-                "id": r.id,
-                "kind": r.kind,
-                "description": r.description,
-                "risk": r.risk,
-                "status": r.status,
-                "approval_id": r.approval_id,
-            }
-            for r in s.scalars(select(RevisionRow).where(RevisionRow.campaign_id == campaign_id))
-        ]
-        llm_calls = int(
-            s.scalar(select(func.count()).where(LLMUsageRow.campaign_id == campaign_id)) or 0
-        )
     plan = repo.latest_plan(deps.db, campaign_id)
     return {
         "campaign": camp.model_dump(),
         "plan": plan.model_dump(mode="json") if plan else None,
-        "messages": status_counts,
-        "skipped": skips,
+        "messages": outbox.status_counts(deps.db, campaign_id),
+        "skipped": outbox.skip_counts(deps.db, campaign_id),
         "measurement": m.model_dump(mode="json"),
-        "revisions": revisions,
+        "revisions": [r.model_dump(mode="json") for r in list_revisions(deps.db, campaign_id)],
         "findings": repo.count_findings(deps.db, campaign_id),
-        "llm_calls": llm_calls,
+        "llm_calls": count_calls(deps.db, campaign_id),
     }
 
 

@@ -8,7 +8,8 @@ from datetime import datetime
 
 from brand_guardrails.kit import BrandKit, load_brand_kit
 from brand_guardrails.store import RuleStore
-from core.db import BrandRow, Database, utcnow
+from core.brands import store_brand
+from core.db import Database, utcnow
 from core.settings import Settings
 from tools.llm import LLMClient, db_usage_recorder
 
@@ -54,22 +55,4 @@ def build_deps(settings: Settings, *, with_rules: bool = True) -> Deps:
 def _store_brand(db: Database, kit: BrandKit) -> None:
     """Record the brand and the kit version in force (the audit trail refers to it)."""
     version = f"{kit.version}+{kit.fingerprint()[:12]}"
-    with db.session() as s:
-        row = s.get(BrandRow, kit.id)
-        if row is None:
-            s.add(
-                BrandRow(
-                    id=kit.id,
-                    name=kit.name,
-                    kit=kit.model_dump(mode="json"),
-                    kit_version=version,
-                    updated_at=utcnow(),
-                )
-            )
-        elif row.kit_version != version:
-            row.name, row.kit, row.kit_version, row.updated_at = (
-                kit.name,
-                kit.model_dump(mode="json"),
-                version,
-                utcnow(),
-            )
+    store_brand(db, kit.id, name=kit.name, kit=kit.model_dump(mode="json"), kit_version=version)

@@ -50,7 +50,8 @@ from sqlalchemy import and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
 from tenacity import RetryCallState, Retrying, wait_exponential, wait_random
 
-from core.audit import record_decision
+from core.audit import decision_row
+from core.customers import normalize_address
 from core.db import (
     ConsentRow,
     CustomerRow,
@@ -69,7 +70,6 @@ from tools.channels.base import (
     SendResult,
     TransientSendError,
 )
-from tools.customers import normalize_address
 from tools.scheduling import defer_quiet_hours, in_quiet_hours, resolve_tz
 from tools.tokens import unsubscribe_url
 
@@ -777,18 +777,19 @@ class Dispatcher:
                         f"{n} {what.replace('skipped:', 'skipped ')}"
                         for what, n in sorted(counts.items())
                     ]
-                    record_decision(
-                        s,
-                        campaign_id=cid,
-                        agent="dispatcher",
-                        action="dispatch_run",
-                        reason="dispatch run: " + ", ".join(parts),
-                        evidence={
-                            "worker_id": self.worker_id,
-                            "as_of": self._as_of.isoformat(),
-                            "counts": dict(counts),
-                            "errors": tally.errors.get(cid, []),
-                        },
+                    s.add(
+                        decision_row(
+                            campaign_id=cid,
+                            agent="dispatcher",
+                            action="dispatch_run",
+                            reason="dispatch run: " + ", ".join(parts),
+                            evidence={
+                                "worker_id": self.worker_id,
+                                "as_of": self._as_of.isoformat(),
+                                "counts": dict(counts),
+                                "errors": tally.errors.get(cid, []),
+                            },
+                        )
                     )
         except Exception:  # the outbox rows carry every outcome; the summary must not crash
             _log.exception("could not write the dispatch audit record")

@@ -37,7 +37,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from core.audit import record_decision
+from core.audit import decision_row
 from core.db import ConsentRow, CustomerRow, Database, EventRow, ProductRow, utcnow
 from core.models import Channel, Customer, Event, Product
 
@@ -403,24 +403,25 @@ def _write_customers(session: Session, customers: list[Customer], now: datetime)
                 at,
             ):
                 continue  # an older record never overwrites a newer decision
-            record_decision(
-                session,
-                campaign_id=None,
-                agent="consent",
-                action="consent_granted" if k.granted else "consent_withdrawn",
-                reason=f"{k.channel.value} consent set by import (source {k.source})",
-                evidence={
-                    "customer_id": c.id,
-                    "channel": k.channel.value,
-                    "granted": k.granted,
-                    "source": k.source,
-                    "at": at.isoformat(),
-                    "previous": {
-                        "granted": current.granted,
-                        "source": current.source,
-                        "at": current.at.isoformat(),
+            session.add(
+                decision_row(
+                    campaign_id=None,
+                    agent="consent",
+                    action="consent_granted" if k.granted else "consent_withdrawn",
+                    reason=f"{k.channel.value} consent set by import (source {k.source})",
+                    evidence={
+                        "customer_id": c.id,
+                        "channel": k.channel.value,
+                        "granted": k.granted,
+                        "source": k.source,
+                        "at": at.isoformat(),
+                        "previous": {
+                            "granted": current.granted,
+                            "source": current.source,
+                            "at": current.at.isoformat(),
+                        },
                     },
-                },
+                )
             )
             current.granted, current.source, current.at = k.granted, k.source, at
     for i in range(0, len(fresh), _CHUNK):

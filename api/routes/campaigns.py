@@ -31,5 +31,4 @@ def read_campaign(campaign_id: str, deps: AppDeps) -> dict[str, Any]:
 def campaign_decisions(campaign_id: str, deps: AppDeps) -> list[Decision]:
     """The audit trail of a campaign."""
     repo.get_campaign(deps.db, campaign_id)
-    with deps.db.session() as s:
-        return list_decisions(s, campaign_id)
+    return list_decisions(deps.db, campaign_id)

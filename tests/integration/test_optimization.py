@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from api.demo import _run_worker, _simulate
 from core import campaigns as repo
+from core.catalog import list_products
 from core.db import MessageRow, RevisionRow
 from core.models import ApprovalStatus, Outcome, OutcomeKind
 from core.outcomes import record_outcomes
@@ -16,7 +17,6 @@ from core.settings import Settings
 from graphs.runner import decide, optimize, submit_brief
 from graphs.runtime import Deps
 from tests.integration.conftest import NOW, WINBACK_BRIEF, seeded
-from tools.catalog import list_products
 from tools.simulator import ResponseSimulator
 
 
@@ -26,8 +26,7 @@ def _launch_and_send_step1(world: Deps) -> str:
     decide(world, res.approval_id, approved=True, decided_by="qa")
     cid = res.campaign_id
     _run_worker(world, NOW, NOW + timedelta(hours=26))
-    with world.db.session() as s:
-        sim = ResponseSimulator(seed=3, products={p.id: p for p in list_products(s)})
+    sim = ResponseSimulator(seed=3, products={p.id: p for p in list_products(world.db)})
     _simulate(
         world,
         sim,
