@@ -6,5 +6,7 @@
 `Database` as its first argument and is one transaction; what must be written together (a
 consent change and its audit record, a revision and the optimizer's decision) is one function.
 Repositories compose inside a transaction through row builders such as `audit.decision_row`.
+`loading.py` is the one bulk writer the importer and the sample world share; it works on a
+connection inside the caller's all-or-nothing transaction.
 Agents, graphs and the API never import SQLAlchemy (import-linter enforces it).
 """
