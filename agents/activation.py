@@ -10,9 +10,10 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, Field
 
 from agents.content import (
     RenderError,
@@ -45,13 +46,12 @@ from tools.tokens import unsubscribe_url
 _CHUNK = 2000
 
 
-@dataclass
-class ActivationReport:
+class ActivationReport(BaseModel):
     """What activation wrote to the outbox."""
 
     scheduled: int = 0
     """Messages written as `scheduled`."""
-    skipped: Counter[str] = field(default_factory=Counter)
+    skipped: Counter[str] = Field(default_factory=Counter)
     """Rows written as `skipped`, by reason."""
     already_present: int = 0
     """Rows that existed from an earlier run (idempotent re-run)."""

@@ -81,11 +81,11 @@ def status_counts(db: Database, campaign_id: str) -> dict[str, int]:
         }
 
 
-def skip_counts(db: Database, campaign_id: str) -> dict[str | None, int]:
+def skip_counts(db: Database, campaign_id: str) -> dict[str, int]:
     """How many of a campaign's messages were skipped, by reason."""
     with db.session() as s:
         return {
-            r: int(n)
+            r or "unknown": int(n)
             for r, n in s.execute(
                 select(MessageRow.skip_reason, func.count())
                 .where(

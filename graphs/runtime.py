@@ -11,6 +11,7 @@ from brand_guardrails.store import RuleStore
 from core.brands import store_brand
 from core.db import Database, utcnow
 from core.settings import Settings
+from tools.dispatch import DispatchPolicy
 from tools.llm import LLMClient, db_usage_recorder
 
 
@@ -30,6 +31,20 @@ class Deps:
     """Brand rules in Chroma; None skips retrieval (unit tests)."""
     clock: Callable[[], datetime] = field(default=utcnow)
     """Current time; the demo and tests move it."""
+
+    def dispatch_policy(self) -> DispatchPolicy:
+        """The brand kit's sending rules, as the dispatcher enforces them."""
+        kit = self.kit
+        return DispatchPolicy(
+            from_name=kit.sender.from_name,
+            from_email=kit.sender.from_email,
+            default_timezone=kit.default_timezone,
+            quiet_start=kit.quiet_hours.start,
+            quiet_end=kit.quiet_hours.end,
+            frequency_caps={
+                ch.value: (cap.max_messages, cap.days) for ch, cap in kit.frequency_caps.items()
+            },
+        )
 
 
 def build_deps(settings: Settings, *, with_rules: bool = True) -> Deps:

@@ -70,6 +70,7 @@ from tools.channels.base import (
     SendResult,
     TransientSendError,
 )
+from tools.channels.registry import build_adapters, close_adapters
 from tools.scheduling import defer_quiet_hours, in_quiet_hours, resolve_tz
 from tools.tokens import unsubscribe_url
 
@@ -830,3 +831,31 @@ def _insert_delivered(conn: Connection, sent: list[dict[str, Any]]) -> None:
     fresh = [r for r in rows if r["message_id"] not in existing]
     if fresh:
         conn.execute(insert(OutcomeRow), fresh)
+
+
+def dispatch_due(
+    db: Database,
+    settings: Settings,
+    policy: DispatchPolicy,
+    *,
+    as_of: datetime,
+    worker_id: str | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> DispatchStats:
+    """One dispatch cycle: send every message due as of `as_of` through the channel adapters the
+    settings configure; `should_stop` (polled between messages) makes it hand back what it
+    claimed and return."""
+    adapters = build_adapters(settings)
+    try:
+        dispatcher = Dispatcher(
+            db,
+            adapters,
+            policy,
+            settings,
+            worker_id=worker_id,
+            batch_size=settings.dispatch_batch_size,
+            should_stop=should_stop,
+        )
+        return dispatcher.run_once(as_of=as_of)
+    finally:
+        close_adapters(adapters)

@@ -14,7 +14,7 @@ from core.db import MessageRow, RevisionRow
 from core.models import ApprovalStatus, Outcome, OutcomeKind
 from core.outcomes import record_outcomes
 from core.settings import Settings
-from graphs.runner import decide, optimize, submit_brief
+from graphs.operations import decide, optimize, submit_brief
 from graphs.runtime import Deps
 from tests.integration.conftest import NOW, WINBACK_BRIEF, seeded
 from tools.simulator import ResponseSimulator

@@ -1,9 +1,13 @@
-"""Operations the CLI, the API and the worker share: submit a brief, decide an approval,
-optimize a campaign, report on it. Each runs the graphs with the persistent checkpointer."""
+"""Operations that run the graphs, shared by the CLI, the API and the worker: submit a brief,
+resume a campaign, carry out a human decision, optimize a campaign. Each runs the campaign or
+optimization graph with the persistent checkpointer.
+
+What runs no graph lives elsewhere: the campaign report in `agents/reporting.py`, the dispatch
+cycle in `tools/dispatch.py` (`dispatch_due`), the campaign queries in `core/campaigns.py`."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
@@ -13,19 +17,15 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command
 from pydantic import BaseModel, Field
 
-from agents import optimizer
+from agents.activation import ActivationReport
 from core import campaigns as repo
-from core import messages as outbox
 from core.audit import record_decision
-from core.llm_usage import count_calls
-from core.models import CampaignStatus, Revision, RevisionStatus
-from core.revisions import list_revisions, set_revision_status
+from core.models import CampaignStatus, Plan, Revision, RevisionStatus, VariantTemplate
+from core.revisions import set_revision_status
 from graphs.campaign import build_campaign_graph
 from graphs.checkpointer import sqlite_checkpointer
 from graphs.optimization import apply_revision, build_optimization_graph
 from graphs.runtime import Deps
-from tools.channels.registry import build_adapters, close_adapters
-from tools.dispatch import Dispatcher, DispatchPolicy, DispatchStats
 
 
 class BriefResult(BaseModel):
@@ -33,25 +33,25 @@ class BriefResult(BaseModel):
 
     campaign_id: str
     """The campaign created for the brief."""
-    status: str
+    status: CampaignStatus
     """needs_input, awaiting_approval, active, rejected or failed."""
     questions: list[str] = Field(default_factory=list)
     """Clarifying questions (status needs_input)."""
     assumptions: list[str] = Field(default_factory=list)
     """What the planner assumed."""
-    plan: dict[str, Any] | None = None
+    plan: Plan | None = None
     """The plan."""
     audience_size: int = 0
     """Contactable people in the audience."""
     holdout_size: int = 0
     """People held out."""
-    variants: list[dict[str, Any]] = Field(default_factory=list)
+    variants: list[VariantTemplate] = Field(default_factory=list)
     """Variant templates."""
     approval_id: str | None = None
     """The pending launch approval, if any."""
     approval_reasons: list[str] = Field(default_factory=list)
     """Why it needs a human."""
-    activation: dict[str, Any] | None = None
+    activation: ActivationReport | None = None
     """What activation wrote to the outbox."""
 
 
@@ -65,7 +65,9 @@ def _campaign_graph(deps: Deps) -> Iterator[CompiledStateGraph[Any, Any, Any, An
 
 
 def _result(campaign_id: str, values: dict[str, Any], interrupts: list[Any]) -> BriefResult:
-    status = values.get("status") or ("awaiting_approval" if interrupts else "planned")
+    status = values.get("status") or (
+        CampaignStatus.AWAITING_APPROVAL if interrupts else CampaignStatus.PLANNED
+    )
     reasons: list[str] = []
     approval_id = values.get("approval_id")
     for it in interrupts:
@@ -102,7 +104,7 @@ def submit_brief(deps: Deps, brief: str, *, now: datetime | None = None) -> Brie
                 {"campaign_id": camp.id, "brief": brief.strip(), "now": clock.isoformat()}, config
             )
         except Exception as exc:
-            repo.set_campaign_status(deps.db, camp.id, "failed")
+            repo.set_campaign_status(deps.db, camp.id, CampaignStatus.FAILED)
             record_decision(
                 deps.db, campaign_id=camp.id, agent="graph", action="failed", reason=str(exc)
             )
@@ -166,9 +168,9 @@ def decide(
             )
             values = dict(graph.get_state(config).values)
         status = values.get("status", "unknown")
-        act = values.get("activation") or {}
+        act = ActivationReport.model_validate(values.get("activation") or {})
         effect = (
-            f"Launched: {act.get('scheduled', 0)} messages scheduled."
+            f"Launched: {act.scheduled} messages scheduled."
             if approved
             else "Campaign rejected; nothing will be sent."
         )
@@ -204,61 +206,3 @@ def optimize(deps: Deps, campaign_id: str, *, as_of: datetime | None = None) -> 
     graph = build_optimization_graph(deps)
     out = graph.invoke({"campaign_id": campaign_id, "as_of": (as_of or deps.clock()).isoformat()})
     return dict(out)
-
-
-def active_campaigns(deps: Deps) -> list[str]:
-    """Ids of campaigns that are sending."""
-    return repo.campaign_ids_with_status(deps.db, CampaignStatus.ACTIVE)
-
-
-def campaign_report(deps: Deps, campaign_id: str) -> dict[str, Any]:
-    """Everything a marketer needs about one campaign: plan, outbox, lift, arms, revisions."""
-    camp = repo.get_campaign(deps.db, campaign_id)
-    m = optimizer.measure(deps.db, campaign_id)
-    plan = repo.latest_plan(deps.db, campaign_id)
-    return {
-        "campaign": camp.model_dump(),
-        "plan": plan.model_dump(mode="json") if plan else None,
-        "messages": outbox.status_counts(deps.db, campaign_id),
-        "skipped": outbox.skip_counts(deps.db, campaign_id),
-        "measurement": m.model_dump(mode="json"),
-        "revisions": [r.model_dump(mode="json") for r in list_revisions(deps.db, campaign_id)],
-        "findings": repo.count_findings(deps.db, campaign_id),
-        "llm_calls": count_calls(deps.db, campaign_id),
-    }
-
-
-def dispatch_due(
-    deps: Deps,
-    *,
-    as_of: datetime | None = None,
-    worker_id: str | None = None,
-    should_stop: Callable[[], bool] | None = None,
-) -> DispatchStats:
-    """Send every message due as of `as_of` through the configured channel adapters;
-    `should_stop` (polled between messages) makes it hand back what it claimed and return."""
-    kit = deps.kit
-    policy = DispatchPolicy(
-        from_name=kit.sender.from_name,
-        from_email=kit.sender.from_email,
-        default_timezone=kit.default_timezone,
-        quiet_start=kit.quiet_hours.start,
-        quiet_end=kit.quiet_hours.end,
-        frequency_caps={
-            ch.value: (cap.max_messages, cap.days) for ch, cap in kit.frequency_caps.items()
-        },
-    )
-    adapters = build_adapters(deps.settings)
-    try:
-        dispatcher = Dispatcher(
-            deps.db,
-            adapters,
-            policy,
-            deps.settings,
-            worker_id=worker_id,
-            batch_size=deps.settings.dispatch_batch_size,
-            should_stop=should_stop,
-        )
-        return dispatcher.run_once(as_of=as_of or deps.clock())
-    finally:
-        close_adapters(adapters)
