@@ -33,9 +33,11 @@ from core.models import (
     Channel,
     Customer,
     Finding,
+    MessageStatus,
     Plan,
     Product,
     Severity,
+    SkipReason,
     VariantTemplate,
 )
 from core.settings import Settings
@@ -215,7 +217,7 @@ def schedule_campaign(
     for step in plan.journey:
         step_variants = by_step.get(step.id, [])
         if not [v for v in step_variants if v.status == "active"]:
-            report.skipped["no_approved_variant"] += len(treated)
+            report.skipped[SkipReason.NO_APPROVED_VARIANT.value] += len(treated)
             continue
         for cid in treated:
             key = f"{campaign_id}:{step.id}:{cid}"
@@ -224,7 +226,7 @@ def schedule_campaign(
                 continue
             customer = renderer.customers.get(cid)
             if customer is None:
-                report.skipped["unknown_customer"] += 1
+                report.skipped[SkipReason.UNKNOWN_CUSTOMER.value] += 1
                 continue
             variant = choose_arm(arm_key(campaign_id, cid), step_variants)
             # Everyone in one timezone gets the same send time for a step: compute it once.
@@ -257,20 +259,20 @@ def schedule_campaign(
                 "body": "",
                 "product_id": None,
                 "to_address": "",
-                "status": "scheduled",
+                "status": MessageStatus.SCHEDULED,
                 "skip_reason": None,
             }
             address = _address(customer, step.channel)
             reason = None
             if not address:
-                reason = "no_address"
+                reason = SkipReason.NO_ADDRESS.value
             elif not _consented(customer, step.channel):
-                reason = "no_consent"
+                reason = SkipReason.NO_CONSENT.value
             if reason is None:
                 try:
                     copy, product = renderer.render(campaign_id, variant, customer, send_at)
                 except RenderError as exc:
-                    reason = "render_error"
+                    reason = SkipReason.RENDER_ERROR.value
                     error = Finding(
                         rule_id="tokens.template_error",
                         severity=Severity.BLOCK,
@@ -288,11 +290,11 @@ def schedule_campaign(
                     # suspicious profile fields are left out of the copy, and kept on record
                     blocks = [f for f in check_message(kit, copy) if f.severity == Severity.BLOCK]
                     if blocks:
-                        reason = "guardrail_block"
+                        reason = SkipReason.GUARDRAIL_BLOCK.value
                     for f in profile_findings(customer) + blocks:
                         findings.append(_finding_row(campaign_id, variant.id, f, customer_id=cid))
             if reason is not None:
-                row.update(status="skipped", skip_reason=reason)
+                row.update(status=MessageStatus.SKIPPED, skip_reason=reason)
                 report.skipped[reason] += 1
             else:
                 report.scheduled += 1

@@ -25,7 +25,14 @@ from core import messages as outbox
 from core.catalog import list_products
 from core.customers import timezones
 from core.db import Database
-from core.models import ApprovalStatus, CampaignStatus, Channel, MessageStatus, VariantTemplate
+from core.models import (
+    ApprovalStatus,
+    CampaignStatus,
+    Channel,
+    MessageStatus,
+    RevisionStatus,
+    VariantTemplate,
+)
 from core.outcomes import record_outcomes
 from core.settings import Settings
 from graphs.operations import decide, optimize, submit_brief
@@ -250,7 +257,7 @@ def run_demo(
                 for o in out.get("outcomes", []):
                     console.print(f"  revision {o['status']}: {o['description']} ({o['reason']})")
                     rec = dict(o)
-                    if o["status"] == "queued" and o.get("approval_id"):
+                    if o["status"] == RevisionStatus.QUEUED and o.get("approval_id"):
                         dec = decide(
                             deps,
                             o["approval_id"],

@@ -67,6 +67,23 @@ class MessageStatus(StrEnum):
     SKIPPED = "skipped"
 
 
+class SkipReason(StrEnum):
+    """Why a message was not sent: decided by activation when writing the outbox, or by the
+    dispatcher at send time (consent, suppression and caps are checked again then)."""
+
+    NO_APPROVED_VARIANT = "no_approved_variant"
+    UNKNOWN_CUSTOMER = "unknown_customer"
+    NO_ADDRESS = "no_address"
+    NO_CONSENT = "no_consent"
+    RENDER_ERROR = "render_error"
+    GUARDRAIL_BLOCK = "guardrail_block"
+    UNSUBSCRIBED = "unsubscribed"
+    SUPPRESSED_BOUNCE = "suppressed_bounce"
+    SUPPRESSED_COMPLAINT = "suppressed_complaint"
+    CONDITION_NOT_MET = "condition_not_met"
+    FREQUENCY_CAP = "frequency_cap"
+
+
 class OutcomeKind(StrEnum):
     """What happened after a send (or, for holdout members, without one)."""
 

@@ -23,7 +23,7 @@ from core import campaigns as repo
 from core.audit import record_decision
 from core.catalog import list_products
 from core.customers import get_customers
-from core.models import Channel, Finding, Plan, Severity, VariantTemplate
+from core.models import CampaignStatus, Channel, Finding, Plan, Severity, VariantTemplate
 from graphs.runtime import Deps
 from graphs.state import CampaignState
 from tools.audience import compute_features, select_audience, split_holdout
@@ -60,7 +60,7 @@ def build_campaign_graph(
             deps.llm, state["brief"], categories=categories, campaign_id=cid
         )
         if parsed.objective is None:
-            repo.set_campaign_status(deps.db, cid, "needs_input")
+            repo.set_campaign_status(deps.db, cid, CampaignStatus.NEEDS_INPUT)
             audit(
                 cid,
                 "planner",
@@ -78,7 +78,7 @@ def build_campaign_graph(
                 deps.llm, parsed.objective, categories=categories, campaign_id=cid
             )
         except planner.PlanError as exc:
-            repo.set_campaign_status(deps.db, cid, "needs_input")
+            repo.set_campaign_status(deps.db, cid, CampaignStatus.NEEDS_INPUT)
             audit(cid, "planner", "plan_rejected", str(exc))
             return {"status": "needs_input", "questions": [str(exc)]}
         with deps.db.session() as s:
@@ -92,7 +92,7 @@ def build_campaign_graph(
                 "No contactable customer matches this audience "
                 f"({'; '.join(a.name for a in plan.audiences)}). Widen it or choose another goal."
             )
-            repo.set_campaign_status(deps.db, cid, "needs_input")
+            repo.set_campaign_status(deps.db, cid, CampaignStatus.NEEDS_INPUT)
             audit(cid, "planner", "empty_audience", q, plan=plan.model_dump(mode="json"))
             return {"status": "needs_input", "questions": [q], "plan": plan.model_dump(mode="json")}
         audience_of = dict(matched)
@@ -104,7 +104,7 @@ def build_campaign_graph(
             + [(c, "holdout", audience_of[c]) for c in holdout],
         )
         repo.save_plan(deps.db, cid, plan)
-        repo.set_campaign_status(deps.db, cid, "planned", name=plan.objective.name)
+        repo.set_campaign_status(deps.db, cid, CampaignStatus.PLANNED, name=plan.objective.name)
         audit(
             cid,
             "planner",
@@ -283,7 +283,7 @@ def build_campaign_graph(
             requested_by="approval_gate",
             approval_id=aid,
         )
-        repo.set_campaign_status(deps.db, cid, "awaiting_approval")
+        repo.set_campaign_status(deps.db, cid, CampaignStatus.AWAITING_APPROVAL)
         answer = interrupt({"approval_id": aid, "reasons": reasons})
         approved = bool(answer.get("approved"))
         audit(
@@ -300,7 +300,7 @@ def build_campaign_graph(
         return "activate" if state.get("decision", {}).get("approved") else "reject"
 
     def reject_node(state: CampaignState) -> CampaignState:
-        repo.set_campaign_status(deps.db, state["campaign_id"], "rejected")
+        repo.set_campaign_status(deps.db, state["campaign_id"], CampaignStatus.REJECTED)
         return {"status": "rejected"}
 
     def activate_node(state: CampaignState) -> CampaignState:
@@ -319,7 +319,7 @@ def build_campaign_graph(
             treated=treated,
             start=start,
         )
-        repo.set_campaign_status(deps.db, cid, "active")
+        repo.set_campaign_status(deps.db, cid, CampaignStatus.ACTIVE)
         return {"status": "active", "activation": report.as_dict()}
 
     def route_after_plan(state: CampaignState) -> Literal["write", "__end__"]:
