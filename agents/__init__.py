@@ -1,1 +1,2 @@
-"""The agents: planner, content, activation, optimizer. Prompts are Jinja2 files in prompts/."""
+"""The agents: planner, content, activation, optimizer, and the campaign report built on the
+optimizer's measurement. Prompts are Jinja2 files in prompts/."""
