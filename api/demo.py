@@ -254,22 +254,22 @@ def run_demo(
         if i < len(journey) - 1:
             with progress.stage("Optimizer: measure against holdout, revise within thresholds"):
                 out = optimize(deps, cid, as_of=step_clock)
-                for o in out.get("outcomes", []):
-                    console.print(f"  revision {o['status']}: {o['description']} ({o['reason']})")
-                    rec = dict(o)
-                    if o["status"] == RevisionStatus.QUEUED and o.get("approval_id"):
+                for o in out.outcomes:
+                    console.print(f"  revision {o.status}: {o.description} ({o.reason})")
+                    rec: dict[str, Any] = o.model_dump(mode="json")
+                    if o.status == RevisionStatus.QUEUED and o.approval_id:
                         dec = decide(
                             deps,
-                            o["approval_id"],
+                            o.approval_id,
                             approved=True,
                             decided_by=DEMO_APPROVER,
                             comment="Approved by the demo script.",
                         )
                         approvals_log.append(
                             {
-                                "id": o["approval_id"],
+                                "id": o.approval_id,
                                 "kind": "revision",
-                                "reason": o["reason"],
+                                "reason": o.reason,
                                 "decided_by": DEMO_APPROVER,
                                 "decision": "approved",
                             }
@@ -277,7 +277,7 @@ def run_demo(
                         console.print(f"  approved by {DEMO_APPROVER}: {dec.effect}")
                         rec["status"] = "approved_and_applied"
                     revisions.append(rec)
-                if not out.get("outcomes"):
+                if not out.outcomes:
                     console.print("  no revision: not enough evidence yet")
 
     with progress.stage("Final measurement"):

@@ -56,8 +56,8 @@ def run_worker(
             if once or due:
                 for cid in campaign_ids_with_status(deps.db, CampaignStatus.ACTIVE):
                     out = optimize(deps, cid, as_of=now)
-                    for o in out.get("outcomes", []):
-                        echo(f"  optimizer {cid}: {o['status']} — {o['description']}")
+                    for o in out.outcomes:
+                        echo(f"  optimizer {cid}: {o.status} — {o.description}")
                 last_opt = time.monotonic()
             if once:
                 break

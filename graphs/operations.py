@@ -17,6 +17,7 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command
 from pydantic import BaseModel, Field
 
+from agents import optimizer
 from agents.activation import ActivationReport
 from core import campaigns as repo
 from core.audit import record_decision
@@ -200,9 +201,41 @@ def decide(
     )
 
 
-def optimize(deps: Deps, campaign_id: str, *, as_of: datetime | None = None) -> dict[str, Any]:
+class RevisionOutcome(BaseModel):
+    """What happened to one revision the optimizer proposed."""
+
+    revision_id: str
+    """The stored revision."""
+    status: RevisionStatus
+    """applied, or queued for a human."""
+    approval_id: str | None
+    """The approval it waits for (queued)."""
+    reason: str
+    """Why it applied or why it needs a human."""
+    description: str
+    """The revision in plain words."""
+    risk: float
+    """Its risk score."""
+
+
+class OptimizationResult(BaseModel):
+    """What one optimization run measured and did."""
+
+    campaign_id: str
+    """The campaign."""
+    measurement: optimizer.Measurement | None = None
+    """Lift against the holdout and per-arm results."""
+    outcomes: list[RevisionOutcome] = Field(default_factory=list)
+    """The revisions proposed in this run and what happened to each."""
+
+
+def optimize(deps: Deps, campaign_id: str, *, as_of: datetime | None = None) -> OptimizationResult:
     """Run the optimization graph on one campaign."""
     repo.get_campaign(deps.db, campaign_id)
     graph = build_optimization_graph(deps)
     out = graph.invoke({"campaign_id": campaign_id, "as_of": (as_of or deps.clock()).isoformat()})
-    return dict(out)
+    return OptimizationResult(
+        campaign_id=campaign_id,
+        measurement=out.get("measurement"),
+        outcomes=out.get("outcomes", []),
+    )

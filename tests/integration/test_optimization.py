@@ -85,11 +85,11 @@ def test_big_shift_waits_for_a_human_once_then_applies(settings: Settings) -> No
     assert min(counts.values()) >= 200, counts  # enough evidence per arm to act on
     record_outcomes(world.db, outcomes)
     out = optimize(world, cid, as_of=NOW + timedelta(hours=27))
-    outcomes = out["outcomes"]
-    assert len(outcomes) == 1 and outcomes[0]["status"] == "queued"
+    outcomes = out.outcomes
+    assert len(outcomes) == 1 and outcomes[0].status == "queued"
     # the worker runs again before anyone answers: no second question
     again = optimize(world, cid, as_of=NOW + timedelta(hours=28))
-    assert again["outcomes"] == []
+    assert again.outcomes == []
     pending = [
         a
         for a in repo.list_approvals(world.db, status=ApprovalStatus.PENDING)
@@ -107,7 +107,7 @@ def test_big_shift_waits_for_a_human_once_then_applies(settings: Settings) -> No
         }
     res = decide(world, pending[0].id, approved=True, decided_by="ana")
     assert "Revision applied" in res.effect
-    weights = outcomes[0]["description"]
+    weights = outcomes[0].description
     assert "Shift future sends towards arm A" in weights
     with world.db.session() as s:
         rev = s.scalars(select(RevisionRow).where(RevisionRow.campaign_id == cid)).one()
