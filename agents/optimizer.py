@@ -10,15 +10,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import datetime
 
 from pydantic import BaseModel, Field
-from sqlalchemy import func, select
 
 from brand_guardrails.kit import BrandKit
 from brand_guardrails.policy import revision_review
-from core.db import AssignmentRow, Database, MessageRow, OutcomeRow, VariantRow
+from core.db import Database
 from core.models import Revision, VariantTemplate
+from core.outcomes import observations
 from tools.statistics import LiftEstimate, mean_lift, proportion_lift, thompson_shares
 
 MIN_SENDS_PER_ARM = 200
@@ -80,54 +79,23 @@ class Measurement(BaseModel):
 
 def measure(db: Database, campaign_id: str) -> Measurement:
     """Read the outcomes of a campaign and compute lift and per-arm results."""
-    with db.session() as s:
-        groups = dict(
-            s.execute(
-                select(AssignmentRow.customer_id, AssignmentRow.group).where(
-                    AssignmentRow.campaign_id == campaign_id
-                )
-            ).all()
-        )
-        converted: dict[str, float] = defaultdict(float)
-        for cid, value in s.execute(
-            select(OutcomeRow.customer_id, OutcomeRow.value).where(
-                OutcomeRow.campaign_id == campaign_id, OutcomeRow.kind == "converted"
-            )
-        ):
-            converted[cid] += value
-        sent = {
-            mid: arm
-            for mid, arm in s.execute(
-                select(MessageRow.id, MessageRow.arm).where(
-                    MessageRow.campaign_id == campaign_id, MessageRow.status == "sent"
-                )
-            )
-        }
-        per_arm: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
-        for arm in sent.values():
-            per_arm[arm]["sends"] += 1
-        for mid, kind, value in s.execute(
-            select(OutcomeRow.message_id, OutcomeRow.kind, OutcomeRow.value).where(
-                OutcomeRow.campaign_id == campaign_id, OutcomeRow.message_id.is_not(None)
-            )
-        ):
-            msg_arm = sent.get(mid) if mid else None
-            if msg_arm is None:
-                continue
-            per_arm[msg_arm][kind] += 1
-            if kind == "converted":
-                per_arm[msg_arm]["revenue"] += value
-        variants = s.scalars(select(VariantRow).where(VariantRow.campaign_id == campaign_id)).all()
-        weights: dict[str, float] = {}
-        angles: dict[str, str] = {}
-        for v in variants:
-            weights[v.arm] = v.weight if v.status == "active" else 0.0
-            angles.setdefault(v.arm, v.angle)
-        n_sent = s.scalar(
-            select(func.count()).where(
-                MessageRow.campaign_id == campaign_id, MessageRow.status == "sent"
-            )
-        )
+    obs = observations(db, campaign_id)
+    groups, converted, sent = obs.groups, obs.converted, obs.sent_arms
+    per_arm: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    for arm in sent.values():
+        per_arm[arm]["sends"] += 1
+    for mid, kind, value in obs.message_outcomes:
+        msg_arm = sent.get(mid)
+        if msg_arm is None:
+            continue
+        per_arm[msg_arm][kind] += 1
+        if kind == "converted":
+            per_arm[msg_arm]["revenue"] += value
+    weights: dict[str, float] = {}
+    angles: dict[str, str] = {}
+    for v in obs.variants:
+        weights[v.arm] = v.weight
+        angles.setdefault(v.arm, v.angle)
 
     treated = [c for c, g in groups.items() if g == "treated"]
     holdout = [c for c, g in groups.items() if g == "holdout"]
@@ -137,7 +105,7 @@ def measure(db: Database, campaign_id: str) -> Measurement:
         campaign_id=campaign_id,
         treated_n=len(treated),
         holdout_n=len(holdout),
-        messages_sent=int(n_sent or 0),
+        messages_sent=obs.messages_sent,
         conversions_treated=conv_t,
         conversions_holdout=conv_h,
     )
@@ -212,22 +180,3 @@ def apply_weights(
 ) -> list[VariantTemplate]:
     """Variants with the arm weights of a shift_allocation revision applied."""
     return [v.model_copy(update={"weight": float(weights.get(v.arm, v.weight))}) for v in variants]
-
-
-def horizon_note(m: Measurement, as_of: datetime) -> str:
-    """One plain sentence on what the numbers say, flagging small samples."""
-    lift = m.conversion_lift
-    if lift is None:
-        return "No lift yet: the treated or holdout group is empty."
-    verdict = (
-        "small sample — treat as indicative only"
-        if lift.small_sample
-        else "significant"
-        if lift.ci_low > 0 or lift.ci_high < 0
-        else "not significant yet"
-    )
-    return (
-        f"As of {as_of:%Y-%m-%d %H:%M} UTC: conversion {lift.treated_value:.2%} treated vs "
-        f"{lift.holdout_value:.2%} holdout, lift {lift.estimate:+.2%} "
-        f"(95 % CI {lift.ci_low:+.2%} to {lift.ci_high:+.2%}); {verdict}."
-    )
