@@ -42,8 +42,8 @@ from core.models import (
 )
 from core.settings import Settings
 from tools.audience import CustomerFeatures, compute_features
-from tools.scheduling import resolve_tz, schedule_time
-from tools.tokens import unsubscribe_url
+from tools.delivery.scheduling import resolve_tz, schedule_time
+from tools.delivery.tokens import unsubscribe_url
 
 _CHUNK = 2000
 

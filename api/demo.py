@@ -37,10 +37,10 @@ from core.outcomes import record_outcomes
 from core.settings import Settings
 from graphs.operations import decide, optimize, submit_brief
 from graphs.runtime import Deps, build_deps
-from tools.dispatch import dispatch_due
-from tools.sample_world import generate_world, load_world
-from tools.scheduling import local_hour, resolve_tz
-from tools.simulator import ResponseSimulator, SimMessage
+from tools.delivery.dispatch import dispatch_due
+from tools.delivery.scheduling import local_hour, resolve_tz
+from tools.sandbox.sample_world import generate_world, load_world
+from tools.sandbox.simulator import ResponseSimulator, SimMessage
 
 DEMO_APPROVER = "demo-approver (automated stand-in for a human)"
 """Who approves in the demo. A real deployment has people in the approval queue."""

@@ -13,7 +13,7 @@ from core.models import CampaignStatus
 from core.settings import Settings
 from graphs.operations import optimize
 from graphs.runtime import build_deps
-from tools.dispatch import dispatch_due
+from tools.delivery.dispatch import dispatch_due
 
 
 def run_worker(

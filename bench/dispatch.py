@@ -30,10 +30,10 @@ from sqlalchemy import insert  # noqa: E402
 from core.db import ConsentRow, CustomerRow, Database, MessageRow  # noqa: E402
 from core.models import Channel  # noqa: E402
 from core.settings import Settings  # noqa: E402
-from tools.channels.base import ChannelAdapter  # noqa: E402
-from tools.channels.smtp import SMTPAdapter  # noqa: E402
-from tools.channels.webhook import WebhookAdapter  # noqa: E402
-from tools.dispatch import Dispatcher, DispatchPolicy  # noqa: E402
+from tools.delivery.channels.base import ChannelAdapter  # noqa: E402
+from tools.delivery.channels.smtp import SMTPAdapter  # noqa: E402
+from tools.delivery.channels.webhook import WebhookAdapter  # noqa: E402
+from tools.delivery.dispatch import Dispatcher, DispatchPolicy  # noqa: E402
 
 T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 SECRET = "bench-secret"
@@ -47,7 +47,7 @@ def _sinks(conn: Any, secret: str) -> None:
 
     from aiosmtpd.controller import Controller
 
-    from tools.channels.webhook import verify_signature
+    from tools.delivery.channels.webhook import verify_signature
 
     counts = {"smtp": 0, "webhook": 0, "bad_signature": 0}
     lock = threading.Lock()
@@ -208,9 +208,9 @@ def _ceiling(smtp_port: int, http_port: int, n: int) -> dict[str, float]:
 
     import httpx
 
-    from tools.channels.base import OutboundMessage
-    from tools.channels.mime import build_email, email_bytes
-    from tools.channels.webhook import sign
+    from tools.delivery.channels.base import OutboundMessage
+    from tools.delivery.channels.mime import build_email, email_bytes
+    from tools.delivery.channels.webhook import sign
 
     msg = OutboundMessage(
         id="ceiling",

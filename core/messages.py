@@ -1,6 +1,6 @@
 """Outbox repository: the messages activation writes, re-allocates and reports on.
 
-The dispatcher claims and sends them in `tools/dispatch.py` (lease-based claiming on a raw
+The dispatcher claims and sends them in `tools/delivery/dispatch.py` (lease-based claiming on a raw
 connection, tuned for concurrent workers); everything else reaches messages through here.
 """
 

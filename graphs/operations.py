@@ -3,7 +3,8 @@ resume a campaign, carry out a human decision, optimize a campaign. Each runs th
 optimization graph with the persistent checkpointer.
 
 What runs no graph lives elsewhere: the campaign report in `agents/reporting.py`, the dispatch
-cycle in `tools/dispatch.py` (`dispatch_due`), the campaign queries in `core/campaigns.py`."""
+cycle in `tools/delivery/dispatch.py` (`dispatch_due`), the campaign queries in
+`core/campaigns.py`."""
 
 from __future__ import annotations
 

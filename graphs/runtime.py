@@ -11,7 +11,7 @@ from brand_guardrails.store import RuleStore
 from core.brands import store_brand
 from core.db import Database, utcnow
 from core.settings import Settings
-from tools.dispatch import DispatchPolicy
+from tools.delivery.dispatch import DispatchPolicy
 from tools.llm import LLMClient, db_usage_recorder
 
 

@@ -17,7 +17,7 @@ from api.deps import AppDeps
 from core.customers import set_consent
 from core.db import utcnow
 from core.models import Channel
-from tools.tokens import InvalidToken, verify_token
+from tools.delivery.tokens import InvalidToken, verify_token
 
 router = APIRouter(tags=["unsubscribe"])
 _templates = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")

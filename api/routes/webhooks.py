@@ -28,8 +28,8 @@ from core.db import utcnow
 from core.models import Channel, OutcomeKind
 from core.outcomes import record_message_outcome
 from graphs.runtime import Deps
-from tools.channels.sms import verify_twilio_signature
-from tools.channels.webhook import verify_signature
+from tools.delivery.channels.sms import verify_twilio_signature
+from tools.delivery.channels.webhook import verify_signature
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 _log = logging.getLogger(__name__)

@@ -56,7 +56,7 @@ def test_unsubscribe_link_confirms_then_opts_out_and_wins_over_scheduled_sends(
     from sqlalchemy import select
 
     from core.db import ConsentRow
-    from tools.tokens import unsubscribe_url
+    from tools.delivery.tokens import unsubscribe_url
 
     with world.db.session() as s:
         row = s.scalars(

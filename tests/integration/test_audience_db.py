@@ -16,7 +16,7 @@ from core.catalog import bestsellers, get_products, list_products
 from core.customers import consent_granted, get_customers
 from core.db import CustomerRow, Database, EventRow
 from tools.audience import compute_features
-from tools.sample_world import generate_world, load_world
+from tools.sandbox.sample_world import generate_world, load_world
 
 pytestmark = pytest.mark.integration
 

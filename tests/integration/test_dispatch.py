@@ -16,11 +16,11 @@ from core.db import ConsentRow, CustomerRow, Database, MessageRow, OutcomeRow, u
 from core.models import Channel
 from core.settings import Settings
 from tests.support.servers import SMTPSink
-from tools.channels.base import ChannelAdapter
-from tools.channels.file_sink import FileSinkAdapter
-from tools.channels.smtp import SMTPAdapter
-from tools.dispatch import Dispatcher, DispatchPolicy, DispatchStats
-from tools.tokens import verify_token
+from tools.delivery.channels.base import ChannelAdapter
+from tools.delivery.channels.file_sink import FileSinkAdapter
+from tools.delivery.channels.smtp import SMTPAdapter
+from tools.delivery.dispatch import Dispatcher, DispatchPolicy, DispatchStats
+from tools.delivery.tokens import verify_token
 
 pytestmark = pytest.mark.integration
 

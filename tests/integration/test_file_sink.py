@@ -13,10 +13,10 @@ import pytest
 
 from core.models import Channel
 from core.settings import Settings
-from tools.channels.base import OutboundMessage, PermanentSendError, TransientSendError
-from tools.channels.file_sink import FileSinkAdapter
-from tools.channels.registry import build_adapters, close_adapters
-from tools.channels.smtp import SMTPAdapter
+from tools.delivery.channels.base import OutboundMessage, PermanentSendError, TransientSendError
+from tools.delivery.channels.file_sink import FileSinkAdapter
+from tools.delivery.channels.registry import build_adapters, close_adapters
+from tools.delivery.channels.smtp import SMTPAdapter
 
 pytestmark = pytest.mark.integration
 

@@ -17,7 +17,7 @@ from core.settings import Settings
 from graphs.operations import decide, optimize, submit_brief
 from graphs.runtime import Deps
 from tests.integration.conftest import NOW, WINBACK_BRIEF, seeded
-from tools.simulator import ResponseSimulator
+from tools.sandbox.simulator import ResponseSimulator
 
 
 def _launch_and_send_step1(world: Deps) -> str:

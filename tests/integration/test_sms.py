@@ -10,9 +10,9 @@ import pytest
 from core.models import Channel
 from core.settings import Settings
 from tests.support.servers import TwilioServer, free_port
-from tools.channels.base import OutboundMessage, PermanentSendError, TransientSendError
-from tools.channels.registry import build_adapters, close_adapters
-from tools.channels.sms import SMSAdapter, twilio_signature, verify_twilio_signature
+from tools.delivery.channels.base import OutboundMessage, PermanentSendError, TransientSendError
+from tools.delivery.channels.registry import build_adapters, close_adapters
+from tools.delivery.channels.sms import SMSAdapter, twilio_signature, verify_twilio_signature
 
 pytestmark = pytest.mark.integration
 

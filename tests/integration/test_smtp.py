@@ -10,8 +10,8 @@ import pytest
 
 from core.models import Channel
 from tests.support.servers import SMTPSink, free_port
-from tools.channels.base import OutboundMessage, PermanentSendError, TransientSendError
-from tools.channels.smtp import SMTPAdapter
+from tools.delivery.channels.base import OutboundMessage, PermanentSendError, TransientSendError
+from tools.delivery.channels.smtp import SMTPAdapter
 
 pytestmark = pytest.mark.integration
 

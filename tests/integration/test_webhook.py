@@ -9,8 +9,8 @@ import pytest
 
 from core.models import Channel
 from tests.support.servers import WebhookSink
-from tools.channels.base import OutboundMessage, PermanentSendError, TransientSendError
-from tools.channels.webhook import WebhookAdapter, sign, verify_signature
+from tools.delivery.channels.base import OutboundMessage, PermanentSendError, TransientSendError
+from tools.delivery.channels.webhook import WebhookAdapter, sign, verify_signature
 
 pytestmark = pytest.mark.integration
 

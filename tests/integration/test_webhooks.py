@@ -18,11 +18,11 @@ from core.db import ConsentRow, CustomerRow, DecisionRow, MessageRow, OutcomeRow
 from core.models import Channel
 from core.settings import Settings
 from graphs.runtime import Deps, build_deps
-from tools.channels.base import ChannelAdapter
-from tools.channels.file_sink import FileSinkAdapter
-from tools.channels.sms import twilio_signature
-from tools.channels.webhook import sign
-from tools.dispatch import Dispatcher, DispatchPolicy
+from tools.delivery.channels.base import ChannelAdapter
+from tools.delivery.channels.file_sink import FileSinkAdapter
+from tools.delivery.channels.sms import twilio_signature
+from tools.delivery.channels.webhook import sign
+from tools.delivery.dispatch import Dispatcher, DispatchPolicy
 
 pytestmark = pytest.mark.integration
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
-from tools.channels.webhook import verify_signature
+from tools.delivery.channels.webhook import verify_signature
 
 
 def free_port() -> int:

@@ -20,9 +20,9 @@ from sqlalchemy import insert, select
 from core.db import ConsentRow, CustomerRow, Database, MessageRow
 from core.models import Channel
 from core.settings import Settings
-from tools.channels.base import ChannelAdapter, OutboundMessage, SendResult
-from tools.dispatch import Dispatcher, DispatchPolicy
-from tools.scheduling import in_quiet_hours, resolve_tz
+from tools.delivery.channels.base import ChannelAdapter, OutboundMessage, SendResult
+from tools.delivery.dispatch import Dispatcher, DispatchPolicy
+from tools.delivery.scheduling import in_quiet_hours, resolve_tz
 
 ZONES = [
     "Europe/Berlin",

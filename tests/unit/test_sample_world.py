@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from core.models import Channel, Customer, Event, Product
-from tools.sample_world import ANGLES, CATEGORIES, Latent, World, generate_world, latent_for
+from tools.sandbox.sample_world import ANGLES, CATEGORIES, Latent, World, generate_world, latent_for
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tools.scheduling import (
+from tools.delivery.scheduling import (
     defer_quiet_hours,
     in_quiet_hours,
     local_hour,

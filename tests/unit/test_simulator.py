@@ -8,8 +8,8 @@ import pytest
 
 from core.models import Channel, Outcome, OutcomeKind, Product
 from tools.audience import split_holdout
-from tools.sample_world import ANGLES, CATEGORIES, latent_for
-from tools.simulator import ResponseSimulator, SimMessage
+from tools.sandbox.sample_world import ANGLES, CATEGORIES, latent_for
+from tools.sandbox.simulator import ResponseSimulator, SimMessage
 
 SEED = 7
 NOW = datetime(2025, 6, 1, 9, 0, tzinfo=UTC)

@@ -11,7 +11,7 @@ import pytest
 
 from core.models import Channel
 from core.settings import Settings
-from tools.tokens import InvalidToken, sign_token, unsubscribe_url, verify_token
+from tools.delivery.tokens import InvalidToken, sign_token, unsubscribe_url, verify_token
 
 
 def test_round_trip_and_url_safety() -> None:

@@ -9,7 +9,7 @@ number).
 
 Idempotency: the request carries `Idempotency-Key` (stable across re-sends) for gateways that
 honour it. Twilio's Messages API documents no such key, so against Twilio itself a re-send
-after a crash (see `tools.dispatch`) can reach the phone twice.
+after a crash (see `tools.delivery.dispatch`) can reach the phone twice.
 """
 
 from __future__ import annotations
@@ -22,7 +22,12 @@ from collections.abc import Iterable, Mapping
 import httpx
 
 from core.models import Channel
-from tools.channels.base import OutboundMessage, PermanentSendError, SendResult, TransientSendError
+from tools.delivery.channels.base import (
+    OutboundMessage,
+    PermanentSendError,
+    SendResult,
+    TransientSendError,
+)
 from tools.sms_encoding import segments
 
 MAX_BODY_CHARS = 1600

@@ -2,8 +2,8 @@
 
 Every synthetic person has hidden preferences (`Latent`), derived from a hash of the world seed and
 the customer id, so nothing about them needs storing. The behaviour in the event history is driven
-by those preferences, and the response simulator (`tools.simulator`) uses the same ones, so what
-agents learn from history carries over to how people respond.
+by those preferences, and the response simulator (`tools.sandbox.simulator`) uses the same
+ones, so what agents learn from history carries over to how people respond.
 
 History shape: browsing (Product Viewed, Product Added) covers the last `days` days; purchase
 history (Order Completed) reaches back `4 × days` (at least 180 days), so the lifecycle stages

@@ -16,7 +16,12 @@ import time
 import httpx
 
 from core.models import Channel
-from tools.channels.base import OutboundMessage, PermanentSendError, SendResult, TransientSendError
+from tools.delivery.channels.base import (
+    OutboundMessage,
+    PermanentSendError,
+    SendResult,
+    TransientSendError,
+)
 
 
 def sign(secret: str, timestamp: str, body: str | bytes) -> str:

@@ -9,8 +9,13 @@ import ssl
 import threading
 
 from core.models import Channel
-from tools.channels.base import OutboundMessage, PermanentSendError, SendResult, TransientSendError
-from tools.channels.mime import build_email, email_bytes
+from tools.delivery.channels.base import (
+    OutboundMessage,
+    PermanentSendError,
+    SendResult,
+    TransientSendError,
+)
+from tools.delivery.channels.mime import build_email, email_bytes
 
 _log = logging.getLogger(__name__)
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from core.models import Channel
 from core.settings import Settings
-from tools.channels.base import ChannelAdapter
-from tools.channels.file_sink import FileSinkAdapter
-from tools.channels.sms import SMSAdapter
-from tools.channels.smtp import SMTPAdapter
-from tools.channels.webhook import WebhookAdapter
+from tools.delivery.channels.base import ChannelAdapter
+from tools.delivery.channels.file_sink import FileSinkAdapter
+from tools.delivery.channels.sms import SMSAdapter
+from tools.delivery.channels.smtp import SMTPAdapter
+from tools.delivery.channels.webhook import WebhookAdapter
 
 
 def build_adapters(settings: Settings) -> dict[Channel, ChannelAdapter]:

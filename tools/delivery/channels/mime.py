@@ -15,7 +15,7 @@ from email.utils import format_datetime, formataddr
 from typing import Any
 
 from core.db import utcnow
-from tools.channels.base import OutboundMessage
+from tools.delivery.channels.base import OutboundMessage
 
 _URL = re.compile(r"https?://[^\s<>\"']+")
 _TRAILING_PUNCT = ".,;:!?)]}"

@@ -1,7 +1,7 @@
 """The response simulator: how synthetic people respond to messages (demo, evals, tests, bench).
 
 It stands in for the real world when autocmo runs on the sample store. Each person's hidden
-preferences (`tools.sample_world.latent_for`, same seed as the world) decide what happens:
+preferences (`tools.sandbox.sample_world.latent_for`, same seed as the world) decide what happens:
 
 - everyone in a campaign, treated or holdout, may buy on their own within the horizon (organic
   baseline, ~3 % on average; such conversions have `message_id` None);
@@ -27,7 +27,7 @@ from datetime import datetime, timedelta
 from pydantic import BaseModel
 
 from core.models import Channel, Outcome, OutcomeKind, Product
-from tools.sample_world import CATEGORIES, Latent, latent_for
+from tools.sandbox.sample_world import CATEGORIES, Latent, latent_for
 
 _OPEN = {Channel.EMAIL: 0.30, Channel.SMS: 0.85, Channel.PUSH: 0.15, Channel.WEBHOOK: 0.30}
 """Base chance a delivered message is opened (read, for SMS)."""
@@ -57,7 +57,7 @@ class SimMessage(BaseModel):
     channel: Channel
     """Channel it went out on."""
     angle: str
-    """Creative angle (one of tools.sample_world.ANGLES; others count as neutral)."""
+    """Creative angle (one of tools.sandbox.sample_world.ANGLES; others count as neutral)."""
     offer_percent: float
     """Discount in percent (0 for none)."""
     product_id: str | None

@@ -63,16 +63,16 @@ from core.db import (
 )
 from core.models import Channel, MessageStatus, OutcomeKind, SkipReason
 from core.settings import Settings
-from tools.channels.base import (
+from tools.delivery.channels.base import (
     ChannelAdapter,
     OutboundMessage,
     PermanentSendError,
     SendResult,
     TransientSendError,
 )
-from tools.channels.registry import build_adapters, close_adapters
-from tools.scheduling import defer_quiet_hours, in_quiet_hours, resolve_tz
-from tools.tokens import unsubscribe_url
+from tools.delivery.channels.registry import build_adapters, close_adapters
+from tools.delivery.scheduling import defer_quiet_hours, in_quiet_hours, resolve_tz
+from tools.delivery.tokens import unsubscribe_url
 
 _log = logging.getLogger(__name__)
 

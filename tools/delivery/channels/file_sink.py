@@ -12,8 +12,13 @@ import uuid
 from pathlib import Path
 
 from core.models import Channel
-from tools.channels.base import OutboundMessage, PermanentSendError, SendResult, TransientSendError
-from tools.channels.mime import build_email, email_bytes
+from tools.delivery.channels.base import (
+    OutboundMessage,
+    PermanentSendError,
+    SendResult,
+    TransientSendError,
+)
+from tools.delivery.channels.mime import build_email, email_bytes
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 
