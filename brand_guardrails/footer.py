@@ -7,8 +7,8 @@ postal address (CAN-SPAM). SMS: brand prefix, disclaimers and the STOP opt-out. 
 from __future__ import annotations
 
 from brand_guardrails.kit import BrandKit
-from brand_guardrails.sms_encoding import to_gsm7
 from core.models import Channel, Offer
+from tools.sms_encoding import to_gsm7
 
 
 def sms_prefix(kit: BrandKit) -> str:

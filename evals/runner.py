@@ -28,7 +28,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
 from brand_guardrails.checker import CopyToCheck, check_message, verdict
-from brand_guardrails.checks import CONTENT_FAMILIES, FAMILIES
+from brand_guardrails.checks import FAMILIES
 from brand_guardrails.footer import apply_footer
 from brand_guardrails.kit import BrandKit
 from core.models import Channel, Finding, Offer, Severity
@@ -210,7 +210,7 @@ def _check_case(kit: BrandKit, case: EvalCase) -> list[Finding]:
 
 
 def _score_sms_spam(kit: BrandKit, path: Path) -> SmsSpamScore:
-    content = [FAMILIES[f] for f in FAMILIES if f in CONTENT_FAMILIES]
+    content = [f.check for f in FAMILIES.values() if f.content]
     ham = ham_blocked = spam = spam_blocked = spam_flagged = 0
     ham_rules: dict[str, int] = {}
     for line in path.read_text(encoding="utf-8", errors="replace").splitlines():

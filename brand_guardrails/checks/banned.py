@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from brand_guardrails.checks._cache import LineMemo, per_kit, scan_lines
 from brand_guardrails.checks._text import (
@@ -18,10 +17,8 @@ from brand_guardrails.checks._text import (
     skeletons,
 )
 from brand_guardrails.kit import BrandKit
+from brand_guardrails.message import CopyToCheck
 from core.models import Finding, Severity
-
-if TYPE_CHECKING:
-    from brand_guardrails.checker import CopyToCheck
 
 
 @dataclass(frozen=True)

@@ -5,16 +5,12 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from brand_guardrails.checks._cache import LineMemo, per_kit, scan_lines
 from brand_guardrails.checks._text import Part, fold, original_span, required_literals
 from brand_guardrails.kit import BrandKit, ClaimPattern
+from brand_guardrails.message import CopyToCheck
 from core.models import Finding, Severity
-
-if TYPE_CHECKING:
-    from brand_guardrails.checker import CopyToCheck
-
 
 _SPACED = re.compile(r"(?<![^\W\d_])(?:[^\W\d_][ .*_-]{1,2}){3,}[^\W\d_](?![^\W\d_])")
 """A word spelt out letter by letter (`g u a r a n t e e d`, `c.u.r.e`)."""

@@ -5,16 +5,13 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from functools import lru_cache
-from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from brand_guardrails.checks._cache import LineMemo, per_kit, scan_lines
 from brand_guardrails.checks._text import Part
 from brand_guardrails.kit import BrandKit
+from brand_guardrails.message import CopyToCheck
 from core.models import Finding, Severity
-
-if TYPE_CHECKING:
-    from brand_guardrails.checker import CopyToCheck
 
 _HTTP = re.compile(r"[hH][tT][tT][pP][sS]?://[^\s<>\"'()\[\]]+")
 _WWW = re.compile(r"[wW][wW][wW]\.[^\s<>\"'()\[\]]+")

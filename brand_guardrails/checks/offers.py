@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from brand_guardrails.checks._cache import LineMemo, junctions, lines
 from brand_guardrails.checks._text import Part, fold, parts, squash
 from brand_guardrails.kit import BrandKit
+from brand_guardrails.message import CopyToCheck
 from core.models import Channel, Finding, Severity
 
 Where = Literal["subject", "body", "message"]
-
-if TYPE_CHECKING:
-    from brand_guardrails.checker import CopyToCheck
 
 _PCT_SIGN = re.compile(r"(?:%|percent)(\s*(?:off|discount|savings?)\b)?")
 _NUMBER_BEFORE = re.compile(r"(?<![\d.])(\d{1,3}(?:\.\d+)?)\s*$")

@@ -6,15 +6,12 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from brand_guardrails.checks._cache import LineMemo, per_kit, scan_lines
 from brand_guardrails.checks._text import Part, fold, original_span, parts, squash
 from brand_guardrails.kit import BrandKit
+from brand_guardrails.message import CopyToCheck
 from core.models import Finding, Severity
-
-if TYPE_CHECKING:
-    from brand_guardrails.checker import CopyToCheck
 
 CONTACT_FIELDS = frozenset({"email", "phone"})
 """Recipient fields that may appear in their own message (e.g. `sent to you at …`)."""

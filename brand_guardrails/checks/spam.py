@@ -12,16 +12,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from brand_guardrails.checks._cache import LineMemo, lines, per_kit
 from brand_guardrails.checks._text import Part, fold, parts
 from brand_guardrails.checks.voice import content_lines
 from brand_guardrails.kit import BrandKit
+from brand_guardrails.message import CopyToCheck
 from core.models import Finding, Severity
-
-if TYPE_CHECKING:
-    from brand_guardrails.checker import CopyToCheck
 
 _WEIGHT_FILE = re.compile(r"weight[_-]?(\d+(?:\.\d+)?)", re.IGNORECASE)
 

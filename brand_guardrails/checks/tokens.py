@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from brand_guardrails.checks._cache import LineMemo, per_kit, scan_lines
 from brand_guardrails.checks._text import Part
 from brand_guardrails.kit import BrandKit
+from brand_guardrails.message import CopyToCheck
 from core.models import Finding, Severity
-
-if TYPE_CHECKING:
-    from brand_guardrails.checker import CopyToCheck
 
 _NULLS = r"(?:None|none|null|NULL|nan|NaN|undefined)"
 _NULL_WORDS = ("None", "none", "null", "NULL", "nan", "NaN", "undefined")

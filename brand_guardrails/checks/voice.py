@@ -6,15 +6,12 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from brand_guardrails.checks._cache import LineMemo, lines, per_kit, scan_lines
 from brand_guardrails.checks._text import Part, fold, original_span, parts
 from brand_guardrails.kit import BrandKit
+from brand_guardrails.message import CopyToCheck
 from core.models import Channel, Finding, Severity
-
-if TYPE_CHECKING:
-    from brand_guardrails.checker import CopyToCheck
 
 _EMOJI = re.compile(
     "[\U0001f000-\U0001faff\u2600-\u27bf\u2b00-\u2bff\u2300-\u23ff\ufe0f\U0001f1e6-\U0001f1ff]"
