@@ -1,4 +1,8 @@
-"""Unsubstantiated claims (guarantees, #1, cures, risk-free, superlatives) from the kit."""
+"""Unsubstantiated claims (guarantees, #1, cures, risk-free, superlatives) from the kit.
+
+Patterns run on folded text (case, look-alike letters) and, when a word mixes letters with
+digits or symbols, on its leetspeak reading as well (`cur3s` → `cures`, `r1sk-fr33`).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,65 @@ from brand_guardrails.checks._text import Part, fold, original_span, required_li
 from brand_guardrails.kit import BrandKit, ClaimPattern
 from brand_guardrails.message import CopyToCheck
 from core.models import Finding, Severity
+
+_LEET_WORD = re.compile(r"[a-z0-9@$€!|]*[0-9@$€!|][a-z0-9@$€!|]*")
+"""A run of letters, digits and look-alike symbols containing at least one non-letter."""
+_LEET_AS_I = str.maketrans("0134578@$€9!|", "oieastbasegii")
+_LEET_AS_L = str.maketrans("0134578@$€9!|", "oleastbasegll")
+"""Symbols read as letters, one for one (so offsets stay put); `1`, `!`, `|` as i or as l."""
+_TITLE = re.compile(r"(?:^|\s)(?:Dr|Mr|Mrs|Ms|Mx|Prof|St|Sr|Jr)\.$")
+"""A title before a name (`Dr. Heal`): its full stop does not end a sentence."""
+_WORD = re.compile(r"\S+")
+_SMALL_WORDS = frozenset(
+    ["a", "an", "the", "and", "or", "of", "in", "on", "at", "to", "for", "by", "with", "from"]
+)
+_SENTENCE_START = frozenset(".!?:;\"'“”(«¿¡-•*")
+
+
+def leet_readings(folded: str) -> tuple[str, ...]:
+    """`folded` with every mixed letter/symbol word (`cur3s`, `gu@rantee`) read as letters,
+    in the two readings of `1` (i, l); () when no word mixes them. Same length as `folded`."""
+    words = [
+        m
+        for m in _LEET_WORD.finditer(folded)
+        if sum(c.isalpha() for c in m.group()) >= 2 and not m.group().isdigit()
+    ]
+    if not words:
+        return ()
+    out = []
+    for table in (_LEET_AS_I, _LEET_AS_L):
+        chars = list(folded)
+        for m in words:
+            chars[m.start() : m.end()] = m.group().translate(table)
+        out.append("".join(chars))
+    return tuple(dict.fromkeys(out))
+
+
+def _is_name(text: str, start: int, end: int) -> bool:
+    """True when text[start:end] is written as a name: one capitalised word inside a
+    sentence of a line that is not in title case (`our designer Jamie Heal`)."""
+    word = text[start:end]
+    if not (word.isalpha() and word[0].isupper() and word[1:].islower()):
+        return False
+    before = text[:start].rstrip()
+    if not before:
+        return False
+    if before[-1] in _SENTENCE_START and not _TITLE.search(before):
+        return False
+    # Title case says nothing about names: the line's other words (not the first, not the
+    # word itself or the one before it, not short function words) must be mostly lower case.
+    tokens = [(m.start(), m.group()) for m in _WORD.finditer(text)]
+    others = [
+        w
+        for i, (pos, w) in enumerate(tokens)
+        if i > 0
+        and pos != start
+        and not (i + 1 < len(tokens) and tokens[i + 1][0] == start)
+        and w[:1].isalpha()
+        and w.lower() not in _SMALL_WORDS
+    ]
+    return sum(w[0].isupper() for w in others) * 2 <= len(others)
+
 
 _SPACED = re.compile(r"(?<![^\W\d_])(?:[^\W\d_][ .*_-]{1,2}){3,}[^\W\d_](?![^\W\d_])")
 """A word spelt out letter by letter (`g u a r a n t e e d`, `c.u.r.e`)."""
@@ -57,14 +120,25 @@ def _scan(kit: BrandKit, pats: _Patterns, text: str, field: Part) -> tuple[Findi
     folded = fold(text)
     if pats.allowed is not None:
         folded = pats.allowed.sub(lambda m: " " * len(m.group()), folded)
-    hits = [
-        (claim, m.start(), original_span(text, folded, m.start(), m.end()))
-        for claim, rx, lits in pats.claims
-        if lits is None or any(map(folded.__contains__, lits))
-        for m in rx.finditer(folded)
-    ]
-    if any(c in folded for c in " .*_-"):
-        hits += _spaced_hits(pats, folded)
+    hits: list[tuple[ClaimPattern, int, str]] = []
+    seen: set[tuple[str, int]] = set()
+    for reading in (folded, *leet_readings(folded)):
+        for claim, rx, lits in pats.claims:
+            if lits is not None and not any(map(reading.__contains__, lits)):
+                continue
+            for m in rx.finditer(reading):
+                if (claim.label, m.start()) in seen:
+                    continue
+                named = claim.skip_names and len(text) == len(folded)
+                if named and _is_name(text, m.start(), m.end()):
+                    continue
+                seen.add((claim.label, m.start()))
+                hits.append((claim, m.start(), original_span(text, folded, m.start(), m.end())))
+        if any(c in reading for c in " .*_-"):
+            for hit in _spaced_hits(pats, reading):
+                if (hit[0].label, hit[1]) not in seen:
+                    seen.add((hit[0].label, hit[1]))
+                    hits.append(hit)
     out: list[Finding] = []
     for claim, _, span in sorted(hits, key=lambda h: h[1]):
         out.append(
