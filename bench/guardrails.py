@@ -104,14 +104,23 @@ _WORDS = (  # noqa: SIM905
 
 
 def make_unique(msgs: list[CopyToCheck], seed: int = 11) -> list[CopyToCheck]:
-    """The same messages with a few random words and a number put after the first word of
-    every line of the subject and of the copy above the footer, so no line repeats."""
+    """The same messages with a few random words and the message's number (in words) put
+    after the first word of every line of the subject and of the copy above the footer, so
+    no line repeats between messages."""
     rng = random.Random(seed)
 
     def vary(line: str, i: int, most: int = 7) -> str:
         head, _, tail = line.partition(" ")
-        words = " ".join(rng.choices(_WORDS, k=rng.randint(2, most)))
-        return f"{head} {words} {i}k{rng.getrandbits(16)}, {tail}" if tail else line
+        if not tail:
+            return line
+        tag = []  # the message number written in words, so no line repeats
+        while True:
+            i, digit = divmod(i, len(_WORDS))
+            tag.append(_WORDS[digit])
+            if not i:
+                break
+        words = " ".join(rng.choices(_WORDS, k=rng.randint(2, most)) + tag)
+        return f"{head} {words}, {tail}"
 
     out: list[CopyToCheck] = []
     for i, m in enumerate(msgs):

@@ -11,13 +11,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from brand_guardrails.checks._cache import LineMemo, per_kit, scan_lines
+from brand_guardrails.checks._phrases import PhraseIndex
 from brand_guardrails.checks._text import Part, fold, original_span, required_literals
 from brand_guardrails.kit import BrandKit, ClaimPattern
 from brand_guardrails.message import CopyToCheck
 from core.models import Finding, Severity
 
-_LEET_WORD = re.compile(r"[a-z0-9@$€!|]*[0-9@$€!|][a-z0-9@$€!|]*")
-"""A run of letters, digits and look-alike symbols containing at least one non-letter."""
+_LEET_WORD = re.compile(
+    r"(?<![a-z0-9@$€!|])(?=[a-z0-9@$€!|]*[0-9@$€!|])(?=[0-9@$€!|]*[a-z][0-9@$€!|]*[a-z])"
+    r"[a-z0-9@$€!|]+"
+)
+"""A word of letters, digits and look-alike symbols with at least two letters and one
+digit or symbol (`cur3s`, `gu@r@nteed`; not `3`, `#1`, `4x4`)."""
+_LEET_HINT = re.compile(r"[a-z][0-9@$€!|]|[0-9@$€!|][a-z]")
+"""A letter next to a digit or symbol: there is no leet word without one (a cheap test)."""
 _LEET_AS_I = str.maketrans("0134578@$€9!|", "oieastbasegii")
 _LEET_AS_L = str.maketrans("0134578@$€9!|", "oleastbasegll")
 """Symbols read as letters, one for one (so offsets stay put); `1`, `!`, `|` as i or as l."""
@@ -33,11 +40,9 @@ _SENTENCE_START = frozenset(".!?:;\"'“”(«¿¡-•*")
 def leet_readings(folded: str) -> tuple[str, ...]:
     """`folded` with every mixed letter/symbol word (`cur3s`, `gu@rantee`) read as letters,
     in the two readings of `1` (i, l); () when no word mixes them. Same length as `folded`."""
-    words = [
-        m
-        for m in _LEET_WORD.finditer(folded)
-        if sum(c.isalpha() for c in m.group()) >= 2 and not m.group().isdigit()
-    ]
+    if _LEET_HINT.search(folded) is None:
+        return ()
+    words = list(_LEET_WORD.finditer(folded))
     if not words:
         return ()
     out = []
@@ -81,22 +86,31 @@ _SPACED = re.compile(r"(?<![^\W\d_])(?:[^\W\d_][ .*_-]{1,2}){3,}[^\W\d_](?![^\W\
 
 @dataclass(frozen=True)
 class _Patterns:
-    claims: list[tuple[ClaimPattern, re.Pattern[str], tuple[str, ...] | None]]
+    claims: list[tuple[ClaimPattern, re.Pattern[str]]]
+    literals: PhraseIndex[int]
+    """The literals one of which occurs in every match of a claim → the claim's index."""
+    always: frozenset[int]
+    """Claims without such literals: they run on every line."""
     allowed: re.Pattern[str] | None
+
+    def candidates(self, text: str) -> list[tuple[ClaimPattern, re.Pattern[str]]]:
+        """The claims that can match `text` (in kit order)."""
+        present = self.literals.values_in(text) | self.always
+        return [self.claims[i] for i in sorted(present)]
 
 
 def _compile(kit: BrandKit) -> _Patterns:
-    """Each claim pattern with the literals that pre-filter it."""
-    claims = [
-        (c, re.compile(c.pattern, re.IGNORECASE), required_literals(c.pattern))
-        for c in kit.claims.blocked
-    ]
+    """Each claim pattern, and an index of the literals that pre-filter them."""
+    claims = [(c, re.compile(c.pattern, re.IGNORECASE)) for c in kit.claims.blocked]
+    literals = [required_literals(c.pattern) for c in kit.claims.blocked]
+    index = PhraseIndex((lit, i) for i, lits in enumerate(literals) for lit in lits or ())
+    always = frozenset(i for i, lits in enumerate(literals) if lits is None)
     allowed = (
         re.compile("|".join(re.escape(fold(p)) for p in kit.claims.allowed_phrases))
         if kit.claims.allowed_phrases
         else None
     )
-    return _Patterns(claims, allowed)
+    return _Patterns(claims, index, always, allowed)
 
 
 @per_kit
@@ -123,9 +137,7 @@ def _scan(kit: BrandKit, pats: _Patterns, text: str, field: Part) -> tuple[Findi
     hits: list[tuple[ClaimPattern, int, str]] = []
     seen: set[tuple[str, int]] = set()
     for reading in (folded, *leet_readings(folded)):
-        for claim, rx, lits in pats.claims:
-            if lits is not None and not any(map(reading.__contains__, lits)):
-                continue
+        for claim, rx in pats.candidates(reading):
             for m in rx.finditer(reading):
                 if (claim.label, m.start()) in seen:
                     continue
@@ -166,7 +178,7 @@ def _spaced_hits(pats: _Patterns, folded: str) -> list[tuple[ClaimPattern, int, 
         window = folded[max(0, run.start() - 30) : run.start()] + joined
         window += folded[run.end() : run.end() + 30]
         offset = min(run.start(), 30)
-        for claim, rx, _ in pats.claims:
+        for claim, rx in pats.claims:
             for m in rx.finditer(window):
                 if m.start() < offset + len(joined) and m.end() > offset:
                     out.append((claim, run.start(), run.group()))

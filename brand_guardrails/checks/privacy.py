@@ -29,6 +29,8 @@ _STREET = re.compile(
     r"Strasse|Weg|Allee)\b\.?"
 )
 _DIGITS = re.compile(r"\D")
+_NOT_DIGIT = bytes(c for c in range(256) if not chr(c).isdigit())
+"""Bytes to delete to count the ASCII digits of ASCII-encoded text."""
 
 
 def topic_pattern(topic: str) -> str:
@@ -168,10 +170,11 @@ def _scan_pii(own: _Own, text: str, field: Part) -> tuple[Finding, ...]:
             if m.group().lower() in own.emails:
                 continue
             out.append(_personal(m.group(), "an e-mail address", field))
-    for m in _PHONE.finditer(text):
+    digits = len(text.encode("ascii", "ignore").translate(None, _NOT_DIGIT))
+    for m in _PHONE.finditer(text) if digits >= 9 else ():
         if len(_DIGITS.sub("", m.group())) >= 9 and _normalise(m.group()) not in own.phones:
             out.append(_personal(m.group(), "a phone number", field))
-    for m in _STREET.finditer(text):
+    for m in _STREET.finditer(text) if digits else ():
         street = squash(m.group())
         if not any(street in a for a in own.addresses):
             out.append(_personal(m.group(), "a street address", field))

@@ -100,9 +100,9 @@ def test_numbered_items_and_the_surname_heal_pass(body: str) -> None:
 @pytest.mark.parametrize(
     ("body", "span"),
     [
-        ("the #1 boot in America", "the #1"),
+        ("the #1 boot in America", "#1"),
         ("#1 boot in America, three years running.", "#1"),
-        ("America's #1 rain jacket", "'s #1"),
+        ("America's #1 rain jacket", "#1"),
         ("This Balm Heals Cracked Heels", "Heals"),
         ("Heal your heels with our wool socks.", "Heal"),
     ],
