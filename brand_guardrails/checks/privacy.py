@@ -85,7 +85,7 @@ def _pii_memo(kit: BrandKit) -> LineMemo[Sequence[Finding]]:
         frozenset(domains),
         frozenset(e.strip().lower() for e in kit.contact.emails),
         frozenset(_normalise(p) for p in kit.contact.phones),
-        tuple(squash(a) for a in (kit.postal_address, *kit.contact.addresses)),
+        tuple(_street_key(a) for a in (kit.postal_address, *kit.contact.addresses)),
     )
     return LineMemo(lambda text, field: _scan_pii(own, text, field))
 
@@ -175,10 +175,23 @@ def _scan_pii(own: _Own, text: str, field: Part) -> tuple[Finding, ...]:
         if len(_DIGITS.sub("", m.group())) >= 9 and _normalise(m.group()) not in own.phones:
             out.append(_personal(m.group(), "a phone number", field))
     for m in _STREET.finditer(text) if digits else ():
-        street = squash(m.group())
+        street = _street_key(m.group())
         if not any(street in a for a in own.addresses):
             out.append(_personal(m.group(), "a street address", field))
     return tuple(out)
+
+
+_STREET_ABBREVIATIONS = {
+    "st": "street", "ave": "avenue", "rd": "road", "ln": "lane", "dr": "drive",
+    "blvd": "boulevard", "ct": "court", "pl": "place", "pkwy": "parkway", "hwy": "highway",
+    "str": "strasse",
+}  # fmt: skip
+
+
+def _street_key(address: str) -> str:
+    """An address in a comparable form: folded, punctuation dropped, `St.` read as `street`."""
+    words = squash(address).replace(".", " ").replace(",", " ").split()
+    return " ".join(_STREET_ABBREVIATIONS.get(w, w) for w in words)
 
 
 def _personal(span: str, what: str, field: Part) -> Finding:

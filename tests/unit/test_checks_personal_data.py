@@ -103,3 +103,9 @@ def test_a_number_close_to_the_brands_is_still_personal_data() -> None:
     assert _personal("Write to repairs@northwind-help.example.com") == [
         "repairs@northwind-help.example.com"
     ]
+
+
+def test_the_brands_store_address_matches_when_abbreviated() -> None:
+    assert _personal("Your order is ready at 48 Commercial St.") == []
+    assert _personal("Our Burlington store opens at 112 Church St. on Saturday.") == []
+    assert _personal("Meet Dana at 112 Maple St. on Saturday.") == ["112 Maple St."]
