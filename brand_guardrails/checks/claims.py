@@ -23,8 +23,25 @@ _LEET_WORD = re.compile(
 )
 """A word of letters, digits and look-alike symbols with at least two letters and one
 digit or symbol (`cur3s`, `gu@r@nteed`; not `3`, `#1`, `4x4`)."""
-_LEET_HINT = re.compile(r"[a-z][0-9@$€!|]|[0-9@$€!|][a-z]")
-"""A letter next to a digit or symbol: there is no leet word without one (a cheap test)."""
+
+
+def _char_classes() -> bytes:
+    """A byte table for `str.encode("ascii", "replace").translate`: letters (and `?`, which
+    stands for any non-ASCII character) → `a`, digits and leet symbols → `1`, the separators
+    of spelt-out words → `s`, anything else → space."""
+    table = bytearray(b" " * 256)
+    for c in range(256):
+        ch = chr(c)
+        if (ch.isascii() and ch.isalpha()) or ch == "?":
+            table[c] = ord("a")
+        elif ch in "0123456789@$!|":
+            table[c] = ord("1")
+        elif ch in " .*_-":
+            table[c] = ord("s")
+    return bytes(table)
+
+
+_CLASSES = _char_classes()
 _LEET_AS_I = str.maketrans("0134578@$€9!|", "oieastbasegii")
 _LEET_AS_L = str.maketrans("0134578@$€9!|", "oleastbasegll")
 """Symbols read as letters, one for one (so offsets stay put); `1`, `!`, `|` as i or as l."""
@@ -40,8 +57,9 @@ _SENTENCE_START = frozenset(".!?:;\"'“”(«¿¡-•*")
 def leet_readings(folded: str) -> tuple[str, ...]:
     """`folded` with every mixed letter/symbol word (`cur3s`, `gu@rantee`) read as letters,
     in the two readings of `1` (i, l); () when no word mixes them. Same length as `folded`."""
-    if _LEET_HINT.search(folded) is None:
-        return ()
+    classes = folded.encode("ascii", "replace").translate(_CLASSES)
+    if b"a1" not in classes and b"1a" not in classes and "€" not in folded:
+        return ()  # no letter touches a digit or symbol: no leet word (a cheap test)
     words = list(_LEET_WORD.finditer(folded))
     if not words:
         return ()
@@ -92,6 +110,8 @@ class _Patterns:
     always: frozenset[int]
     """Claims without such literals: they run on every line."""
     allowed: re.Pattern[str] | None
+    allowed_words: PhraseIndex[str]
+    """The allowed phrases, to test cheaply whether `allowed` can match."""
 
     def candidates(self, text: str) -> list[tuple[ClaimPattern, re.Pattern[str]]]:
         """The claims that can match `text` (in kit order)."""
@@ -110,7 +130,8 @@ def _compile(kit: BrandKit) -> _Patterns:
         if kit.claims.allowed_phrases
         else None
     )
-    return _Patterns(claims, index, always, allowed)
+    words = PhraseIndex((fold(p), p) for p in kit.claims.allowed_phrases)
+    return _Patterns(claims, index, always, allowed, words)
 
 
 @per_kit
@@ -132,7 +153,7 @@ def check(kit: BrandKit, msg: CopyToCheck) -> list[Finding]:
 
 def _scan(kit: BrandKit, pats: _Patterns, text: str, field: Part) -> tuple[Finding, ...]:
     folded = fold(text)
-    if pats.allowed is not None:
+    if pats.allowed is not None and pats.allowed_words.any_in(folded):
         folded = pats.allowed.sub(lambda m: " " * len(m.group()), folded)
     hits: list[tuple[ClaimPattern, int, str]] = []
     seen: set[tuple[str, int]] = set()
@@ -146,11 +167,10 @@ def _scan(kit: BrandKit, pats: _Patterns, text: str, field: Part) -> tuple[Findi
                     continue
                 seen.add((claim.label, m.start()))
                 hits.append((claim, m.start(), original_span(text, folded, m.start(), m.end())))
-        if any(c in reading for c in " .*_-"):
-            for hit in _spaced_hits(pats, reading):
-                if (hit[0].label, hit[1]) not in seen:
-                    seen.add((hit[0].label, hit[1]))
-                    hits.append(hit)
+        for hit in _spaced_hits(pats, reading):
+            if (hit[0].label, hit[1]) not in seen:
+                seen.add((hit[0].label, hit[1]))
+                hits.append(hit)
     out: list[Finding] = []
     for claim, _, span in sorted(hits, key=lambda h: h[1]):
         out.append(
@@ -173,6 +193,8 @@ def _spaced_hits(pats: _Patterns, folded: str) -> list[tuple[ClaimPattern, int, 
     """Claims hidden by spelling a word out letter by letter, matched with the letters
     joined; the span is the spelt-out text."""
     out: list[tuple[ClaimPattern, int, str]] = []
+    if b"sas" not in folded.encode("ascii", "replace").translate(_CLASSES):
+        return out  # no single letter between separators: nothing spelt out (a cheap test)
     for run in _SPACED.finditer(folded):
         joined = "".join(ch for ch in run.group() if ch.isalpha())
         window = folded[max(0, run.start() - 30) : run.start()] + joined

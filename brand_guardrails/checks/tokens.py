@@ -12,6 +12,7 @@ import re
 from collections.abc import Sequence
 
 from brand_guardrails.checks._cache import LineMemo, per_kit, scan_lines
+from brand_guardrails.checks._phrases import PhraseIndex
 from brand_guardrails.checks._text import Part
 from brand_guardrails.kit import BrandKit
 from brand_guardrails.message import CopyToCheck
@@ -46,6 +47,12 @@ _EMPTY = re.compile(
     r"\b(?:Hi|Hey|Hello|Dear)\s+(?:[,!]|\.(?!\.)|:(?![-()/pPdD]))|\bcode\s+(?:[,!]|\.(?!\.))"
 )
 _EMPTY_TRIGGERS = (" ,", " !", " .", " :", "\n,", "\n.")
+_EMPTY_RULE = -1
+_TRIGGERS = PhraseIndex(
+    [(t, i) for i, (triggers, _) in enumerate(_TOKEN_RULES) for t in triggers]
+    + [(t, _EMPTY_RULE) for t in _EMPTY_TRIGGERS]
+)
+"""Trigger strings → the rule (index in _TOKEN_RULES, or _EMPTY_RULE) they let run."""
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _CAMEL = re.compile(r"^[A-Za-z][a-z0-9]*(?:[A-Z][a-z0-9]+)+$")
 """`FirstName`, `firstName`: CamelCase, the shape of a variable name."""
@@ -94,13 +101,9 @@ def check(kit: BrandKit, msg: CopyToCheck) -> list[Finding]:
 
 def _scan(private: frozenset[str], text: str, field: Part) -> tuple[Finding, ...]:
     out: list[Finding] = []
+    triggered = _TRIGGERS.values_in(text)
     found = sorted(
-        (
-            m
-            for triggers, rx in _TOKEN_RULES
-            if any(map(text.__contains__, triggers))
-            for m in rx.finditer(text)
-        ),
+        (m for i in sorted(triggered - {_EMPTY_RULE}) for m in _TOKEN_RULES[i][1].finditer(text)),
         key=lambda m: (m.start(), -m.end()),
     )
     matches: list[re.Match[str]] = []
@@ -144,8 +147,7 @@ def _scan(private: frozenset[str], text: str, field: Part) -> tuple[Finding, ...
                 field=field,
             )
         )
-    triggered = any(map(text.__contains__, _EMPTY_TRIGGERS))
-    for m in _EMPTY.finditer(text) if triggered else ():
+    for m in _EMPTY.finditer(text) if _EMPTY_RULE in triggered else ():
         out.append(
             Finding(
                 rule_id="tokens.empty_value",

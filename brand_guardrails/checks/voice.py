@@ -67,9 +67,11 @@ def syllables(word: str) -> int:
 
 def _stats(caps_ok: frozenset[str], text: str) -> LineStats:
     plain = _URL.sub(" ", text) if ("://" in text or "@" in text) else text
+    ascii_plain = plain.encode("ascii", "ignore")
+    upper = len(ascii_plain.translate(None, _NOT_UPPER))
     shouted = tuple(
         m.group()
-        for m in _CAPS.finditer(plain)
+        for m in (_CAPS.finditer(plain) if upper >= 4 else ())
         if m.group() not in caps_ok
         and not (m.start() and plain[m.start() - 1].isalnum())
         and not (m.end() < len(plain) and plain[m.end()].isalnum())
@@ -77,10 +79,9 @@ def _stats(caps_ok: frozenset[str], text: str) -> LineStats:
     bangs = _EXCLAIM.search(plain) if ("!" in plain or "?" in plain) else None
     words = _WORD.findall(plain)
     ends = len(_SENTENCE_END.findall(plain))
-    ascii_plain = plain.encode("ascii", "ignore")
     return LineStats(
         letters=len(ascii_plain.translate(None, _NOT_LETTER)),
-        upper=len(ascii_plain.translate(None, _NOT_UPPER)),
+        upper=upper,
         shouted=shouted,
         bang_run=bangs.group() if bangs else None,
         exclamations=plain.count("!"),
