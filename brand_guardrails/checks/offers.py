@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from brand_guardrails.checks._cache import LineMemo, junctions, lines
 from brand_guardrails.checks._text import Part, fold, parts, squash
@@ -27,8 +26,9 @@ Mention = tuple[float, str]
 """A discount the copy mentions: percent, and the span (`up to 30% off`)."""
 
 
-@dataclass(frozen=True, slots=True)
-class Facts:
+class Facts(NamedTuple):
+    """What one line says about offers."""
+
     mentions: tuple[Mention, ...]
     free_shipping: bool
     gift: bool

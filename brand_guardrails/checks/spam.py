@@ -110,10 +110,13 @@ def _compile(kit: BrandKit) -> _Spam | None:
     index = PhraseIndex((" ".join(p.split()), p) for p in weights)
     system = _system_texts(kit)
 
+    system_index = PhraseIndex((s, s) for s in system)
+
     def scan(text: str, _field: Part) -> tuple[str, ...]:
         folded = fold(text)
-        for s in system:
-            if s in folded:
+        present = system_index.values_in(folded)
+        for s in system if present else ():
+            if s in present:
                 folded = folded.replace(s, " ")
         flat = " ".join(folded.split())
         found = sorted(

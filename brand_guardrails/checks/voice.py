@@ -7,6 +7,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 from brand_guardrails.checks._cache import LineMemo, lines, per_kit, scan_lines
 from brand_guardrails.checks._phrases import PhraseIndex
@@ -30,8 +31,7 @@ _VOWELS = re.compile(r"[aeiouy]+")
 _URL = re.compile(r"\S+://\S+|\S+@\S+")
 
 
-@dataclass(frozen=True, slots=True)
-class LineStats:
+class LineStats(NamedTuple):
     """What voice needs to know about one line."""
 
     letters: int
@@ -69,12 +69,16 @@ def _stats(caps_ok: frozenset[str], text: str) -> LineStats:
     plain = _URL.sub(" ", text) if ("://" in text or "@" in text) else text
     ascii_plain = plain.encode("ascii", "ignore")
     upper = len(ascii_plain.translate(None, _NOT_UPPER))
-    shouted = tuple(
-        m.group()
-        for m in (_CAPS.finditer(plain) if upper >= 4 else ())
-        if m.group() not in caps_ok
-        and not (m.start() and plain[m.start() - 1].isalnum())
-        and not (m.end() < len(plain) and plain[m.end()].isalnum())
+    shouted = (
+        tuple(
+            m.group()
+            for m in _CAPS.finditer(plain)
+            if m.group() not in caps_ok
+            and not (m.start() and plain[m.start() - 1].isalnum())
+            and not (m.end() < len(plain) and plain[m.end()].isalnum())
+        )
+        if upper >= 4
+        else ()
     )
     bangs = _EXCLAIM.search(plain) if ("!" in plain or "?" in plain) else None
     words = _WORD.findall(plain)
