@@ -1,4 +1,8 @@
-"""Render copy-bank templates in a Jinja2 sandbox (used by evals, benchmarks and previews)."""
+"""The one Jinja2 sandbox that copy templates are compiled in.
+
+The content agent renders every person's message with `compile_template`; `render_copy`
+renders one copy-bank template with given variables (the guardrail benchmark and tests).
+"""
 
 from __future__ import annotations
 

@@ -10,14 +10,12 @@ import weakref
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 from itertools import pairwise
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import Generic, TypeVar
 
 from brand_guardrails.checks._text import Part, parts
 from brand_guardrails.kit import BrandKit
+from brand_guardrails.message import CopyToCheck
 from core.models import Finding
-
-if TYPE_CHECKING:
-    from brand_guardrails.checker import CopyToCheck
 
 T = TypeVar("T")
 

@@ -8,29 +8,23 @@ holds it to that), in family order.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import NamedTuple
 
 from brand_guardrails.checks import (
     FAMILIES,
-    banned,
-    claims,
     email,
     links,
     offers,
     privacy,
     sms,
     spam,
-    tokens,
     voice,
 )
 from brand_guardrails.checks._cache import LineMemo, dedupe, junctions, lines, per_kit
 from brand_guardrails.checks._text import Part, parts
 from brand_guardrails.kit import BrandKit
+from brand_guardrails.message import CopyToCheck
 from core.models import Channel, Finding
-
-if TYPE_CHECKING:
-    from brand_guardrails.checker import CopyToCheck
 
 _ORDER = {name: i for i, name in enumerate(FAMILIES)}
 SYSTEM_LINK = "⟨system link⟩"
@@ -38,8 +32,9 @@ SYSTEM_LINK = "⟨system link⟩"
 unsubscribe link are shared between messages); the links are checked on their own."""
 
 
-@dataclass(frozen=True, slots=True)
-class _Line:
+class _Line(NamedTuple):
+    """Every line-local fact of one line (a tuple: cheap to build for every new line)."""
+
     findings: tuple[Finding, ...]
     stats: voice.LineStats
     spam: tuple[str, ...]
@@ -53,16 +48,9 @@ class Engine:
         """Compile the kit's checks."""
         self.kit = kit
         local: list[Callable[[str, Part], Sequence[Finding]]] = [
-            tokens.line_memo(kit).scan,
-            banned.line_memo(kit).scan,
-            claims.line_memo(kit).scan,
-            links.line_memo(kit).scan,
-            privacy.topic_memo(kit).scan,
-            privacy.pii_memo(kit).scan,
-            voice.avoid_memo(kit).scan,
+            memo(kit).scan for family in FAMILIES.values() for memo in family.line_scans
         ]
-        across = [banned.line_memo(kit).scan, claims.line_memo(kit).scan]
-        across.append(privacy.topic_memo(kit).scan)
+        across = [memo(kit).scan for family in FAMILIES.values() for memo in family.across_lines]
         stats = voice.line_stats(kit).scan
         hits = spam.hits_memo(kit)
         self._spam = hits is not None

@@ -6,10 +6,9 @@ import re
 import unicodedata
 from collections.abc import Iterator
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
-if TYPE_CHECKING:
-    from brand_guardrails.checker import CopyToCheck
+from brand_guardrails.message import CopyToCheck
 
 _INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u2060\ufeff\u180e"), None)
 _HOMOGLYPHS = str.maketrans(

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
 
 from brand_guardrails.checks._text import fold, squash
 from brand_guardrails.footer import sms_prefix
 from brand_guardrails.kit import BrandKit
-from brand_guardrails.sms_encoding import GSM7_BASIC, GSM7_EXTENSION, segments
+from brand_guardrails.message import CopyToCheck
 from core.models import Channel, Finding, Severity
-
-if TYPE_CHECKING:
-    from brand_guardrails.checker import CopyToCheck
+from tools.sms_encoding import GSM7_BASIC, GSM7_EXTENSION, segments
 
 _ASCII_NON_GSM = frozenset(map(chr, range(128))) - GSM7_BASIC - GSM7_EXTENSION
 _EXT_ASCII = "".join(sorted(c for c in GSM7_EXTENSION if c.isascii()))

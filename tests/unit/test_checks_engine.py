@@ -23,7 +23,7 @@ def _key(findings: list[Finding]) -> list[tuple[str, str, str | None, str]]:
 
 
 def _one_by_one(kit: BrandKit, msg: CopyToCheck) -> list[Finding]:
-    return [f for check in FAMILIES.values() for f in check(kit, msg)]
+    return [f for family in FAMILIES.values() for f in family.check(kit, msg)]
 
 
 def _dataset() -> list[CopyToCheck]:

@@ -8,8 +8,8 @@ from brand_guardrails.checker import CopyToCheck
 from brand_guardrails.checks import sms
 from brand_guardrails.footer import apply_footer
 from brand_guardrails.kit import load_brand_kit
-from brand_guardrails.sms_encoding import segments, to_gsm7
 from core.models import Channel
+from tools.sms_encoding import segments, to_gsm7
 
 KIT = load_brand_kit(Path(__file__).resolve().parents[2] / "brands/sample/brand.yaml")
 TAIL = " Msg&data rates may apply. Reply STOP to opt out"
