@@ -1,7 +1,19 @@
 """Lift against a holdout with confidence intervals, and Thompson-sampling allocation.
 
-Only the standard library and numpy: the Newcombe (Wilson hybrid) interval for a difference of
-proportions, the Welch interval for a difference of means, and Beta posteriors for arms.
+Only the standard library and numpy:
+
+- rates: the Newcombe (Wilson hybrid) interval for a difference of proportions, with the
+  p-value found by inverting that same interval (so "p < 0.05" and "the 95 % interval excludes
+  0" always agree);
+- means (revenue per person): a Welch t interval whose group variances never fall below what a
+  zero-inflated outcome implies (a buyer rate shrunk by half a pseudo-buyer and half a non-buyer,
+  order values pooled over both groups), so a group with two buyers does not look certain;
+- every lift also carries an always-valid interval (a normal-mixture confidence sequence): it
+  stays valid however often it is looked at, which is what decisions taken on every optimizer
+  run need; the fixed-horizon interval is right only for one look at a planned end;
+- Beta posteriors for Thompson sampling between arms.
+
+A group of fewer than two people gets no finite interval: one observation carries no variance.
 """
 
 from __future__ import annotations
@@ -11,7 +23,7 @@ from collections.abc import Callable, Mapping, Sequence
 from statistics import NormalDist
 
 import numpy as np
-from pydantic import BaseModel
+from pydantic import BaseModel, field_serializer, field_validator
 
 _MIN_GROUP_N = 100
 """Below this many people in a group, an estimate is flagged as a small sample."""
@@ -21,7 +33,11 @@ _MIN_EXPECTED_SUCCESSES = 10
 
 
 class LiftEstimate(BaseModel):
-    """The effect of treatment against a holdout on one metric, with its interval."""
+    """The effect of treatment against a holdout on one metric, with its interval.
+
+    An interval without a finite bound (a group of one) has infinite ends; in JSON they are
+    `null` ("no bound") and read back as infinities.
+    """
 
     metric: str
     """What was measured, e.g. `conversion_rate` or `revenue_per_person`."""
@@ -47,6 +63,29 @@ class LiftEstimate(BaseModel):
     """True when the groups are too small for the estimate to be relied on."""
     note: str
     """A sentence a marketer can read: what the estimate says and how far to trust it."""
+    method: str = ""
+    """How the fixed-horizon interval and its p-value were computed (one method for both)."""
+    sequential_low: float = -math.inf
+    """Lower end of the always-valid interval (valid under continuous monitoring)."""
+    sequential_high: float = math.inf
+    """Upper end of the always-valid interval."""
+    sequential_p_value: float = 1.0
+    """Always-valid p-value at this look (1 / mixture likelihood ratio), consistent with the
+    always-valid interval."""
+
+    @field_serializer("ci_low", "ci_high", "sequential_low", "sequential_high")
+    def _no_infinity(self, value: float) -> float | None:
+        return value if math.isfinite(value) else None
+
+    @field_validator("ci_low", "sequential_low", mode="before")
+    @classmethod
+    def _no_lower_bound(cls, value: object) -> object:
+        return -math.inf if value is None else value
+
+    @field_validator("ci_high", "sequential_high", mode="before")
+    @classmethod
+    def _no_upper_bound(cls, value: object) -> object:
+        return math.inf if value is None else value
 
 
 def _z(confidence: float) -> float:
@@ -77,6 +116,88 @@ def _fmt_pct(x: float) -> str:
     return f"{x * 100:+.2f} pp"
 
 
+_SEQUENTIAL_TUNING = 1.0
+"""The always-valid interval is tightest when n = `_SEQUENTIAL_TUNING` × planned n."""
+
+
+def sequential_interval(
+    estimate: float,
+    variance: float,
+    *,
+    n: int,
+    planned_n: int | None = None,
+    confidence: float = 0.95,
+) -> tuple[float, float, float]:
+    """Always-valid interval and p-value for an asymptotically normal estimate.
+
+    A normal-mixture confidence sequence (Robbins; Howard et al. 2021; Waudby-Smith et al.
+    2023, "Time-uniform central limit theory"): `estimate` ± sqrt(V (1 + 1/r)
+    (2 log(1/α) + log(1 + r))) with V the estimate's variance after `n` observations and
+    r = c·n/planned_n, c chosen so the interval is tightest at `planned_n` (default: `n`, one
+    look). The chance that it ever misses the truth, over every look up to any n, is at most
+    1 − `confidence` (asymptotically). The p-value is 1 / the mixture likelihood ratio at this
+    look, so p < α exactly when the interval excludes 0. Returns (low, high, p_value).
+    """
+    alpha = 1.0 - confidence
+    _z(confidence)  # validates the level
+    if n <= 0 or (planned_n is not None and planned_n <= 0):
+        raise ValueError(f"n ({n}) and planned_n ({planned_n}) must be positive")
+    if variance <= 0 or not math.isfinite(variance):
+        if variance == 0:
+            return estimate, estimate, 1.0 if estimate == 0 else 0.0
+        return -math.inf, math.inf, 1.0
+    log_a = math.log(1.0 / alpha)
+    c = 2 * log_a + math.log(1 + 2 * log_a)
+    r = c * _SEQUENTIAL_TUNING * n / (planned_n or n)
+    half = math.sqrt(variance * (1 + 1 / r) * (2 * log_a + math.log1p(r)))
+    z2 = estimate * estimate / variance
+    log_lr = 0.5 * r / (1 + r) * z2 - 0.5 * math.log1p(r)
+    p_value = min(1.0, math.exp(-log_lr)) if log_lr < 700 else 0.0
+    return estimate - half, estimate + half, p_value
+
+
+def _newcombe(x1: int, n1: int, x2: int, n2: int, z: float) -> tuple[float, float]:
+    """Newcombe's hybrid score interval of p1 − p2 (method 10) at critical value `z`."""
+    p1, p2 = x1 / n1, x2 / n2
+    diff = p1 - p2
+    l1, u1 = _wilson(x1, n1, z)
+    l2, u2 = _wilson(x2, n2, z)
+    low = diff - math.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2)
+    high = diff + math.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)
+    return max(-1.0, low), min(1.0, high)
+
+
+def _newcombe_p_value(x1: int, n1: int, x2: int, n2: int) -> float:
+    """The smallest α at which the Newcombe (1 − α) interval excludes 0 (inverting it)."""
+    diff = x1 / n1 - x2 / n2
+    if diff == 0:
+        return 1.0
+    side = 0 if diff > 0 else 1  # the bound that moves towards 0
+
+    def crosses(z: float) -> bool:
+        bound = _newcombe(x1, n1, x2, n2, z)[side]
+        return bound <= 0 if diff > 0 else bound >= 0
+
+    lo, hi = 0.0, 1.0
+    while not crosses(hi):
+        hi *= 2.0
+        if hi > 64:
+            return 0.0
+    for _ in range(100):
+        mid = (lo + hi) / 2.0
+        if crosses(mid):
+            hi = mid
+        else:
+            lo = mid
+        if hi - lo < 1e-12:
+            break
+    return math.erfc(hi / math.sqrt(2))
+
+
+def _small_note(detail: str) -> str:
+    return f" Small sample ({detail}): not enough data to rely on this estimate."
+
+
 def proportion_lift(
     treated_successes: int,
     treated_n: int,
@@ -85,39 +206,52 @@ def proportion_lift(
     *,
     confidence: float = 0.95,
     metric: str = "conversion_rate",
+    planned_n: int | None = None,
 ) -> LiftEstimate:
     """Difference of two proportions with a Newcombe (Wilson hybrid) interval.
 
-    The p-value is two-sided from a pooled z-test. Groups under 100 people, or with fewer than
-    10 expected or observed successes in a group, are flagged as small samples.
+    The p-value inverts the same interval. The always-valid interval is a normal-mixture
+    confidence sequence on the Agresti–Caffo rates (one success and one failure added per
+    group), tuned for `planned_n` people in all (default: the people seen so far). Groups under
+    100 people, or with fewer than 10 expected or observed successes (or failures) in a group,
+    are flagged as small samples; a group of one gets no finite interval.
     """
     _check_counts("treated", treated_successes, treated_n)
     _check_counts("holdout", holdout_successes, holdout_n)
     z = _z(confidence)
     p1, p2 = treated_successes / treated_n, holdout_successes / holdout_n
     diff = p1 - p2
-    l1, u1 = _wilson(treated_successes, treated_n, z)
-    l2, u2 = _wilson(holdout_successes, holdout_n, z)
-    low = diff - math.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2)
-    high = diff + math.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)
+    if min(treated_n, holdout_n) < 2:
+        low, high, p_value = -math.inf, math.inf, 1.0
+    else:
+        low, high = _newcombe(treated_successes, treated_n, holdout_successes, holdout_n, z)
+        p_value = _newcombe_p_value(treated_successes, treated_n, holdout_successes, holdout_n)
+    a1 = (treated_successes + 1) / (treated_n + 2)
+    a2 = (holdout_successes + 1) / (holdout_n + 2)
+    variance = a1 * (1 - a1) / (treated_n + 2) + a2 * (1 - a2) / (holdout_n + 2)
+    if min(treated_n, holdout_n) < 2:
+        seq = (-math.inf, math.inf, 1.0)
+    else:
+        s_low, s_high, s_p = sequential_interval(
+            a1 - a2, variance, n=treated_n + holdout_n, planned_n=planned_n, confidence=confidence
+        )
+        seq = (max(-1.0, s_low), min(1.0, s_high), s_p)
 
     pooled = (treated_successes + holdout_successes) / (treated_n + holdout_n)
-    se = math.sqrt(pooled * (1 - pooled) * (1 / treated_n + 1 / holdout_n))
-    p_value = math.erfc(abs(diff) / se / math.sqrt(2)) if se > 0 else 1.0
-
     expected = min(treated_n * pooled, holdout_n * pooled)
     observed = min(treated_successes, holdout_successes)
+    failures = min(treated_n - treated_successes, holdout_n - holdout_successes)
     small = (
         min(treated_n, holdout_n) < _MIN_GROUP_N
         or expected < _MIN_EXPECTED_SUCCESSES
         or observed < _MIN_EXPECTED_SUCCESSES
+        or failures < _MIN_EXPECTED_SUCCESSES
     )
     note = _note(metric, diff, low, high, confidence, _fmt_pct)
     if small:
-        note += (
-            f" Small sample (treated n={treated_n}, holdout n={holdout_n}, expected successes "
-            f"{expected:.1f}, fewest observed {observed}): not enough data to rely on this "
-            "estimate."
+        note += _small_note(
+            f"treated n={treated_n}, holdout n={holdout_n}, expected successes "
+            f"{expected:.1f}, fewest observed {observed}"
         )
     return LiftEstimate(
         metric=metric,
@@ -126,13 +260,38 @@ def proportion_lift(
         treated_value=p1,
         holdout_value=p2,
         estimate=diff,
-        ci_low=max(-1.0, low),
-        ci_high=min(1.0, high),
+        ci_low=low,
+        ci_high=high,
         confidence=confidence,
         p_value=min(1.0, p_value),
         small_sample=small,
         note=note,
+        method="Newcombe hybrid score interval; p-value by inverting it",
+        sequential_low=seq[0],
+        sequential_high=seq[1],
+        sequential_p_value=seq[2],
     )
+
+
+def _zero_inflated_variance(
+    values: np.ndarray, pooled_nonzero: np.ndarray, *, zero_inflated: bool
+) -> float:
+    """Variance of one person's outcome, at least what a zero-inflated outcome implies.
+
+    The sample variance, or, when larger, p̃·E[V²] − (p̃·E[V])² with p̃ = (k + ½)/(n + 1) the
+    shrunk share of non-zero outcomes and V the non-zero values of both groups: with few
+    buyers the sample variance of a group is itself very uncertain and usually too small.
+    Outcomes without zeros in either group (`zero_inflated` False) keep the sample variance.
+    """
+    n = values.size
+    sample = float(values.var(ddof=1)) if n > 1 else 0.0
+    if pooled_nonzero.size == 0 or not zero_inflated:
+        return sample
+    k = int(np.count_nonzero(values))
+    p = (k + 0.5) / (n + 1)
+    m1 = float(pooled_nonzero.mean())
+    m2 = float((pooled_nonzero * pooled_nonzero).mean())
+    return max(sample, p * m2 - (p * m1) ** 2)
 
 
 def mean_lift(
@@ -141,11 +300,18 @@ def mean_lift(
     *,
     confidence: float = 0.95,
     metric: str = "revenue_per_person",
+    planned_n: int | None = None,
 ) -> LiftEstimate:
-    """Difference of two means (e.g. revenue per person) with a Welch interval.
+    """Difference of two means (e.g. revenue per person) with a zero-inflation-aware Welch
+    interval; the p-value comes from the same t statistic.
 
-    Groups under 100 people are flagged as small samples. When both groups have no variance
-    (e.g. nobody bought anything), the interval collapses to the observed difference.
+    Each group's variance is at least what its (shrunk) share of non-zero outcomes and the
+    pooled non-zero values imply (see `_zero_inflated_variance`): revenue is mostly zeros with
+    a few skewed orders, and the plain Welch interval covers the truth far less than 95 % of
+    the time when a group has only a handful of buyers. Groups under 100 people or with fewer
+    than 10 non-zero outcomes are flagged as small samples; a group of one gets no finite
+    interval. When nobody has a non-zero outcome, the interval collapses to 0. Outcomes with
+    no zeros get the plain Welch interval.
     """
     t = np.asarray(treated, dtype=float)
     h = np.asarray(holdout, dtype=float)
@@ -157,25 +323,34 @@ def mean_lift(
     n1, n2 = int(t.size), int(h.size)
     m1, m2 = float(t.mean()), float(h.mean())
     diff = m1 - m2
-    a = float(t.var(ddof=1)) / n1 if n1 > 1 else 0.0
-    b = float(h.var(ddof=1)) / n2 if n2 > 1 else 0.0
+    pooled_nonzero = np.concatenate([t[t != 0], h[h != 0]])
+    zeros = pooled_nonzero.size < n1 + n2
+    a = _zero_inflated_variance(t, pooled_nonzero, zero_inflated=zeros) / n1
+    b = _zero_inflated_variance(h, pooled_nonzero, zero_inflated=zeros) / n2
     se = math.sqrt(a + b)
-    if se > 0:
+    if min(n1, n2) < 2:
+        low, high, p_value = -math.inf, math.inf, 1.0
+        seq = (-math.inf, math.inf, 1.0)
+    elif se > 0:
         df_denom = (a * a / (n1 - 1) if a > 0 else 0.0) + (b * b / (n2 - 1) if b > 0 else 0.0)
         df = (a + b) ** 2 / df_denom
         crit = _t_quantile(0.5 + confidence / 2.0, df)
         low, high = diff - crit * se, diff + crit * se
         p_value = _t_two_sided_p(diff / se, df)
+        seq = sequential_interval(
+            diff, a + b, n=n1 + n2, planned_n=planned_n, confidence=confidence
+        )
     else:
         low = high = diff
         p_value = 1.0 if diff == 0 else 0.0
+        seq = (diff, diff, p_value)
 
-    small = min(n1, n2) < _MIN_GROUP_N or n1 < 2 or n2 < 2
+    buyers = min(int(np.count_nonzero(t)), int(np.count_nonzero(h)))
+    small = min(n1, n2) < _MIN_GROUP_N or buyers < _MIN_EXPECTED_SUCCESSES
     note = _note(metric, diff, low, high, confidence, lambda x: f"{x:+.4g}")
     if small:
-        note += (
-            f" Small sample (treated n={n1}, holdout n={n2}): not enough data to rely on this "
-            "estimate."
+        note += _small_note(
+            f"treated n={n1}, holdout n={n2}, fewest non-zero outcomes in a group {buyers}"
         )
     return LiftEstimate(
         metric=metric,
@@ -190,6 +365,12 @@ def mean_lift(
         p_value=min(1.0, p_value),
         small_sample=small,
         note=note,
+        method=(
+            "Welch t with zero-inflation floor on the group variances; p-value from the same t"
+        ),
+        sequential_low=seq[0],
+        sequential_high=seq[1],
+        sequential_p_value=seq[2],
     )
 
 
