@@ -273,30 +273,65 @@ def proportion_lift(
     )
 
 
-def _zero_inflated_variance(
-    values: np.ndarray, pooled_nonzero: np.ndarray, *, zero_inflated: bool
-) -> float:
+class SampleMoments(BaseModel):
+    """What a difference of means needs from one group, gathered in one pass (streaming)."""
+
+    n: int = 0
+    """Observations."""
+    nonzero: int = 0
+    """Observations different from 0 (e.g. buyers)."""
+    total: float = 0.0
+    """Sum of the values."""
+    total_sq: float = 0.0
+    """Sum of the squared values."""
+
+    def add(self, value: float) -> None:
+        """Count one observation."""
+        self.n += 1
+        if value != 0:
+            self.nonzero += 1
+            self.total += value
+            self.total_sq += value * value
+
+    @classmethod
+    def of(cls, values: Sequence[float] | np.ndarray) -> SampleMoments:
+        """The moments of a sequence of values."""
+        v = np.asarray(values, dtype=float)
+        return cls(
+            n=int(v.size),
+            nonzero=int(np.count_nonzero(v)),
+            total=float(v.sum()),
+            total_sq=float((v * v).sum()),
+        )
+
+    @property
+    def mean(self) -> float:
+        """Mean value (0 with no observations)."""
+        return self.total / self.n if self.n else 0.0
+
+    @property
+    def variance(self) -> float:
+        """Sample variance (n − 1 denominator); 0 below two observations."""
+        if self.n < 2:
+            return 0.0
+        return max(0.0, (self.total_sq - self.n * self.mean**2) / (self.n - 1))
+
+
+def _zero_inflated_variance(group: SampleMoments, nonzero_mean: float, nonzero_sq: float) -> float:
     """Variance of one person's outcome, at least what a zero-inflated outcome implies.
 
     The sample variance, or, when larger, p̃·E[V²] − (p̃·E[V])² with p̃ = (k + ½)/(n + 1) the
-    shrunk share of non-zero outcomes and V the non-zero values of both groups: with few
-    buyers the sample variance of a group is itself very uncertain and usually too small.
-    Outcomes without zeros in either group (`zero_inflated` False) keep the sample variance.
+    shrunk share of non-zero outcomes and E[V], E[V²] the moments of the non-zero values of
+    both groups: with few buyers the sample variance of a group is itself very uncertain and
+    usually too small.
     """
-    n = values.size
-    sample = float(values.var(ddof=1)) if n > 1 else 0.0
-    if pooled_nonzero.size == 0 or not zero_inflated:
-        return sample
-    k = int(np.count_nonzero(values))
-    p = (k + 0.5) / (n + 1)
-    m1 = float(pooled_nonzero.mean())
-    m2 = float((pooled_nonzero * pooled_nonzero).mean())
-    return max(sample, p * m2 - (p * m1) ** 2)
+    p = (group.nonzero + 0.5) / (group.n + 1)
+    return max(group.variance, p * nonzero_sq - (p * nonzero_mean) ** 2)
 
 
 def mean_lift(
-    treated: Sequence[float],
-    holdout: Sequence[float],
+    treated: Sequence[float] | np.ndarray | SampleMoments,
+    holdout: Sequence[float] | np.ndarray | SampleMoments,
     *,
     confidence: float = 0.95,
     metric: str = "revenue_per_person",
@@ -308,25 +343,28 @@ def mean_lift(
     Each group's variance is at least what its (shrunk) share of non-zero outcomes and the
     pooled non-zero values imply (see `_zero_inflated_variance`): revenue is mostly zeros with
     a few skewed orders, and the plain Welch interval covers the truth far less than 95 % of
-    the time when a group has only a handful of buyers. Groups under 100 people or with fewer
-    than 10 non-zero outcomes are flagged as small samples; a group of one gets no finite
-    interval. When nobody has a non-zero outcome, the interval collapses to 0. Outcomes with
-    no zeros get the plain Welch interval.
+    the time when a group has only a handful of buyers. Outcomes with no zeros get the plain
+    Welch interval. Groups under 100 people or with fewer than 10 non-zero outcomes are flagged
+    as small samples; a group of one gets no finite interval. When nobody has a non-zero
+    outcome, the interval collapses to 0. Groups are values or their `SampleMoments`.
     """
-    t = np.asarray(treated, dtype=float)
-    h = np.asarray(holdout, dtype=float)
-    if t.size == 0:
+    t = treated if isinstance(treated, SampleMoments) else SampleMoments.of(treated)
+    h = holdout if isinstance(holdout, SampleMoments) else SampleMoments.of(holdout)
+    if t.n == 0:
         raise ValueError("the treated group is empty; lift needs people in both groups")
-    if h.size == 0:
+    if h.n == 0:
         raise ValueError("the holdout group is empty; lift needs people in both groups")
     _z(confidence)  # validates the level
-    n1, n2 = int(t.size), int(h.size)
-    m1, m2 = float(t.mean()), float(h.mean())
+    n1, n2 = t.n, h.n
+    m1, m2 = t.mean, h.mean
     diff = m1 - m2
-    pooled_nonzero = np.concatenate([t[t != 0], h[h != 0]])
-    zeros = pooled_nonzero.size < n1 + n2
-    a = _zero_inflated_variance(t, pooled_nonzero, zero_inflated=zeros) / n1
-    b = _zero_inflated_variance(h, pooled_nonzero, zero_inflated=zeros) / n2
+    a, b = t.variance, h.variance
+    buyers = t.nonzero + h.nonzero
+    if buyers and buyers < n1 + n2:  # zero-inflated: floor the variances
+        nz_mean, nz_sq = (t.total + h.total) / buyers, (t.total_sq + h.total_sq) / buyers
+        a = _zero_inflated_variance(t, nz_mean, nz_sq)
+        b = _zero_inflated_variance(h, nz_mean, nz_sq)
+    a, b = a / n1, b / n2
     se = math.sqrt(a + b)
     if min(n1, n2) < 2:
         low, high, p_value = -math.inf, math.inf, 1.0
@@ -345,12 +383,12 @@ def mean_lift(
         p_value = 1.0 if diff == 0 else 0.0
         seq = (diff, diff, p_value)
 
-    buyers = min(int(np.count_nonzero(t)), int(np.count_nonzero(h)))
-    small = min(n1, n2) < _MIN_GROUP_N or buyers < _MIN_EXPECTED_SUCCESSES
+    fewest = min(t.nonzero, h.nonzero)
+    small = min(n1, n2) < _MIN_GROUP_N or fewest < _MIN_EXPECTED_SUCCESSES
     note = _note(metric, diff, low, high, confidence, lambda x: f"{x:+.4g}")
     if small:
         note += _small_note(
-            f"treated n={n1}, holdout n={n2}, fewest non-zero outcomes in a group {buyers}"
+            f"treated n={n1}, holdout n={n2}, fewest non-zero outcomes in a group {fewest}"
         )
     return LiftEstimate(
         metric=metric,
