@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -37,7 +37,7 @@ from core.models import (
     VariantTemplate,
 )
 from core.settings import Settings
-from tools.audience import CustomerFeatures, compute_features
+from tools.audience import CustomerFeatures, compute_features, salted_uniform
 from tools.catalog import bestsellers, list_products
 from tools.customers import get_customers
 from tools.scheduling import resolve_tz, schedule_time
@@ -66,24 +66,33 @@ class ActivationReport:
         }
 
 
-def arm_key(campaign_id: str, customer_id: str) -> str:
-    """Hash key of a person's arm: one per campaign, so a person keeps their arm in every step."""
-    return f"{campaign_id}:{customer_id}"
-
-
-def choose_arm(key: str, variants: Sequence[VariantTemplate]) -> VariantTemplate:
-    """Weighted, deterministic choice of an active arm (consistent hashing on `key`)."""
+def arm_probabilities(variants: Sequence[VariantTemplate]) -> dict[str, float]:
+    """Probability that each active variant (by id) is chosen: its share of the weights."""
     active = [v for v in variants if v.status == "active" and v.weight > 0]
-    if not active:
-        raise ValueError("no active variant to choose from")
     total = sum(v.weight for v in active)
-    u = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big") / 2**64 * total
+    return {v.id: v.weight / total for v in active}
+
+
+def choose_arm(
+    campaign_id: str, customer_id: str, variants: Sequence[VariantTemplate]
+) -> tuple[VariantTemplate, float]:
+    """Weighted, deterministic choice of an active arm and the probability it had.
+
+    The person's `arm` draw (`salted_uniform`, independent of the holdout draw) is one per
+    campaign, so with the same weights a person gets the same arm label in every step; when
+    weights change, only people near an arm boundary move (consistent hashing).
+    """
+    probs = arm_probabilities(variants)
+    if not probs:
+        raise ValueError("no active variant to choose from")
+    active = [v for v in variants if v.id in probs]
+    u = salted_uniform("arm", campaign_id, customer_id)
     acc = 0.0
     for v in active:
-        acc += v.weight
+        acc += probs[v.id]
         if u < acc:
-            return v
-    return active[-1]
+            return v, probs[v.id]
+    return active[-1], probs[active[-1].id]
 
 
 def _address(customer: Customer, channel: Channel) -> str | None:
@@ -232,7 +241,7 @@ def schedule_campaign(
             if customer is None:
                 report.skipped["unknown_customer"] += 1
                 continue
-            variant = choose_arm(arm_key(campaign_id, cid), step_variants)
+            variant, probability = choose_arm(campaign_id, cid, step_variants)
             # Everyone in one timezone gets the same send time for a step: compute it once.
             slot = (customer.timezone, step.id)
             if slot not in send_times:
@@ -254,6 +263,7 @@ def schedule_campaign(
                 "customer_id": cid,
                 "variant_id": variant.id,
                 "arm": variant.arm,
+                "propensity": probability,
                 "channel": step.channel.value,
                 "condition": step.condition,
                 "scheduled_at": send_at,
@@ -351,15 +361,31 @@ def _flush(db: Database, rows: list[dict[str, object]], findings: list[dict[str,
     findings.clear()
 
 
-def _scheduled(db: Database, campaign_id: str, step_ids: set[str]) -> Iterator[MessageRow]:
+def _not_yet_contacted(db: Database, campaign_id: str, step_ids: set[str]) -> list[MessageRow]:
+    """Still-scheduled messages of people the campaign has not contacted in any step yet.
+
+    Anyone with a message past `scheduled` (sending, sent, failed) keeps their arm for the
+    whole journey; `skipped` rows reached nobody, so they do not count as contact.
+    """
     with db.session() as s:
-        yield from s.scalars(
-            select(MessageRow).where(
+        contacted = (
+            select(MessageRow.customer_id)
+            .where(
                 MessageRow.campaign_id == campaign_id,
-                MessageRow.status == "scheduled",
-                MessageRow.step_id.in_(step_ids),
+                MessageRow.status.not_in(("scheduled", "skipped")),
             )
-        ).all()
+            .distinct()
+        )
+        return list(
+            s.scalars(
+                select(MessageRow).where(
+                    MessageRow.campaign_id == campaign_id,
+                    MessageRow.status == "scheduled",
+                    MessageRow.step_id.in_(step_ids),
+                    MessageRow.customer_id.not_in(contacted),
+                )
+            ).all()
+        )
 
 
 def reallocate_scheduled(
@@ -372,24 +398,28 @@ def reallocate_scheduled(
     variants: Sequence[VariantTemplate],
     as_of: datetime,
 ) -> int:
-    """Re-draw the arm of every still-scheduled message under the variants' current weights.
+    """Re-draw the arm of people not contacted yet, under the variants' current weights.
 
+    A person who has been sent anything keeps their arm in every later step, so a journey is
+    never split between arms. Re-drawn messages record their new selection probability.
     Returns how many messages changed arm (and were re-rendered). Sent messages never change.
     """
     by_step: dict[str, list[VariantTemplate]] = {}
     for v in variants:
         by_step.setdefault(v.step_id, []).append(v)
-    pending = list(_scheduled(db, campaign_id, set(by_step)))
+    pending = _not_yet_contacted(db, campaign_id, set(by_step))
     if not pending:
         return 0
     renderer = PersonRenderer(
         db, settings, kit, plan, customer_ids=[m.customer_id for m in pending], as_of=as_of
     )
-    changed: list[dict[str, object]] = []
+    updates: list[dict[str, object]] = []
+    moved = 0
     for m in pending:
-        # Same key, new weights: only people near an arm boundary move (consistent hashing).
-        new = choose_arm(arm_key(campaign_id, m.customer_id), by_step[m.step_id])
+        # Same draw, new weights: only people near an arm boundary move (consistent hashing).
+        new, probability = choose_arm(campaign_id, m.customer_id, by_step[m.step_id])
         if new.id == m.variant_id:
+            updates.append({"id": m.id, "propensity": probability})
             continue
         customer = renderer.customers.get(m.customer_id)
         if customer is None:
@@ -400,25 +430,27 @@ def reallocate_scheduled(
             continue
         if any(f.severity == Severity.BLOCK for f in check_message(kit, copy)):
             continue
-        changed.append(
+        moved += 1
+        updates.append(
             {
                 "id": m.id,
                 "variant_id": new.id,
                 "arm": new.arm,
+                "propensity": probability,
                 "subject": copy.subject,
                 "body": copy.body,
                 "product_id": product.id if product else None,
             }
         )
     with db.session() as s:
-        for ch in changed:
+        for ch in updates:
             # Only rows still scheduled change: a dispatcher may have claimed some meanwhile.
             s.execute(
                 update(MessageRow)
                 .where(MessageRow.id == ch["id"], MessageRow.status == "scheduled")
                 .values(**{k: v for k, v in ch.items() if k != "id"})
             )
-    return len(changed)
+    return moved
 
 
 def variants_by_id(variants: Sequence[VariantTemplate]) -> Mapping[str, VariantTemplate]:

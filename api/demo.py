@@ -384,10 +384,10 @@ def _summary(console: Console, r: dict[str, Any], path: Path) -> None:
             + ("  [yellow]small sample[/yellow]" if lift["small_sample"] else "")
         )
     for a in r["arms"]:
-        rate = a["conversions"] / a["sends"] if a["sends"] else 0
+        rate = a["conversions"] / a["people"] if a["people"] else 0
         console.print(
-            f"  arm {a['arm']} ({a['angle']}): {a['sends']} sends, "
-            f"{a['conversions']} conversions ({rate:.2%}), share now {a['weight_share']:.0%}"
+            f"  arm {a['arm']} ({a['angle']}): {a['people']} people, "
+            f"{a['conversions']} converted ({rate:.2%}), share now {a['weight_share']:.0%}"
         )
     for rv in r["optimizer_revisions"]:
         console.print(f"  optimizer: {rv['status']} — {rv['description']}")
