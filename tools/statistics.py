@@ -11,7 +11,8 @@ Only the standard library and numpy:
 - every lift also carries an always-valid interval (a normal-mixture confidence sequence): it
   stays valid however often it is looked at, which is what decisions taken on every optimizer
   run need; the fixed-horizon interval is right only for one look at a planned end;
-- Beta posteriors for Thompson sampling between arms.
+- Beta posteriors for Thompson sampling between arms;
+- IPS and SNIPS off-policy estimates of a new allocation policy from logged propensities.
 
 A group of fewer than two people gets no finite interval: one observation carries no variance.
 """
@@ -409,6 +410,85 @@ def mean_lift(
         sequential_low=seq[0],
         sequential_high=seq[1],
         sequential_p_value=seq[2],
+    )
+
+
+class PolicyValue(BaseModel):
+    """Off-policy estimate of a policy's value (mean reward per person) from logged choices."""
+
+    estimator: str
+    """`IPS` (inverse propensity scoring) or `SNIPS` (self-normalized IPS)."""
+    n: int
+    """Logged decisions used."""
+    estimate: float
+    """Estimated mean reward per person under the evaluated policy."""
+    ci_low: float
+    """Lower end of the normal-approximation interval."""
+    ci_high: float
+    """Upper end of the interval."""
+    effective_n: float
+    """Kish effective sample size of the importance weights: far below n means few logged
+    choices resemble the policy, and the estimate leans on them."""
+
+
+def off_policy_value(
+    rewards: Sequence[float] | np.ndarray,
+    logged_propensity: Sequence[float] | np.ndarray,
+    target_probability: Sequence[float] | np.ndarray,
+    *,
+    confidence: float = 0.95,
+) -> tuple[PolicyValue, PolicyValue]:
+    """IPS and SNIPS estimates of a new policy's value on logs of an old one.
+
+    Per logged decision: the reward, the probability the logging policy had of choosing the
+    logged arm (stored on every outbox message), and the probability the evaluated policy
+    would choose that same arm. IPS is unbiased when every arm the new policy may choose had
+    a positive logging probability; SNIPS divides by the sum of the weights instead of n, a
+    little biased but far less variable. Intervals: normal approximation (delta method for
+    SNIPS).
+    """
+    r = np.asarray(rewards, dtype=float)
+    p = np.asarray(logged_propensity, dtype=float)
+    q = np.asarray(target_probability, dtype=float)
+    if not r.size == p.size == q.size:
+        raise ValueError("rewards, logged propensities and target probabilities differ in length")
+    if r.size < 2:
+        raise ValueError("off-policy evaluation needs at least two logged decisions")
+    if (p <= 0).any() or (p > 1).any():
+        raise ValueError(
+            "logged propensities must be in (0, 1]; a 0 means the arm was never chosen"
+        )
+    if (q < 0).any() or (q > 1).any():
+        raise ValueError("target probabilities must be in [0, 1]")
+    z = _z(confidence)
+    w = q / p
+    n = r.size
+    ess = float(w.sum() ** 2 / (w * w).sum()) if w.any() else 0.0
+    wr = w * r
+    ips = float(wr.mean())
+    ips_se = float(wr.std(ddof=1)) / math.sqrt(n)
+    mean_w = float(w.mean())
+    snips = float(wr.sum() / w.sum()) if w.sum() > 0 else 0.0
+    snips_se = (
+        float((w * (r - snips)).std(ddof=1)) / mean_w / math.sqrt(n) if mean_w > 0 else math.inf
+    )
+    return (
+        PolicyValue(
+            estimator="IPS",
+            n=n,
+            estimate=ips,
+            ci_low=ips - z * ips_se,
+            ci_high=ips + z * ips_se,
+            effective_n=ess,
+        ),
+        PolicyValue(
+            estimator="SNIPS",
+            n=n,
+            estimate=snips,
+            ci_low=snips - z * snips_se,
+            ci_high=snips + z * snips_se,
+            effective_n=ess,
+        ),
     )
 
 
