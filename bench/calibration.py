@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -65,21 +66,26 @@ ARMS = {"A": "value", "B": "urgency"}
 """The two arms' creative angles (one e-mail each)."""
 
 
-def potential_outcomes(size: int, campaign: str = "cmp_calibration") -> Population:
-    """Simulate `size` sample-world people held out, sent arm A's and sent arm B's e-mail."""
+def simulate_treatments(
+    size: int, angles: Mapping[str, str | None], campaign: str
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Treatment -> (converted, revenue) of `size` sample-world people under it.
+
+    `angles` maps a treatment name to the angle of the one e-mail it sends (None: held out,
+    nothing sent). Same campaign, so a person's organic behaviour is shared across treatments.
+    """
     products = {p.id: p for p in generate_world(seed=SEED, customers=0, now=NOW).products}
     sim = ResponseSimulator(seed=SEED, products=products)
     ids = [f"cus_{i:06d}" for i in range(1, size + 1)]
     index = {cid: i for i, cid in enumerate(ids)}
-    converted: dict[str, np.ndarray] = {}
-    revenue: dict[str, np.ndarray] = {}
-    for treatment in ("holdout", *ARMS):
+    out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for treatment, angle in angles.items():
         sent = [
             SimMessage(
                 message_id=f"m_{cid}",
                 customer_id=cid,
                 channel=Channel.EMAIL,
-                angle=ARMS[treatment],
+                angle=angle,
                 offer_percent=10.0,
                 product_id=None,
                 category=None,
@@ -87,16 +93,25 @@ def potential_outcomes(size: int, campaign: str = "cmp_calibration") -> Populati
                 sent_at=NOW + timedelta(hours=1),
             )
             for cid in ids
-            if treatment != "holdout"
+            if angle is not None
         ]
-        group = "holdout" if treatment == "holdout" else "treated"
+        group = "holdout" if angle is None else "treated"
         conv, rev = np.zeros(size), np.zeros(size)
         for o in sim.simulate(campaign, assigned=[(c, group) for c in ids], sent=sent, as_of=NOW):
             if o.kind == OutcomeKind.CONVERTED:
                 conv[index[o.customer_id]] = 1.0
                 rev[index[o.customer_id]] += o.value
-        converted[treatment], revenue[treatment] = conv, rev
-    return Population(converted, revenue)
+        out[treatment] = (conv, rev)
+    return out
+
+
+def potential_outcomes(size: int) -> Population:
+    """`size` sample-world people held out, sent arm A's and sent arm B's e-mail."""
+    out = simulate_treatments(size, {"holdout": None, **ARMS}, "cmp_calibration")
+    return Population(
+        converted={t: conv for t, (conv, _) in out.items()},
+        revenue={t: rev for t, (_, rev) in out.items()},
+    )
 
 
 def _lift(

@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -32,14 +31,16 @@ if str(_ROOT) not in sys.path:  # run as a script from anywhere
     sys.path.insert(0, str(_ROOT))
 
 from agents.activation import choose_arm  # noqa: E402
-from core.models import Channel, OutcomeKind, VariantTemplate  # noqa: E402
-from tools.sample_world import generate_world  # noqa: E402
-from tools.simulator import ResponseSimulator, SimMessage  # noqa: E402
+from bench.calibration import simulate_treatments  # noqa: E402
+from core.models import Channel, VariantTemplate  # noqa: E402
 from tools.statistics import off_policy_value  # noqa: E402
 
-SEED = 7
-NOW = datetime(2025, 6, 1, 9, 0, tzinfo=UTC)
-ANGLES = {"A": "value", "B": "urgency", "C": "social_proof", "D": "new_arrivals"}
+ANGLES: dict[str, str | None] = {
+    "A": "value",
+    "B": "urgency",
+    "C": "social_proof",
+    "D": "new_arrivals",
+}
 """Arm label -> creative angle of its e-mail."""
 LOGGING = {"A": 0.4, "B": 0.3, "C": 0.2, "D": 0.1}
 """The weights the log was collected under."""
@@ -54,43 +55,15 @@ POLICIES = {
 
 def potential_outcomes(size: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Arm -> (converted, revenue) of every person of the population when sent that arm."""
-    products = {p.id: p for p in generate_world(seed=SEED, customers=0, now=NOW).products}
-    sim = ResponseSimulator(seed=SEED, products=products)
-    ids = [f"cus_{i:06d}" for i in range(1, size + 1)]
-    index = {cid: i for i, cid in enumerate(ids)}
-    out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    for arm, angle in ANGLES.items():
-        sent = [
-            SimMessage(
-                message_id=f"m_{cid}",
-                customer_id=cid,
-                channel=Channel.EMAIL,
-                angle=angle,
-                offer_percent=10.0,
-                product_id=None,
-                category=None,
-                local_hour=10,
-                sent_at=NOW + timedelta(hours=1),
-            )
-            for cid in ids
-        ]
-        conv, rev = np.zeros(size), np.zeros(size)
-        for o in sim.simulate(
-            "cmp_ope", assigned=[(c, "treated") for c in ids], sent=sent, as_of=NOW
-        ):
-            if o.kind == OutcomeKind.CONVERTED:
-                conv[index[o.customer_id]] = 1.0
-                rev[index[o.customer_id]] += o.value
-        out[arm] = (conv, rev)
-    return out
+    return simulate_treatments(size, ANGLES, "cmp_ope")
 
 
 def _variants(weights: dict[str, float]) -> list[VariantTemplate]:
     return [
         VariantTemplate(
-            id=arm, step_id="s1", arm=arm, channel=Channel.EMAIL, body="x", weight=w, angle=a
+            id=arm, step_id="s1", arm=arm, channel=Channel.EMAIL, body="x", weight=weights[arm]
         )
-        for (arm, a), w in zip(ANGLES.items(), weights.values(), strict=True)
+        for arm in ANGLES
     ]
 
 
