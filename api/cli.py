@@ -283,6 +283,10 @@ def measure(
     metric: Annotated[
         list[str], typer.Option(help="Outcome column (0/1 for a rate); repeat for more.")
     ],
+    covariate: Annotated[
+        str | None,
+        typer.Option(help="Pre-period column (e.g. past spend): also report CUPED-adjusted lifts."),
+    ] = None,
     confidence: Annotated[float, typer.Option(help="Confidence level of the intervals.")] = 0.95,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
@@ -291,7 +295,12 @@ def measure(
 
     try:
         rep = measure_csv(
-            file, group_col=group_col, control=control, metrics=metric, confidence=confidence
+            file,
+            group_col=group_col,
+            control=control,
+            metrics=metric,
+            covariate=covariate,
+            confidence=confidence,
         )
     except ExperimentInputError as exc:
         raise _fail(str(exc)) from exc

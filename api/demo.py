@@ -339,6 +339,8 @@ def run_demo(
             "estimate": lift.get("estimate"),
             "ci_low": lift.get("ci_low"),
             "ci_high": lift.get("ci_high"),
+            "always_valid_low": lift.get("sequential_low"),
+            "always_valid_high": lift.get("sequential_high"),
             "treated_rate": lift.get("treated_value"),
             "holdout_rate": lift.get("holdout_value"),
             "small_sample": lift.get("small_sample"),
@@ -346,6 +348,7 @@ def run_demo(
         },
         "revenue_lift": m.get("revenue_lift"),
         "arms": m["arms"],
+        "arms_by_step": m["steps"],
         "optimizer_revisions": revisions,
         "llm_calls": deps.llm.calls,
         "llm_tokens": {"prompt": deps.llm.prompt_tokens, "completion": deps.llm.completion_tokens},
@@ -357,6 +360,11 @@ def run_demo(
     _summary(console, report, report_path)
     deps.db.dispose()
     return report
+
+
+def _bound(x: float | None) -> str:
+    """An interval end as a percentage; None (no finite bound: a group of one) as "unbounded"."""
+    return "unbounded" if x is None else f"{x:+.2%}"
 
 
 def _summary(console: Console, r: dict[str, Any], path: Path) -> None:
@@ -380,7 +388,8 @@ def _summary(console: Console, r: dict[str, Any], path: Path) -> None:
         )
         console.print(
             f"  [bold]incremental lift {lift['estimate']:+.2%} "
-            f"(95 % CI {lift['ci_low']:+.2%} to {lift['ci_high']:+.2%})[/bold]"
+            f"(95 % CI {_bound(lift['ci_low'])} to {_bound(lift['ci_high'])}; always-valid "
+            f"{_bound(lift['always_valid_low'])} to {_bound(lift['always_valid_high'])})[/bold]"
             + ("  [yellow]small sample[/yellow]" if lift["small_sample"] else "")
         )
     for a in r["arms"]:

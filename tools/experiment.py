@@ -5,7 +5,8 @@ the moments a difference of means needs (`tools.statistics.SampleMoments`). A me
 values are all 0 or 1 is a rate (Newcombe interval); any other is a mean (zero-inflation-aware
 Welch interval). Every non-control group is compared with the control group, with the
 fixed-horizon 95 % interval (right for this single look at a finished test) and the always-valid
-one (right if the numbers were also watched while the test ran).
+one (right if the numbers were also watched while the test ran). With a pre-period covariate
+(e.g. spend in the year before), each lift is also reported CUPED-adjusted, labelled as such.
 """
 
 from __future__ import annotations
@@ -18,7 +19,14 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from tools.statistics import LiftEstimate, SampleMoments, mean_lift, proportion_lift
+from tools.statistics import (
+    LiftEstimate,
+    PairedMoments,
+    SampleMoments,
+    cuped_lift,
+    mean_lift,
+    proportion_lift,
+)
 
 
 class ExperimentInputError(ValueError):
@@ -58,6 +66,8 @@ class Lift(BaseModel):
     """Reasons not to rely on the estimate, e.g. `small_sample`, `no_finite_interval`."""
     estimate: LiftEstimate
     """The lift with its fixed-horizon and always-valid intervals."""
+    adjusted: LiftEstimate | None = None
+    """The same lift adjusted for the pre-period covariate (CUPED), when one was given."""
 
 
 class ExperimentReport(BaseModel):
@@ -69,6 +79,8 @@ class ExperimentReport(BaseModel):
     """Data rows read."""
     group_col: str
     """Column holding the group."""
+    covariate: str | None = None
+    """Pre-period column the CUPED-adjusted lifts use, if any."""
     control: str
     """The control group's value."""
     confidence: float
@@ -97,9 +109,11 @@ def measure_csv(
     group_col: str,
     control: str,
     metrics: Sequence[str],
+    covariate: str | None = None,
     confidence: float = 0.95,
 ) -> ExperimentReport:
-    """Read `path` once and compare every group with `control` on each metric.
+    """Read `path` once and compare every group with `control` on each metric (and, with a
+    pre-period `covariate` column, CUPED-adjusted as well).
 
     Raises ExperimentInputError naming the line and column of the first bad value, a missing
     column (with the columns the file has), or a control value absent from the file.
@@ -111,6 +125,7 @@ def measure_csv(
     if not path.is_file():
         raise ExperimentInputError(f"{path}: no such file")
     moments: dict[str, dict[str, SampleMoments]] = {}
+    paired: dict[str, dict[str, PairedMoments]] = {}
     binary = dict.fromkeys(metrics, True)
     rows = 0
     with path.open(newline="", encoding="utf-8-sig") as f:
@@ -119,7 +134,8 @@ def measure_csv(
         if header is None:
             raise ExperimentInputError(f"{path} is empty; it needs a header row")
         names = [h.strip() for h in header]
-        missing = [c for c in (group_col, *metrics) if c not in names]
+        wanted = (group_col, *metrics, *([covariate] if covariate else []))
+        missing = [c for c in wanted if c not in names]
         if missing:
             raise ExperimentInputError(
                 f"{path}: no column {', '.join(repr(m) for m in missing)}; "
@@ -127,6 +143,7 @@ def measure_csv(
             )
         gi = names.index(group_col)
         mi = [(m, names.index(m)) for m in metrics]
+        ci = names.index(covariate) if covariate else None
         for record in reader:
             line = reader.line_num
             if not record:
@@ -141,11 +158,15 @@ def measure_csv(
             per_group = moments.get(group)
             if per_group is None:
                 per_group = moments[group] = {m: SampleMoments() for m in metrics}
+                paired[group] = {m: PairedMoments() for m in metrics}
+            x = None if ci is None else _number(record[ci].strip(), line, names[ci])
             for metric, i in mi:
                 value = _number(record[i].strip(), line, metric)
                 if value not in (0.0, 1.0):
                     binary[metric] = False
                 per_group[metric].add(value)
+                if x is not None:
+                    paired[group][metric].add(value, x)
             rows += 1
     if control not in moments:
         found = ", ".join(repr(g) for g in list(moments)[:20]) or "none"
@@ -160,6 +181,7 @@ def measure_csv(
         file=str(path),
         rows=rows,
         group_col=group_col,
+        covariate=covariate,
         control=control,
         confidence=confidence,
         groups=[
@@ -195,6 +217,15 @@ def measure_csv(
                     relative=est.estimate / est.holdout_value if est.holdout_value else None,
                     flags=flags,
                     estimate=est,
+                    adjusted=cuped_lift(
+                        paired[group][metric],
+                        paired[control][metric],
+                        confidence=confidence,
+                        metric=metric,
+                        covariate=covariate,
+                    )
+                    if covariate
+                    else None,
                 )
             )
         report.lifts[metric] = lifts
@@ -236,4 +267,11 @@ def format_report(report: ExperimentReport) -> str:
                 f"CI [{f(e.ci_low)}, {f(e.ci_high)}]  p={e.p_value:.2g}  "
                 f"always-valid [{f(e.sequential_low)}, {f(e.sequential_high)}]{flags}"
             )
+            if lift.adjusted is not None:
+                a = lift.adjusted
+                lines.append(
+                    f"{'':<{width}}{'':<12} CUPED on {report.covariate}: {f(a.estimate)}  "
+                    f"CI [{f(a.ci_low)}, {f(a.ci_high)}]  p={a.p_value:.2g}  "
+                    f"always-valid [{f(a.sequential_low)}, {f(a.sequential_high)}]"
+                )
     return "\n".join(lines)

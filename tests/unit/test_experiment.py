@@ -79,3 +79,31 @@ def test_bad_input_names_line_and_column(
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(ExperimentInputError, match="no such file"):
         measure_csv(tmp_path / "nope.csv", group_col="g", control="a", metrics=["y"])
+
+
+def test_covariate_adds_a_cuped_lift_and_bad_values_name_the_line(tmp_path: Path) -> None:
+    lines = ["g,y,past"]
+    for i in range(300):
+        past = float(i % 50)
+        lines.append(f"ctl,{past * 2 + (i % 3)},{past}")
+        lines.append(f"new,{past * 2 + (i % 3) + 4},{past}")
+    path = _write(tmp_path, "\n".join(lines))
+    report = measure_csv(path, group_col="g", control="ctl", metrics=["y"], covariate="past")
+    lift = report.lifts["y"][0]
+    assert lift.adjusted is not None and lift.adjusted.metric == "y (CUPED on past)"
+    assert lift.adjusted.estimate == pytest.approx(4.0)
+    width = lift.estimate.ci_high - lift.estimate.ci_low
+    assert lift.adjusted.ci_high - lift.adjusted.ci_low < width / 5
+    assert "CUPED on past" in format_report(report)
+    assert (
+        measure_csv(path, group_col="g", control="ctl", metrics=["y"]).lifts["y"][0].adjusted
+        is None
+    )
+    with pytest.raises(ExperimentInputError, match="line 2, column 'past': 'high'"):
+        measure_csv(
+            _write(tmp_path, "g,y,past\nctl,1,high\n"),
+            group_col="g",
+            control="ctl",
+            metrics=["y"],
+            covariate="past",
+        )
