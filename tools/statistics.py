@@ -122,10 +122,6 @@ def _fmt_num(x: float) -> str:
     return f"{x:+.4g}"
 
 
-_SEQUENTIAL_TUNING = 1.0
-"""The always-valid interval is tightest when n = `_SEQUENTIAL_TUNING` × planned n."""
-
-
 def sequential_interval(
     estimate: float,
     variance: float,
@@ -154,7 +150,7 @@ def sequential_interval(
         return -math.inf, math.inf, 1.0
     log_a = math.log(1.0 / alpha)
     c = 2 * log_a + math.log(1 + 2 * log_a)
-    r = c * _SEQUENTIAL_TUNING * n / (planned_n or n)
+    r = c * n / (planned_n or n)
     half = math.sqrt(variance * (1 + 1 / r) * (2 * log_a + math.log1p(r)))
     z2 = estimate * estimate / variance
     log_lr = 0.5 * r / (1 + r) * z2 - 0.5 * math.log1p(r)
@@ -509,7 +505,7 @@ def cuped_lift(
     small = min(n1, n2) < _MIN_GROUP_N
     narrower = 1 - math.sqrt((a + b) / raw) if raw > 0 else 0.0
     note = _note(f"{metric} (CUPED on {covariate})", diff, low, high, confidence, _fmt_num)
-    note += f" The covariate narrows the interval by {narrower:.0%}."
+    note += f" The covariate narrows the interval by {narrower:.1%}."
     if small:
         note += _small_note(f"treated n={n1}, holdout n={n2}")
     return LiftEstimate(
