@@ -6,10 +6,7 @@ BIN := $(VENV)/bin
 # Elsewhere: make TORCH_INDEX=--index-url=https://download.pytorch.org/whl/cpu demo
 TORCH ?= torch==2.13.0
 TORCH_INDEX ?=
-export HF_HUB_OFFLINE := 1
-export TRANSFORMERS_OFFLINE := 1
-export ANONYMIZED_TELEMETRY := False
-export TOKENIZERS_PARALLELISM := false
+# HF_HUB_OFFLINE and friends are set by the entry points (core.settings.set_process_environment).
 
 .PHONY: install install-dev demo test lint
 

@@ -1,1 +1,2 @@
-"""The agents: planner, content, activation, optimizer. Prompts are Jinja2 files in prompts/."""
+"""The agents: planner, content, review (variants checked before launch), activation, optimizer.
+Prompts are Jinja2 files in prompts/."""

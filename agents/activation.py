@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -451,8 +451,3 @@ def reallocate_scheduled(
                 .values(**{k: v for k, v in ch.items() if k != "id"})
             )
     return moved
-
-
-def variants_by_id(variants: Sequence[VariantTemplate]) -> Mapping[str, VariantTemplate]:
-    """Index variants by id."""
-    return {v.id: v for v in variants}

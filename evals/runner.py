@@ -36,6 +36,8 @@ from evals.adversarial import AdversarialReport, run_adversarial
 from tools.llm import LLMClient
 
 _THRESHOLDS = Path(__file__).resolve().parent / "thresholds.yaml"
+DATASETS_DIR = Path(__file__).resolve().parent / "datasets"
+"""The eval datasets shipped with the package (guardrails, injection, adversarial JSONL)."""
 
 
 class _Model(BaseModel):

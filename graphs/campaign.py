@@ -12,21 +12,21 @@ from typing import Any, Literal
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
+from langgraph.runtime import Runtime
 from langgraph.types import interrupt
 
 from agents import planner
 from agents.activation import schedule_campaign
 from agents.content import write_variants
-from agents.guardrails import blocking, review_variant
+from agents.review import blocking, review_variant
 from brand_guardrails.policy import launch_review
 from core import campaigns as repo
 from core.audit import record_decision
 from core.models import Channel, Finding, Plan, Severity, VariantTemplate
 from graphs.runtime import Deps
 from graphs.state import CampaignState
-from tools.audience import compute_features, select_audience, split_holdout
+from tools.audience import draw_audience
 from tools.catalog import list_products
-from tools.customers import get_customers
 
 MAX_CONTENT_ATTEMPTS = 3
 """How many times a blocked variant goes back to the content agent before a human sees it."""
@@ -38,296 +38,10 @@ def launch_approval_id(campaign_id: str) -> str:
 
 
 def build_campaign_graph(
-    deps: Deps, checkpointer: BaseCheckpointSaver[Any] | None = None
+    checkpointer: BaseCheckpointSaver[Any] | None = None,
 ) -> CompiledStateGraph[Any, Any, Any, Any]:
-    """Wire the agents into the campaign graph."""
-
-    def audit(campaign_id: str, agent: str, action: str, reason: str, **evidence: Any) -> None:
-        with deps.db.session() as s:
-            record_decision(
-                s,
-                campaign_id=campaign_id,
-                agent=agent,
-                action=action,
-                reason=reason,
-                evidence=evidence,
-            )
-
-    def plan_node(state: CampaignState) -> CampaignState:
-        cid = state["campaign_id"]
-        now = datetime.fromisoformat(state["now"])
-        with deps.db.session() as s:
-            categories = sorted({p.category for p in list_products(s)})
-        parsed = planner.parse_brief(
-            deps.llm, state["brief"], categories=categories, campaign_id=cid
-        )
-        if parsed.objective is None:
-            repo.set_campaign_status(deps.db, cid, "needs_input")
-            audit(
-                cid,
-                "planner",
-                "asked_questions",
-                "The brief lacks essentials.",
-                questions=parsed.questions,
-            )
-            return {
-                "status": "needs_input",
-                "questions": parsed.questions,
-                "assumptions": parsed.assumptions,
-            }
-        try:
-            plan = planner.draft_plan(
-                deps.llm, parsed.objective, categories=categories, campaign_id=cid
-            )
-        except planner.PlanError as exc:
-            repo.set_campaign_status(deps.db, cid, "needs_input")
-            audit(cid, "planner", "plan_rejected", str(exc))
-            return {"status": "needs_input", "questions": [str(exc)]}
-        with deps.db.session() as s:
-            features = compute_features(s, as_of=now)
-        matched = select_audience(features, plan.audiences)
-        channels = {st.channel for st in plan.journey}
-        reachable = _reachable(deps, [c for c, _ in matched], channels)
-        matched = [(c, a) for c, a in matched if c in reachable]
-        if not matched:
-            q = (
-                "No contactable customer matches this audience "
-                f"({'; '.join(a.name for a in plan.audiences)}). Widen it or choose another goal."
-            )
-            repo.set_campaign_status(deps.db, cid, "needs_input")
-            audit(cid, "planner", "empty_audience", q, plan=plan.model_dump(mode="json"))
-            return {"status": "needs_input", "questions": [q], "plan": plan.model_dump(mode="json")}
-        audience_of = dict(matched)
-        treated, holdout = split_holdout(cid, [c for c, _ in matched], plan.holdout_fraction)
-        repo.save_assignments(
-            deps.db,
-            cid,
-            [(c, "treated", audience_of[c]) for c in treated]
-            + [(c, "holdout", audience_of[c]) for c in holdout],
-        )
-        repo.save_plan(deps.db, cid, plan)
-        repo.set_campaign_status(deps.db, cid, "planned", name=plan.objective.name)
-        audit(
-            cid,
-            "planner",
-            "planned",
-            f"{plan.rationale} Audience {len(matched)} contactable people; "
-            f"{len(holdout)} ({plan.holdout_fraction:.0%}) held out at random before any send.",
-            plan=plan.model_dump(mode="json"),
-            assumptions=parsed.assumptions,
-            treated=len(treated),
-            holdout=len(holdout),
-        )
-        return {
-            "plan": plan.model_dump(mode="json"),
-            "assumptions": parsed.assumptions,
-            "audience_size": len(matched),
-            "holdout_size": len(holdout),
-            "attempt": 0,
-            "findings_total": 0,
-        }
-
-    def write_node(state: CampaignState) -> CampaignState:
-        cid = state["campaign_id"]
-        plan = Plan.model_validate(state["plan"])
-        attempt = state.get("attempt", 0) + 1
-        previous = [VariantTemplate.model_validate(v) for v in state.get("variants", [])]
-        feedback = state.get("feedback", {})
-        out: list[VariantTemplate] = []
-        angles: list[str] | None = None
-        for step in plan.journey:
-            mine = [v for v in previous if v.step_id == step.id]
-            needs_rewrite = not mine or any(v.id in feedback for v in mine)
-            if not needs_rewrite:
-                out.extend(mine)
-            else:
-                rules = _rules_for(deps, step.channel, plan, step.content_brief)
-                step_feedback = {
-                    v.arm: [Finding.model_validate(f) for f in feedback[v.id]]
-                    for v in mine
-                    if v.id in feedback
-                }
-                written = write_variants(
-                    deps.llm,
-                    deps.kit,
-                    objective=plan.objective,
-                    step=step,
-                    rules=rules,
-                    campaign_id=cid,
-                    attempt=attempt,
-                    feedback=step_feedback or None,
-                    angles=angles,
-                )
-                out.extend(written)
-                audit(
-                    cid,
-                    "content",
-                    "wrote_variants",
-                    f"Step {step.id} ({step.channel.value}), attempt {attempt}: "
-                    f"{len(written)} arms ({', '.join(v.angle for v in written)}) under "
-                    f"{len(rules)} retrieved brand rules.",
-                    rules=[r.id for r in rules],
-                    variants=[v.id for v in written],
-                )
-            if angles is None:
-                angles = [v.angle for v in out if v.step_id == step.id]
-        repo.save_variants(deps.db, cid, out)
-        return {
-            "variants": [v.model_dump(mode="json") for v in out],
-            "attempt": attempt,
-            "feedback": {},
-        }
-
-    def check_node(state: CampaignState) -> CampaignState:
-        cid = state["campaign_id"]
-        plan = Plan.model_validate(state["plan"])
-        attempt = state["attempt"]
-        variants = [VariantTemplate.model_validate(v) for v in state["variants"]]
-        feedback: dict[str, list[dict[str, Any]]] = {}
-        total = state.get("findings_total", 0)
-        checked: list[VariantTemplate] = []
-        warnings: list[dict[str, Any]] = []
-        for v in variants:
-            if v.status != "active":
-                checked.append(v)
-                continue
-            findings = review_variant(deps.kit, v, plan.objective, deps.llm)
-            repo.save_findings(deps.db, cid, v.id, attempt, findings)
-            total += len(findings)
-            blocks = blocking(findings)
-            warnings += [
-                {**f.model_dump(mode="json"), "variant_id": v.id}
-                for f in findings
-                if f.severity == Severity.WARN
-            ]
-            if blocks:
-                if attempt >= MAX_CONTENT_ATTEMPTS:
-                    v = v.model_copy(update={"status": "blocked"})
-                feedback[v.id] = [f.model_dump(mode="json") for f in blocks]
-            checked.append(v)
-        if feedback:
-            final = attempt >= MAX_CONTENT_ATTEMPTS
-            audit(
-                cid,
-                "guardrails",
-                "blocked_variants" if final else "returned_to_content",
-                f"{len(feedback)} variant(s) have blocking findings on attempt {attempt}"
-                + (
-                    "; they are blocked and a human decides."
-                    if final
-                    else "; sent back to the content agent."
-                ),
-                findings={k: [f["rule_id"] for f in fs] for k, fs in feedback.items()},
-            )
-        else:
-            audit(
-                cid,
-                "guardrails",
-                "passed",
-                f"All variants pass the blocking checks (attempt {attempt}).",
-                variants=[v.id for v in checked],
-            )
-        repo.save_variants(deps.db, cid, checked)
-        return {
-            "variants": [v.model_dump(mode="json") for v in checked],
-            "feedback": feedback,
-            "findings_total": total,
-            "warnings": warnings,
-        }
-
-    def route_after_check(state: CampaignState) -> Literal["write", "gate"]:
-        if state.get("feedback") and state["attempt"] < MAX_CONTENT_ATTEMPTS:
-            return "write"
-        return "gate"
-
-    def gate_node(state: CampaignState) -> CampaignState:
-        cid = state["campaign_id"]
-        plan = Plan.model_validate(state["plan"])
-        variants = [VariantTemplate.model_validate(v) for v in state["variants"]]
-        active = {v.id for v in variants if v.status == "active"}
-        warnings = [
-            Finding.model_validate({k: val for k, val in w.items() if k != "variant_id"})
-            for w in state.get("warnings", [])
-            if w["variant_id"] in active
-        ]
-        reasons = launch_review(
-            deps.kit.approval_policy,
-            plan=plan,
-            audience_size=state["audience_size"],
-            findings=warnings,
-        )
-        blocked = [v for v in variants if v.status == "blocked"]
-        if blocked:
-            reasons.append(
-                f"{len(blocked)} variant(s) still break blocking rules after "
-                f"{MAX_CONTENT_ATTEMPTS} attempts and will not be sent: "
-                + ", ".join(v.id for v in blocked)
-            )
-        if not reasons:
-            audit(cid, "approval", "auto_approved", "Within the brand's approval thresholds.")
-            return {"decision": {"approved": True, "by": "policy", "comment": None}}
-        aid = launch_approval_id(cid)
-        evidence = {
-            "plan": plan.model_dump(mode="json"),
-            "audience_size": state["audience_size"],
-            "holdout_size": state["holdout_size"],
-            "variants": [v.model_dump(mode="json") for v in variants],
-            "warnings": [f.model_dump(mode="json") for f in warnings],
-        }
-        repo.request_approval(
-            deps.db,
-            campaign_id=cid,
-            kind="launch",
-            subject=f"Launch “{plan.objective.name}” to {state['audience_size']} people "
-            f"({state['holdout_size']} held out)",
-            reason="; ".join(reasons),
-            evidence=evidence,
-            requested_by="approval_gate",
-            approval_id=aid,
-        )
-        repo.set_campaign_status(deps.db, cid, "awaiting_approval")
-        answer = interrupt({"approval_id": aid, "reasons": reasons})
-        approved = bool(answer.get("approved"))
-        audit(
-            cid,
-            "human",
-            "approved_launch" if approved else "rejected_launch",
-            answer.get("comment") or ("Approved." if approved else "Rejected."),
-            approval_id=aid,
-            by=answer.get("by"),
-        )
-        return {"approval_id": aid, "decision": dict(answer)}
-
-    def route_after_gate(state: CampaignState) -> Literal["activate", "reject"]:
-        return "activate" if state.get("decision", {}).get("approved") else "reject"
-
-    def reject_node(state: CampaignState) -> CampaignState:
-        repo.set_campaign_status(deps.db, state["campaign_id"], "rejected")
-        return {"status": "rejected"}
-
-    def activate_node(state: CampaignState) -> CampaignState:
-        cid = state["campaign_id"]
-        plan = Plan.model_validate(state["plan"])
-        variants = [VariantTemplate.model_validate(v) for v in state["variants"]]
-        treated = [c for c, _ in repo.assignments(deps.db, cid, "treated")]
-        start = planner.start_time(plan.objective, datetime.fromisoformat(state["now"]))
-        report = schedule_campaign(
-            deps.db,
-            deps.settings,
-            deps.kit,
-            campaign_id=cid,
-            plan=plan,
-            variants=variants,
-            treated=treated,
-            start=start,
-        )
-        repo.set_campaign_status(deps.db, cid, "active")
-        return {"status": "active", "activation": report.as_dict()}
-
-    def route_after_plan(state: CampaignState) -> Literal["write", "__end__"]:
-        return "__end__" if state.get("status") == "needs_input" else "write"
-
-    g = StateGraph(CampaignState)
+    """Wire the nodes into the campaign graph; run it with `context=Deps(...)`."""
+    g = StateGraph(CampaignState, context_schema=Deps)
     g.add_node("plan", plan_node)
     g.add_node("write", write_node)
     g.add_node("check", check_node)
@@ -344,6 +58,317 @@ def build_campaign_graph(
     return g.compile(checkpointer=checkpointer)
 
 
+def plan_node(state: CampaignState, runtime: Runtime[Deps]) -> CampaignState:
+    """Parse the brief, draft the plan, draw the audience and its holdout; or ask questions."""
+    deps = runtime.context
+    cid = state["campaign_id"]
+    now = datetime.fromisoformat(state["now"])
+    with deps.db.session() as s:
+        categories = sorted({p.category for p in list_products(s)})
+    parsed = planner.parse_brief(deps.llm, state["brief"], categories=categories, campaign_id=cid)
+    if parsed.objective is None:
+        repo.set_campaign_status(deps.db, cid, "needs_input")
+        _audit(
+            deps,
+            cid,
+            "planner",
+            "asked_questions",
+            "The brief lacks essentials.",
+            questions=parsed.questions,
+        )
+        return {
+            "status": "needs_input",
+            "questions": parsed.questions,
+            "assumptions": parsed.assumptions,
+        }
+    try:
+        plan = planner.draft_plan(
+            deps.llm, parsed.objective, categories=categories, campaign_id=cid
+        )
+    except planner.PlanError as exc:
+        repo.set_campaign_status(deps.db, cid, "needs_input")
+        _audit(deps, cid, "planner", "plan_rejected", str(exc))
+        return {"status": "needs_input", "questions": [str(exc)]}
+    with deps.db.session() as s:
+        drawn = draw_audience(s, cid, plan, as_of=now)
+    if not drawn.audience_of:
+        q = (
+            "No contactable customer matches this audience "
+            f"({'; '.join(a.name for a in plan.audiences)}). Widen it or choose another goal."
+        )
+        repo.set_campaign_status(deps.db, cid, "needs_input")
+        _audit(deps, cid, "planner", "empty_audience", q, plan=plan.model_dump(mode="json"))
+        return {"status": "needs_input", "questions": [q], "plan": plan.model_dump(mode="json")}
+    audience_of, treated, holdout = drawn.audience_of, drawn.treated, drawn.holdout
+    repo.save_assignments(
+        deps.db,
+        cid,
+        [(c, "treated", audience_of[c]) for c in treated]
+        + [(c, "holdout", audience_of[c]) for c in holdout],
+    )
+    repo.save_plan(deps.db, cid, plan)
+    repo.set_campaign_status(deps.db, cid, "planned", name=plan.objective.name)
+    _audit(
+        deps,
+        cid,
+        "planner",
+        "planned",
+        f"{plan.rationale} Audience {len(audience_of)} contactable people; "
+        f"{len(holdout)} ({plan.holdout_fraction:.0%}) held out at random before any send.",
+        plan=plan.model_dump(mode="json"),
+        assumptions=parsed.assumptions,
+        treated=len(treated),
+        holdout=len(holdout),
+    )
+    return {
+        "plan": plan.model_dump(mode="json"),
+        "assumptions": parsed.assumptions,
+        "audience_size": len(audience_of),
+        "holdout_size": len(holdout),
+        "attempt": 0,
+        "findings_total": 0,
+    }
+
+
+def route_after_plan(state: CampaignState) -> Literal["write", "__end__"]:
+    """Stop when the planner needs input, else write the content."""
+    return "__end__" if state.get("status") == "needs_input" else "write"
+
+
+def write_node(state: CampaignState, runtime: Runtime[Deps]) -> CampaignState:
+    """Write the variant templates of every step that has none yet or was sent back."""
+    deps = runtime.context
+    cid = state["campaign_id"]
+    plan = Plan.model_validate(state["plan"])
+    attempt = state.get("attempt", 0) + 1
+    previous = [VariantTemplate.model_validate(v) for v in state.get("variants", [])]
+    feedback = state.get("feedback", {})
+    out: list[VariantTemplate] = []
+    angles: list[str] | None = None
+    for step in plan.journey:
+        mine = [v for v in previous if v.step_id == step.id]
+        needs_rewrite = not mine or any(v.id in feedback for v in mine)
+        if not needs_rewrite:
+            out.extend(mine)
+        else:
+            rules = _rules_for(deps, step.channel, plan, step.content_brief)
+            step_feedback = {
+                v.arm: [Finding.model_validate(f) for f in feedback[v.id]]
+                for v in mine
+                if v.id in feedback
+            }
+            written = write_variants(
+                deps.llm,
+                deps.kit,
+                objective=plan.objective,
+                step=step,
+                rules=rules,
+                campaign_id=cid,
+                attempt=attempt,
+                feedback=step_feedback or None,
+                angles=angles,
+            )
+            out.extend(written)
+            _audit(
+                deps,
+                cid,
+                "content",
+                "wrote_variants",
+                f"Step {step.id} ({step.channel.value}), attempt {attempt}: "
+                f"{len(written)} arms ({', '.join(v.angle for v in written)}) under "
+                f"{len(rules)} retrieved brand rules.",
+                rules=[r.id for r in rules],
+                variants=[v.id for v in written],
+            )
+        if angles is None:
+            angles = [v.angle for v in out if v.step_id == step.id]
+    repo.save_variants(deps.db, cid, out)
+    return {
+        "variants": [v.model_dump(mode="json") for v in out],
+        "attempt": attempt,
+        "feedback": {},
+    }
+
+
+def check_node(state: CampaignState, runtime: Runtime[Deps]) -> CampaignState:
+    """Review every active variant; blocking findings go back to the content agent."""
+    deps = runtime.context
+    cid = state["campaign_id"]
+    plan = Plan.model_validate(state["plan"])
+    attempt = state["attempt"]
+    variants = [VariantTemplate.model_validate(v) for v in state["variants"]]
+    feedback: dict[str, list[dict[str, Any]]] = {}
+    total = state.get("findings_total", 0)
+    checked: list[VariantTemplate] = []
+    warnings: list[dict[str, Any]] = []
+    for v in variants:
+        if v.status != "active":
+            checked.append(v)
+            continue
+        findings = review_variant(deps.kit, v, plan.objective, deps.llm)
+        repo.save_findings(deps.db, cid, v.id, attempt, findings)
+        total += len(findings)
+        blocks = blocking(findings)
+        warnings += [
+            {**f.model_dump(mode="json"), "variant_id": v.id}
+            for f in findings
+            if f.severity == Severity.WARN
+        ]
+        if blocks:
+            if attempt >= MAX_CONTENT_ATTEMPTS:
+                v = v.model_copy(update={"status": "blocked"})
+            feedback[v.id] = [f.model_dump(mode="json") for f in blocks]
+        checked.append(v)
+    if feedback:
+        final = attempt >= MAX_CONTENT_ATTEMPTS
+        _audit(
+            deps,
+            cid,
+            "guardrails",
+            "blocked_variants" if final else "returned_to_content",
+            f"{len(feedback)} variant(s) have blocking findings on attempt {attempt}"
+            + (
+                "; they are blocked and a human decides."
+                if final
+                else "; sent back to the content agent."
+            ),
+            findings={k: [f["rule_id"] for f in fs] for k, fs in feedback.items()},
+        )
+    else:
+        _audit(
+            deps,
+            cid,
+            "guardrails",
+            "passed",
+            f"All variants pass the blocking checks (attempt {attempt}).",
+            variants=[v.id for v in checked],
+        )
+    repo.save_variants(deps.db, cid, checked)
+    return {
+        "variants": [v.model_dump(mode="json") for v in checked],
+        "feedback": feedback,
+        "findings_total": total,
+        "warnings": warnings,
+    }
+
+
+def route_after_check(state: CampaignState) -> Literal["write", "gate"]:
+    """Back to the content agent while attempts remain, else to the gate."""
+    if state.get("feedback") and state["attempt"] < MAX_CONTENT_ATTEMPTS:
+        return "write"
+    return "gate"
+
+
+def gate_node(state: CampaignState, runtime: Runtime[Deps]) -> CampaignState:
+    """Launch within the approval policy, or pause with `interrupt()` until a human decides."""
+    deps = runtime.context
+    cid = state["campaign_id"]
+    plan = Plan.model_validate(state["plan"])
+    variants = [VariantTemplate.model_validate(v) for v in state["variants"]]
+    active = {v.id for v in variants if v.status == "active"}
+    warnings = [
+        Finding.model_validate({k: val for k, val in w.items() if k != "variant_id"})
+        for w in state.get("warnings", [])
+        if w["variant_id"] in active
+    ]
+    reasons = launch_review(
+        deps.kit.approval_policy,
+        plan=plan,
+        audience_size=state["audience_size"],
+        findings=warnings,
+    )
+    blocked = [v for v in variants if v.status == "blocked"]
+    if blocked:
+        reasons.append(
+            f"{len(blocked)} variant(s) still break blocking rules after "
+            f"{MAX_CONTENT_ATTEMPTS} attempts and will not be sent: "
+            + ", ".join(v.id for v in blocked)
+        )
+    if not reasons:
+        _audit(deps, cid, "approval", "auto_approved", "Within the brand's approval thresholds.")
+        return {"decision": {"approved": True, "by": "policy", "comment": None}}
+    aid = launch_approval_id(cid)
+    evidence = {
+        "plan": plan.model_dump(mode="json"),
+        "audience_size": state["audience_size"],
+        "holdout_size": state["holdout_size"],
+        "variants": [v.model_dump(mode="json") for v in variants],
+        "warnings": [f.model_dump(mode="json") for f in warnings],
+    }
+    repo.request_approval(
+        deps.db,
+        campaign_id=cid,
+        kind="launch",
+        subject=f"Launch “{plan.objective.name}” to {state['audience_size']} people "
+        f"({state['holdout_size']} held out)",
+        reason="; ".join(reasons),
+        evidence=evidence,
+        requested_by="approval_gate",
+        approval_id=aid,
+    )
+    repo.set_campaign_status(deps.db, cid, "awaiting_approval")
+    answer = interrupt({"approval_id": aid, "reasons": reasons})
+    approved = bool(answer.get("approved"))
+    _audit(
+        deps,
+        cid,
+        "human",
+        "approved_launch" if approved else "rejected_launch",
+        answer.get("comment") or ("Approved." if approved else "Rejected."),
+        approval_id=aid,
+        by=answer.get("by"),
+    )
+    return {"approval_id": aid, "decision": dict(answer)}
+
+
+def route_after_gate(state: CampaignState) -> Literal["activate", "reject"]:
+    """Activate an approved launch, reject otherwise."""
+    return "activate" if state.get("decision", {}).get("approved") else "reject"
+
+
+def activate_node(state: CampaignState, runtime: Runtime[Deps]) -> CampaignState:
+    """Write the outbox: one scheduled message per treated person and step."""
+    deps = runtime.context
+    cid = state["campaign_id"]
+    plan = Plan.model_validate(state["plan"])
+    variants = [VariantTemplate.model_validate(v) for v in state["variants"]]
+    treated = [c for c, _ in repo.assignments(deps.db, cid, "treated")]
+    start = planner.start_time(plan.objective, datetime.fromisoformat(state["now"]))
+    report = schedule_campaign(
+        deps.db,
+        deps.settings,
+        deps.kit,
+        campaign_id=cid,
+        plan=plan,
+        variants=variants,
+        treated=treated,
+        start=start,
+    )
+    repo.set_campaign_status(deps.db, cid, "active")
+    return {"status": "active", "activation": report.as_dict()}
+
+
+def reject_node(state: CampaignState, runtime: Runtime[Deps]) -> CampaignState:
+    """A human rejected the launch: nothing will be sent."""
+    deps = runtime.context
+    repo.set_campaign_status(deps.db, state["campaign_id"], "rejected")
+    return {"status": "rejected"}
+
+
+def _audit(
+    deps: Deps, campaign_id: str, agent: str, action: str, reason: str, **evidence: Any
+) -> None:
+    with deps.db.session() as s:
+        record_decision(
+            s,
+            campaign_id=campaign_id,
+            agent=agent,
+            action=action,
+            reason=reason,
+            evidence=evidence,
+        )
+
+
 def _rules_for(deps: Deps, channel: Channel, plan: Plan, brief: str) -> list[Any]:
     if deps.rules is None:
         return []
@@ -352,13 +377,3 @@ def _rules_for(deps: Deps, channel: Channel, plan: Plan, brief: str) -> list[Any
         f"offer: {plan.objective.offer.kind}; {brief}"
     )
     return deps.rules.retrieve(query, brand_id=deps.kit.id, channel=channel, k=8)
-
-
-def _reachable(deps: Deps, customer_ids: list[str], channels: set[Channel]) -> set[str]:
-    with deps.db.session() as s:
-        customers = get_customers(s, customer_ids)
-    return {
-        cid
-        for cid, c in customers.items()
-        if any(k.granted and k.channel in channels for k in c.consent)
-    }

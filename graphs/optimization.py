@@ -7,6 +7,7 @@ from typing import Any
 
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
+from langgraph.runtime import Runtime
 
 from agents import optimizer
 from agents.activation import reallocate_scheduled
@@ -40,109 +41,10 @@ def apply_revision(deps: Deps, campaign_id: str, revision: Revision, *, as_of: d
     )
 
 
-def build_optimization_graph(deps: Deps) -> CompiledStateGraph[Any, Any, Any, Any]:
-    """Wire the optimizer: one run per campaign, idempotent on the same evidence."""
-
-    def measure_node(state: OptimizationState) -> OptimizationState:
-        m = optimizer.measure(deps.db, state["campaign_id"])
-        return {"measurement": m.model_dump(mode="json")}
-
-    def propose_node(state: OptimizationState) -> OptimizationState:
-        m = optimizer.Measurement.model_validate(state["measurement"])
-        pending = [
-            a.id
-            for a in repo.list_approvals(deps.db, status=ApprovalStatus.PENDING)
-            if a.campaign_id == m.campaign_id and a.kind == "revision"
-        ]
-        if pending:
-            # One open question at a time: a human has not answered the last revision yet.
-            with deps.db.session() as s:
-                record_decision(
-                    s,
-                    campaign_id=m.campaign_id,
-                    agent="optimizer",
-                    action="waiting_for_approval",
-                    reason=f"Revision {pending[0]} still waits for a human; nothing new proposed.",
-                    evidence={"pending": pending},
-                )
-            return {"revisions": []}
-        revisions = optimizer.propose(m)
-        if not revisions:
-            with deps.db.session() as s:
-                record_decision(
-                    s,
-                    campaign_id=m.campaign_id,
-                    agent="optimizer",
-                    action="no_revision",
-                    reason=(
-                        "Not enough evidence to change the strategy (each arm needs "
-                        f"{optimizer.MIN_PEOPLE_PER_ARM} people and the arms together "
-                        f"{optimizer.MIN_CONVERSIONS} conversions), a winner is already "
-                        "declared, or the allocation is already right."
-                    ),
-                    evidence={"arms": [a.model_dump() for a in m.arms]},
-                )
-        return {"revisions": [r.model_dump(mode="json") for r in revisions]}
-
-    def decide_node(state: OptimizationState) -> OptimizationState:
-        cid = state["campaign_id"]
-        as_of = datetime.fromisoformat(state["as_of"])
-        outcomes: list[dict[str, Any]] = []
-        for raw in state.get("revisions", []):
-            rev = Revision.model_validate(raw)
-            rid = new_id("rev")
-            reason = optimizer.review(deps.kit, rev)
-            if reason is None:
-                moved = apply_revision(deps, cid, rev, as_of=as_of)
-                status, approval_id = "applied", None
-                why = f"Within the brand's thresholds; {moved} scheduled messages re-allocated."
-            else:
-                approval_id = repo.request_approval(
-                    deps.db,
-                    campaign_id=cid,
-                    kind="revision",
-                    subject=rev.description,
-                    reason=reason,
-                    evidence=rev.evidence,
-                    requested_by="optimizer",
-                    payload={"revision_id": rid, "revision": rev.model_dump(mode="json")},
-                )
-                status, why = "queued", reason
-            with deps.db.session() as s:
-                s.add(
-                    RevisionRow(
-                        id=rid,
-                        campaign_id=cid,
-                        kind=rev.kind,
-                        description=rev.description,
-                        params=rev.params,
-                        risk=rev.risk,
-                        evidence=rev.evidence,
-                        status=status,
-                        approval_id=approval_id,
-                    )
-                )
-                record_decision(
-                    s,
-                    campaign_id=cid,
-                    agent="optimizer",
-                    action=f"revision_{status}",
-                    reason=f"{rev.description} {why}",
-                    evidence={"revision_id": rid, "risk": rev.risk, **rev.evidence},
-                )
-            outcomes.append(
-                {
-                    "revision_id": rid,
-                    "status": status,
-                    "approval_id": approval_id,
-                    "reason": why,
-                    "description": rev.description,
-                    "risk": rev.risk,
-                }
-            )
-        return {"outcomes": outcomes}
-
-    g = StateGraph(OptimizationState)
+def build_optimization_graph() -> CompiledStateGraph[Any, Any, Any, Any]:
+    """Wire the optimizer: one run per campaign, idempotent on the same evidence; run it with
+    `context=Deps(...)`."""
+    g = StateGraph(OptimizationState, context_schema=Deps)
     g.add_node("measure", measure_node)
     g.add_node("propose", propose_node)
     g.add_node("decide", decide_node)
@@ -151,3 +53,111 @@ def build_optimization_graph(deps: Deps) -> CompiledStateGraph[Any, Any, Any, An
     g.add_edge("propose", "decide")
     g.add_edge("decide", END)
     return g.compile()
+
+
+def measure_node(state: OptimizationState, runtime: Runtime[Deps]) -> OptimizationState:
+    """Measure lift against the holdout and the per-arm results."""
+    deps = runtime.context
+    m = optimizer.measure(deps.db, state["campaign_id"])
+    return {"measurement": m.model_dump(mode="json")}
+
+
+def propose_node(state: OptimizationState, runtime: Runtime[Deps]) -> OptimizationState:
+    """Propose revisions from the measurement, unless one still waits for a human."""
+    deps = runtime.context
+    m = optimizer.Measurement.model_validate(state["measurement"])
+    pending = [
+        a.id
+        for a in repo.list_approvals(deps.db, status=ApprovalStatus.PENDING)
+        if a.campaign_id == m.campaign_id and a.kind == "revision"
+    ]
+    if pending:
+        # One open question at a time: a human has not answered the last revision yet.
+        with deps.db.session() as s:
+            record_decision(
+                s,
+                campaign_id=m.campaign_id,
+                agent="optimizer",
+                action="waiting_for_approval",
+                reason=f"Revision {pending[0]} still waits for a human; nothing new proposed.",
+                evidence={"pending": pending},
+            )
+        return {"revisions": []}
+    revisions = optimizer.propose(m)
+    if not revisions:
+        with deps.db.session() as s:
+            record_decision(
+                s,
+                campaign_id=m.campaign_id,
+                agent="optimizer",
+                action="no_revision",
+                reason=(
+                    "Not enough evidence to change the strategy (each arm needs "
+                    f"{optimizer.MIN_PEOPLE_PER_ARM} people and the arms together "
+                    f"{optimizer.MIN_CONVERSIONS} conversions), a winner is already declared, "
+                    "or the allocation is already right."
+                ),
+                evidence={"arms": [a.model_dump() for a in m.arms]},
+            )
+    return {"revisions": [r.model_dump(mode="json") for r in revisions]}
+
+
+def decide_node(state: OptimizationState, runtime: Runtime[Deps]) -> OptimizationState:
+    """Apply each revision within the brand's thresholds; queue the others for a human."""
+    deps = runtime.context
+    cid = state["campaign_id"]
+    as_of = datetime.fromisoformat(state["as_of"])
+    outcomes: list[dict[str, Any]] = []
+    for raw in state.get("revisions", []):
+        rev = Revision.model_validate(raw)
+        rid = new_id("rev")
+        reason = optimizer.review(deps.kit, rev)
+        if reason is None:
+            moved = apply_revision(deps, cid, rev, as_of=as_of)
+            status, approval_id = "applied", None
+            why = f"Within the brand's thresholds; {moved} scheduled messages re-allocated."
+        else:
+            approval_id = repo.request_approval(
+                deps.db,
+                campaign_id=cid,
+                kind="revision",
+                subject=rev.description,
+                reason=reason,
+                evidence=rev.evidence,
+                requested_by="optimizer",
+                payload={"revision_id": rid, "revision": rev.model_dump(mode="json")},
+            )
+            status, why = "queued", reason
+        with deps.db.session() as s:
+            s.add(
+                RevisionRow(
+                    id=rid,
+                    campaign_id=cid,
+                    kind=rev.kind,
+                    description=rev.description,
+                    params=rev.params,
+                    risk=rev.risk,
+                    evidence=rev.evidence,
+                    status=status,
+                    approval_id=approval_id,
+                )
+            )
+            record_decision(
+                s,
+                campaign_id=cid,
+                agent="optimizer",
+                action=f"revision_{status}",
+                reason=f"{rev.description} {why}",
+                evidence={"revision_id": rid, "risk": rev.risk, **rev.evidence},
+            )
+        outcomes.append(
+            {
+                "revision_id": rid,
+                "status": status,
+                "approval_id": approval_id,
+                "reason": why,
+                "description": rev.description,
+                "risk": rev.risk,
+            }
+        )
+    return {"outcomes": outcomes}

@@ -58,7 +58,7 @@ class BriefResult(BaseModel):
 def _campaign_graph(deps: Deps) -> Iterator[CompiledStateGraph[Any, Any, Any, Any]]:
     saver = sqlite_checkpointer(deps.settings.checkpoint_path)
     try:
-        yield build_campaign_graph(deps, saver)
+        yield build_campaign_graph(saver)
     finally:
         saver.conn.close()
 
@@ -98,7 +98,9 @@ def submit_brief(deps: Deps, brief: str, *, now: datetime | None = None) -> Brie
     with _campaign_graph(deps) as graph:
         try:
             graph.invoke(
-                {"campaign_id": camp.id, "brief": brief.strip(), "now": clock.isoformat()}, config
+                {"campaign_id": camp.id, "brief": brief.strip(), "now": clock.isoformat()},
+                config,
+                context=deps,
             )
         except Exception as exc:
             repo.set_campaign_status(deps.db, camp.id, "failed")
@@ -124,7 +126,7 @@ def resume(deps: Deps, campaign_id: str) -> BriefResult:
         if not snap.next:
             return _result(campaign_id, dict(snap.values), [])
         if not snap.interrupts:
-            graph.invoke(None, config)
+            graph.invoke(None, config, context=deps)
             snap = graph.get_state(config)
     return _result(campaign_id, dict(snap.values), list(snap.interrupts))
 
@@ -163,6 +165,7 @@ def decide(
             graph.invoke(
                 Command(resume={"approved": approved, "by": decided_by, "comment": comment}),
                 config,
+                context=deps,
             )
             values = dict(graph.get_state(config).values)
         status = values.get("status", "unknown")
@@ -206,8 +209,10 @@ def decide(
 def optimize(deps: Deps, campaign_id: str, *, as_of: datetime | None = None) -> dict[str, Any]:
     """Run the optimization graph on one campaign."""
     repo.get_campaign(deps.db, campaign_id)
-    graph = build_optimization_graph(deps)
-    out = graph.invoke({"campaign_id": campaign_id, "as_of": (as_of or deps.clock()).isoformat()})
+    graph = build_optimization_graph()
+    out = graph.invoke(
+        {"campaign_id": campaign_id, "as_of": (as_of or deps.clock()).isoformat()}, context=deps
+    )
     return dict(out)
 
 

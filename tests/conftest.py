@@ -9,15 +9,16 @@ from pathlib import Path
 
 import pytest
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
-
 from core.db import Database
-from core.settings import Settings
+from core.settings import Settings, set_process_environment
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Run the tests in the process environment of autocmo's entry points."""
+    set_process_environment()
 
 
 @pytest.fixture

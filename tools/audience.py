@@ -1,4 +1,5 @@
-"""Customer features from the event history, audience matching and the randomized holdout.
+"""Customer features from the event history, audience matching and the randomized holdout;
+`draw_audience` does all three for a campaign's plan.
 
 Features are computed with SQL aggregates (GROUP BY user), so they scale to large customer
 tables without loading events into Python. Only events at or before `as_of` count.
@@ -23,7 +24,8 @@ from sqlalchemy import ColumnElement, and_, case, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from core.db import CustomerRow, EventRow, UTCDateTime
-from core.models import Audience, AudienceFilter
+from core.models import Audience, AudienceFilter, Plan
+from tools.customers import get_customers
 
 ORDER = "Order Completed"
 """Event name of a purchase."""
@@ -339,3 +341,33 @@ def split_holdout(
     for cid in customer_ids:
         (holdout if salted_uniform("holdout", campaign_id, cid) < fraction else treated).append(cid)
     return treated, holdout
+
+
+class AudienceDraw(BaseModel):
+    """Who a campaign reaches: the contactable people its audiences match, split at random."""
+
+    audience_of: dict[str, str]
+    """Customer id → name of the first audience they match, for contactable people only
+    (consent granted on a journey channel), in customer id order."""
+    treated: list[str]
+    """Customers who get the campaign."""
+    holdout: list[str]
+    """Customers held out at random: they get nothing, and their outcomes measure the lift."""
+
+
+def draw_audience(
+    session: Session, campaign_id: str, plan: Plan, *, as_of: datetime
+) -> AudienceDraw:
+    """Select the plan's audience as of `as_of`, keep the people who can be contacted on one of
+    the journey's channels, and reserve the randomized holdout (`split_holdout`)."""
+    matched = select_audience(compute_features(session, as_of=as_of), plan.audiences)
+    channels = {step.channel for step in plan.journey}
+    customers = get_customers(session, [c for c, _ in matched])
+    reachable = {
+        cid
+        for cid, c in customers.items()
+        if any(k.granted and k.channel in channels for k in c.consent)
+    }
+    audience_of = {c: a for c, a in matched if c in reachable}
+    treated, holdout = split_holdout(campaign_id, list(audience_of), plan.holdout_fraction)
+    return AudienceDraw(audience_of=audience_of, treated=treated, holdout=holdout)

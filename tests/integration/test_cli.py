@@ -52,3 +52,21 @@ def test_brief_asks_questions_then_plans(settings: Settings) -> None:
     plan = run_cli(settings, "brief", "Recover abandoned carts with free shipping by email")
     assert plan.returncode == 0, plan.stderr
     assert "Waiting for approval" in plan.stdout and "autocmo approve" in plan.stdout
+
+
+def test_loading_the_embedding_model_is_offline_and_quiet_whatever_the_env(
+    settings: Settings,
+) -> None:
+    # The caller's environment asks for the Hub (at an address where nothing listens): the entry
+    # point sets offline mode, the model comes from its package, and stderr stays empty.
+    online = {
+        "HF_HUB_OFFLINE": "0",
+        "TRANSFORMERS_OFFLINE": "0",
+        "HF_ENDPOINT": "http://127.0.0.1:9",
+    }
+    out = run_cli(settings, "brief", "something nice for everyone please", "--json", env=online)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["status"] == "needs_input"
+    assert any(settings.chroma_dir.iterdir()), "the brand rules were not embedded"
+    assert "Loading weights" not in out.stderr
+    assert out.stderr == ""

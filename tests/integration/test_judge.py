@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from agents.guardrails import blocking, review_variant
+from agents.review import blocking, review_variant
 from brand_guardrails.checker import CopyToCheck
 from brand_guardrails.footer import apply_footer
 from brand_guardrails.judge import judge

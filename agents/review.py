@@ -1,4 +1,4 @@
-"""The guardrails step: every variant is rendered for preview people and checked before launch.
+"""Variant review before launch: every variant is rendered for preview people and checked.
 
 Deterministic checks run on every preview rendering; with an LLM configured, the LLM judge adds
 tone and claim findings on the first rendering (one call per variant, not per person). A
