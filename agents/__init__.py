@@ -1,2 +1,3 @@
-"""The agents: planner, content, review (variants checked before launch), activation, optimizer.
-Prompts are Jinja2 files in prompts/."""
+"""The agents: planner, content, review (variants checked before launch), activation,
+optimizer, and the campaign report built on the optimizer's measurement. Prompts are Jinja2
+files in prompts/."""

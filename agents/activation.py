@@ -10,11 +10,10 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert, select, update
+from pydantic import BaseModel, Field
 
 from agents.content import (
     RenderError,
@@ -25,34 +24,36 @@ from agents.content import (
 )
 from brand_guardrails.checker import CopyToCheck, check_message
 from brand_guardrails.kit import BrandKit
+from core import messages as outbox
 from core.audit import record_decision
-from core.db import Database, FindingRow, MessageRow, utcnow
+from core.catalog import bestsellers, list_products
+from core.customers import get_customers
+from core.db import Database, utcnow
 from core.models import (
     Channel,
     Customer,
     Finding,
+    MessageStatus,
     Plan,
     Product,
     Severity,
+    SkipReason,
     VariantTemplate,
 )
 from core.settings import Settings
 from tools.audience import CustomerFeatures, compute_features, salted_uniform
-from tools.catalog import bestsellers, list_products
-from tools.customers import get_customers
 from tools.scheduling import resolve_tz, schedule_time
 from tools.tokens import unsubscribe_url
 
 _CHUNK = 2000
 
 
-@dataclass
-class ActivationReport:
+class ActivationReport(BaseModel):
     """What activation wrote to the outbox."""
 
     scheduled: int = 0
     """Messages written as `scheduled`."""
-    skipped: Counter[str] = field(default_factory=Counter)
+    skipped: Counter[str] = Field(default_factory=Counter)
     """Rows written as `skipped`, by reason."""
     already_present: int = 0
     """Rows that existed from an earlier run (idempotent re-run)."""
@@ -143,21 +144,21 @@ class PersonRenderer:
         self.kit = kit
         self.plan = plan
         self._zones: dict[str | None, ZoneInfo] = {}
+        self.customers: dict[str, Customer] = get_customers(db, customer_ids)
         with db.session() as s:
-            self.customers: dict[str, Customer] = get_customers(s, customer_ids)
             self.features: dict[str, CustomerFeatures] = compute_features(
                 s, as_of=as_of, customer_ids=customer_ids
             )
-            self.products: dict[str, Product] = {p.id: p for p in list_products(s)}
-            cats = {p.category for p in self.products.values()}
-            self.fallbacks: dict[str | None, Product] = {}
-            for cat in cats:
-                best = bestsellers(s, category=cat, limit=1)
-                if best:
-                    self.fallbacks[cat] = best[0]
-            overall = bestsellers(s, limit=1)
-            if overall:
-                self.fallbacks[None] = overall[0]
+        self.products: dict[str, Product] = {p.id: p for p in list_products(db)}
+        cats = {p.category for p in self.products.values()}
+        self.fallbacks: dict[str | None, Product] = {}
+        for cat in cats:
+            best = bestsellers(db, category=cat, limit=1)
+            if best:
+                self.fallbacks[cat] = best[0]
+        overall = bestsellers(db, limit=1)
+        if overall:
+            self.fallbacks[None] = overall[0]
 
     def _tz(self, name: str | None) -> ZoneInfo:
         if name not in self._zones:
@@ -214,12 +215,7 @@ def schedule_campaign(
     """
     report = ActivationReport()
     renderer = PersonRenderer(db, settings, kit, plan, customer_ids=treated, as_of=start)
-    with db.session() as s:
-        existing = set(
-            s.scalars(
-                select(MessageRow.idempotency_key).where(MessageRow.campaign_id == campaign_id)
-            )
-        )
+    existing = outbox.idempotency_keys(db, campaign_id)
     by_step: dict[str, list[VariantTemplate]] = {}
     for v in variants:
         by_step.setdefault(v.step_id, []).append(v)
@@ -230,7 +226,7 @@ def schedule_campaign(
     for step in plan.journey:
         step_variants = by_step.get(step.id, [])
         if not [v for v in step_variants if v.status == "active"]:
-            report.skipped["no_approved_variant"] += len(treated)
+            report.skipped[SkipReason.NO_APPROVED_VARIANT.value] += len(treated)
             continue
         for cid in treated:
             key = f"{campaign_id}:{step.id}:{cid}"
@@ -239,7 +235,7 @@ def schedule_campaign(
                 continue
             customer = renderer.customers.get(cid)
             if customer is None:
-                report.skipped["unknown_customer"] += 1
+                report.skipped[SkipReason.UNKNOWN_CUSTOMER.value] += 1
                 continue
             variant, probability = choose_arm(campaign_id, cid, step_variants)
             # Everyone in one timezone gets the same send time for a step: compute it once.
@@ -273,20 +269,20 @@ def schedule_campaign(
                 "body": "",
                 "product_id": None,
                 "to_address": "",
-                "status": "scheduled",
+                "status": MessageStatus.SCHEDULED,
                 "skip_reason": None,
             }
             address = _address(customer, step.channel)
             reason = None
             if not address:
-                reason = "no_address"
+                reason = SkipReason.NO_ADDRESS.value
             elif not _consented(customer, step.channel):
-                reason = "no_consent"
+                reason = SkipReason.NO_CONSENT.value
             if reason is None:
                 try:
                     copy, product = renderer.render(campaign_id, variant, customer, send_at)
                 except RenderError as exc:
-                    reason = "render_error"
+                    reason = SkipReason.RENDER_ERROR.value
                     error = Finding(
                         rule_id="tokens.template_error",
                         severity=Severity.BLOCK,
@@ -304,11 +300,11 @@ def schedule_campaign(
                     # suspicious profile fields are left out of the copy, and kept on record
                     blocks = [f for f in check_message(kit, copy) if f.severity == Severity.BLOCK]
                     if blocks:
-                        reason = "guardrail_block"
+                        reason = SkipReason.GUARDRAIL_BLOCK.value
                     for f in profile_findings(customer) + blocks:
                         findings.append(_finding_row(campaign_id, variant.id, f, customer_id=cid))
             if reason is not None:
-                row.update(status="skipped", skip_reason=reason)
+                row.update(status=MessageStatus.SKIPPED, skip_reason=reason)
                 report.skipped[reason] += 1
             else:
                 report.scheduled += 1
@@ -316,19 +312,18 @@ def schedule_campaign(
             if len(rows) >= _CHUNK:
                 _flush(db, rows, findings)
     _flush(db, rows, findings)
-    with db.session() as s:
-        record_decision(
-            s,
-            campaign_id=campaign_id,
-            agent="activation",
-            action="outbox_written",
-            reason=(
-                f"{report.scheduled} messages scheduled in each person's timezone at "
-                f"{plan.send_hour_local}:00 local, outside quiet hours; skips: "
-                f"{dict(report.skipped) or 'none'}."
-            ),
-            evidence=report.as_dict(),
-        )
+    record_decision(
+        db,
+        campaign_id=campaign_id,
+        agent="activation",
+        action="outbox_written",
+        reason=(
+            f"{report.scheduled} messages scheduled in each person's timezone at "
+            f"{plan.send_hour_local}:00 local, outside quiet hours; skips: "
+            f"{dict(report.skipped) or 'none'}."
+        ),
+        evidence=report.as_dict(),
+    )
     return report
 
 
@@ -350,42 +345,9 @@ def _finding_row(
 
 
 def _flush(db: Database, rows: list[dict[str, object]], findings: list[dict[str, object]]) -> None:
-    if not rows and not findings:
-        return
-    with db.session() as s:
-        if rows:
-            s.execute(insert(MessageRow), rows)
-        if findings:
-            s.execute(insert(FindingRow), findings)
+    outbox.write_outbox(db, rows, findings)
     rows.clear()
     findings.clear()
-
-
-def _not_yet_contacted(db: Database, campaign_id: str, step_ids: set[str]) -> list[MessageRow]:
-    """Still-scheduled messages of people the campaign has not contacted in any step yet.
-
-    Anyone with a message past `scheduled` (sending, sent, failed) keeps their arm for the
-    whole journey; `skipped` rows reached nobody, so they do not count as contact.
-    """
-    with db.session() as s:
-        contacted = (
-            select(MessageRow.customer_id)
-            .where(
-                MessageRow.campaign_id == campaign_id,
-                MessageRow.status.not_in(("scheduled", "skipped")),
-            )
-            .distinct()
-        )
-        return list(
-            s.scalars(
-                select(MessageRow).where(
-                    MessageRow.campaign_id == campaign_id,
-                    MessageRow.status == "scheduled",
-                    MessageRow.step_id.in_(step_ids),
-                    MessageRow.customer_id.not_in(contacted),
-                )
-            ).all()
-        )
 
 
 def reallocate_scheduled(
@@ -407,7 +369,7 @@ def reallocate_scheduled(
     by_step: dict[str, list[VariantTemplate]] = {}
     for v in variants:
         by_step.setdefault(v.step_id, []).append(v)
-    pending = _not_yet_contacted(db, campaign_id, set(by_step))
+    pending = outbox.scheduled_messages(db, campaign_id, set(by_step))
     if not pending:
         return 0
     renderer = PersonRenderer(
@@ -442,12 +404,6 @@ def reallocate_scheduled(
                 "product_id": product.id if product else None,
             }
         )
-    with db.session() as s:
-        for ch in updates:
-            # Only rows still scheduled change: a dispatcher may have claimed some meanwhile.
-            s.execute(
-                update(MessageRow)
-                .where(MessageRow.id == ch["id"], MessageRow.status == "scheduled")
-                .values(**{k: v for k, v in ch.items() if k != "id"})
-            )
+    # Only rows still scheduled change: a dispatcher may have claimed some meanwhile.
+    outbox.rewrite_scheduled(db, updates)
     return moved

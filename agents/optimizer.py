@@ -12,15 +12,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from datetime import datetime
 
 from pydantic import BaseModel, Field
-from sqlalchemy import select
 
 from brand_guardrails.kit import BrandKit
 from brand_guardrails.policy import revision_review
-from core.db import AssignmentRow, Database, MessageRow, OutcomeRow, VariantRow
+from core.db import Database
 from core.models import Revision, VariantTemplate
+from core.outcomes import ArmVariant, SentMessage, observations
 from tools.statistics import LiftEstimate, mean_lift, proportion_lift, thompson_shares
 
 MIN_PEOPLE_PER_ARM = 200
@@ -107,44 +106,8 @@ class Measurement(BaseModel):
 
 def measure(db: Database, campaign_id: str) -> Measurement:
     """Read the outcomes of a campaign and compute lift and per-arm results."""
-    with db.session() as s:
-        groups = dict(
-            s.execute(
-                select(AssignmentRow.customer_id, AssignmentRow.group).where(
-                    AssignmentRow.campaign_id == campaign_id
-                )
-            ).all()
-        )
-        converted: dict[str, float] = defaultdict(float)
-        for cid, value in s.execute(
-            select(OutcomeRow.customer_id, OutcomeRow.value).where(
-                OutcomeRow.campaign_id == campaign_id, OutcomeRow.kind == "converted"
-            )
-        ):
-            converted[cid] += value
-        sent = {
-            mid: (cid, step, channel, arm)
-            for mid, cid, step, channel, arm in s.execute(
-                select(
-                    MessageRow.id,
-                    MessageRow.customer_id,
-                    MessageRow.step_id,
-                    MessageRow.channel,
-                    MessageRow.arm,
-                )
-                .where(MessageRow.campaign_id == campaign_id, MessageRow.status == "sent")
-                .order_by(MessageRow.sent_at, MessageRow.id)
-            )
-        }
-        responses = [
-            (mid, kind, value)
-            for mid, kind, value in s.execute(
-                select(OutcomeRow.message_id, OutcomeRow.kind, OutcomeRow.value).where(
-                    OutcomeRow.campaign_id == campaign_id, OutcomeRow.message_id.is_not(None)
-                )
-            )
-        ]
-        variants = s.scalars(select(VariantRow).where(VariantRow.campaign_id == campaign_id)).all()
+    obs = observations(db, campaign_id)
+    groups, converted = obs.groups, obs.converted
 
     treated = [c for c, g in groups.items() if g == "treated"]
     holdout = [c for c, g in groups.items() if g == "holdout"]
@@ -154,7 +117,7 @@ def measure(db: Database, campaign_id: str) -> Measurement:
         campaign_id=campaign_id,
         treated_n=len(treated),
         holdout_n=len(holdout),
-        messages_sent=len(sent),
+        messages_sent=len(obs.sent),
         conversions_treated=conv_t,
         conversions_holdout=conv_h,
     )
@@ -168,25 +131,26 @@ def measure(db: Database, campaign_id: str) -> Measurement:
             [converted.get(c, 0.0) for c in holdout],
             planned_n=planned,
         )
-    m.steps = _step_stats(sent, responses, variants)
-    m.arms = _arm_stats(sent, converted, variants)
+    m.steps = _step_stats(obs.sent, obs.message_outcomes, obs.variants)
+    m.arms = _arm_stats(obs.sent, converted, obs.variants)
     return m
 
 
 def _step_stats(
-    sent: Mapping[str, tuple[str, str, str, str]],
-    responses: Sequence[tuple[str | None, str, float]],
-    variants: Sequence[VariantRow],
+    sent: Sequence[SentMessage],
+    responses: Sequence[tuple[str, str, float]],
+    variants: Sequence[ArmVariant],
 ) -> list[StepArmStats]:
     """People per step and arm: sent, opened, clicked, converted (attributed), revenue."""
     people: dict[tuple[str, str, str], dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
     revenue: dict[tuple[str, str, str], float] = defaultdict(float)
-    for cid, step, channel, arm in sent.values():
+    by_id = {m.id: (m.customer_id, m.step_id, m.channel, m.arm) for m in sent}
+    for cid, step, channel, arm in by_id.values():
         people[step, channel, arm]["sent"].add(cid)
     for mid, kind, value in responses:
-        if mid is None or mid not in sent:
+        if mid not in by_id:
             continue
-        cid, step, channel, arm = sent[mid]
+        cid, step, channel, arm = by_id[mid]
         if kind == "converted" and cid not in people[step, channel, arm]["converted"]:
             revenue[step, channel, arm] += value
         people[step, channel, arm][kind].add(cid)
@@ -208,18 +172,16 @@ def _step_stats(
 
 
 def _arm_stats(
-    sent: Mapping[str, tuple[str, str, str, str]],
-    converted: Mapping[str, float],
-    variants: Sequence[VariantRow],
+    sent: Sequence[SentMessage], converted: Mapping[str, float], variants: Sequence[ArmVariant]
 ) -> list[ArmStats]:
     """People per journey arm (the arm of their first message), and their conversions."""
     arm_of: dict[str, str] = {}
-    for cid, _step, _channel, arm in sent.values():  # ordered by send time
-        arm_of.setdefault(cid, arm)
+    for m in sent:  # in the order they were sent
+        arm_of.setdefault(m.customer_id, m.arm)
     weights: dict[str, float] = {}
     angles: dict[str, list[str]] = defaultdict(list)
     for v in sorted(variants, key=lambda v: (v.step_id, v.arm)):
-        weights[v.arm] = v.weight if v.status == "active" else 0.0
+        weights[v.arm] = v.weight
         angles[v.arm].append(f"{v.angle} ({v.step_id} {v.channel})")
     total_w = sum(weights.values()) or 1.0
     members: dict[str, list[str]] = defaultdict(list)
@@ -352,27 +314,3 @@ def apply_weights(
 ) -> list[VariantTemplate]:
     """Variants with the arm weights of a shift_allocation revision applied."""
     return [v.model_copy(update={"weight": float(weights.get(v.arm, v.weight))}) for v in variants]
-
-
-def horizon_note(m: Measurement, as_of: datetime) -> str:
-    """One plain sentence on what the numbers say, flagging small samples.
-
-    "Significant" is judged on the always-valid interval: the campaign is looked at on every
-    optimizer run, and the fixed-horizon interval is only right for a single planned look.
-    """
-    lift = m.conversion_lift
-    if lift is None:
-        return "No lift yet: the treated or holdout group is empty."
-    verdict = (
-        "small sample — treat as indicative only"
-        if lift.small_sample
-        else "significant"
-        if lift.sequential_low > 0 or lift.sequential_high < 0
-        else "not significant yet"
-    )
-    return (
-        f"As of {as_of:%Y-%m-%d %H:%M} UTC: conversion {lift.treated_value:.2%} treated vs "
-        f"{lift.holdout_value:.2%} holdout, lift {lift.estimate:+.2%} "
-        f"(always-valid 95 % interval {lift.sequential_low:+.2%} to {lift.sequential_high:+.2%}; "
-        f"fixed-horizon {lift.ci_low:+.2%} to {lift.ci_high:+.2%}); {verdict}."
-    )

@@ -7,13 +7,16 @@ import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from core.settings import Settings, set_process_environment
+
+if TYPE_CHECKING:
+    from graphs.operations import BriefResult
 
 app = typer.Typer(
     help="autocmo: autonomous multi-agent marketing, inside guardrails a human owns.",
@@ -111,7 +114,7 @@ def brief(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Submit a brief (chat-style): get clarifying questions, or a plan awaiting approval."""
-    from graphs.runner import submit_brief
+    from graphs.operations import submit_brief
     from graphs.runtime import build_deps
     from tools.llm import LLMError
 
@@ -126,29 +129,27 @@ def brief(
     _print_brief_result(res)
 
 
-def _print_brief_result(res: Any) -> None:
-    if res.status == "needs_input":
+def _print_brief_result(res: BriefResult) -> None:
+    from core.models import CampaignStatus
+
+    if res.status == CampaignStatus.NEEDS_INPUT:
         console.print("[bold]autocmo:[/bold] I need a little more before I can plan this:")
         for q in res.questions:
             console.print(f"  • {q}")
         console.print(f"(campaign {res.campaign_id}; send a fuller brief.)")
         return
-    plan = res.plan or {}
-    console.print(
-        f"[bold]Campaign {res.campaign_id}[/bold] — {plan.get('objective', {}).get('name')}"
-    )
+    name = res.plan.objective.name if res.plan else None
+    console.print(f"[bold]Campaign {res.campaign_id}[/bold] — {name}")
     for a in res.assumptions:
         console.print(f"  assumed: {a}")
     console.print(f"  audience: {res.audience_size} people, {res.holdout_size} held out at random")
-    for st in plan.get("journey", []):
+    for st in res.plan.journey if res.plan else []:
         console.print(
-            f"  step {st['id']}: {st['channel']} after {st['delay_hours']:g} h "
-            f"({st['condition']}) — {st['content_brief']}"
+            f"  step {st.id}: {st.channel} after {st.delay_hours:g} h "
+            f"({st.condition}) — {st.content_brief}"
         )
     for v in res.variants:
-        console.print(
-            f"  arm {v['id']} [{v['angle']}] {v['status']}: {v.get('subject') or v['body'][:60]}"
-        )
+        console.print(f"  arm {v.id} [{v.angle}] {v.status}: {v.subject or v.body[:60]}")
     if res.approval_id:
         console.print(
             f"[yellow]Waiting for approval {res.approval_id}[/yellow]: "
@@ -164,7 +165,7 @@ def _print_brief_result(res: Any) -> None:
 def resume(campaign_id: Annotated[str, typer.Argument(help="The campaign id.")]) -> None:
     """Continue a campaign from its last checkpoint (e.g. after a crash during activation)."""
     from core.campaigns import NotFound
-    from graphs.runner import resume as resume_campaign
+    from graphs.operations import resume as resume_campaign
     from graphs.runtime import build_deps
 
     try:
@@ -204,7 +205,7 @@ def approvals(
 
 def _decide(approval_id: str, approved: bool, by: str, comment: str | None) -> None:
     from core.campaigns import NotFound
-    from graphs.runner import decide
+    from graphs.operations import decide
     from graphs.runtime import build_deps
 
     deps = build_deps(_settings())
@@ -259,13 +260,13 @@ def campaigns(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
 @app.command()
 def report(campaign_id: Annotated[str, typer.Argument(help="The campaign id.")]) -> None:
     """Print a campaign's report (plan, outbox, lift with interval, arms, revisions) as JSON."""
+    from agents.reporting import campaign_report
     from core.campaigns import NotFound
-    from graphs.runner import campaign_report
     from graphs.runtime import build_deps
 
     deps = build_deps(_settings(), with_rules=False)
     try:
-        print(json.dumps(campaign_report(deps, campaign_id), indent=2, default=str))
+        print(json.dumps(campaign_report(deps.db, campaign_id).model_dump(mode="json"), indent=2))
     except NotFound as exc:
         raise _fail(str(exc)) from exc
 

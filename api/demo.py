@@ -17,17 +17,27 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from sqlalchemy import func, select
 
 from agents.content import RenderError, preview_contexts, render_template
+from agents.reporting import campaign_report
 from core import campaigns as repo
-from core.db import CustomerRow, Database, MessageRow, VariantRow
-from core.models import ApprovalStatus, Channel
+from core import messages as outbox
+from core.catalog import list_products
+from core.customers import timezones
+from core.db import Database
+from core.models import (
+    ApprovalStatus,
+    CampaignStatus,
+    Channel,
+    MessageStatus,
+    RevisionStatus,
+    VariantTemplate,
+)
 from core.outcomes import record_outcomes
 from core.settings import Settings
-from graphs.runner import campaign_report, decide, dispatch_due, optimize, submit_brief
+from graphs.operations import decide, optimize, submit_brief
 from graphs.runtime import Deps, build_deps
-from tools.catalog import list_products
+from tools.dispatch import dispatch_due
 from tools.sample_world import generate_world, load_world
 from tools.scheduling import local_hour, resolve_tz
 from tools.simulator import ResponseSimulator, SimMessage
@@ -75,22 +85,13 @@ def _simulate(
     assigned: list[tuple[str, str]],
     as_of: datetime,
 ) -> int:
-    with deps.db.session() as s:
-        rows = s.execute(
-            select(MessageRow, VariantRow.angle)
-            .join(VariantRow, VariantRow.id == MessageRow.variant_id)
-            .where(
-                MessageRow.campaign_id == campaign_id,
-                MessageRow.step_id == step_id,
-                MessageRow.status == "sent",
-            )
-        ).all()
-        tz_of = dict(s.execute(select(CustomerRow.id, CustomerRow.timezone)).all())
+    rows = outbox.sent_with_angle(deps.db, campaign_id, step_id)
+    tz_of = timezones(deps.db)
     offer = 0.0
     plan = repo.latest_plan(deps.db, campaign_id)
     if plan and plan.objective.offer.percent:
         offer = plan.objective.offer.percent
-    products = {p.id: p for p in _products(deps)}
+    products = {p.id: p for p in list_products(deps.db)}
     msgs = []
     for m, angle in rows:
         sent_at = m.sent_at or m.scheduled_at
@@ -120,29 +121,22 @@ def _run_worker(deps: Deps, start: datetime, end: datetime) -> dict[str, Any]:
     at = start
     while at < end:
         at = min(at + timedelta(hours=1), end)
-        stats = dispatch_due(deps, as_of=at)
+        stats = dispatch_due(deps.db, deps.settings, deps.dispatch_policy(), as_of=at)
         totals.update({k: v for k, v in stats.model_dump().items() if isinstance(v, int)})
         skipped.update(stats.skipped)
     return {**dict(totals), "skipped": dict(skipped)}
 
 
-def _preview(deps: Deps, variant: dict[str, Any]) -> str:
+def _preview(deps: Deps, variant: VariantTemplate) -> str:
     """The variant as a sample person would read it (subject, or the start of an SMS)."""
-    plan = repo.latest_plan(deps.db, variant["id"].split(":", 1)[0])
+    plan = repo.latest_plan(deps.db, variant.id.split(":", 1)[0])
     if plan is None:
-        return variant.get("subject") or variant["body"][:90]
+        return variant.subject or variant.body[:90]
     ctx = preview_contexts(deps.kit, plan.objective)[0]
     try:
-        return render_template(variant.get("subject") or variant["body"], ctx).replace("\n", " ")[
-            :90
-        ]
+        return render_template(variant.subject or variant.body, ctx).replace("\n", " ")[:90]
     except RenderError as exc:
         return f"(does not render: {exc})"
-
-
-def _products(deps: Deps) -> list[Any]:
-    with deps.db.session() as s:
-        return list_products(s)
 
 
 def run_demo(
@@ -194,22 +188,23 @@ def run_demo(
         console.print(f"  brief: “{DEMO_BRIEF}”")
         res = submit_brief(deps, DEMO_BRIEF, now=now)
         cid = res.campaign_id
-        plan = res.plan or {}
-        console.print(f"  campaign {cid}: {plan.get('objective', {}).get('name')}")
+        plan = res.plan
+        console.print(f"  campaign {cid}: {plan.objective.name if plan else None}")
         console.print(
             f"  audience {res.audience_size} contactable people, {res.holdout_size} "
             "held out at random (they get nothing; their outcomes are still measured)"
         )
-        for st in plan.get("journey", []):
+        journey = plan.journey if plan else []
+        for st in journey:
             console.print(
-                f"  step {st['id']}: {st['channel']} +{st['delay_hours']:g}h "
-                f"[{st['condition']}] {st['content_brief']}"
+                f"  step {st.id}: {st.channel} +{st.delay_hours:g}h "
+                f"[{st.condition}] {st.content_brief}"
             )
         for v in res.variants:
-            console.print(f"  arm {v['arm']} of {v['step_id']} ({v['angle']}): {_preview(deps, v)}")
+            console.print(f"  arm {v.arm} of {v.step_id} ({v.angle}): {_preview(deps, v)}")
 
     approvals_log: list[dict[str, Any]] = []
-    if res.status == "awaiting_approval" and res.approval_id:
+    if res.status == CampaignStatus.AWAITING_APPROVAL and res.approval_id:
         with progress.stage("Approval queue"):
             for a in repo.list_approvals(deps.db, status=ApprovalStatus.PENDING):
                 console.print(f"  pending {a.id}: {a.subject}\n    why: {a.reason}")
@@ -230,29 +225,28 @@ def run_demo(
                 }
             )
             console.print(f"  approved by {DEMO_APPROVER}: {dec.effect}")
-    elif res.status != "active":
+    elif res.status != CampaignStatus.ACTIVE:
         console.print(f"[red]The campaign did not launch: {res.status} {res.questions}[/red]")
         return {"ok": False, "status": res.status, "questions": res.questions}
 
     assigned = repo.assignments(deps.db, cid)
-    sim = ResponseSimulator(seed=seed, products={p.id: p for p in _products(deps)})
-    journey = plan.get("journey", [])
+    sim = ResponseSimulator(seed=seed, products={p.id: p for p in list_products(deps.db)})
     revisions: list[dict[str, Any]] = []
     worker_clock = now
     for i, step in enumerate(journey):
-        step_clock = now + timedelta(hours=float(step["delay_hours"]) + 25)
+        step_clock = now + timedelta(hours=float(step.delay_hours) + 25)
         with progress.stage(
             f"Worker: hourly dispatch cycles up to {step_clock:%Y-%m-%d %H:%M} UTC "
-            f"(step {step['id']}, {step['channel']})"
+            f"(step {step.id}, {step.channel})"
         ):
             console.print(f"  {_run_worker(deps, worker_clock, step_clock)}")
             worker_clock = step_clock
-        with progress.stage(f"Response simulator: outcomes of step {step['id']}"):
+        with progress.stage(f"Response simulator: outcomes of step {step.id}"):
             n = _simulate(
                 deps,
                 sim,
                 cid,
-                step_id=step["id"],
+                step_id=step.id,
                 assigned=assigned if i == 0 else [],
                 as_of=step_clock,
             )
@@ -260,22 +254,22 @@ def run_demo(
         if i < len(journey) - 1:
             with progress.stage("Optimizer: measure against holdout, revise within thresholds"):
                 out = optimize(deps, cid, as_of=step_clock)
-                for o in out.get("outcomes", []):
-                    console.print(f"  revision {o['status']}: {o['description']} ({o['reason']})")
-                    rec = dict(o)
-                    if o["status"] == "queued" and o.get("approval_id"):
+                for o in out.outcomes:
+                    console.print(f"  revision {o.status}: {o.description} ({o.reason})")
+                    rec: dict[str, Any] = o.model_dump(mode="json")
+                    if o.status == RevisionStatus.QUEUED and o.approval_id:
                         dec = decide(
                             deps,
-                            o["approval_id"],
+                            o.approval_id,
                             approved=True,
                             decided_by=DEMO_APPROVER,
                             comment="Approved by the demo script.",
                         )
                         approvals_log.append(
                             {
-                                "id": o["approval_id"],
+                                "id": o.approval_id,
                                 "kind": "revision",
-                                "reason": o["reason"],
+                                "reason": o.reason,
                                 "decided_by": DEMO_APPROVER,
                                 "decision": "approved",
                             }
@@ -283,22 +277,14 @@ def run_demo(
                         console.print(f"  approved by {DEMO_APPROVER}: {dec.effect}")
                         rec["status"] = "approved_and_applied"
                     revisions.append(rec)
-                if not out.get("outcomes"):
+                if not out.outcomes:
                     console.print("  no revision: not enough evidence yet")
 
     with progress.stage("Final measurement"):
-        rep = campaign_report(deps, cid)
-        m = rep["measurement"]
-        lift = m.get("conversion_lift") or {}
-        with deps.db.session() as sess:
-            sent = int(
-                sess.scalar(
-                    select(func.count()).where(
-                        MessageRow.campaign_id == cid, MessageRow.status == "sent"
-                    )
-                )
-                or 0
-            )
+        rep = campaign_report(deps.db, cid)
+        m = rep.measurement
+        lift = m.conversion_lift
+        lj = lift.model_dump(mode="json") if lift else {}
     report = {
         "ok": True,
         "engine": deps.llm.engine,
@@ -307,7 +293,7 @@ def run_demo(
         "brief": DEMO_BRIEF,
         "audience_size": res.audience_size,
         "holdout_size": res.holdout_size,
-        "plan": rep["plan"],
+        "plan": rep.plan.model_dump(mode="json") if rep.plan else None,
         "variants": [
             {
                 k: v[k]
@@ -325,30 +311,31 @@ def run_demo(
             }
             for v in (vv.model_dump(mode="json") for vv in repo.load_variants(deps.db, cid))
         ],
-        "guardrail_findings": rep["findings"],
+        "guardrail_findings": rep.findings,
         "approvals": approvals_log,
-        "messages": rep["messages"],
-        "skipped": rep["skipped"],
-        "messages_sent": sent,
-        "conversions_treated": m["conversions_treated"],
-        "conversions_holdout": m["conversions_holdout"],
-        "treated_n": m["treated_n"],
-        "holdout_n": m["holdout_n"],
+        "messages": rep.messages,
+        "skipped": rep.skipped,
+        "messages_sent": rep.messages.get(MessageStatus.SENT, 0),
+        "conversions_treated": m.conversions_treated,
+        "conversions_holdout": m.conversions_holdout,
+        "treated_n": m.treated_n,
+        "holdout_n": m.holdout_n,
         "lift": {
             "metric": "conversion_rate",
-            "estimate": lift.get("estimate"),
-            "ci_low": lift.get("ci_low"),
-            "ci_high": lift.get("ci_high"),
-            "always_valid_low": lift.get("sequential_low"),
-            "always_valid_high": lift.get("sequential_high"),
-            "treated_rate": lift.get("treated_value"),
-            "holdout_rate": lift.get("holdout_value"),
-            "small_sample": lift.get("small_sample"),
-            "confidence": lift.get("confidence"),
+            "estimate": lift.estimate if lift else None,
+            # bounds from the JSON form: an unbounded end (a group of one) is None there
+            "ci_low": lj.get("ci_low"),
+            "ci_high": lj.get("ci_high"),
+            "always_valid_low": lj.get("sequential_low"),
+            "always_valid_high": lj.get("sequential_high"),
+            "treated_rate": lift.treated_value if lift else None,
+            "holdout_rate": lift.holdout_value if lift else None,
+            "small_sample": lift.small_sample if lift else None,
+            "confidence": lift.confidence if lift else None,
         },
-        "revenue_lift": m.get("revenue_lift"),
-        "arms": m["arms"],
-        "arms_by_step": m["steps"],
+        "revenue_lift": m.revenue_lift.model_dump(mode="json") if m.revenue_lift else None,
+        "arms": [a.model_dump(mode="json") for a in m.arms],
+        "arms_by_step": [a.model_dump(mode="json") for a in m.steps],
         "optimizer_revisions": revisions,
         "llm_calls": deps.llm.calls,
         "llm_tokens": {"prompt": deps.llm.prompt_tokens, "completion": deps.llm.completion_tokens},

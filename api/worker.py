@@ -8,9 +8,12 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from core.campaigns import campaign_ids_with_status
+from core.models import CampaignStatus
 from core.settings import Settings
-from graphs.runner import active_campaigns, dispatch_due, optimize
+from graphs.operations import optimize
 from graphs.runtime import build_deps
+from tools.dispatch import dispatch_due
 
 
 def run_worker(
@@ -41,7 +44,9 @@ def run_worker(
     try:
         while not stop["now"]:
             now = as_of or datetime.now(UTC)
-            stats = dispatch_due(deps, as_of=now, should_stop=_stopping)
+            stats = dispatch_due(
+                deps.db, deps.settings, deps.dispatch_policy(), as_of=now, should_stop=_stopping
+            )
             echo(f"[{now:%Y-%m-%d %H:%M:%S}] dispatch: {stats.model_dump()}")
             if stop["now"]:
                 break
@@ -49,10 +54,10 @@ def run_worker(
                 time.monotonic() - last_opt >= settings.worker_optimize_interval_s
             )
             if once or due:
-                for cid in active_campaigns(deps):
+                for cid in campaign_ids_with_status(deps.db, CampaignStatus.ACTIVE):
                     out = optimize(deps, cid, as_of=now)
-                    for o in out.get("outcomes", []):
-                        echo(f"  optimizer {cid}: {o['status']} — {o['description']}")
+                    for o in out.outcomes:
+                        echo(f"  optimizer {cid}: {o.status} — {o.description}")
                 last_opt = time.monotonic()
             if once:
                 break

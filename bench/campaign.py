@@ -23,7 +23,7 @@ from sqlalchemy import func, insert, select
 from api.demo import seed_world
 from core.db import Database, MessageRow, utcnow
 from core.settings import Settings, set_process_environment
-from graphs.runner import decide, submit_brief
+from graphs.operations import decide, submit_brief
 from graphs.runtime import build_deps
 
 BRIEF = "Promotion: 10% off everything this weekend with code WEEKEND10, by email."

@@ -19,7 +19,7 @@ from core.db import (
     new_id,
     utcnow,
 )
-from core.models import ApprovalStatus, Finding, Plan, VariantTemplate
+from core.models import ApprovalStatus, CampaignStatus, Finding, Plan, VariantTemplate
 
 
 class NotFound(LookupError):
@@ -64,8 +64,8 @@ class CampaignView(BaseModel):
     """Campaign name."""
     brief: str
     """The marketer's brief."""
-    status: str
-    """draft, needs_input, awaiting_approval, active, completed, rejected, failed."""
+    status: CampaignStatus
+    """Where the campaign stands."""
     engine: str
     """offline or openai."""
     thread_id: str
@@ -79,7 +79,12 @@ def create_campaign(db: Database, *, brand_id: str, brief: str, engine: str) -> 
     cid = new_id("cmp")
     with db.session() as s:
         row = CampaignRow(
-            id=cid, brand_id=brand_id, brief=brief, status="draft", thread_id=cid, engine=engine
+            id=cid,
+            brand_id=brand_id,
+            brief=brief,
+            status=CampaignStatus.DRAFT,
+            thread_id=cid,
+            engine=engine,
         )
         s.add(row)
         s.flush()
@@ -102,8 +107,14 @@ def list_campaigns(db: Database) -> list[CampaignView]:
         return [_campaign_view(r) for r in rows]
 
 
+def campaign_ids_with_status(db: Database, status: CampaignStatus) -> list[str]:
+    """Ids of the campaigns in a status."""
+    with db.session() as s:
+        return list(s.scalars(select(CampaignRow.id).where(CampaignRow.status == status)))
+
+
 def set_campaign_status(
-    db: Database, campaign_id: str, status: str, *, name: str | None = None
+    db: Database, campaign_id: str, status: CampaignStatus, *, name: str | None = None
 ) -> None:
     """Change a campaign's status (and optionally its name)."""
     values: dict[str, Any] = {"status": status, "updated_at": utcnow()}
@@ -118,7 +129,7 @@ def _campaign_view(r: CampaignRow) -> CampaignView:
         id=r.id,
         name=r.name,
         brief=r.brief,
-        status=r.status,
+        status=CampaignStatus(r.status),
         engine=r.engine,
         thread_id=r.thread_id,
         created_at=r.created_at.isoformat(),

@@ -36,6 +36,27 @@ class Goal(StrEnum):
     RETENTION = "retention"
 
 
+class CampaignStatus(StrEnum):
+    """Where a campaign stands."""
+
+    DRAFT = "draft"
+    NEEDS_INPUT = "needs_input"
+    PLANNED = "planned"
+    AWAITING_APPROVAL = "awaiting_approval"
+    ACTIVE = "active"
+    REJECTED = "rejected"
+    FAILED = "failed"
+
+
+class RevisionStatus(StrEnum):
+    """Where an optimizer revision stands."""
+
+    APPLIED = "applied"
+    QUEUED = "queued"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
 class MessageStatus(StrEnum):
     """Outbox state of one message."""
 
@@ -44,6 +65,23 @@ class MessageStatus(StrEnum):
     SENT = "sent"
     FAILED = "failed"
     SKIPPED = "skipped"
+
+
+class SkipReason(StrEnum):
+    """Why a message was not sent: decided by activation when writing the outbox, or by the
+    dispatcher at send time (consent, suppression and caps are checked again then)."""
+
+    NO_APPROVED_VARIANT = "no_approved_variant"
+    UNKNOWN_CUSTOMER = "unknown_customer"
+    NO_ADDRESS = "no_address"
+    NO_CONSENT = "no_consent"
+    RENDER_ERROR = "render_error"
+    GUARDRAIL_BLOCK = "guardrail_block"
+    UNSUBSCRIBED = "unsubscribed"
+    SUPPRESSED_BOUNCE = "suppressed_bounce"
+    SUPPRESSED_COMPLAINT = "suppressed_complaint"
+    CONDITION_NOT_MET = "condition_not_met"
+    FREQUENCY_CAP = "frequency_cap"
 
 
 class OutcomeKind(StrEnum):

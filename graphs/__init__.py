@@ -1,2 +1,3 @@
-"""LangGraph state, the campaign graph, the optimization graph and the checkpointer. Nodes are
+"""LangGraph state, the campaign graph, the optimization graph, the checkpointer, and the
+operations that run them (`operations.py`) for the CLI, the API and the worker. Nodes are
 module-level functions that receive `graphs.runtime.Deps` as LangGraph runtime context."""

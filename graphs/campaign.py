@@ -22,11 +22,11 @@ from agents.review import blocking, review_variant
 from brand_guardrails.policy import launch_review
 from core import campaigns as repo
 from core.audit import record_decision
-from core.models import Channel, Finding, Plan, Severity, VariantTemplate
+from core.catalog import list_products
+from core.models import CampaignStatus, Channel, Finding, Plan, Severity, VariantTemplate
 from graphs.runtime import Deps
 from graphs.state import CampaignState
 from tools.audience import draw_audience
-from tools.catalog import list_products
 
 MAX_CONTENT_ATTEMPTS = 3
 """How many times a blocked variant goes back to the content agent before a human sees it."""
@@ -63,11 +63,10 @@ def plan_node(state: CampaignState, runtime: Runtime[Deps]) -> CampaignState:
     deps = runtime.context
     cid = state["campaign_id"]
     now = datetime.fromisoformat(state["now"])
-    with deps.db.session() as s:
-        categories = sorted({p.category for p in list_products(s)})
+    categories = sorted({p.category for p in list_products(deps.db)})
     parsed = planner.parse_brief(deps.llm, state["brief"], categories=categories, campaign_id=cid)
     if parsed.objective is None:
-        repo.set_campaign_status(deps.db, cid, "needs_input")
+        repo.set_campaign_status(deps.db, cid, CampaignStatus.NEEDS_INPUT)
         _audit(
             deps,
             cid,
@@ -86,17 +85,16 @@ def plan_node(state: CampaignState, runtime: Runtime[Deps]) -> CampaignState:
             deps.llm, parsed.objective, categories=categories, campaign_id=cid
         )
     except planner.PlanError as exc:
-        repo.set_campaign_status(deps.db, cid, "needs_input")
+        repo.set_campaign_status(deps.db, cid, CampaignStatus.NEEDS_INPUT)
         _audit(deps, cid, "planner", "plan_rejected", str(exc))
         return {"status": "needs_input", "questions": [str(exc)]}
-    with deps.db.session() as s:
-        drawn = draw_audience(s, cid, plan, as_of=now)
+    drawn = draw_audience(deps.db, cid, plan, as_of=now)
     if not drawn.audience_of:
         q = (
             "No contactable customer matches this audience "
             f"({'; '.join(a.name for a in plan.audiences)}). Widen it or choose another goal."
         )
-        repo.set_campaign_status(deps.db, cid, "needs_input")
+        repo.set_campaign_status(deps.db, cid, CampaignStatus.NEEDS_INPUT)
         _audit(deps, cid, "planner", "empty_audience", q, plan=plan.model_dump(mode="json"))
         return {"status": "needs_input", "questions": [q], "plan": plan.model_dump(mode="json")}
     audience_of, treated, holdout = drawn.audience_of, drawn.treated, drawn.holdout
@@ -107,7 +105,7 @@ def plan_node(state: CampaignState, runtime: Runtime[Deps]) -> CampaignState:
         + [(c, "holdout", audience_of[c]) for c in holdout],
     )
     repo.save_plan(deps.db, cid, plan)
-    repo.set_campaign_status(deps.db, cid, "planned", name=plan.objective.name)
+    repo.set_campaign_status(deps.db, cid, CampaignStatus.PLANNED, name=plan.objective.name)
     _audit(
         deps,
         cid,
@@ -306,7 +304,7 @@ def gate_node(state: CampaignState, runtime: Runtime[Deps]) -> CampaignState:
         requested_by="approval_gate",
         approval_id=aid,
     )
-    repo.set_campaign_status(deps.db, cid, "awaiting_approval")
+    repo.set_campaign_status(deps.db, cid, CampaignStatus.AWAITING_APPROVAL)
     answer = interrupt({"approval_id": aid, "reasons": reasons})
     approved = bool(answer.get("approved"))
     _audit(
@@ -344,29 +342,28 @@ def activate_node(state: CampaignState, runtime: Runtime[Deps]) -> CampaignState
         treated=treated,
         start=start,
     )
-    repo.set_campaign_status(deps.db, cid, "active")
+    repo.set_campaign_status(deps.db, cid, CampaignStatus.ACTIVE)
     return {"status": "active", "activation": report.as_dict()}
 
 
 def reject_node(state: CampaignState, runtime: Runtime[Deps]) -> CampaignState:
     """A human rejected the launch: nothing will be sent."""
     deps = runtime.context
-    repo.set_campaign_status(deps.db, state["campaign_id"], "rejected")
+    repo.set_campaign_status(deps.db, state["campaign_id"], CampaignStatus.REJECTED)
     return {"status": "rejected"}
 
 
 def _audit(
     deps: Deps, campaign_id: str, agent: str, action: str, reason: str, **evidence: Any
 ) -> None:
-    with deps.db.session() as s:
-        record_decision(
-            s,
-            campaign_id=campaign_id,
-            agent=agent,
-            action=action,
-            reason=reason,
-            evidence=evidence,
-        )
+    record_decision(
+        deps.db,
+        campaign_id=campaign_id,
+        agent=agent,
+        action=action,
+        reason=reason,
+        evidence=evidence,
+    )
 
 
 def _rules_for(deps: Deps, channel: Channel, plan: Plan, brief: str) -> list[Any]:

@@ -13,8 +13,9 @@ from agents import optimizer
 from agents.activation import reallocate_scheduled
 from core import campaigns as repo
 from core.audit import record_decision
-from core.db import RevisionRow, new_id
-from core.models import ApprovalStatus, Revision
+from core.db import new_id
+from core.models import ApprovalStatus, Revision, RevisionStatus
+from core.revisions import record_revision
 from graphs.runtime import Deps
 from graphs.state import OptimizationState
 
@@ -73,32 +74,30 @@ def propose_node(state: OptimizationState, runtime: Runtime[Deps]) -> Optimizati
     ]
     if pending:
         # One open question at a time: a human has not answered the last revision yet.
-        with deps.db.session() as s:
-            record_decision(
-                s,
-                campaign_id=m.campaign_id,
-                agent="optimizer",
-                action="waiting_for_approval",
-                reason=f"Revision {pending[0]} still waits for a human; nothing new proposed.",
-                evidence={"pending": pending},
-            )
+        record_decision(
+            deps.db,
+            campaign_id=m.campaign_id,
+            agent="optimizer",
+            action="waiting_for_approval",
+            reason=f"Revision {pending[0]} still waits for a human; nothing new proposed.",
+            evidence={"pending": pending},
+        )
         return {"revisions": []}
     revisions = optimizer.propose(m)
     if not revisions:
-        with deps.db.session() as s:
-            record_decision(
-                s,
-                campaign_id=m.campaign_id,
-                agent="optimizer",
-                action="no_revision",
-                reason=(
-                    "Not enough evidence to change the strategy (each arm needs "
-                    f"{optimizer.MIN_PEOPLE_PER_ARM} people and the arms together "
-                    f"{optimizer.MIN_CONVERSIONS} conversions), a winner is already declared, "
-                    "or the allocation is already right."
-                ),
-                evidence={"arms": [a.model_dump() for a in m.arms]},
-            )
+        record_decision(
+            deps.db,
+            campaign_id=m.campaign_id,
+            agent="optimizer",
+            action="no_revision",
+            reason=(
+                "Not enough evidence to change the strategy (each arm needs "
+                f"{optimizer.MIN_PEOPLE_PER_ARM} people and the arms together "
+                f"{optimizer.MIN_CONVERSIONS} conversions), a winner is already declared, or "
+                "the allocation is already right."
+            ),
+            evidence={"arms": [a.model_dump() for a in m.arms]},
+        )
     return {"revisions": [r.model_dump(mode="json") for r in revisions]}
 
 
@@ -114,7 +113,7 @@ def decide_node(state: OptimizationState, runtime: Runtime[Deps]) -> Optimizatio
         reason = optimizer.review(deps.kit, rev)
         if reason is None:
             moved = apply_revision(deps, cid, rev, as_of=as_of)
-            status, approval_id = "applied", None
+            status, approval_id = RevisionStatus.APPLIED, None
             why = f"Within the brand's thresholds; {moved} scheduled messages re-allocated."
         else:
             approval_id = repo.request_approval(
@@ -127,33 +126,12 @@ def decide_node(state: OptimizationState, runtime: Runtime[Deps]) -> Optimizatio
                 requested_by="optimizer",
                 payload={"revision_id": rid, "revision": rev.model_dump(mode="json")},
             )
-            status, why = "queued", reason
-        with deps.db.session() as s:
-            s.add(
-                RevisionRow(
-                    id=rid,
-                    campaign_id=cid,
-                    kind=rev.kind,
-                    description=rev.description,
-                    params=rev.params,
-                    risk=rev.risk,
-                    evidence=rev.evidence,
-                    status=status,
-                    approval_id=approval_id,
-                )
-            )
-            record_decision(
-                s,
-                campaign_id=cid,
-                agent="optimizer",
-                action=f"revision_{status}",
-                reason=f"{rev.description} {why}",
-                evidence={"revision_id": rid, "risk": rev.risk, **rev.evidence},
-            )
+            status, why = RevisionStatus.QUEUED, reason
+        record_revision(deps.db, rid, cid, rev, status=status, approval_id=approval_id, reason=why)
         outcomes.append(
             {
                 "revision_id": rid,
-                "status": status,
+                "status": status.value,
                 "approval_id": approval_id,
                 "reason": why,
                 "description": rev.description,

@@ -8,8 +8,10 @@ from datetime import datetime
 
 from brand_guardrails.kit import BrandKit, load_brand_kit
 from brand_guardrails.store import RuleStore
-from core.db import BrandRow, Database, utcnow
+from core.brands import store_brand
+from core.db import Database, utcnow
 from core.settings import Settings
+from tools.dispatch import DispatchPolicy
 from tools.llm import LLMClient, db_usage_recorder
 
 
@@ -29,6 +31,20 @@ class Deps:
     """Brand rules in Chroma; None skips retrieval (unit tests)."""
     clock: Callable[[], datetime] = field(default=utcnow)
     """Current time; the demo and tests move it."""
+
+    def dispatch_policy(self) -> DispatchPolicy:
+        """The brand kit's sending rules, as the dispatcher enforces them."""
+        kit = self.kit
+        return DispatchPolicy(
+            from_name=kit.sender.from_name,
+            from_email=kit.sender.from_email,
+            default_timezone=kit.default_timezone,
+            quiet_start=kit.quiet_hours.start,
+            quiet_end=kit.quiet_hours.end,
+            frequency_caps={
+                ch.value: (cap.max_messages, cap.days) for ch, cap in kit.frequency_caps.items()
+            },
+        )
 
 
 def build_deps(settings: Settings, *, with_rules: bool = True) -> Deps:
@@ -54,22 +70,4 @@ def build_deps(settings: Settings, *, with_rules: bool = True) -> Deps:
 def _store_brand(db: Database, kit: BrandKit) -> None:
     """Record the brand and the kit version in force (the audit trail refers to it)."""
     version = f"{kit.version}+{kit.fingerprint()[:12]}"
-    with db.session() as s:
-        row = s.get(BrandRow, kit.id)
-        if row is None:
-            s.add(
-                BrandRow(
-                    id=kit.id,
-                    name=kit.name,
-                    kit=kit.model_dump(mode="json"),
-                    kit_version=version,
-                    updated_at=utcnow(),
-                )
-            )
-        elif row.kit_version != version:
-            row.name, row.kit, row.kit_version, row.updated_at = (
-                kit.name,
-                kit.model_dump(mode="json"),
-                version,
-                utcnow(),
-            )
+    store_brand(db, kit.id, name=kit.name, kit=kit.model_dump(mode="json"), kit_version=version)

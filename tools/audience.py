@@ -23,9 +23,9 @@ from pydantic import BaseModel
 from sqlalchemy import ColumnElement, and_, case, func, select, type_coerce
 from sqlalchemy.orm import Session
 
-from core.db import CustomerRow, EventRow, UTCDateTime
+from core.customers import get_customers
+from core.db import CustomerRow, Database, EventRow, UTCDateTime
 from core.models import Audience, AudienceFilter, Plan
-from tools.customers import get_customers
 
 ORDER = "Order Completed"
 """Event name of a purchase."""
@@ -355,14 +355,14 @@ class AudienceDraw(BaseModel):
     """Customers held out at random: they get nothing, and their outcomes measure the lift."""
 
 
-def draw_audience(
-    session: Session, campaign_id: str, plan: Plan, *, as_of: datetime
-) -> AudienceDraw:
+def draw_audience(db: Database, campaign_id: str, plan: Plan, *, as_of: datetime) -> AudienceDraw:
     """Select the plan's audience as of `as_of`, keep the people who can be contacted on one of
     the journey's channels, and reserve the randomized holdout (`split_holdout`)."""
-    matched = select_audience(compute_features(session, as_of=as_of), plan.audiences)
+    with db.session() as s:
+        features = compute_features(s, as_of=as_of)
+    matched = select_audience(features, plan.audiences)
     channels = {step.channel for step in plan.journey}
-    customers = get_customers(session, [c for c, _ in matched])
+    customers = get_customers(db, [c for c, _ in matched])
     reachable = {
         cid
         for cid, c in customers.items()

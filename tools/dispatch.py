@@ -50,7 +50,8 @@ from sqlalchemy import and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
 from tenacity import RetryCallState, Retrying, wait_exponential, wait_random
 
-from core.audit import record_decision
+from core.audit import decision_row
+from core.customers import normalize_address
 from core.db import (
     ConsentRow,
     CustomerRow,
@@ -60,7 +61,7 @@ from core.db import (
     SuppressionRow,
     utcnow,
 )
-from core.models import Channel, MessageStatus, OutcomeKind
+from core.models import Channel, MessageStatus, OutcomeKind, SkipReason
 from core.settings import Settings
 from tools.channels.base import (
     ChannelAdapter,
@@ -69,7 +70,7 @@ from tools.channels.base import (
     SendResult,
     TransientSendError,
 )
-from tools.customers import normalize_address
+from tools.channels.registry import build_adapters, close_adapters
 from tools.scheduling import defer_quiet_hours, in_quiet_hours, resolve_tz
 from tools.tokens import unsubscribe_url
 
@@ -84,7 +85,10 @@ _CONDITION_OUTCOME = {
     "not_converted": OutcomeKind.CONVERTED.value,
     "not_clicked": OutcomeKind.CLICKED.value,
 }
-_SUPPRESSION_SKIP = {"hard_bounce": "suppressed_bounce", "complaint": "suppressed_complaint"}
+_SUPPRESSION_SKIP = {
+    "hard_bounce": SkipReason.SUPPRESSED_BOUNCE.value,
+    "complaint": SkipReason.SUPPRESSED_COMPLAINT.value,
+}
 _UNSUBSCRIBE_SOURCES = ("unsubscribe", "complaint")
 """Consent sources that make a skip read `unsubscribed` rather than `no_consent`."""
 _CHANNEL_DOWN_AFTER = 3
@@ -504,7 +508,7 @@ class Dispatcher:
                     _log.warning("message %s failed: %s", c.id, detail)
                     fails.append({"b_id": c.id, "b_token": token, "b_error": detail[:2000]})
                     stats.failed += 1
-                    tally.add(c.campaign_id, "failed", message_id=c.id, error=detail)
+                    tally.add(c.campaign_id, _FAILED, message_id=c.id, error=detail)
             for stmt, params in (
                 (_U_SEND_OK, sends),
                 (_U_CLOSE, closes),
@@ -541,18 +545,19 @@ class Dispatcher:
             return "skip", _SUPPRESSION_SKIP.get(reason, f"suppressed_{reason}"), None
         consent = consents.get((c.customer_id, c.channel))
         if consent is None:
-            return "skip", "no_consent", None
+            return "skip", SkipReason.NO_CONSENT.value, None
         granted, source = consent
         if not granted:
             unsub = source.startswith(_UNSUBSCRIBE_SOURCES)
-            return "skip", "unsubscribed" if unsub else "no_consent", None
+            why = SkipReason.UNSUBSCRIBED if unsub else SkipReason.NO_CONSENT
+            return "skip", why.value, None
 
         if c.condition != "always":
             kind = _CONDITION_OUTCOME.get(c.condition)
             if kind is None:
                 return "fail", f"unknown step condition {c.condition!r}", None
             if (c.campaign_id, c.customer_id, kind) in met:
-                return "skip", "condition_not_met", None
+                return "skip", SkipReason.CONDITION_NOT_MET.value, None
 
         tz = resolve_tz(tzs.get(c.customer_id), p.default_timezone)
         if in_quiet_hours(now, tz, p.quiet_start, p.quiet_end):
@@ -560,7 +565,7 @@ class Dispatcher:
 
         cap = p.frequency_caps.get(c.channel)
         if cap is not None and sends_so_far[(c.customer_id, c.channel)] >= cap[0]:
-            return "skip", "frequency_cap", tz
+            return "skip", SkipReason.FREQUENCY_CAP.value, tz
         return "send", "", tz
 
     def _suppressions(
@@ -661,7 +666,7 @@ class Dispatcher:
         stats.sent += 1
         if result.segments:
             stats.sms_segments += result.segments
-        tally.add(c.campaign_id, "sent")
+        tally.add(c.campaign_id, _SENT)
 
     def _outbound(self, c: _Claimed, channel: Channel) -> OutboundMessage:
         return OutboundMessage(
@@ -707,7 +712,7 @@ class Dispatcher:
         _log.warning("message %s failed: %s", c.id, error)
         pending.failed.append({"b_id": c.id, "b_token": c.claimed_by, "b_error": error[:2000]})
         stats.failed += 1
-        tally.add(c.campaign_id, "failed", message_id=c.id, error=error)
+        tally.add(c.campaign_id, _FAILED, message_id=c.id, error=error)
 
     def _requeue_params(
         self,
@@ -777,18 +782,19 @@ class Dispatcher:
                         f"{n} {what.replace('skipped:', 'skipped ')}"
                         for what, n in sorted(counts.items())
                     ]
-                    record_decision(
-                        s,
-                        campaign_id=cid,
-                        agent="dispatcher",
-                        action="dispatch_run",
-                        reason="dispatch run: " + ", ".join(parts),
-                        evidence={
-                            "worker_id": self.worker_id,
-                            "as_of": self._as_of.isoformat(),
-                            "counts": dict(counts),
-                            "errors": tally.errors.get(cid, []),
-                        },
+                    s.add(
+                        decision_row(
+                            campaign_id=cid,
+                            agent="dispatcher",
+                            action="dispatch_run",
+                            reason="dispatch run: " + ", ".join(parts),
+                            evidence={
+                                "worker_id": self.worker_id,
+                                "as_of": self._as_of.isoformat(),
+                                "counts": dict(counts),
+                                "errors": tally.errors.get(cid, []),
+                            },
+                        )
                     )
         except Exception:  # the outbox rows carry every outcome; the summary must not crash
             _log.exception("could not write the dispatch audit record")
@@ -829,3 +835,31 @@ def _insert_delivered(conn: Connection, sent: list[dict[str, Any]]) -> None:
     fresh = [r for r in rows if r["message_id"] not in existing]
     if fresh:
         conn.execute(insert(OutcomeRow), fresh)
+
+
+def dispatch_due(
+    db: Database,
+    settings: Settings,
+    policy: DispatchPolicy,
+    *,
+    as_of: datetime,
+    worker_id: str | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> DispatchStats:
+    """One dispatch cycle: send every message due as of `as_of` through the channel adapters the
+    settings configure; `should_stop` (polled between messages) makes it hand back what it
+    claimed and return."""
+    adapters = build_adapters(settings)
+    try:
+        dispatcher = Dispatcher(
+            db,
+            adapters,
+            policy,
+            settings,
+            worker_id=worker_id,
+            batch_size=settings.dispatch_batch_size,
+            should_stop=should_stop,
+        )
+        return dispatcher.run_once(as_of=as_of)
+    finally:
+        close_adapters(adapters)

@@ -34,11 +34,18 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from core.audit import record_decision
-from core.db import ConsentRow, CustomerRow, Database, EventRow, ProductRow, utcnow
+from core.audit import decision_row
+from core.db import ConsentRow, CustomerRow, Database, ProductRow, utcnow
+from core.loading import (
+    bulk_insert,
+    consent_row,
+    insert_new_customers,
+    insert_new_events,
+    insert_new_products,
+)
 from core.models import Channel, Customer, Event, Product
 
 ImportKind = Literal["customers", "events", "products"]
@@ -311,33 +318,6 @@ def _key(model: BaseModel) -> str:
 # --- writing ----------------------------------------------------------------------------
 
 
-def _existing(session: Session, column: Any, ids: list[str]) -> set[str]:
-    found: set[str] = set()
-    for i in range(0, len(ids), _CHUNK):
-        found.update(session.scalars(select(column).where(column.in_(ids[i : i + _CHUNK]))))
-    return found
-
-
-def _write_events(session: Session, events: list[Event]) -> int:
-    have = _existing(session, EventRow.message_id, [e.message_id for e in events])
-    rows = [
-        {
-            "message_id": e.message_id,
-            "type": e.type,
-            "user_id": e.user_id,
-            "event": e.event,
-            "properties": e.properties,
-            "traits": e.traits,
-            "timestamp": e.timestamp.astimezone(UTC),
-        }
-        for e in events
-        if e.message_id not in have
-    ]
-    for i in range(0, len(rows), _CHUNK):
-        session.execute(insert(EventRow), rows[i : i + _CHUNK])
-    return len(rows)
-
-
 def _loaded(session: Session, cls: Any, column: Any, ids: list[str]) -> dict[Any, Any]:
     """ORM rows whose `column` is in ids, keyed by primary key identity."""
     out: dict[Any, Any] = {}
@@ -350,13 +330,12 @@ def _loaded(session: Session, cls: Any, column: Any, ids: list[str]) -> dict[Any
 
 def _write_products(session: Session, products: list[Product]) -> tuple[int, int]:
     have = _loaded(session, ProductRow, ProductRow.id, [p.id for p in products])
-    new = [p.model_dump() for p in products if p.id not in have]
     for p in products:
         if p.id in have:
             for name, value in p.model_dump(include=p.model_fields_set - {"id"}).items():
                 setattr(have[p.id], name, value)
-    if new:
-        session.execute(insert(ProductRow), new)
+    session.flush()
+    new = insert_new_products(session.connection(), products)
     return len(new), len(products) - len(new)
 
 
@@ -364,13 +343,9 @@ def _write_customers(session: Session, customers: list[Customer], now: datetime)
     ids = [c.id for c in customers]
     have = _loaded(session, CustomerRow, CustomerRow.id, ids)
     consents = _loaded(session, ConsentRow, ConsentRow.customer_id, ids)
-    new: list[dict[str, Any]] = []
     for c in customers:
         row = have.get(c.id)
         if row is None:
-            values = c.model_dump(exclude={"consent"})
-            values["created_at"] = (values["created_at"] or now).astimezone(UTC)
-            new.append(values)
             continue
         given = c.model_dump(include=c.model_fields_set - {"consent", "id"})
         for name, value in given.items():
@@ -379,23 +354,17 @@ def _write_customers(session: Session, customers: list[Customer], now: datetime)
             if name == "created_at" and value is None:
                 continue
             setattr(row, name, value)
-    for i in range(0, len(new), _CHUNK):
-        session.execute(insert(CustomerRow), new[i : i + _CHUNK])
+    session.flush()
+    new = insert_new_customers(session.connection(), customers, now=now)
     fresh: list[dict[str, Any]] = []
     for c in customers:
+        if c.id not in have:
+            continue  # a new customer's consent came in with it
         for k in c.consent:
             at = k.at.astimezone(UTC)
             current = consents.get((c.id, k.channel.value))
             if current is None:
-                fresh.append(
-                    {
-                        "customer_id": c.id,
-                        "channel": k.channel.value,
-                        "granted": k.granted,
-                        "source": k.source,
-                        "at": at,
-                    }
-                )
+                fresh.append(consent_row(c.id, k))
                 continue
             if at < current.at or (current.granted, current.source, current.at) == (
                 k.granted,
@@ -403,28 +372,28 @@ def _write_customers(session: Session, customers: list[Customer], now: datetime)
                 at,
             ):
                 continue  # an older record never overwrites a newer decision
-            record_decision(
-                session,
-                campaign_id=None,
-                agent="consent",
-                action="consent_granted" if k.granted else "consent_withdrawn",
-                reason=f"{k.channel.value} consent set by import (source {k.source})",
-                evidence={
-                    "customer_id": c.id,
-                    "channel": k.channel.value,
-                    "granted": k.granted,
-                    "source": k.source,
-                    "at": at.isoformat(),
-                    "previous": {
-                        "granted": current.granted,
-                        "source": current.source,
-                        "at": current.at.isoformat(),
+            session.add(
+                decision_row(
+                    campaign_id=None,
+                    agent="consent",
+                    action="consent_granted" if k.granted else "consent_withdrawn",
+                    reason=f"{k.channel.value} consent set by import (source {k.source})",
+                    evidence={
+                        "customer_id": c.id,
+                        "channel": k.channel.value,
+                        "granted": k.granted,
+                        "source": k.source,
+                        "at": at.isoformat(),
+                        "previous": {
+                            "granted": current.granted,
+                            "source": current.source,
+                            "at": current.at.isoformat(),
+                        },
                     },
-                },
+                )
             )
             current.granted, current.source, current.at = k.granted, k.source, at
-    for i in range(0, len(fresh), _CHUNK):
-        session.execute(insert(ConsentRow), fresh[i : i + _CHUNK])
+    bulk_insert(session.connection(), ConsentRow, fresh)
     return len(new), len(customers) - len(new)
 
 
@@ -465,7 +434,7 @@ def import_file(db: Database, kind: ImportKind, path: Path) -> ImportReport:
     with db.session() as session:
         if kind == "events":
             events = [m for m in unique if isinstance(m, Event)]
-            inserted = _write_events(session, events)
+            inserted = insert_new_events(session.connection(), events)
             duplicates += len(events) - inserted
         elif kind == "products":
             inserted, updated = _write_products(

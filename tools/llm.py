@@ -23,7 +23,8 @@ from pydantic import BaseModel, ValidationError
 from pydantic_core import to_jsonable_python
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
-from core.db import Database, LLMUsageRow, utcnow
+from core.db import Database, utcnow
+from core.llm_usage import record_usage
 from core.settings import Settings
 
 T = TypeVar("T", bound=BaseModel)
@@ -78,11 +79,10 @@ def delimit(label: str, data: Any) -> str:
 
 
 def db_usage_recorder(db: Database) -> Callable[[LLMUsage], None]:
-    """An `on_usage` callback that writes each usage record as an `LLMUsageRow`."""
+    """An `on_usage` callback that stores each usage record (`core.llm_usage`)."""
 
     def record(usage: LLMUsage) -> None:
-        with db.session() as s:
-            s.add(LLMUsageRow(**usage.model_dump(), at=utcnow()))
+        record_usage(db, **usage.model_dump())
 
     return record
 

@@ -20,16 +20,15 @@ import itertools
 import math
 import random
 import unicodedata
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, Field
-from sqlalchemy import func, insert, select
-from sqlalchemy.engine import Connection
 
-from core.db import Base, ConsentRow, CustomerRow, Database, EventRow, ProductRow
+from core.db import Database, utcnow
+from core.loading import insert_new_customers, insert_new_events, insert_new_products
 from core.models import Channel, Consent, Customer, Event, Product
 
 ANGLES = ("urgency", "value", "social_proof", "new_arrivals", "personal")
@@ -39,7 +38,6 @@ CATEGORIES = ("outdoor", "apparel", "footwear", "home", "accessories")
 
 _M = TypeVar("_M", bound=BaseModel)
 _EMAIL_DOMAINS = ("example.com", "example.org", "example.net")
-_CHUNK = 5000
 
 # Population means of angle affinity: arms with different angles differ measurably on average.
 _ANGLE_MEANS = {
@@ -669,82 +667,10 @@ def generate_world(
 # --- loading ----------------------------------------------------------------------------
 
 
-def _chunks(
-    rows: Sequence[dict[str, Any]], size: int = _CHUNK
-) -> Iterator[Sequence[dict[str, Any]]]:
-    for i in range(0, len(rows), size):
-        yield rows[i : i + size]
-
-
-def _existing(conn: Connection, column: Any, ids: Sequence[str]) -> set[str]:
-    """Ids among `ids` already in the table (skips the lookup when the table is empty)."""
-    if not conn.execute(select(func.count()).select_from(column.table)).scalar_one():
-        return set()
-    found: set[str] = set()
-    for i in range(0, len(ids), _CHUNK):
-        found.update(conn.execute(select(column).where(column.in_(ids[i : i + _CHUNK]))).scalars())
-    return found
-
-
-def _bulk_insert(conn: Connection, model: type[Base], rows: Sequence[dict[str, Any]]) -> None:
-    """Insert many rows through the driver's executemany, with the columns' own bind processing.
-
-    Same stored values as `conn.execute(insert(model), rows)` (the column types convert them),
-    without SQLAlchemy's per-row parameter bookkeeping, which dominates at a million rows.
-    """
-    if not rows:
-        return
-    dialect = conn.dialect
-    keys = list(rows[0])
-    table = model.__table__
-    compiled = insert(model).compile(dialect=dialect, column_keys=keys)
-    order = list(compiled.positiontup or ()) if compiled.positional else keys
-    procs = [(k, table.c[k].type.dialect_impl(dialect).bind_processor(dialect)) for k in order]
-    for chunk in _chunks(rows):
-        if compiled.positional:
-            params: list[Any] = [tuple(f(r[k]) if f else r[k] for k, f in procs) for r in chunk]
-        else:
-            params = [{k: f(r[k]) if f else r[k] for k, f in procs} for r in chunk]
-        conn.exec_driver_sql(compiled.string, params)
-
-
 def load_world(db: Database, world: World) -> None:
     """Bulk-insert a world in one transaction; rows whose ids already exist are skipped, so
     re-running is safe."""
     with _gc_paused(), db.engine.begin() as conn:
-        have = _existing(conn, ProductRow.id, [p.id for p in world.products])
-        rows = [p.model_dump() for p in world.products if p.id not in have]
-        _bulk_insert(conn, ProductRow, rows)
-
-        have = _existing(conn, CustomerRow.id, [c.id for c in world.customers])
-        fresh = [c for c in world.customers if c.id not in have]
-        rows = [c.model_dump(exclude={"consent"}) for c in fresh]
-        _bulk_insert(conn, CustomerRow, rows)
-        rows = [
-            {
-                "customer_id": c.id,
-                "channel": k.channel.value,
-                "granted": k.granted,
-                "source": k.source,
-                "at": k.at,
-            }
-            for c in fresh
-            for k in c.consent
-        ]
-        _bulk_insert(conn, ConsentRow, rows)
-
-        have = _existing(conn, EventRow.message_id, [e.message_id for e in world.events])
-        rows = [
-            {
-                "message_id": e.message_id,
-                "type": e.type,
-                "user_id": e.user_id,
-                "event": e.event,
-                "properties": e.properties,
-                "traits": e.traits,
-                "timestamp": e.timestamp,
-            }
-            for e in world.events
-            if e.message_id not in have
-        ]
-        _bulk_insert(conn, EventRow, rows)
+        insert_new_products(conn, world.products)
+        insert_new_customers(conn, world.customers, now=utcnow())
+        insert_new_events(conn, world.events)

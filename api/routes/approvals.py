@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 from api.deps import AppDeps
 from core import campaigns as repo
 from core.models import ApprovalStatus
-from graphs.runner import DecisionResult, decide
+from graphs.operations import DecisionResult, decide
 
 router = APIRouter(tags=["approvals"])
 

@@ -6,7 +6,7 @@ from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, Field
 
 from api.deps import AppDeps
-from graphs.runner import BriefResult, submit_brief
+from graphs.operations import BriefResult, submit_brief
 
 router = APIRouter(tags=["briefs"])
 

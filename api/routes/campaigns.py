@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter
 
+from agents.reporting import CampaignReport, campaign_report
 from api.deps import AppDeps
 from core import campaigns as repo
 from core.audit import list_decisions
 from core.models import Decision
-from graphs.runner import campaign_report
 
 router = APIRouter(tags=["campaigns"])
 
@@ -21,15 +19,14 @@ def list_campaigns(deps: AppDeps) -> list[repo.CampaignView]:
     return repo.list_campaigns(deps.db)
 
 
-@router.get("/campaigns/{campaign_id}")
-def read_campaign(campaign_id: str, deps: AppDeps) -> dict[str, Any]:
+@router.get("/campaigns/{campaign_id}", response_model=CampaignReport)
+def read_campaign(campaign_id: str, deps: AppDeps) -> CampaignReport:
     """A campaign with its plan, outbox counts, lift against the holdout, arms and revisions."""
-    return campaign_report(deps, campaign_id)
+    return campaign_report(deps.db, campaign_id)
 
 
 @router.get("/campaigns/{campaign_id}/decisions", response_model=list[Decision])
 def campaign_decisions(campaign_id: str, deps: AppDeps) -> list[Decision]:
     """The audit trail of a campaign."""
     repo.get_campaign(deps.db, campaign_id)
-    with deps.db.session() as s:
-        return list_decisions(s, campaign_id)
+    return list_decisions(deps.db, campaign_id)

@@ -14,9 +14,9 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from api.deps import AppDeps
+from core.customers import set_consent
 from core.db import utcnow
 from core.models import Channel
-from tools.customers import set_consent
 from tools.tokens import InvalidToken, verify_token
 
 router = APIRouter(tags=["unsubscribe"])
@@ -95,8 +95,7 @@ def one_click(token: str, request: Request, deps: AppDeps) -> HTMLResponse:
         return _invalid(request, deps)
     channel = Channel(data.get("channel", "email"))
     try:
-        with deps.db.session() as s:
-            set_consent(s, data["customer_id"], channel, False, "unsubscribe_link", utcnow())
+        set_consent(deps.db, data["customer_id"], channel, False, "unsubscribe_link", utcnow())
     except ValueError:
         return _page(
             request,

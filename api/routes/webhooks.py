@@ -20,17 +20,16 @@ from typing import Literal
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field, ValidationError
-from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import AppDeps
-from core.db import MessageRow, OutcomeRow, utcnow
+from core.customers import set_consent_by_address, suppress
+from core.db import utcnow
 from core.models import Channel, OutcomeKind
+from core.outcomes import record_message_outcome
 from graphs.runtime import Deps
 from tools.channels.sms import verify_twilio_signature
 from tools.channels.webhook import verify_signature
-from tools.customers import customer_ids_by_address, set_consent, suppress
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 _log = logging.getLogger(__name__)
@@ -137,10 +136,9 @@ def _apply_keyword(deps: Deps, sender: str, keyword: str) -> SMSKeywordResult:
     else:
         return SMSKeywordResult(keyword=keyword or None, action="none", customers=[])
     now = utcnow()
-    with deps.db.session() as s:
-        ids = customer_ids_by_address(s, Channel.SMS, sender)
-        for cid in ids:
-            set_consent(s, cid, Channel.SMS, granted, f"{source}:{keyword.lower()}", now)
+    ids = set_consent_by_address(
+        deps.db, Channel.SMS, sender, granted, f"{source}:{keyword.lower()}", now
+    )
     return SMSKeywordResult(keyword=keyword, action=action, customers=ids)
 
 
@@ -172,52 +170,24 @@ async def delivery_events(request: Request, deps: AppDeps) -> DeliveryEventsResu
 
 def _apply_events(deps: Deps, batch: DeliveryEvents) -> DeliveryEventsResult:
     out = DeliveryEventsResult()
-    with deps.db.session() as s:
-        for ev in batch.events:
-            at = ev.at or utcnow()
-            if at.tzinfo is None:
-                raise HTTPException(422, f"event time {at.isoformat()} needs a timezone (UTC)")
-            kind = OutcomeKind.BOUNCED if ev.type == "bounce" else OutcomeKind.UNSUBSCRIBED
-            if ev.type == "bounce" and ev.bounce_type == "soft":
-                out.ignored += 1
-            else:
-                reason = "hard_bounce" if ev.type == "bounce" else "complaint"
-                suppress(s, ev.channel, ev.address, reason, "delivery_webhook", at, ev.detail)
-                out.suppressed += 1
-            if ev.type == "complaint":
-                for cid in customer_ids_by_address(s, ev.channel, ev.address):
-                    set_consent(s, cid, ev.channel, False, "complaint", at)
-                    out.consent_withdrawn += 1
-            if ev.message_id and _record_outcome(s, ev.message_id, kind, at):
-                out.outcomes_recorded += 1
+    now = utcnow()
+    for ev in batch.events:  # every time is checked before anything is written
+        if ev.at is not None and ev.at.tzinfo is None:
+            raise HTTPException(422, f"event time {ev.at.isoformat()} needs a timezone (UTC)")
+    for ev in batch.events:
+        at = ev.at or now
+        kind = OutcomeKind.BOUNCED if ev.type == "bounce" else OutcomeKind.UNSUBSCRIBED
+        if ev.type == "bounce" and ev.bounce_type == "soft":
+            out.ignored += 1
+        else:
+            reason = "hard_bounce" if ev.type == "bounce" else "complaint"
+            suppress(deps.db, ev.channel, ev.address, reason, "delivery_webhook", at, ev.detail)
+            out.suppressed += 1
+        if ev.type == "complaint":
+            withdrawn = set_consent_by_address(
+                deps.db, ev.channel, ev.address, False, "complaint", at
+            )
+            out.consent_withdrawn += len(withdrawn)
+        if ev.message_id and record_message_outcome(deps.db, ev.message_id, kind, at):
+            out.outcomes_recorded += 1
     return out
-
-
-def _record_outcome(s: Session, message_id: str, kind: OutcomeKind, at: datetime) -> bool:
-    msg = s.scalars(
-        select(MessageRow)
-        .where(or_(MessageRow.id == message_id, MessageRow.provider_message_id == message_id))
-        .limit(1)
-    ).first()
-    if msg is None:
-        return False
-    exists = s.scalars(
-        select(OutcomeRow.id).where(
-            OutcomeRow.campaign_id == msg.campaign_id,
-            OutcomeRow.customer_id == msg.customer_id,
-            OutcomeRow.message_id == msg.id,
-            OutcomeRow.kind == kind.value,
-        )
-    ).first()
-    if exists is not None:
-        return False
-    s.add(
-        OutcomeRow(
-            campaign_id=msg.campaign_id,
-            customer_id=msg.customer_id,
-            message_id=msg.id,
-            kind=kind.value,
-            at=at,
-        )
-    )
-    return True

@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from sqlalchemy import insert, text
 
+from core.catalog import bestsellers, get_products, list_products
+from core.customers import consent_granted, get_customers
 from core.db import CustomerRow, Database, EventRow
 from tools.audience import compute_features
-from tools.catalog import bestsellers, get_products, list_products
-from tools.customers import consent_granted, get_customers
 from tools.sample_world import generate_world, load_world
 
 pytestmark = pytest.mark.integration
@@ -192,21 +192,21 @@ def test_sample_world_loads_once_and_has_a_realistic_lifecycle_mix(db: Database)
         assert 0.005 < sum(f.cart_abandoned for f in features.values()) / 3000 < 0.1
         # Stored rows read back equal to the generated ones.
         first = world.customers[0]
-        assert get_customers(s, [first.id, "nobody"]) == {first.id: first}
+        assert get_customers(db, [first.id, "nobody"]) == {first.id: first}
         opted_out = next(
             c
             for c in world.customers
             if any(not k.granted and k.channel == "email" for k in c.consent)
         )
-        assert not consent_granted(s, opted_out.id, "email")
-        assert list_products(s) == sorted(world.products, key=lambda p: p.id)
-        assert set(get_products(s, ["prd_001", "zzz"])) == {"prd_001"}
-        top = bestsellers(s, limit=3)
+        assert not consent_granted(db, opted_out.id, "email")
+        assert list_products(db) == sorted(world.products, key=lambda p: p.id)
+        assert set(get_products(db, ["prd_001", "zzz"])) == {"prd_001"}
+        top = bestsellers(db, limit=3)
         orders = Counter(
             e.properties["product_id"] for e in world.events if e.event == "Order Completed"
         )
         assert [p.id for p in top] == [pid for pid, _ in orders.most_common(3)]
-        outdoor = bestsellers(s, category="outdoor", limit=20)
+        outdoor = bestsellers(db, category="outdoor", limit=20)
         assert len(outdoor) == 10 and {p.category for p in outdoor} == {"outdoor"}
 
 

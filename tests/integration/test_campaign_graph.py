@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from core import campaigns as repo
 from core.db import AssignmentRow, DecisionRow, MessageRow
 from core.models import ApprovalStatus
-from graphs.runner import submit_brief
+from graphs.operations import submit_brief
 from graphs.runtime import Deps
 from tests.integration.conftest import NOW, WINBACK_BRIEF, run_cli
 
@@ -30,7 +30,7 @@ def test_brief_pauses_for_approval_and_resumes_in_another_process(world: Deps) -
     assert res.audience_size > 50
     # the holdout is reserved before anything is sent, at about 10 %
     assert 0.04 < res.holdout_size / res.audience_size < 0.17
-    assert len(res.variants) == 4 and all(v["status"] == "active" for v in res.variants)
+    assert len(res.variants) == 4 and all(v.status == "active" for v in res.variants)
     # nothing reaches the outbox before a human decides
     assert _count(world, MessageRow.campaign_id == res.campaign_id) == 0
     pending = repo.list_approvals(world.db, status=ApprovalStatus.PENDING)
@@ -167,7 +167,7 @@ def test_a_crash_during_activation_resumes_without_duplicates(
 ) -> None:
     import graphs.campaign as campaign_graph
     from agents.activation import schedule_campaign as real
-    from graphs.runner import decide, resume
+    from graphs.operations import decide, resume
 
     def crash_half_way(*args: Any, **kwargs: Any) -> Any:
         kwargs["treated"] = kwargs["treated"][: len(kwargs["treated"]) // 2]

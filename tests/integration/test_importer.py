@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from core.customers import consent_granted, get_customers, set_consent
 from core.db import CustomerRow, Database, DecisionRow, EventRow, ProductRow
-from tools.customers import consent_granted, get_customers, set_consent
 from tools.importer import ImportRejected, import_file
 
 pytestmark = pytest.mark.integration
@@ -52,20 +52,19 @@ def _event(i: int, **kw: object) -> dict[str, object]:
 def test_good_customer_csv(db: Database, tmp_path: Path) -> None:
     report = import_file(db, "customers", _write(tmp_path, "c.csv", CUSTOMERS_CSV))
     assert (report.rows, report.inserted, report.updated, report.duplicates) == (3, 3, 0, 0)
-    with db.session() as s:
-        people = get_customers(s, ["c1", "c2", "c3"])
-        c1, c2, c3 = people["c1"], people["c2"], people["c3"]
-        assert c1.traits == {"loyalty_tier": "gold", "vip": True}
-        assert c1.created_at == datetime(2025, 1, 2, 10, tzinfo=UTC)
-        assert {(k.channel.value, k.granted, k.source) for k in c1.consent} == {
-            ("email", True, "signup_form"),
-            ("sms", False, "import"),
-        }
-        assert c2.first_name == "Bo, Jr."
-        assert c2.created_at == datetime(2025, 2, 3, 7, tzinfo=UTC)  # stored in UTC
-        assert not consent_granted(s, "c2", "email")
-        assert c3.consent == [] and c3.timezone is None
-        assert not consent_granted(s, "c3", "email")  # no record: no consent
+    people = get_customers(db, ["c1", "c2", "c3"])
+    c1, c2, c3 = people["c1"], people["c2"], people["c3"]
+    assert c1.traits == {"loyalty_tier": "gold", "vip": True}
+    assert c1.created_at == datetime(2025, 1, 2, 10, tzinfo=UTC)
+    assert {(k.channel.value, k.granted, k.source) for k in c1.consent} == {
+        ("email", True, "signup_form"),
+        ("sms", False, "import"),
+    }
+    assert c2.first_name == "Bo, Jr."
+    assert c2.created_at == datetime(2025, 2, 3, 7, tzinfo=UTC)  # stored in UTC
+    assert not consent_granted(db, "c2", "email")
+    assert c3.consent == [] and c3.timezone is None
+    assert not consent_granted(db, "c3", "email")  # no record: no consent
 
 
 def test_customers_are_upserted_and_older_consent_never_wins(db: Database, tmp_path: Path) -> None:
@@ -78,10 +77,10 @@ def test_customers_are_upserted_and_older_consent_never_wins(db: Database, tmp_p
     report = import_file(db, "customers", _write(tmp_path, "u.csv", update))
     assert (report.inserted, report.updated) == (1, 1)
     with db.session() as s:
-        c1 = get_customers(s, ["c1"])["c1"]
+        c1 = get_customers(db, ["c1"])["c1"]
         assert c1.first_name == "Annie" and c1.email == "ann@example.com"  # untouched fields stay
-        assert consent_granted(s, "c1", "email")  # the 2024 opt-out is older than the opt-in
-        assert consent_granted(s, "c1", "sms")  # newer: applied and audited
+        assert consent_granted(db, "c1", "email")  # the 2024 opt-out is older than the opt-in
+        assert consent_granted(db, "c1", "sms")  # newer: applied and audited
         audited = s.scalars(select(DecisionRow).where(DecisionRow.agent == "consent")).all()
         assert [(d.action, d.evidence["channel"]) for d in audited] == [("consent_granted", "sms")]
 
@@ -182,16 +181,15 @@ def test_unknown_kind_or_extension_is_a_clear_error(db: Database, tmp_path: Path
 def test_set_consent_upserts_and_audits(db: Database, tmp_path: Path) -> None:
     import_file(db, "customers", _write(tmp_path, "c.csv", CUSTOMERS_CSV))
     at = datetime(2025, 6, 1, tzinfo=UTC)
+    set_consent(db, "c1", "email", False, "unsubscribe_link", at)
+    set_consent(db, "c3", "sms", True, "sms_keyword", at)
     with db.session() as s:
-        set_consent(s, "c1", "email", False, "unsubscribe_link", at)
-        set_consent(s, "c3", "sms", True, "sms_keyword", at)
-    with db.session() as s:
-        assert not consent_granted(s, "c1", "email")
-        assert consent_granted(s, "c3", "sms")
+        assert not consent_granted(db, "c1", "email")
+        assert consent_granted(db, "c3", "sms")
         actions = [
             (d.action, d.evidence["customer_id"])
             for d in s.scalars(select(DecisionRow).where(DecisionRow.agent == "consent"))
         ]
         assert actions == [("consent_withdrawn", "c1"), ("consent_granted", "c3")]
-    with db.session() as s, pytest.raises(ValueError, match="no customer"):
-        set_consent(s, "nobody", "email", True, "form", at)
+    with pytest.raises(ValueError, match="no customer"):
+        set_consent(db, "nobody", "email", True, "form", at)

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from core import campaigns as repo
 from core.db import FindingRow, LLMUsageRow, MessageRow
 from core.settings import Settings
-from graphs.runner import decide, submit_brief
+from graphs.operations import decide, submit_brief
 from graphs.runtime import Deps, build_deps
 from tests.integration.conftest import NOW, WINBACK_BRIEF, seeded
 from tests.support.marketing_llm import MarketingLLM
@@ -35,7 +35,7 @@ def test_llm_engine_runs_the_graph_and_records_tokens(settings: Settings) -> Non
         deps = _llm_deps(settings, server.base_url)
         res = submit_brief(deps, WINBACK_BRIEF)
         assert res.status == "awaiting_approval", res
-        assert res.plan and res.plan["send_hour_local"] == 11  # the model's plan, validated
+        assert res.plan and res.plan.send_hour_local == 11  # the model's plan, validated
         assert "LLM assumption: start now." in res.assumptions
         tasks = [r["response_format"]["json_schema"]["name"] for r in server.requests]
         # one judge call per variant (2 steps x 2 arms), not per person
@@ -63,7 +63,7 @@ def test_blocked_copy_goes_back_to_the_writer_and_never_reaches_the_outbox(
         email_prompts = [p for p in llm.write_calls if "one email message" in p]
         assert len(email_prompts) == 2
         assert "claims" in email_prompts[1] and "previous draft was blocked" in email_prompts[1]
-        assert all(v["status"] == "active" for v in res.variants)
+        assert all(v.status == "active" for v in res.variants)
         decide(deps, res.approval_id or "", approved=True, decided_by="qa")
     with deps.db.session() as s:
         bodies = [
@@ -89,14 +89,14 @@ def test_copy_that_stays_bad_is_blocked_and_flagged_for_the_human(settings: Sett
     with OpenAIServer(llm) as server:
         deps = _llm_deps(settings, server.base_url)
         res = submit_brief(deps, WINBACK_BRIEF)
-        blocked = [v for v in res.variants if v["status"] == "blocked"]
-        assert [v["arm"] for v in blocked] == ["A"]
+        blocked = [v for v in res.variants if v.status == "blocked"]
+        assert [v.arm for v in blocked] == ["A"]
         assert any("still break blocking rules" in r for r in res.approval_reasons)
         decide(deps, res.approval_id or "", approved=True, decided_by="qa")
     with deps.db.session() as s:
         msgs = s.scalars(select(MessageRow).where(MessageRow.campaign_id == res.campaign_id)).all()
     assert msgs
-    assert not any(m.variant_id == blocked[0]["id"] for m in msgs)
+    assert not any(m.variant_id == blocked[0].id for m in msgs)
     assert not any("Guaranteed" in m.body for m in msgs)
 
 

@@ -9,14 +9,14 @@ from sqlalchemy import select
 
 from api.demo import _run_worker, _simulate
 from core import campaigns as repo
+from core.catalog import list_products
 from core.db import MessageRow, RevisionRow
 from core.models import ApprovalStatus, Outcome, OutcomeKind
 from core.outcomes import record_outcomes
 from core.settings import Settings
-from graphs.runner import decide, optimize, submit_brief
+from graphs.operations import decide, optimize, submit_brief
 from graphs.runtime import Deps
 from tests.integration.conftest import NOW, WINBACK_BRIEF, seeded
-from tools.catalog import list_products
 from tools.simulator import ResponseSimulator
 
 
@@ -26,8 +26,7 @@ def _launch_and_send_step1(world: Deps) -> str:
     decide(world, res.approval_id, approved=True, decided_by="qa")
     cid = res.campaign_id
     _run_worker(world, NOW, NOW + timedelta(hours=26))
-    with world.db.session() as s:
-        sim = ResponseSimulator(seed=3, products={p.id: p for p in list_products(s)})
+    sim = ResponseSimulator(seed=3, products={p.id: p for p in list_products(world.db)})
     _simulate(
         world,
         sim,
@@ -88,11 +87,11 @@ def test_big_shift_waits_for_a_human_once_then_applies(settings: Settings) -> No
     assert min(counts.values()) >= 200, counts  # enough evidence per arm to act on
     record_outcomes(world.db, outcomes)
     out = optimize(world, cid, as_of=NOW + timedelta(hours=27))
-    outcomes = out["outcomes"]
-    assert len(outcomes) == 1 and outcomes[0]["status"] == "queued"
+    outcomes = out.outcomes
+    assert len(outcomes) == 1 and outcomes[0].status == "queued"
     # the worker runs again before anyone answers: no second question
     again = optimize(world, cid, as_of=NOW + timedelta(hours=28))
-    assert again["outcomes"] == []
+    assert again.outcomes == []
     pending = [
         a
         for a in repo.list_approvals(world.db, status=ApprovalStatus.PENDING)
@@ -110,7 +109,7 @@ def test_big_shift_waits_for_a_human_once_then_applies(settings: Settings) -> No
         }
     res = decide(world, pending[0].id, approved=True, decided_by="ana")
     assert "Revision applied" in res.effect
-    description = outcomes[0]["description"]
+    description = outcomes[0].description
     assert "Declare arm A the winner" in description and "always-valid" in description
     with world.db.session() as s:
         rev = s.scalars(select(RevisionRow).where(RevisionRow.campaign_id == cid)).one()

@@ -7,10 +7,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from agents.reporting import campaign_report
 from api.demo import _run_worker
 from core.db import MessageRow
 from core.settings import Settings
-from graphs.runner import campaign_report, decide, submit_brief
+from graphs.operations import decide, submit_brief
 from tests.integration.conftest import NOW, WINBACK_BRIEF, seeded
 
 
@@ -30,7 +31,7 @@ def test_brief_to_sends_on_postgresql(settings: Settings, pg_url: str) -> None:
             )
         )
     assert sent and sent > 0
-    rep = campaign_report(deps, res.campaign_id)
-    assert rep["campaign"]["status"] == "active"
-    assert rep["messages"]["sent"] == sent
+    rep = campaign_report(deps.db, res.campaign_id)
+    assert rep.campaign.status == "active"
+    assert rep.messages["sent"] == sent
     deps.db.dispose()

@@ -1,13 +1,12 @@
-"""The product catalog: list and fetch products, and best-sellers by order count."""
+"""Catalog repository: list and fetch products, and best-sellers by order count."""
 
 from __future__ import annotations
 
 from collections.abc import Collection
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
-from core.db import EventRow, ProductRow
+from core.db import Database, EventRow, ProductRow
 from core.models import Product
 
 _ORDER = "Order Completed"
@@ -25,22 +24,24 @@ def _to_model(row: ProductRow) -> Product:
     )
 
 
-def list_products(session: Session) -> list[Product]:
+def list_products(db: Database) -> list[Product]:
     """Every product, by id."""
-    return [_to_model(r) for r in session.scalars(select(ProductRow).order_by(ProductRow.id))]
+    with db.session() as s:
+        return [_to_model(r) for r in s.scalars(select(ProductRow).order_by(ProductRow.id))]
 
 
-def get_products(session: Session, ids: Collection[str]) -> dict[str, Product]:
+def get_products(db: Database, ids: Collection[str]) -> dict[str, Product]:
     """The products with these ids; unknown ids are left out."""
     wanted = sorted(set(ids))
     out: dict[str, Product] = {}
-    for i in range(0, len(wanted), _CHUNK):
-        rows = session.scalars(select(ProductRow).where(ProductRow.id.in_(wanted[i : i + _CHUNK])))
-        out.update((r.id, _to_model(r)) for r in rows)
+    with db.session() as s:
+        for i in range(0, len(wanted), _CHUNK):
+            rows = s.scalars(select(ProductRow).where(ProductRow.id.in_(wanted[i : i + _CHUNK])))
+            out.update((r.id, _to_model(r)) for r in rows)
     return out
 
 
-def bestsellers(session: Session, *, category: str | None = None, limit: int = 5) -> list[Product]:
+def bestsellers(db: Database, *, category: str | None = None, limit: int = 5) -> list[Product]:
     """Products by number of Order Completed events, most first (ties by id).
 
     Products never ordered come last, so the list is full whenever the catalog is big enough.
@@ -57,4 +58,5 @@ def bestsellers(session: Session, *, category: str | None = None, limit: int = 5
     if category is not None:
         query = query.where(ProductRow.category == category)
     query = query.order_by(n.desc(), ProductRow.id).limit(limit)
-    return [_to_model(r) for r in session.scalars(query)]
+    with db.session() as s:
+        return [_to_model(r) for r in s.scalars(query)]

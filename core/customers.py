@@ -1,4 +1,4 @@
-"""Customer profiles and consent: read people with their consent, check and change consent."""
+"""Customer repository: people with their consent and suppressed addresses; change consent."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from core.audit import record_decision
-from core.db import ConsentRow, CustomerRow, SuppressionRow
+from core.audit import decision_row
+from core.db import ConsentRow, CustomerRow, Database, SuppressionRow
 from core.models import Channel, Consent, Customer
 
 _CHUNK = 5000
@@ -34,28 +34,36 @@ def _to_model(row: CustomerRow, consents: list[ConsentRow]) -> Customer:
     )
 
 
-def get_customers(session: Session, ids: Collection[str]) -> dict[str, Customer]:
+def get_customers(db: Database, ids: Collection[str]) -> dict[str, Customer]:
     """The customers with these ids, with their consent; unknown ids are left out."""
     wanted = sorted(set(ids))
     out: dict[str, Customer] = {}
-    for i in range(0, len(wanted), _CHUNK):
-        chunk = wanted[i : i + _CHUNK]
-        consents: dict[str, list[ConsentRow]] = {}
-        for c in session.scalars(select(ConsentRow).where(ConsentRow.customer_id.in_(chunk))):
-            consents.setdefault(c.customer_id, []).append(c)
-        for row in session.scalars(select(CustomerRow).where(CustomerRow.id.in_(chunk))):
-            out[row.id] = _to_model(row, consents.get(row.id, []))
+    with db.session() as s:
+        for i in range(0, len(wanted), _CHUNK):
+            chunk = wanted[i : i + _CHUNK]
+            consents: dict[str, list[ConsentRow]] = {}
+            for c in s.scalars(select(ConsentRow).where(ConsentRow.customer_id.in_(chunk))):
+                consents.setdefault(c.customer_id, []).append(c)
+            for row in s.scalars(select(CustomerRow).where(CustomerRow.id.in_(chunk))):
+                out[row.id] = _to_model(row, consents.get(row.id, []))
     return out
 
 
-def consent_granted(session: Session, customer_id: str, channel: Channel | str) -> bool:
+def timezones(db: Database) -> dict[str, str | None]:
+    """Every customer's timezone (None where unknown), by customer id."""
+    with db.session() as s:
+        return {cid: tz for cid, tz in s.execute(select(CustomerRow.id, CustomerRow.timezone))}
+
+
+def consent_granted(db: Database, customer_id: str, channel: Channel | str) -> bool:
     """True only if the person has a consent record for the channel that grants contact."""
-    row = session.get(ConsentRow, (customer_id, Channel(channel).value))
-    return bool(row is not None and row.granted)
+    with db.session() as s:
+        row = s.get(ConsentRow, (customer_id, Channel(channel).value))
+        return bool(row is not None and row.granted)
 
 
 def set_consent(
-    session: Session,
+    db: Database,
     customer_id: str,
     channel: Channel | str,
     granted: bool,
@@ -63,6 +71,30 @@ def set_consent(
     at: datetime,
 ) -> None:
     """Record a person's current consent for a channel (latest wins) and audit the change."""
+    with db.session() as s:
+        _set_consent(s, customer_id, channel, granted, source, at)
+
+
+def set_consent_by_address(
+    db: Database, channel: Channel | str, address: str, granted: bool, source: str, at: datetime
+) -> list[str]:
+    """Set the consent of everyone with this address on the channel, in one transaction;
+    returns their ids."""
+    with db.session() as s:
+        ids = _ids_by_address(s, channel, address)
+        for cid in ids:
+            _set_consent(s, cid, channel, granted, source, at)
+    return ids
+
+
+def _set_consent(
+    session: Session,
+    customer_id: str,
+    channel: Channel | str,
+    granted: bool,
+    source: str,
+    at: datetime,
+) -> None:
     if at.tzinfo is None:
         raise ValueError("consent time must be timezone-aware (UTC)")
     ch = Channel(channel)
@@ -78,20 +110,21 @@ def set_consent(
         )
     else:
         row.granted, row.source, row.at = granted, source, at
-    record_decision(
-        session,
-        campaign_id=None,
-        agent="consent",
-        action="consent_granted" if granted else "consent_withdrawn",
-        reason=f"{ch.value} consent {'granted' if granted else 'withdrawn'} via {source}",
-        evidence={
-            "customer_id": customer_id,
-            "channel": ch.value,
-            "granted": granted,
-            "previous": before,
-            "source": source,
-            "at": at.isoformat(),
-        },
+    session.add(
+        decision_row(
+            campaign_id=None,
+            agent="consent",
+            action="consent_granted" if granted else "consent_withdrawn",
+            reason=f"{ch.value} consent {'granted' if granted else 'withdrawn'} via {source}",
+            evidence={
+                "customer_id": customer_id,
+                "channel": ch.value,
+                "granted": granted,
+                "previous": before,
+                "source": source,
+                "at": at.isoformat(),
+            },
+        )
     )
 
 
@@ -111,7 +144,7 @@ def normalize_address(channel: Channel | str, address: str) -> str:
 
 
 def suppress(
-    session: Session,
+    db: Database,
     channel: Channel | str,
     address: str,
     reason: str,
@@ -120,6 +153,19 @@ def suppress(
     detail: str | None = None,
 ) -> None:
     """Suppress an address on a channel (latest reason wins) and audit it."""
+    with db.session() as s:
+        _suppress(s, channel, address, reason, source, at, detail)
+
+
+def _suppress(
+    session: Session,
+    channel: Channel | str,
+    address: str,
+    reason: str,
+    source: str,
+    at: datetime,
+    detail: str | None,
+) -> None:
     if reason not in SUPPRESSION_REASONS:
         raise ValueError(f"suppression reason must be one of {SUPPRESSION_REASONS}, not {reason!r}")
     if at.tzinfo is None:
@@ -137,25 +183,24 @@ def suppress(
         )
     else:
         row.reason, row.source, row.detail, row.at = reason, source, detail, at
-    record_decision(
-        session,
-        campaign_id=None,
-        agent="consent",
-        action="address_suppressed",
-        reason=f"{ch.value} address suppressed after a {reason.replace('_', ' ')} via {source}",
-        evidence={"channel": ch.value, "address": addr, "reason": reason, "detail": detail},
+    session.add(
+        decision_row(
+            campaign_id=None,
+            agent="consent",
+            action="address_suppressed",
+            reason=f"{ch.value} address suppressed after a {reason.replace('_', ' ')} via {source}",
+            evidence={"channel": ch.value, "address": addr, "reason": reason, "detail": detail},
+        )
     )
 
 
-def suppression_reason(session: Session, channel: Channel | str, address: str) -> str | None:
-    """Why the address is suppressed on the channel, or None."""
-    ch = Channel(channel)
-    row = session.get(SuppressionRow, (ch.value, normalize_address(ch, address)))
-    return None if row is None else row.reason
-
-
-def customer_ids_by_address(session: Session, channel: Channel | str, address: str) -> list[str]:
+def customer_ids_by_address(db: Database, channel: Channel | str, address: str) -> list[str]:
     """Ids of the people with this e-mail address (case-insensitive) or phone number."""
+    with db.session() as s:
+        return _ids_by_address(s, channel, address)
+
+
+def _ids_by_address(session: Session, channel: Channel | str, address: str) -> list[str]:
     ch = Channel(channel)
     addr = normalize_address(ch, address)
     if ch == Channel.EMAIL:

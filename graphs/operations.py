@@ -1,9 +1,13 @@
-"""Operations the CLI, the API and the worker share: submit a brief, decide an approval,
-optimize a campaign, report on it. Each runs the graphs with the persistent checkpointer."""
+"""Operations that run the graphs, shared by the CLI, the API and the worker: submit a brief,
+resume a campaign, carry out a human decision, optimize a campaign. Each runs the campaign or
+optimization graph with the persistent checkpointer.
+
+What runs no graph lives elsewhere: the campaign report in `agents/reporting.py`, the dispatch
+cycle in `tools/dispatch.py` (`dispatch_due`), the campaign queries in `core/campaigns.py`."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
@@ -12,19 +16,17 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command
 from pydantic import BaseModel, Field
-from sqlalchemy import func, select
 
 from agents import optimizer
+from agents.activation import ActivationReport
 from core import campaigns as repo
 from core.audit import record_decision
-from core.db import CampaignRow, LLMUsageRow, MessageRow, RevisionRow
-from core.models import Revision
+from core.models import CampaignStatus, Plan, Revision, RevisionStatus, VariantTemplate
+from core.revisions import set_revision_status
 from graphs.campaign import build_campaign_graph
 from graphs.checkpointer import sqlite_checkpointer
 from graphs.optimization import apply_revision, build_optimization_graph
 from graphs.runtime import Deps
-from tools.channels.registry import build_adapters, close_adapters
-from tools.dispatch import Dispatcher, DispatchPolicy, DispatchStats
 
 
 class BriefResult(BaseModel):
@@ -32,25 +34,25 @@ class BriefResult(BaseModel):
 
     campaign_id: str
     """The campaign created for the brief."""
-    status: str
+    status: CampaignStatus
     """needs_input, awaiting_approval, active, rejected or failed."""
     questions: list[str] = Field(default_factory=list)
     """Clarifying questions (status needs_input)."""
     assumptions: list[str] = Field(default_factory=list)
     """What the planner assumed."""
-    plan: dict[str, Any] | None = None
+    plan: Plan | None = None
     """The plan."""
     audience_size: int = 0
     """Contactable people in the audience."""
     holdout_size: int = 0
     """People held out."""
-    variants: list[dict[str, Any]] = Field(default_factory=list)
+    variants: list[VariantTemplate] = Field(default_factory=list)
     """Variant templates."""
     approval_id: str | None = None
     """The pending launch approval, if any."""
     approval_reasons: list[str] = Field(default_factory=list)
     """Why it needs a human."""
-    activation: dict[str, Any] | None = None
+    activation: ActivationReport | None = None
     """What activation wrote to the outbox."""
 
 
@@ -64,7 +66,9 @@ def _campaign_graph(deps: Deps) -> Iterator[CompiledStateGraph[Any, Any, Any, An
 
 
 def _result(campaign_id: str, values: dict[str, Any], interrupts: list[Any]) -> BriefResult:
-    status = values.get("status") or ("awaiting_approval" if interrupts else "planned")
+    status = values.get("status") or (
+        CampaignStatus.AWAITING_APPROVAL if interrupts else CampaignStatus.PLANNED
+    )
     reasons: list[str] = []
     approval_id = values.get("approval_id")
     for it in interrupts:
@@ -103,11 +107,10 @@ def submit_brief(deps: Deps, brief: str, *, now: datetime | None = None) -> Brie
                 context=deps,
             )
         except Exception as exc:
-            repo.set_campaign_status(deps.db, camp.id, "failed")
-            with deps.db.session() as s:
-                record_decision(
-                    s, campaign_id=camp.id, agent="graph", action="failed", reason=str(exc)
-                )
+            repo.set_campaign_status(deps.db, camp.id, CampaignStatus.FAILED)
+            record_decision(
+                deps.db, campaign_id=camp.id, agent="graph", action="failed", reason=str(exc)
+            )
             raise
         snap = graph.get_state(config)
     return _result(camp.id, dict(snap.values), list(snap.interrupts))
@@ -169,9 +172,9 @@ def decide(
             )
             values = dict(graph.get_state(config).values)
         status = values.get("status", "unknown")
-        act = values.get("activation") or {}
+        act = ActivationReport.model_validate(values.get("activation") or {})
         effect = (
-            f"Launched: {act.get('scheduled', 0)} messages scheduled."
+            f"Launched: {act.scheduled} messages scheduled."
             if approved
             else "Campaign rejected; nothing will be sent."
         )
@@ -179,128 +182,65 @@ def decide(
 
     payload = repo.approval_payload(deps.db, approval_id)
     rid = payload.get("revision_id")
-    with deps.db.session() as s:
-        row = s.get(RevisionRow, rid) if rid else None
-        if row is not None:
-            row.status = "approved" if approved else "rejected"
+    set_revision_status(
+        deps.db, rid, RevisionStatus.APPROVED if approved else RevisionStatus.REJECTED
+    )
     effect = "Revision rejected; nothing changed."
     if approved:
         rev = Revision.model_validate(payload["revision"])
         moved = apply_revision(deps, cid, rev, as_of=now or deps.clock())
-        with deps.db.session() as s:
-            row = s.get(RevisionRow, rid) if rid else None
-            if row is not None:
-                row.status = "applied"
+        set_revision_status(deps.db, rid, RevisionStatus.APPLIED)
         effect = f"Revision applied: {moved} scheduled messages re-allocated."
-    with deps.db.session() as s:
-        record_decision(
-            s,
-            campaign_id=cid,
-            agent="human",
-            action="approved_revision" if approved else "rejected_revision",
-            reason=comment or effect,
-            evidence={"approval_id": approval_id, "by": decided_by},
-        )
+    record_decision(
+        deps.db,
+        campaign_id=cid,
+        agent="human",
+        action="approved_revision" if approved else "rejected_revision",
+        reason=comment or effect,
+        evidence={"approval_id": approval_id, "by": decided_by},
+    )
     return DecisionResult(
         approval=view, campaign_status=repo.get_campaign(deps.db, cid).status, effect=effect
     )
 
 
-def optimize(deps: Deps, campaign_id: str, *, as_of: datetime | None = None) -> dict[str, Any]:
+class RevisionOutcome(BaseModel):
+    """What happened to one revision the optimizer proposed."""
+
+    revision_id: str
+    """The stored revision."""
+    status: RevisionStatus
+    """applied, or queued for a human."""
+    approval_id: str | None
+    """The approval it waits for (queued)."""
+    reason: str
+    """Why it applied or why it needs a human."""
+    description: str
+    """The revision in plain words."""
+    risk: float
+    """Its risk score."""
+
+
+class OptimizationResult(BaseModel):
+    """What one optimization run measured and did."""
+
+    campaign_id: str
+    """The campaign."""
+    measurement: optimizer.Measurement | None = None
+    """Lift against the holdout and per-arm results."""
+    outcomes: list[RevisionOutcome] = Field(default_factory=list)
+    """The revisions proposed in this run and what happened to each."""
+
+
+def optimize(deps: Deps, campaign_id: str, *, as_of: datetime | None = None) -> OptimizationResult:
     """Run the optimization graph on one campaign."""
     repo.get_campaign(deps.db, campaign_id)
     graph = build_optimization_graph()
     out = graph.invoke(
         {"campaign_id": campaign_id, "as_of": (as_of or deps.clock()).isoformat()}, context=deps
     )
-    return dict(out)
-
-
-def active_campaigns(deps: Deps) -> list[str]:
-    """Ids of campaigns that are sending."""
-    with deps.db.session() as s:
-        return list(s.scalars(select(CampaignRow.id).where(CampaignRow.status == "active")))
-
-
-def campaign_report(deps: Deps, campaign_id: str) -> dict[str, Any]:
-    """Everything a marketer needs about one campaign: plan, outbox, lift, arms, revisions."""
-    camp = repo.get_campaign(deps.db, campaign_id)
-    m = optimizer.measure(deps.db, campaign_id)
-    with deps.db.session() as s:
-        status_counts = {
-            st: int(n)
-            for st, n in s.execute(
-                select(MessageRow.status, func.count())
-                .where(MessageRow.campaign_id == campaign_id)
-                .group_by(MessageRow.status)
-            )
-        }
-        skips = {
-            r: int(n)
-            for r, n in s.execute(
-                select(MessageRow.skip_reason, func.count())
-                .where(MessageRow.campaign_id == campaign_id, MessageRow.status == "skipped")
-                .group_by(MessageRow.skip_reason)
-            )
-        }
-        revisions = [
-            {
-                "id": r.id,
-                "kind": r.kind,
-                "description": r.description,
-                "risk": r.risk,
-                "status": r.status,
-                "approval_id": r.approval_id,
-            }
-            for r in s.scalars(select(RevisionRow).where(RevisionRow.campaign_id == campaign_id))
-        ]
-        llm_calls = int(
-            s.scalar(select(func.count()).where(LLMUsageRow.campaign_id == campaign_id)) or 0
-        )
-    plan = repo.latest_plan(deps.db, campaign_id)
-    return {
-        "campaign": camp.model_dump(),
-        "plan": plan.model_dump(mode="json") if plan else None,
-        "messages": status_counts,
-        "skipped": skips,
-        "measurement": m.model_dump(mode="json"),
-        "revisions": revisions,
-        "findings": repo.count_findings(deps.db, campaign_id),
-        "llm_calls": llm_calls,
-    }
-
-
-def dispatch_due(
-    deps: Deps,
-    *,
-    as_of: datetime | None = None,
-    worker_id: str | None = None,
-    should_stop: Callable[[], bool] | None = None,
-) -> DispatchStats:
-    """Send every message due as of `as_of` through the configured channel adapters;
-    `should_stop` (polled between messages) makes it hand back what it claimed and return."""
-    kit = deps.kit
-    policy = DispatchPolicy(
-        from_name=kit.sender.from_name,
-        from_email=kit.sender.from_email,
-        default_timezone=kit.default_timezone,
-        quiet_start=kit.quiet_hours.start,
-        quiet_end=kit.quiet_hours.end,
-        frequency_caps={
-            ch.value: (cap.max_messages, cap.days) for ch, cap in kit.frequency_caps.items()
-        },
+    return OptimizationResult(
+        campaign_id=campaign_id,
+        measurement=out.get("measurement"),
+        outcomes=out.get("outcomes", []),
     )
-    adapters = build_adapters(deps.settings)
-    try:
-        dispatcher = Dispatcher(
-            deps.db,
-            adapters,
-            policy,
-            deps.settings,
-            worker_id=worker_id,
-            batch_size=deps.settings.dispatch_batch_size,
-            should_stop=should_stop,
-        )
-        return dispatcher.run_once(as_of=as_of or deps.clock())
-    finally:
-        close_adapters(adapters)

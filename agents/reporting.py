@@ -1,0 +1,53 @@
+"""The campaign report: what a marketer reads about one campaign — its plan, the outbox, lift
+against the holdout, per-arm results, revisions, guardrail findings and LLM use.
+
+A read model over core's repositories plus the optimizer's measurement; it runs no graph.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from agents.optimizer import Measurement, measure
+from core import campaigns as repo
+from core import messages as outbox
+from core.db import Database
+from core.llm_usage import count_calls
+from core.models import Plan
+from core.revisions import RevisionView, list_revisions
+
+
+class CampaignReport(BaseModel):
+    """Everything a marketer needs about one campaign."""
+
+    campaign: repo.CampaignView
+    """The campaign."""
+    plan: Plan | None
+    """Its current plan (None before planning)."""
+    messages: dict[str, int]
+    """Outbox messages by status."""
+    skipped: dict[str, int]
+    """Skipped messages by reason."""
+    measurement: Measurement
+    """Lift against the holdout and per-arm results."""
+    revisions: list[RevisionView]
+    """What the optimizer proposed, and where each stands."""
+    findings: dict[str, int]
+    """Guardrail findings by severity."""
+    llm_calls: int
+    """LLM calls made for the campaign."""
+
+
+def campaign_report(db: Database, campaign_id: str) -> CampaignReport:
+    """The report of one campaign, or `NotFound`."""
+    camp = repo.get_campaign(db, campaign_id)
+    return CampaignReport(
+        campaign=camp,
+        plan=repo.latest_plan(db, campaign_id),
+        messages=outbox.status_counts(db, campaign_id),
+        skipped=outbox.skip_counts(db, campaign_id),
+        measurement=measure(db, campaign_id),
+        revisions=list_revisions(db, campaign_id),
+        findings=repo.count_findings(db, campaign_id),
+        llm_calls=count_calls(db, campaign_id),
+    )
