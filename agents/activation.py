@@ -41,7 +41,7 @@ from core.models import (
     VariantTemplate,
 )
 from core.settings import Settings
-from tools.audience import CustomerFeatures, compute_features
+from tools.audience import CustomerFeatures, compute_features, salted_uniform
 from tools.delivery.scheduling import resolve_tz, schedule_time
 from tools.delivery.tokens import unsubscribe_url
 
@@ -67,24 +67,33 @@ class ActivationReport(BaseModel):
         }
 
 
-def arm_key(campaign_id: str, customer_id: str) -> str:
-    """Hash key of a person's arm: one per campaign, so a person keeps their arm in every step."""
-    return f"{campaign_id}:{customer_id}"
-
-
-def choose_arm(key: str, variants: Sequence[VariantTemplate]) -> VariantTemplate:
-    """Weighted, deterministic choice of an active arm (consistent hashing on `key`)."""
+def arm_probabilities(variants: Sequence[VariantTemplate]) -> dict[str, float]:
+    """Probability that each active variant (by id) is chosen: its share of the weights."""
     active = [v for v in variants if v.status == "active" and v.weight > 0]
-    if not active:
-        raise ValueError("no active variant to choose from")
     total = sum(v.weight for v in active)
-    u = int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big") / 2**64 * total
+    return {v.id: v.weight / total for v in active}
+
+
+def choose_arm(
+    campaign_id: str, customer_id: str, variants: Sequence[VariantTemplate]
+) -> tuple[VariantTemplate, float]:
+    """Weighted, deterministic choice of an active arm and the probability it had.
+
+    The person's `arm` draw (`salted_uniform`, independent of the holdout draw) is one per
+    campaign, so with the same weights a person gets the same arm label in every step; when
+    weights change, only people near an arm boundary move (consistent hashing).
+    """
+    probs = arm_probabilities(variants)
+    if not probs:
+        raise ValueError("no active variant to choose from")
+    active = [v for v in variants if v.id in probs]
+    u = salted_uniform("arm", campaign_id, customer_id)
     acc = 0.0
     for v in active:
-        acc += v.weight
+        acc += probs[v.id]
         if u < acc:
-            return v
-    return active[-1]
+            return v, probs[v.id]
+    return active[-1], probs[active[-1].id]
 
 
 def _address(customer: Customer, channel: Channel) -> str | None:
@@ -228,7 +237,7 @@ def schedule_campaign(
             if customer is None:
                 report.skipped[SkipReason.UNKNOWN_CUSTOMER.value] += 1
                 continue
-            variant = choose_arm(arm_key(campaign_id, cid), step_variants)
+            variant, probability = choose_arm(campaign_id, cid, step_variants)
             # Everyone in one timezone gets the same send time for a step: compute it once.
             slot = (customer.timezone, step.id)
             if slot not in send_times:
@@ -250,6 +259,7 @@ def schedule_campaign(
                 "customer_id": cid,
                 "variant_id": variant.id,
                 "arm": variant.arm,
+                "propensity": probability,
                 "channel": step.channel.value,
                 "condition": step.condition,
                 "scheduled_at": send_at,
@@ -350,8 +360,10 @@ def reallocate_scheduled(
     variants: Sequence[VariantTemplate],
     as_of: datetime,
 ) -> int:
-    """Re-draw the arm of every still-scheduled message under the variants' current weights.
+    """Re-draw the arm of people not contacted yet, under the variants' current weights.
 
+    A person who has been sent anything keeps their arm in every later step, so a journey is
+    never split between arms. Re-drawn messages record their new selection probability.
     Returns how many messages changed arm (and were re-rendered). Sent messages never change.
     """
     by_step: dict[str, list[VariantTemplate]] = {}
@@ -363,11 +375,13 @@ def reallocate_scheduled(
     renderer = PersonRenderer(
         db, settings, kit, plan, customer_ids=[m.customer_id for m in pending], as_of=as_of
     )
-    changed: list[dict[str, object]] = []
+    updates: list[dict[str, object]] = []
+    moved = 0
     for m in pending:
-        # Same key, new weights: only people near an arm boundary move (consistent hashing).
-        new = choose_arm(arm_key(campaign_id, m.customer_id), by_step[m.step_id])
+        # Same draw, new weights: only people near an arm boundary move (consistent hashing).
+        new, probability = choose_arm(campaign_id, m.customer_id, by_step[m.step_id])
         if new.id == m.variant_id:
+            updates.append({"id": m.id, "propensity": probability})
             continue
         customer = renderer.customers.get(m.customer_id)
         if customer is None:
@@ -378,16 +392,18 @@ def reallocate_scheduled(
             continue
         if any(f.severity == Severity.BLOCK for f in check_message(kit, copy)):
             continue
-        changed.append(
+        moved += 1
+        updates.append(
             {
                 "id": m.id,
                 "variant_id": new.id,
                 "arm": new.arm,
+                "propensity": probability,
                 "subject": copy.subject,
                 "body": copy.body,
                 "product_id": product.id if product else None,
             }
         )
     # Only rows still scheduled change: a dispatcher may have claimed some meanwhile.
-    outbox.rewrite_scheduled(db, changed)
-    return len(changed)
+    outbox.rewrite_scheduled(db, updates)
+    return moved

@@ -272,6 +272,41 @@ def report(campaign_id: Annotated[str, typer.Argument(help="The campaign id.")])
 
 
 @app.command()
+def measure(
+    file: Annotated[Path, typer.Argument(help="CSV: one row per person.", dir_okay=False)],
+    group_col: Annotated[str, typer.Option("--group-col", help="Column holding the group.")],
+    control: Annotated[str, typer.Option(help="Value of the group column for the control.")],
+    metric: Annotated[
+        list[str], typer.Option(help="Outcome column (0/1 for a rate); repeat for more.")
+    ],
+    covariate: Annotated[
+        str | None,
+        typer.Option(help="Pre-period column (e.g. past spend): also report CUPED-adjusted lifts."),
+    ] = None,
+    confidence: Annotated[float, typer.Option(help="Confidence level of the intervals.")] = 0.95,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Measure a finished experiment: every group against the control, with 95 % intervals."""
+    from tools.experiment import ExperimentInputError, format_report, measure_csv
+
+    try:
+        rep = measure_csv(
+            file,
+            group_col=group_col,
+            control=control,
+            metrics=metric,
+            covariate=covariate,
+            confidence=confidence,
+        )
+    except ExperimentInputError as exc:
+        raise _fail(str(exc)) from exc
+    if as_json:
+        print(rep.model_dump_json(indent=2))
+        return
+    print(format_report(rep))
+
+
+@app.command()
 def worker(
     once: Annotated[bool, typer.Option("--once", help="Run one cycle and exit.")] = False,
     as_of: Annotated[

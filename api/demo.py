@@ -284,6 +284,7 @@ def run_demo(
         rep = campaign_report(deps.db, cid)
         m = rep.measurement
         lift = m.conversion_lift
+        lj = lift.model_dump(mode="json") if lift else {}
     report = {
         "ok": True,
         "engine": deps.llm.engine,
@@ -322,8 +323,11 @@ def run_demo(
         "lift": {
             "metric": "conversion_rate",
             "estimate": lift.estimate if lift else None,
-            "ci_low": lift.ci_low if lift else None,
-            "ci_high": lift.ci_high if lift else None,
+            # bounds from the JSON form: an unbounded end (a group of one) is None there
+            "ci_low": lj.get("ci_low"),
+            "ci_high": lj.get("ci_high"),
+            "always_valid_low": lj.get("sequential_low"),
+            "always_valid_high": lj.get("sequential_high"),
             "treated_rate": lift.treated_value if lift else None,
             "holdout_rate": lift.holdout_value if lift else None,
             "small_sample": lift.small_sample if lift else None,
@@ -331,6 +335,7 @@ def run_demo(
         },
         "revenue_lift": m.revenue_lift.model_dump(mode="json") if m.revenue_lift else None,
         "arms": [a.model_dump(mode="json") for a in m.arms],
+        "arms_by_step": [a.model_dump(mode="json") for a in m.steps],
         "optimizer_revisions": revisions,
         "llm_calls": deps.llm.calls,
         "llm_tokens": {"prompt": deps.llm.prompt_tokens, "completion": deps.llm.completion_tokens},
@@ -342,6 +347,11 @@ def run_demo(
     _summary(console, report, report_path)
     deps.db.dispose()
     return report
+
+
+def _bound(x: float | None) -> str:
+    """An interval end as a percentage; None (no finite bound: a group of one) as "unbounded"."""
+    return "unbounded" if x is None else f"{x:+.2%}"
 
 
 def _summary(console: Console, r: dict[str, Any], path: Path) -> None:
@@ -365,14 +375,15 @@ def _summary(console: Console, r: dict[str, Any], path: Path) -> None:
         )
         console.print(
             f"  [bold]incremental lift {lift['estimate']:+.2%} "
-            f"(95 % CI {lift['ci_low']:+.2%} to {lift['ci_high']:+.2%})[/bold]"
+            f"(95 % CI {_bound(lift['ci_low'])} to {_bound(lift['ci_high'])}; always-valid "
+            f"{_bound(lift['always_valid_low'])} to {_bound(lift['always_valid_high'])})[/bold]"
             + ("  [yellow]small sample[/yellow]" if lift["small_sample"] else "")
         )
     for a in r["arms"]:
-        rate = a["conversions"] / a["sends"] if a["sends"] else 0
+        rate = a["conversions"] / a["people"] if a["people"] else 0
         console.print(
-            f"  arm {a['arm']} ({a['angle']}): {a['sends']} sends, "
-            f"{a['conversions']} conversions ({rate:.2%}), share now {a['weight_share']:.0%}"
+            f"  arm {a['arm']} ({a['angle']}): {a['people']} people, "
+            f"{a['conversions']} converted ({rate:.2%}), share now {a['weight_share']:.0%}"
         )
     for rv in r["optimizer_revisions"]:
         console.print(f"  optimizer: {rv['status']} — {rv['description']}")

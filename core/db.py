@@ -24,6 +24,8 @@ from sqlalchemy import (
     UniqueConstraint,
     create_engine,
     event,
+    inspect,
+    text,
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
@@ -241,6 +243,9 @@ class MessageRow(Base):
     customer_id: Mapped[str] = mapped_column(String(64))
     variant_id: Mapped[str] = mapped_column(String(64))
     arm: Mapped[str] = mapped_column(String(16))
+    propensity: Mapped[float | None] = mapped_column(Float)
+    """Probability with which the arm was chosen for this person (off-policy evaluation);
+    None on rows written before it was recorded."""
     channel: Mapped[str] = mapped_column(String(16))
     product_id: Mapped[str | None] = mapped_column(String(64))
     """The product the message features, if any."""
@@ -371,8 +376,12 @@ class Database:
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     def create_all(self) -> None:
-        """Create missing tables (idempotent)."""
+        """Create missing tables and add columns newer code expects (idempotent)."""
         Base.metadata.create_all(self.engine)
+        with self.engine.begin() as conn:
+            have = {c["name"] for c in inspect(conn).get_columns("messages")}
+            if "propensity" not in have:
+                conn.execute(text("ALTER TABLE messages ADD COLUMN propensity FLOAT"))
 
     def drop_all(self) -> None:
         """Drop every table (tests and `autocmo demo --fresh`)."""

@@ -41,14 +41,28 @@ def write_outbox(
 def scheduled_messages(
     db: Database, campaign_id: str, step_ids: Collection[str]
 ) -> list[MessageRow]:
-    """A campaign's messages still waiting to be sent in these journey steps (detached rows)."""
+    """A campaign's messages still waiting to be sent in these journey steps, of people it has
+    not contacted in any step yet (detached rows).
+
+    Anyone with a message past `scheduled` (sending, sent, failed) keeps their arm for the
+    whole journey, so their follow-ups are left out; `skipped` rows reached nobody.
+    """
     with db.session() as s:
+        contacted = (
+            select(MessageRow.customer_id)
+            .where(
+                MessageRow.campaign_id == campaign_id,
+                MessageRow.status.not_in((MessageStatus.SCHEDULED, MessageStatus.SKIPPED)),
+            )
+            .distinct()
+        )
         return list(
             s.scalars(
                 select(MessageRow).where(
                     MessageRow.campaign_id == campaign_id,
                     MessageRow.status == MessageStatus.SCHEDULED,
                     MessageRow.step_id.in_(step_ids),
+                    MessageRow.customer_id.not_in(contacted),
                 )
             )
         )

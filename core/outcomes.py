@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from pydantic import BaseModel, Field
-from sqlalchemy import func, insert, or_, select
+from sqlalchemy import insert, or_, select
 
 from core.db import AssignmentRow, Database, MessageRow, OutcomeRow, VariantRow
 from core.models import MessageStatus, Outcome, OutcomeKind
@@ -89,14 +89,33 @@ def record_message_outcome(db: Database, message_id: str, kind: OutcomeKind, at:
 
 
 class ArmVariant(BaseModel):
-    """One variant's share of its arm, as measurement reads it."""
+    """One variant of an arm in one journey step, as measurement reads it."""
 
+    step_id: str
+    """Journey step."""
+    channel: str
+    """Channel of the step."""
     arm: str
     """Arm label."""
     angle: str
     """The variant's angle."""
     weight: float
     """Allocation weight (0 when the variant is not active)."""
+
+
+class SentMessage(BaseModel):
+    """A sent message, as measurement reads it."""
+
+    id: str
+    """Message id (outcomes are attributed to it)."""
+    customer_id: str
+    """Recipient."""
+    step_id: str
+    """Journey step."""
+    channel: str
+    """Channel it went out on."""
+    arm: str
+    """Arm label of its variant."""
 
 
 class Observations(BaseModel):
@@ -106,14 +125,12 @@ class Observations(BaseModel):
     """Group (treated or holdout) of every assigned person."""
     converted: dict[str, float] = Field(default_factory=dict)
     """Revenue of every person who converted (summed over conversions)."""
-    sent_arms: dict[str, str] = Field(default_factory=dict)
-    """Arm of every sent message, by message id."""
+    sent: list[SentMessage] = Field(default_factory=list)
+    """Every sent message, in the order they were sent."""
     message_outcomes: list[tuple[str, str, float]] = Field(default_factory=list)
     """(message id, outcome kind, value) of outcomes attributed to a message."""
     variants: list[ArmVariant] = Field(default_factory=list)
     """The campaign's variants in storage order."""
-    messages_sent: int = 0
-    """Messages sent so far."""
 
 
 def observations(db: Database, campaign_id: str) -> Observations:
@@ -133,14 +150,22 @@ def observations(db: Database, campaign_id: str) -> Observations:
             )
         ):
             converted[cid] = converted.get(cid, 0.0) + value
-        sent = {
-            mid: arm
-            for mid, arm in s.execute(
-                select(MessageRow.id, MessageRow.arm).where(
+        sent = [
+            SentMessage(id=mid, customer_id=cid, step_id=step, channel=channel, arm=arm)
+            for mid, cid, step, channel, arm in s.execute(
+                select(
+                    MessageRow.id,
+                    MessageRow.customer_id,
+                    MessageRow.step_id,
+                    MessageRow.channel,
+                    MessageRow.arm,
+                )
+                .where(
                     MessageRow.campaign_id == campaign_id, MessageRow.status == MessageStatus.SENT
                 )
+                .order_by(MessageRow.sent_at, MessageRow.id)
             )
-        }
+        ]
         outcomes = [
             (mid, kind, value)
             for mid, kind, value in s.execute(
@@ -151,19 +176,15 @@ def observations(db: Database, campaign_id: str) -> Observations:
             if mid is not None
         ]
         variants = [
-            ArmVariant(arm=v.arm, angle=v.angle, weight=v.weight if v.status == "active" else 0.0)
+            ArmVariant(
+                step_id=v.step_id,
+                channel=v.channel,
+                arm=v.arm,
+                angle=v.angle,
+                weight=v.weight if v.status == "active" else 0.0,
+            )
             for v in s.scalars(select(VariantRow).where(VariantRow.campaign_id == campaign_id))
         ]
-        n_sent = s.scalar(
-            select(func.count()).where(
-                MessageRow.campaign_id == campaign_id, MessageRow.status == MessageStatus.SENT
-            )
-        )
     return Observations(
-        groups=groups,
-        converted=converted,
-        sent_arms=sent,
-        message_outcomes=outcomes,
-        variants=variants,
-        messages_sent=int(n_sent or 0),
+        groups=groups, converted=converted, sent=sent, message_outcomes=outcomes, variants=variants
     )

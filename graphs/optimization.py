@@ -92,7 +92,9 @@ def propose_node(state: OptimizationState, runtime: Runtime[Deps]) -> Optimizati
             action="no_revision",
             reason=(
                 "Not enough evidence to change the strategy (each arm needs "
-                f"{optimizer.MIN_SENDS_PER_ARM} sends) or the allocation is already right."
+                f"{optimizer.MIN_PEOPLE_PER_ARM} people and the arms together "
+                f"{optimizer.MIN_CONVERSIONS} conversions), a winner is already declared, or "
+                "the allocation is already right."
             ),
             evidence={"arms": [a.model_dump() for a in m.arms]},
         )

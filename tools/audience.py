@@ -318,23 +318,28 @@ def select_audience(
     return out
 
 
-def _uniform(campaign_id: str, customer_id: str) -> float:
-    digest = hashlib.sha256(f"{campaign_id}:{customer_id}".encode()).digest()
+def salted_uniform(decision: str, campaign_id: str, customer_id: str) -> float:
+    """A stable uniform draw in [0, 1) for one decision about one person in one campaign.
+
+    Each decision (`holdout`, `arm`, …) hashes with its own salt, so draws are independent:
+    who is treated says nothing about which arm they get.
+    """
+    digest = hashlib.sha256(f"{decision}:{campaign_id}:{customer_id}".encode()).digest()
     return int.from_bytes(digest[:8], "big") / 2.0**64
 
 
 def split_holdout(
     campaign_id: str, customer_ids: Sequence[str], fraction: float
 ) -> tuple[list[str], list[str]]:
-    """Split into (treated, holdout). A person is held out iff sha256(campaign:customer) maps
-    below `fraction`, so the split is stable and independent of who else is in the audience.
-    Input order is kept within each list."""
+    """Split into (treated, holdout). A person is held out iff their `holdout` draw
+    (`salted_uniform`) is below `fraction`, so the split is stable and independent of who else
+    is in the audience. Input order is kept within each list."""
     if not 0.0 <= fraction <= 1.0:
         raise ValueError(f"holdout fraction must be between 0 and 1, got {fraction}")
     treated: list[str] = []
     holdout: list[str] = []
     for cid in customer_ids:
-        (holdout if _uniform(campaign_id, cid) < fraction else treated).append(cid)
+        (holdout if salted_uniform("holdout", campaign_id, cid) < fraction else treated).append(cid)
     return treated, holdout
 
 

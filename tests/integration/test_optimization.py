@@ -48,7 +48,9 @@ def test_measurement_has_lift_with_interval_and_arms(world: Deps) -> None:
     assert lift is not None and lift.ci_low <= lift.estimate <= lift.ci_high
     assert lift.treated_value == m.conversions_treated / m.treated_n
     assert {a.arm for a in m.arms} == {"A", "B"}
-    assert sum(a.sends for a in m.arms) == m.messages_sent > 0
+    assert 0 < sum(a.people for a in m.arms) <= m.messages_sent
+    assert {(st.step_id, st.arm) for st in m.steps} == {("s1", "A"), ("s1", "B")}
+    assert all(max(st.opened, st.clicked, st.converted) <= st.people for st in m.steps)
 
 
 def test_big_shift_waits_for_a_human_once_then_applies(settings: Settings) -> None:
@@ -107,18 +109,22 @@ def test_big_shift_waits_for_a_human_once_then_applies(settings: Settings) -> No
         }
     res = decide(world, pending[0].id, approved=True, decided_by="ana")
     assert "Revision applied" in res.effect
-    weights = outcomes[0].description
-    assert "Shift future sends towards arm A" in weights
+    description = outcomes[0].description
+    assert "Declare arm A the winner" in description and "always-valid" in description
     with world.db.session() as s:
         rev = s.scalars(select(RevisionRow).where(RevisionRow.campaign_id == cid)).one()
-        after = {
-            m.id: m.arm
-            for m in s.scalars(
-                select(MessageRow).where(
-                    MessageRow.campaign_id == cid, MessageRow.status == "scheduled"
-                )
-            )
-        }
-    assert rev.status == "applied"
-    moved = sum(before[k] != after[k] for k in before)
-    assert moved > 0  # still-scheduled follow-ups were re-allocated; sent ones never change
+        rows = s.scalars(select(MessageRow).where(MessageRow.campaign_id == cid)).all()
+    assert rev.status == "applied" and rev.params["winner"] == "A"
+    after = {m.id: m.arm for m in rows if m.status == "scheduled"}
+    # A person keeps their arm for the whole journey: follow-ups of people already sent step 1
+    # never move, whatever the new weights say.
+    arm_of_sent = {m.customer_id: m.arm for m in rows if m.status == "sent"}
+    follow_ups = [m for m in rows if m.status == "scheduled" and m.customer_id in arm_of_sent]
+    assert follow_ups, "step 2 is still scheduled for people who got step 1"
+    assert all(m.arm == arm_of_sent[m.customer_id] for m in follow_ups)
+    # only people not contacted yet are re-drawn, and the winner takes them all
+    customer = {m.id: m.customer_id for m in rows}
+    moved = [k for k in before if k in after and before[k] != after[k]]
+    assert all(customer[k] not in arm_of_sent and after[k] == "A" for k in moved)
+    # every message records the probability with which its arm was chosen
+    assert {m.propensity for m in rows if m.status == "sent"} == {0.5}
