@@ -26,8 +26,13 @@ from sqlalchemy import (
     event,
 )
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
+
+DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (OperationalError, InterfaceError)
+"""What a locked (SQLite `database is locked`) or lost (PostgreSQL connection terminated)
+database raises; a long-running process backs off and tries again."""
 
 
 def utcnow() -> datetime:
