@@ -77,14 +77,33 @@ def set_consent(
 
 
 def set_consent_by_address(
-    db: Database, channel: Channel | str, address: str, granted: bool, source: str, at: datetime
+    db: Database,
+    channel: Channel | str,
+    address: str,
+    granted: bool,
+    source: str,
+    at: datetime,
+    *,
+    newer_only: bool = False,
 ) -> list[str]:
     """Set the consent of everyone with this address on the channel, in one transaction;
-    returns their ids."""
+    returns the ids of those it changed. With `newer_only`, a consent recorded at or after
+    `at` is left alone (events applied in the order they happened, not as they arrived)."""
+    ch = Channel(channel)
     with db.session() as s:
-        ids = _ids_by_address(s, channel, address)
+        ids = _ids_by_address(s, ch, address)
+        if newer_only:
+            current = {
+                r.customer_id: r.at
+                for r in s.scalars(
+                    select(ConsentRow).where(
+                        ConsentRow.customer_id.in_(ids), ConsentRow.channel == ch.value
+                    )
+                )
+            }
+            ids = [cid for cid in ids if cid not in current or current[cid] < at]
         for cid in ids:
-            _set_consent(s, cid, channel, granted, source, at)
+            _set_consent(s, cid, ch, granted, source, at)
     return ids
 
 

@@ -287,6 +287,18 @@ class SuppressionRow(Base):
     at: Mapped[datetime]
 
 
+class WebhookReceiptRow(Base):
+    """A signed inbound webhook already applied, so a replay of it changes nothing."""
+
+    __tablename__ = "webhook_receipts"
+    source: Mapped[str] = mapped_column(String(32), primary_key=True)
+    """Which endpoint: `sms_inbound`, `delivery_events`."""
+    receipt_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    """The provider's id (Twilio `MessageSid`) or a hash of the signature."""
+    at: Mapped[datetime] = mapped_column(index=True)
+    """When it was received; receipts older than the endpoint's replay window are pruned."""
+
+
 class OutcomeRow(Base):
     """Something that happened after a send (or to a holdout member)."""
 

@@ -3,6 +3,7 @@ the real importer, the FastAPI app, the dispatcher and a real SMTP sink."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 import urllib.parse
@@ -25,6 +26,7 @@ from tools.delivery.channels.base import ChannelAdapter
 from tools.delivery.channels.file_sink import FileSinkAdapter
 from tools.delivery.channels.sms import twilio_signature
 from tools.delivery.channels.smtp import SMTPAdapter
+from tools.delivery.channels.webhook import sign
 from tools.delivery.dispatch import Dispatcher, DispatchPolicy
 from tools.delivery.tokens import unsubscribe_url
 from tools.importer import import_file
@@ -218,3 +220,61 @@ def test_a_complaint_recorded_mid_batch_stops_the_persons_later_sends(
         late = {m.id: (m.status, m.skip_reason, m.sent_at) for m in s.scalars(select(MessageRow))}
     assert late["m3"] == ("skipped", "suppressed_complaint", None)
     assert late["m6"] == ("skipped", "suppressed_complaint", None)
+
+
+# --- 7. signed webhooks cannot be replayed --------------------------------------------------
+
+
+def test_a_replayed_start_after_a_later_stop_does_not_resubscribe(
+    deps: Deps, tmp_path: Path
+) -> None:
+    _import_customers(
+        deps,
+        tmp_path,
+        "id,phone,email,email_consent,email_consent_at,sms_consent,sms_consent_at\n"
+        "ana,+14155550100,ana@example.com,true,2026-03-01T00:00:00Z,false,2026-03-01T00:00:00Z\n",
+    )
+    start_sid = "SM" + "a" * 32
+    with TestClient(create_app(deps=deps)) as client:
+        assert _sms(client, "START", "+14155550100", sid=start_sid) == 200
+        assert _consent(deps, "ana", "sms")
+        assert _sms(client, "STOP", "+14155550100", sid="SM" + "b" * 32) == 200
+        assert not _consent(deps, "ana", "sms")
+        assert _sms(client, "START", "+14155550100", sid=start_sid) == 200  # the replay
+        assert not _consent(deps, "ana", "sms")
+
+        # A signed delivery-event batch is applied once; the same request again changes nothing.
+        body = json.dumps({"events": [{"type": "complaint", "address": "ana@example.com"}]})
+        ts = str(int(time.time()))
+        headers = {
+            "Content-Type": "application/json",
+            "X-Autocmo-Timestamp": ts,
+            "X-Autocmo-Signature": sign(deps.settings.secret_key, ts, body),
+        }
+        first = client.post("/webhooks/delivery-events", content=body, headers=headers)
+        again = client.post("/webhooks/delivery-events", content=body, headers=headers)
+    assert first.status_code == again.status_code == 200
+    assert first.json()["suppressed"] == 1 and not first.json()["replayed"]
+    assert again.json() == {
+        "suppressed": 0,
+        "consent_withdrawn": 0,
+        "outcomes_recorded": 0,
+        "ignored": 0,
+        "replayed": True,
+    }
+
+
+def test_a_delayed_complaint_does_not_overwrite_a_later_consent(deps: Deps, tmp_path: Path) -> None:
+    _import_customers(
+        deps,
+        tmp_path,
+        "id,phone,sms_consent,sms_consent_at\nana,+14155550100,true,2026-03-01T00:00:00Z\n",
+    )
+    older = datetime(2026, 2, 1, tzinfo=UTC)
+    assert (
+        set_consent_by_address(
+            deps.db, Channel.SMS, "+14155550100", False, "complaint", older, newer_only=True
+        )
+        == []
+    )
+    assert _consent(deps, "ana", "sms")
