@@ -29,6 +29,7 @@ from pydantic import BaseModel, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import AppDeps
+from core.contacts import mask_phone
 from core.customers import set_consent_by_address, suppress
 from core.db import utcnow
 from core.models import Channel, OutcomeKind
@@ -154,7 +155,7 @@ async def sms_inbound(request: Request, deps: AppDeps) -> Response:
     except Exception:
         await run_in_threadpool(forget_receipt, deps.db, "sms_inbound", receipt)
         raise
-    _log.info("inbound SMS from %s: %s", sender, result.model_dump())
+    _log.info("inbound SMS from %s: %s", mask_phone(sender), result.model_dump())
     return Response(_EMPTY_TWIML, media_type="text/xml")
 
 

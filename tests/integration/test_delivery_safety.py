@@ -4,6 +4,7 @@ the real importer, the FastAPI app, the dispatcher and a real SMTP sink."""
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 import urllib.parse
@@ -16,8 +17,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from api.app import create_app
+from core.audit import list_decisions
 from core.customers import set_consent_by_address, suppress
-from core.db import ConsentRow, CustomerRow, MessageRow, SuppressionRow
+from core.db import CampaignRow, ConsentRow, CustomerRow, MessageRow, SuppressionRow
 from core.models import Channel
 from core.settings import Settings
 from graphs.runtime import Deps, build_deps
@@ -278,3 +280,44 @@ def test_a_delayed_complaint_does_not_overwrite_a_later_consent(deps: Deps, tmp_
         == []
     )
     assert _consent(deps, "ana", "sms")
+
+
+# --- 8. personal data masked in logs and in audit text --------------------------------------
+
+
+def test_addresses_are_masked_in_worker_logs_and_in_the_audit_trail_over_the_api(
+    deps: Deps, tmp_path: Path, smtp_sink: SMTPSink, caplog: pytest.LogCaptureFixture
+) -> None:
+    _import_customers(
+        deps,
+        tmp_path,
+        "id,email,phone,email_consent,email_consent_at\n"
+        "pat,pat.smith@example.com,+14155550123,true,2026-03-01T00:00:00Z\n",
+    )
+    with deps.db.session() as s:
+        s.add(CampaignRow(id="cmp_1", brand_id="sample", brief="b", thread_id="t"))
+    _outbox(deps, "m1", "pat", "email", "pat.smith@example.com")
+    smtp_sink.reply = "550 5.1.1 <pat.smith@example.com>: no such user (call +1 415 555 0123)"
+    adapter = SMTPAdapter("127.0.0.1", smtp_sink.port, timeout=5)
+    with caplog.at_level(logging.INFO):
+        try:
+            stats = Dispatcher(deps.db, {Channel.EMAIL: adapter}, POLICY, deps.settings).run_once(
+                as_of=T0
+            )
+        finally:
+            adapter.close()
+        assert stats.failed == 1
+        with TestClient(create_app(deps=deps)) as client:
+            assert _sms(client, "STOP", "+14155550123") == 200
+            trail = client.get("/api/v1/campaigns/cmp_1/decisions")
+    assert trail.status_code == 200
+    ours = ("tools.", "api.", "core.")  # not the test SMTP server's own log
+    logged = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith(ours))
+    audited = trail.text
+    for text in (logged, audited):
+        assert "pat.smith@example.com" not in text and "p***@example.com" in text
+        assert "555 0123" not in text and "***0123" in text
+    assert "+14155550123" not in logged  # the inbound STOP's sender
+    # The full record stays available to code that needs it (and in the outbox row).
+    full = list_decisions(deps.db, "cmp_1", reveal_personal_data=True)
+    assert "pat.smith@example.com" in str(full[0].evidence)

@@ -57,6 +57,7 @@ from sqlalchemy.engine import Connection
 from tenacity import RetryCallState, Retrying, wait_exponential, wait_random
 
 from core.audit import decision_row
+from core.contacts import mask_text
 from core.customers import normalize_address
 from core.db import (
     ConsentRow,
@@ -538,7 +539,7 @@ class Dispatcher:
                     stats.deferred += 1
                     tally.add(c.campaign_id, "deferred")
                 else:
-                    _log.warning("message %s failed: %s", c.id, detail)
+                    _log.warning("message %s failed: %s", c.id, mask_text(detail))
                     fails.append({"b_id": c.id, "b_token": token, "b_error": detail[:2000]})
                     stats.failed += 1
                     tally.add(c.campaign_id, _FAILED, message_id=c.id, error=detail)
@@ -722,7 +723,7 @@ class Dispatcher:
     def _fail(
         self, pending: _Pending, c: _Claimed, error: str, stats: DispatchStats, tally: _Tally
     ) -> None:
-        _log.warning("message %s failed: %s", c.id, error)
+        _log.warning("message %s failed: %s", c.id, mask_text(error))
         pending.failed.append({"b_id": c.id, "b_token": c.claimed_by, "b_error": error[:2000]})
         stats.failed += 1
         tally.add(c.campaign_id, _FAILED, message_id=c.id, error=error)
