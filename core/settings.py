@@ -200,11 +200,12 @@ class Settings(BaseSettings):
     re-sends at most this many accepted messages, each with the same idempotency key."""
 
     dispatch_journal_fsync: bool = Field(
-        default=True,
+        default=False,
         validation_alias=AliasChoices("AUTOCMO_DISPATCH_JOURNAL_FSYNC", "dispatch_journal_fsync"),
     )
-    """Flush the send journal to disk before and after each provider call (off: a crash of
-    the process is still covered, a power loss is not)."""
+    """Force each accepted message's journal record to disk before the next send. Off, the
+    journal still covers every crash of the process (kill -9); on, also a crash of the machine,
+    at one disk flush per message (see `tools.delivery.journal`)."""
     dispatch_recheck_interval_s: float = Field(
         default=1.0,
         ge=0,

@@ -1,5 +1,12 @@
-"""The send journal: a per-dispatcher file, appended and flushed to disk just before and just
-after each provider call, emptied when the results are committed to the database.
+"""The send journal: a per-dispatcher file, appended just before and just after each provider
+call, emptied when the results are committed to the database.
+
+Each record is written to the operating system before the dispatcher goes on, which survives
+any crash of the process (kill -9, out of memory, a lost database). With `fsync` the record of
+an accepted message is also forced to disk before the next send, which survives a crash of the
+machine, at the cost of one disk flush per message (about 4 ms on the development machine,
+which caps a dispatcher near 250 messages/s). The "about to send" record is never flushed: it
+only names the message in flight, which is sent again either way.
 
 It closes the duplicate window of a crash (kill -9, power loss, a database that went away)
 between a provider accepting a message and the commit that records it. Whoever dispatches
@@ -69,12 +76,13 @@ class SendJournal:
 
     def sending(self, message_id: str) -> None:
         """Journal that `message_id` is about to be handed to the provider."""
-        self._append({"op": "sending", "id": message_id})
+        self._append({"op": "sending", "id": message_id}, durable=False)
 
     def sent(self, message_id: str, provider_message_id: str, at: datetime) -> None:
         """Journal that the provider accepted `message_id`."""
         self._append(
-            {"op": "sent", "id": message_id, "pid": provider_message_id, "at": at.isoformat()}
+            {"op": "sent", "id": message_id, "pid": provider_message_id, "at": at.isoformat()},
+            durable=True,
         )
 
     def committed(self) -> None:
@@ -89,9 +97,9 @@ class SendJournal:
             self.path.unlink(missing_ok=True)
         os.close(self._fd)  # releases the lock
 
-    def _append(self, record: dict[str, str]) -> None:
+    def _append(self, record: dict[str, str], *, durable: bool) -> None:
         os.write(self._fd, (json.dumps(record) + "\n").encode())
-        if self._fsync:
+        if durable and self._fsync:
             os.fsync(self._fd)
         self._dirty = True
 
