@@ -196,17 +196,17 @@ def test_a_complaint_recorded_mid_batch_stops_the_persons_later_sends(
             assert msg is not None
             msg.campaign_id = f"cmp_{i}"
 
-    def complain_after_two_sends() -> None:
-        while len(smtp_sink.messages) < 2:
+    def complain_after_the_first_send() -> None:
+        while not smtp_sink.messages:
             time.sleep(0.005)
         suppress(deps.db, Channel.EMAIL, "target@example.com", "complaint", "test", T0)
         set_consent_by_address(deps.db, Channel.EMAIL, "target@example.com", False, "complaint", T0)
 
     tuned = deps.settings.model_copy(
-        update={"channel_rate_limits": {"email": 5.0}, "dispatch_recheck_interval_s": 0.0}
+        update={"channel_rate_limits": {"email": 4.0}, "dispatch_recheck_interval_s": 0.0}
     )
     adapter = SMTPAdapter("127.0.0.1", smtp_sink.port, timeout=5)
-    complainer = threading.Thread(target=complain_after_two_sends)
+    complainer = threading.Thread(target=complain_after_the_first_send)
     complainer.start()
     try:
         stats = Dispatcher(deps.db, {Channel.EMAIL: adapter}, POLICY, tuned).run_once(
