@@ -98,7 +98,7 @@ def import_(
     db = Database(settings.db_url)
     db.create_all()
     try:
-        rep = import_file(db, kind, file)  # type: ignore[arg-type]
+        rep = import_file(db, kind, file, phone_region=settings.phone_region)  # type: ignore[arg-type]
     except ImportRejected as exc:
         raise _fail(str(exc)) from exc
     except ValueError as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import signal
 import time
 from collections.abc import Callable
@@ -9,11 +10,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 from core.campaigns import campaign_ids_with_status
+from core.db import DATABASE_UNAVAILABLE, Database
 from core.models import CampaignStatus
 from core.settings import Settings
 from graphs.operations import optimize
 from graphs.runtime import build_deps
 from tools.delivery.dispatch import dispatch_due
+
+_log = logging.getLogger(__name__)
+_DB_BACKOFF_MAX_S = 60.0
+"""Longest wait between attempts while the database is unavailable."""
 
 
 def run_worker(
@@ -28,6 +34,10 @@ def run_worker(
     SIGTERM or SIGINT stops it cleanly: the message being sent finishes, results are committed,
     the rest of the claimed batch goes back to `scheduled`, and the process exits. (After a
     kill -9 the claim expires after `dispatch_lease_s` and another worker takes it over.)
+
+    A database that is locked (SQLite) or unreachable (a lost PostgreSQL connection) does not
+    stop the worker: it logs, waits (doubling from `worker_dispatch_interval_s` up to a minute)
+    and tries again; what it sent meanwhile is in its send journal and is recorded then.
     """
     deps = build_deps(settings, with_rules=False)
     stop = {"now": False}
@@ -41,27 +51,38 @@ def run_worker(
 
     previous = {sig: signal.signal(sig, _on_term) for sig in (signal.SIGTERM, signal.SIGINT)}
     last_opt: float | None = None
+    wait_s = settings.worker_dispatch_interval_s
     try:
         while not stop["now"]:
             now = as_of or datetime.now(UTC)
-            stats = dispatch_due(
-                deps.db, deps.settings, deps.dispatch_policy(), as_of=now, should_stop=_stopping
-            )
-            echo(f"[{now:%Y-%m-%d %H:%M:%S}] dispatch: {stats.model_dump()}")
-            if stop["now"]:
-                break
-            due = last_opt is None or (
-                time.monotonic() - last_opt >= settings.worker_optimize_interval_s
-            )
-            if once or due:
-                for cid in campaign_ids_with_status(deps.db, CampaignStatus.ACTIVE):
-                    out = optimize(deps, cid, as_of=now)
-                    for o in out.outcomes:
-                        echo(f"  optimizer {cid}: {o.status} — {o.description}")
-                last_opt = time.monotonic()
+            try:
+                stats = dispatch_due(
+                    deps.db,
+                    deps.settings,
+                    deps.dispatch_policy(),
+                    as_of=now,
+                    should_stop=_stopping,
+                )
+                echo(f"[{now:%Y-%m-%d %H:%M:%S}] dispatch: {stats.model_dump()}")
+                if stop["now"]:
+                    break
+                due = last_opt is None or (
+                    time.monotonic() - last_opt >= settings.worker_optimize_interval_s
+                )
+                if once or due:
+                    for cid in campaign_ids_with_status(deps.db, CampaignStatus.ACTIVE):
+                        out = optimize(deps, cid, as_of=now)
+                        for o in out.outcomes:
+                            echo(f"  optimizer {cid}: {o.status} — {o.description}")
+                    last_opt = time.monotonic()
+                wait_s = settings.worker_dispatch_interval_s
+            except DATABASE_UNAVAILABLE as exc:
+                if once:
+                    raise
+                wait_s = _database_unavailable(deps.db, exc, wait_s, echo)
             if once:
                 break
-            deadline = time.monotonic() + settings.worker_dispatch_interval_s
+            deadline = time.monotonic() + wait_s
             while time.monotonic() < deadline and not stop["now"]:
                 time.sleep(0.2)
     finally:
@@ -69,3 +90,15 @@ def run_worker(
             signal.signal(sig, handler)
         deps.db.dispose()
     echo("worker: stopped")
+
+
+def _database_unavailable(
+    db: Database, exc: Exception, waited_s: float, echo: Callable[[str], None]
+) -> float:
+    """Log a lost or locked database, drop pooled connections; the next wait (doubled)."""
+    db.dispose()  # a terminated connection must not be handed out again
+    wait_s = min(max(waited_s, 0.5) * 2, _DB_BACKOFF_MAX_S)
+    reason = str(getattr(exc, "orig", exc) or type(exc).__name__).strip().splitlines()[0]
+    _log.warning("database unavailable (%s); retrying in %.1fs", reason, wait_s)
+    echo(f"worker: database unavailable ({reason}); retrying in {wait_s:.1f}s")
+    return wait_s

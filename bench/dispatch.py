@@ -39,6 +39,50 @@ T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 SECRET = "bench-secret"
 
 
+class ChildFailed(SystemExit):
+    """A benchmark's helper process did not start; carries what it printed."""
+
+
+def _guarded(conn: Any, target: Any, *args: Any) -> None:
+    """Child process entry: run `target(conn, *args)`; on failure, send the traceback home."""
+    import traceback
+
+    try:
+        target(conn, *args)
+    except BaseException:
+        conn.send(("failed", traceback.format_exc()))
+        raise
+
+
+def start_child(target: Any, *args: Any, timeout: float = 60.0) -> tuple[Any, Any, Any]:
+    """Start `target(conn, *args)` in a spawned process and wait for its first message (its
+    readiness); `ChildFailed` (exit status 1, with the child's traceback) if it dies, reports
+    a failure or says nothing within `timeout` seconds. Returns (process, connection, message).
+    """
+    ctx = mp.get_context("spawn")
+    parent, child = ctx.Pipe()
+    proc = ctx.Process(target=_guarded, args=(child, target, *args), daemon=True)
+    proc.start()
+    child.close()  # the parent keeps only its end: a dead child then reads as EOF
+    deadline = time.monotonic() + timeout
+    while not parent.poll(0.1):
+        if not proc.is_alive() or time.monotonic() > deadline:
+            proc.kill()
+            proc.join(5)
+            why = "did not start" if proc.exitcode is not None else "timed out"
+            raise ChildFailed(
+                f"benchmark helper {target.__name__} {why} (exit code {proc.exitcode})"
+            )
+    try:
+        message = parent.recv()
+    except EOFError:
+        message = ("failed", "it closed its pipe without a word")
+    if isinstance(message, tuple) and message and message[0] == "failed":
+        proc.join(5)
+        raise ChildFailed(f"benchmark helper {target.__name__} failed to start:\n{message[1]}")
+    return proc, parent, message
+
+
 def _sinks(conn: Any, secret: str) -> None:
     """Child process: an aiosmtpd sink and a signature-checking webhook sink that count."""
     import json
@@ -258,11 +302,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     n_people = max(1, args.messages // 2)
 
-    ctx = mp.get_context("spawn")
-    parent, child = ctx.Pipe()
-    proc = ctx.Process(target=_sinks, args=(child, SECRET), daemon=True)
-    proc.start()
-    smtp_port, http_port = parent.recv()
+    proc, parent, (smtp_port, http_port) = start_child(_sinks, SECRET)
 
     runs = [_run(args, n_people, smtp_port, http_port) for _ in range(max(1, args.runs))]
     ceiling = _ceiling(smtp_port, http_port, args.ceiling) if args.ceiling > 0 else {}

@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from core.contacts import mask_text
 from core.db import Database, DecisionRow, utcnow
 from core.models import Decision
 
@@ -51,8 +52,13 @@ def record_decision(
         )
 
 
-def list_decisions(db: Database, campaign_id: str) -> list[Decision]:
-    """The audit trail of a campaign, oldest first."""
+def list_decisions(
+    db: Database, campaign_id: str, *, reveal_personal_data: bool = False
+) -> list[Decision]:
+    """The audit trail of a campaign, oldest first. E-mail addresses and phone numbers in its
+    text and evidence are masked (`j***@example.com`, `***1014`) unless
+    `reveal_personal_data`."""
+    show = (lambda v: v) if reveal_personal_data else _masked
     with db.session() as s:
         rows = s.scalars(
             select(DecisionRow)
@@ -64,9 +70,20 @@ def list_decisions(db: Database, campaign_id: str) -> list[Decision]:
                 campaign_id=r.campaign_id,
                 agent=r.agent,
                 action=r.action,
-                reason=r.reason,
-                evidence=r.evidence,
+                reason=show(r.reason),
+                evidence=show(r.evidence),
                 at=r.at,
             )
             for r in rows
         ]
+
+
+def _masked(value: Any) -> Any:
+    """`value` with personal data masked in every string, at any depth."""
+    if isinstance(value, str):
+        return mask_text(value)
+    if isinstance(value, dict):
+        return {k: _masked(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_masked(v) for v in value]
+    return value

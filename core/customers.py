@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.audit import decision_row
+from core.contacts import phone_key
 from core.db import ConsentRow, CustomerRow, Database, SuppressionRow
 from core.models import Channel, Consent, Customer
 
@@ -76,14 +77,52 @@ def set_consent(
 
 
 def set_consent_by_address(
-    db: Database, channel: Channel | str, address: str, granted: bool, source: str, at: datetime
+    db: Database,
+    channel: Channel | str,
+    address: str,
+    granted: bool,
+    source: str,
+    at: datetime,
+    *,
+    newer_only: bool = False,
 ) -> list[str]:
     """Set the consent of everyone with this address on the channel, in one transaction;
-    returns their ids."""
+    returns the ids of those it changed. With `newer_only`, a consent recorded at or after
+    `at` is left alone (events applied in the order they happened, not as they arrived)."""
+    ch = Channel(channel)
     with db.session() as s:
-        ids = _ids_by_address(s, channel, address)
+        ids = _ids_by_address(s, ch, address)
+        if newer_only:
+            current = {
+                r.customer_id: r.at
+                for r in s.scalars(
+                    select(ConsentRow).where(
+                        ConsentRow.customer_id.in_(ids), ConsentRow.channel == ch.value
+                    )
+                )
+            }
+            ids = [cid for cid in ids if cid not in current or current[cid] < at]
         for cid in ids:
-            _set_consent(s, cid, channel, granted, source, at)
+            _set_consent(s, cid, ch, granted, source, at)
+    return ids
+
+
+def withdraw_consent_for_address_of(
+    db: Database, customer_id: str, channel: Channel | str, source: str, at: datetime
+) -> list[str]:
+    """Withdraw a person's consent for the channel and that of everyone sharing their address
+    on it (an opt-out belongs to the address, not to one record); returns their ids.
+
+    `ValueError` if there is no such customer."""
+    ch = Channel(channel)
+    with db.session() as s:
+        row = s.get(CustomerRow, customer_id)
+        if row is None:
+            raise ValueError(f"no customer with id {customer_id!r}; import the customer first")
+        address = {Channel.EMAIL: row.email, Channel.SMS: row.phone}.get(ch)
+        ids = sorted({customer_id, *(_ids_by_address(s, ch, address) if address else [])})
+        for cid in ids:
+            _set_consent(s, cid, ch, False, source, at)
     return ids
 
 
@@ -134,12 +173,13 @@ SUPPRESSION_REASONS = ("hard_bounce", "complaint")
 
 
 def normalize_address(channel: Channel | str, address: str) -> str:
-    """The form addresses are compared in: trimmed, lower-case for e-mail, no spaces in numbers."""
+    """The form addresses are compared in: trimmed, lower-case for e-mail, E.164 for phone
+    numbers (see `core.contacts.phone_key`)."""
     address = address.strip()
     if Channel(channel) == Channel.EMAIL:
         return address.lower()
     if Channel(channel) == Channel.SMS:
-        return "".join(address.split()).replace("-", "")
+        return phone_key(address)
     return address
 
 

@@ -28,8 +28,13 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
+
+DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (OperationalError, InterfaceError)
+"""What a locked (SQLite `database is locked`) or lost (PostgreSQL connection terminated)
+database raises; a long-running process backs off and tries again."""
 
 
 def utcnow() -> datetime:
@@ -285,6 +290,18 @@ class SuppressionRow(Base):
     """Where it came from, e.g. `bounce_webhook`."""
     detail: Mapped[str | None] = mapped_column(Text)
     at: Mapped[datetime]
+
+
+class WebhookReceiptRow(Base):
+    """A signed inbound webhook already applied, so a replay of it changes nothing."""
+
+    __tablename__ = "webhook_receipts"
+    source: Mapped[str] = mapped_column(String(32), primary_key=True)
+    """Which endpoint: `sms_inbound`, `delivery_events`."""
+    receipt_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    """The provider's id (Twilio `MessageSid`) or a hash of the signature."""
+    at: Mapped[datetime] = mapped_column(index=True)
+    """When it was received; receipts older than the endpoint's replay window are pruned."""
 
 
 class OutcomeRow(Base):

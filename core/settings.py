@@ -136,6 +136,14 @@ class Settings(BaseSettings):
         default=10.0, validation_alias=AliasChoices("AUTOCMO_SMS_TIMEOUT", "sms_timeout_s")
     )
     """Per-request timeout of SMS API calls, in seconds."""
+    phone_region: str = Field(
+        default="US",
+        min_length=2,
+        max_length=2,
+        validation_alias=AliasChoices("AUTOCMO_PHONE_REGION", "phone_region"),
+    )
+    """ISO country whose numbering plan reads imported phone numbers written without a `+`
+    country code, for people with no `country`."""
 
     brand_path: Path = Field(
         default_factory=sample_brand_kit,
@@ -191,6 +199,21 @@ class Settings(BaseSettings):
     """Results are committed after this many sends (or `dispatch_commit_interval_s`). A crash
     re-sends at most this many accepted messages, each with the same idempotency key."""
 
+    dispatch_journal_fsync: bool = Field(
+        default=False,
+        validation_alias=AliasChoices("AUTOCMO_DISPATCH_JOURNAL_FSYNC", "dispatch_journal_fsync"),
+    )
+    """Force each accepted message's journal record to disk before the next send. Off, the
+    journal still covers every crash of the process (kill -9); on, also a crash of the machine,
+    at one disk flush per message (see `tools.delivery.journal`)."""
+    dispatch_recheck_interval_s: float = Field(
+        default=1.0,
+        ge=0,
+        validation_alias=AliasChoices("AUTOCMO_DISPATCH_RECHECK", "dispatch_recheck_interval_s"),
+    )
+    """While a batch is being sent, suppressions and withdrawn consent are read again at most
+    this often (seconds; 0 = before every message), so an opt-out arriving mid-batch stops the
+    person's remaining messages."""
     dispatch_commit_interval_s: float = Field(
         default=1.0,
         validation_alias=AliasChoices(
@@ -236,6 +259,11 @@ class Settings(BaseSettings):
     def checkpoint_path(self) -> Path:
         """SQLite file for LangGraph checkpoints."""
         return self.data_dir / "checkpoints.sqlite"
+
+    @property
+    def journal_dir(self) -> Path:
+        """Directory of the dispatchers' send journals (see `tools.delivery.journal`)."""
+        return self.data_dir / "journal"
 
     @property
     def sent_dir(self) -> Path:

@@ -22,6 +22,11 @@ CSV (`.csv`, UTF-8, header on line 1; an empty cell means "not given"):
 
 Times must carry a timezone (`Z` or `+02:00`); they are stored in UTC. An imported consent
 never overwrites a newer one already on file, and every consent change is audited.
+
+Customer contact points are validated and normalised: e-mail addresses with `email-validator`
+(syntax, no line breaks), phones with `phonenumbers` to E.164 (read in the row's `country`,
+else `phone_region`), timezones against the IANA database (`zoneinfo`). No text may hold a NUL
+byte (PostgreSQL cannot store one).
 """
 
 from __future__ import annotations
@@ -32,12 +37,14 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, get_args
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.audit import decision_row
+from core.contacts import DEFAULT_PHONE_REGION, normalize_email, normalize_phone
 from core.db import ConsentRow, CustomerRow, Database, ProductRow, utcnow
 from core.loading import (
     bulk_insert,
@@ -241,8 +248,50 @@ def _naive_times(model: BaseModel) -> list[str]:
     return out
 
 
+def _nul_fields(value: Any, where: str = "") -> list[str]:
+    """Where a NUL byte hides in a row (keys and values, nested)."""
+    if isinstance(value, str):
+        return [where or "row"] if "\x00" in value else []
+    if isinstance(value, dict):
+        out = []
+        for k, v in value.items():
+            name = f"{where}.{k}" if where else str(k)
+            out += [name] if "\x00" in str(k) else _nul_fields(v, name)
+        return out
+    if isinstance(value, list):
+        return [f for i, v in enumerate(value) for f in _nul_fields(v, f"{where}[{i}]")]
+    return []
+
+
+def _checked_contacts(customer: Customer, phone_region: str) -> Customer:
+    """The customer with e-mail and phone normalised; `_RowProblem` naming every bad field."""
+    problems: list[str] = []
+    update: dict[str, str] = {}
+    if customer.email is not None:
+        try:
+            update["email"] = normalize_email(customer.email)
+        except ValueError as exc:
+            problems.append(str(exc))
+    if customer.phone is not None:
+        try:
+            update["phone"] = normalize_phone(customer.phone, customer.country or phone_region)
+        except ValueError as exc:
+            problems.append(f"{exc}; write it in E.164 like +14155550100")
+    if customer.timezone is not None:
+        try:
+            ZoneInfo(customer.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            problems.append(
+                f"timezone {customer.timezone!r} is not an IANA zone; use one like "
+                "Europe/Berlin or America/New_York"
+            )
+    if problems:
+        raise _RowProblem("; ".join(problems))
+    return customer.model_copy(update=update)
+
+
 def _parse(
-    kind: str, path: Path, fmt: str
+    kind: str, path: Path, fmt: str, phone_region: str = DEFAULT_PHONE_REGION
 ) -> tuple[int, list[tuple[int, BaseModel]], list[RowError]]:
     """Read and validate every row: (data rows, [(line, model)], errors)."""
     models: dict[str, type[BaseModel]] = {
@@ -276,6 +325,15 @@ def _parse(
             count += 1
             continue
         count += 1
+        nul = _nul_fields(raw)
+        if nul:
+            errors.append(
+                RowError(
+                    line=line,
+                    message=f"{', '.join(nul)} contains a NUL byte (\\x00); remove it",
+                )
+            )
+            continue
         try:
             data = raw
             if fmt == "csv":
@@ -285,6 +343,8 @@ def _parse(
                     else (_event_input(raw) if kind == "events" else raw)
                 )
             model = model_cls.model_validate(data)
+            if isinstance(model, Customer):
+                model = _checked_contacts(model, phone_region)
         except _RowProblem as exc:
             errors.append(RowError(line=line, message=str(exc)))
             continue
@@ -397,8 +457,13 @@ def _write_customers(session: Session, customers: list[Customer], now: datetime)
     return len(new), len(customers) - len(new)
 
 
-def import_file(db: Database, kind: ImportKind, path: Path) -> ImportReport:
-    """Validate a whole file, then write it in one transaction; on any bad row write nothing."""
+def import_file(
+    db: Database, kind: ImportKind, path: Path, *, phone_region: str = DEFAULT_PHONE_REGION
+) -> ImportReport:
+    """Validate a whole file, then write it in one transaction; on any bad row write nothing.
+
+    `phone_region` (ISO country code) reads phone numbers written without a `+` country code
+    for people with no `country`."""
     if kind not in _KINDS:
         raise ValueError(f"unknown import kind {kind!r}; use one of: {', '.join(_KINDS)}")
     path = Path(path)
@@ -411,7 +476,7 @@ def import_file(db: Database, kind: ImportKind, path: Path) -> ImportReport:
     if not path.is_file():
         raise FileNotFoundError(f"import file not found: {path}")
 
-    count, good, errors = _parse(kind, path, fmt)
+    count, good, errors = _parse(kind, path, fmt, phone_region)
     seen: dict[str, int] = {}
     unique: list[BaseModel] = []
     duplicates = 0

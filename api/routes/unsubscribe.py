@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from api.deps import AppDeps
-from core.customers import set_consent
+from core.customers import withdraw_consent_for_address_of
 from core.db import utcnow
 from core.models import Channel
 from tools.delivery.tokens import InvalidToken, verify_token
@@ -95,7 +95,9 @@ def one_click(token: str, request: Request, deps: AppDeps) -> HTMLResponse:
         return _invalid(request, deps)
     channel = Channel(data.get("channel", "email"))
     try:
-        set_consent(deps.db, data["customer_id"], channel, False, "unsubscribe_link", utcnow())
+        withdraw_consent_for_address_of(
+            deps.db, data["customer_id"], channel, "unsubscribe_link", utcnow()
+        )
     except ValueError:
         return _page(
             request,

@@ -8,13 +8,19 @@ complaints) that update consent and suppression. The dispatcher re-checks both a
 - `POST /webhooks/delivery-events`: JSON, signed like the outbound webhook channel
   (`X-Autocmo-Timestamp`, `X-Autocmo-Signature: sha256=…` HMAC-SHA256 with
   `AUTOCMO_SECRET_KEY` over `"{timestamp}.{body}"`).
+
+Replays change nothing: each request is remembered (Twilio's `MessageSid`, or the signature of
+a delivery-event batch) for the replay window, and a request seen before is acknowledged and
+ignored. Consent changes apply in the order the events happened: an event older than the
+consent on file (a delayed START after a later STOP) does not overwrite it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import urllib.parse
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 
 from fastapi import APIRouter, HTTPException, Request
@@ -23,10 +29,12 @@ from pydantic import BaseModel, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import AppDeps
+from core.contacts import mask_phone
 from core.customers import set_consent_by_address, suppress
 from core.db import utcnow
 from core.models import Channel, OutcomeKind
 from core.outcomes import record_message_outcome
+from core.webhook_receipts import first_receipt, forget_receipt
 from graphs.runtime import Deps
 from tools.delivery.channels.sms import verify_twilio_signature
 from tools.delivery.channels.webhook import verify_signature
@@ -41,6 +49,11 @@ OPT_OUT_KEYWORDS = frozenset(
 OPT_IN_KEYWORDS = frozenset({"START", "UNSTOP", "YES"})
 """Inbound SMS bodies that grant SMS consent again."""
 _EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+SMS_REPLAY_WINDOW = timedelta(days=400)
+"""How long an inbound SMS id is remembered (Twilio signatures carry no time, so a captured
+request could be replayed at any time)."""
+EVENTS_REPLAY_WINDOW = timedelta(minutes=15)
+"""How long a delivery-event signature is remembered (signatures expire after 5 minutes)."""
 
 
 class SMSKeywordResult(BaseModel):
@@ -91,6 +104,8 @@ class DeliveryEventsResult(BaseModel):
     """`bounced` / `unsubscribed` outcomes attached to the message they refer to."""
     ignored: int = 0
     """Soft bounces (recorded as outcomes only, never suppressing)."""
+    replayed: bool = False
+    """True if this signed request was already applied; nothing was changed."""
 
 
 @router.post("/sms/inbound", response_class=Response)
@@ -122,12 +137,29 @@ async def sms_inbound(request: Request, deps: AppDeps) -> Response:
             "opt-in by SMS needs a verified sender: set AUTOCMO_SMS_AUTH_TOKEN so "
             "X-Twilio-Signature can be checked",
         )
-    result = await run_in_threadpool(_apply_keyword, deps, sender, keyword)
-    _log.info("inbound SMS from %s: %s", sender, result.model_dump())
+    receipt = (
+        params.get("MessageSid")
+        or hashlib.sha256(
+            (request.headers.get("X-Twilio-Signature", "") + raw).encode()
+        ).hexdigest()
+    )
+    now = utcnow()
+    fresh = await run_in_threadpool(
+        first_receipt, deps.db, "sms_inbound", receipt, now, SMS_REPLAY_WINDOW
+    )
+    if not fresh:
+        _log.warning("inbound SMS %s was already applied: replay ignored", receipt)
+        return Response(_EMPTY_TWIML, media_type="text/xml")
+    try:
+        result = await run_in_threadpool(_apply_keyword, deps, sender, keyword, now)
+    except Exception:
+        await run_in_threadpool(forget_receipt, deps.db, "sms_inbound", receipt)
+        raise
+    _log.info("inbound SMS from %s: %s", mask_phone(sender), result.model_dump())
     return Response(_EMPTY_TWIML, media_type="text/xml")
 
 
-def _apply_keyword(deps: Deps, sender: str, keyword: str) -> SMSKeywordResult:
+def _apply_keyword(deps: Deps, sender: str, keyword: str, now: datetime) -> SMSKeywordResult:
     action: Literal["opt_out", "opt_in"]
     if keyword in OPT_OUT_KEYWORDS:
         granted, source, action = False, "unsubscribe_sms_keyword", "opt_out"
@@ -135,9 +167,8 @@ def _apply_keyword(deps: Deps, sender: str, keyword: str) -> SMSKeywordResult:
         granted, source, action = True, "sms_keyword_start", "opt_in"
     else:
         return SMSKeywordResult(keyword=keyword or None, action="none", customers=[])
-    now = utcnow()
     ids = set_consent_by_address(
-        deps.db, Channel.SMS, sender, granted, f"{source}:{keyword.lower()}", now
+        deps.db, Channel.SMS, sender, granted, f"{source}:{keyword.lower()}", now, newer_only=True
     )
     return SMSKeywordResult(keyword=keyword, action=action, customers=ids)
 
@@ -165,7 +196,17 @@ async def delivery_events(request: Request, deps: AppDeps) -> DeliveryEventsResu
         batch = DeliveryEvents.model_validate_json(raw)
     except ValidationError as exc:
         raise HTTPException(422, exc.errors(include_url=False, include_context=False)) from exc
-    return await run_in_threadpool(_apply_events, deps, batch)
+    receipt = hashlib.sha256(request.headers["X-Autocmo-Signature"].encode()).hexdigest()
+    fresh = await run_in_threadpool(
+        first_receipt, deps.db, "delivery_events", receipt, utcnow(), EVENTS_REPLAY_WINDOW
+    )
+    if not fresh:
+        return DeliveryEventsResult(replayed=True)
+    try:
+        return await run_in_threadpool(_apply_events, deps, batch)
+    except Exception:
+        await run_in_threadpool(forget_receipt, deps.db, "delivery_events", receipt)
+        raise
 
 
 def _apply_events(deps: Deps, batch: DeliveryEvents) -> DeliveryEventsResult:
@@ -185,7 +226,7 @@ def _apply_events(deps: Deps, batch: DeliveryEvents) -> DeliveryEventsResult:
             out.suppressed += 1
         if ev.type == "complaint":
             withdrawn = set_consent_by_address(
-                deps.db, ev.channel, ev.address, False, "complaint", at
+                deps.db, ev.channel, ev.address, False, "complaint", at, newer_only=True
             )
             out.consent_withdrawn += len(withdrawn)
         if ev.message_id and record_message_outcome(deps.db, ev.message_id, kind, at):

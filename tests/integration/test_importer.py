@@ -193,3 +193,34 @@ def test_set_consent_upserts_and_audits(db: Database, tmp_path: Path) -> None:
         assert actions == [("consent_withdrawn", "c1"), ("consent_granted", "c3")]
     with pytest.raises(ValueError, match="no customer"):
         set_consent(db, "nobody", "email", True, "form", at)
+
+
+BAD_CONTACTS_CSV = (
+    "id,email,phone,timezone,first_name\n"
+    "ok,ok@example.com,+44 7700 900123,Europe/London,Ok\n"
+    "c2,not-an-email,,,\n"
+    'c3,"eve@example.com\r\nBcc: all@example.com",,,\n'
+    "c4,,call me maybe,,\n"
+    "c5,,,Mars/Olympus,\n"
+    "c6,nul@example.com,,,Nu\x00l\n"
+)
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_contacts_are_validated_with_line_numbers_and_nothing_is_written(
+    backend: str, db: Database, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    target = db if backend == "sqlite" else Database(request.getfixturevalue("pg_url"))
+    target.create_all()
+    with pytest.raises(ImportRejected) as info:
+        import_file(target, "customers", _write(tmp_path, "c.csv", BAD_CONTACTS_CSV))
+    errors = {e.line: e.message for e in info.value.errors}
+    assert set(errors) == {3, 4, 6, 7, 8}  # the CRLF-injected cell spans lines 4-5
+    assert "not-an-email" in errors[3] and "not a valid address" in errors[3]
+    assert "not a valid address" in errors[4]
+    assert "call me maybe" in errors[6] and "E.164" in errors[6]
+    assert "Mars/Olympus" in errors[7] and "IANA" in errors[7]
+    assert "first_name" in errors[8] and "NUL byte" in errors[8]
+    assert _count(target, CustomerRow) == 0
+    if target is not db:
+        target.dispose()

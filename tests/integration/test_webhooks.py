@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import time
 import urllib.parse
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -67,7 +68,7 @@ def _sms(
     client: TestClient, body: str, sender: str = "+14155550100", *, token: str | None = TOKEN
 ) -> tuple[int, str]:
     form = {
-        "MessageSid": "SM" + "1" * 32,
+        "MessageSid": "SM" + uuid.uuid4().hex,  # Twilio's id of each inbound message
         "AccountSid": "AC" + "2" * 32,
         "From": sender,
         "To": "+15005550006",
@@ -203,6 +204,7 @@ def test_bounces_and_complaints_suppress_and_the_dispatcher_honours_them(
             "consent_withdrawn": 1,
             "outcomes_recorded": 1,
             "ignored": 1,
+            "replayed": False,
         }
         assert (
             _events(client, deps.settings, [{"type": "bounce", "address": "x@y.z"}], age_s=900)[0]

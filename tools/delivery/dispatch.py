@@ -13,7 +13,10 @@ How a batch goes:
    therefore one serialized step across dispatchers, so caps hold when several campaigns
    dispatch at once. Rows that will be sent get `attempts + 1` and a cap reservation
    (`sent_at` set while still `sending`); the others are skipped, deferred or failed.
-3. **Send**: one message at a time, paced by the per-channel rate limit. A transient error
+3. **Send**: one message at a time, paced by the per-channel rate limit. Suppressions and
+   withdrawn consent are read again while the batch goes out (`dispatch_recheck_interval_s`,
+   `tools.delivery.optouts`), so an opt-out arriving mid-batch skips the rest. Each provider
+   call is journalled before and after (`tools.delivery.journal`). A transient error
    puts the message back to `scheduled` with an exponential backoff (tenacity's wait
    strategies, with jitter) instead of sleeping; a permanent error fails it; after
    `dispatch_max_attempts` it fails. After 3 transient errors in a row a channel counts as
@@ -22,11 +25,13 @@ How a batch goes:
    `dispatch_commit_interval_s`), each group in one transaction that also renews the lease.
 
 Guarantees and their limits: no message is lost (every row ends `sent`, `failed` or
-`skipped`, or is claimable again); nothing is sent without consent as of the check. Delivery
-to the provider is at-least-once: a crash after a provider accepted a message but before its
-group committed re-sends it after the lease expires (at most one commit group plus the message
-in flight per crashed worker), with the same `Message-ID` / `Idempotency-Key`, so a provider
-or receiver that honours the key sees it exactly once. A dispatcher whose lease lapses while a
+`skipped`, or is claimable again); nothing is sent without consent as of the last re-check.
+Delivery to the provider is at-least-once, with a window of one message per crashed worker:
+what a provider accepted before the crash but after the last commit is in the dead worker's
+send journal and is recorded as sent by the next run on the same host, not re-sent; only the
+message in flight at the crash is sent again after the lease expires, with the same
+`Message-ID` / `Idempotency-Key`, so a provider or receiver that honours the key sees it
+exactly once. A dispatcher whose lease lapses while a
 single send hangs can race a second one the same way; keep the lease well above the adapters'
 timeouts.
 """
@@ -42,6 +47,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -51,6 +57,7 @@ from sqlalchemy.engine import Connection
 from tenacity import RetryCallState, Retrying, wait_exponential, wait_random
 
 from core.audit import decision_row
+from core.contacts import mask_text
 from core.customers import normalize_address
 from core.db import (
     ConsentRow,
@@ -58,7 +65,6 @@ from core.db import (
     Database,
     MessageRow,
     OutcomeRow,
-    SuppressionRow,
     utcnow,
 )
 from core.models import Channel, MessageStatus, OutcomeKind, SkipReason
@@ -71,6 +77,14 @@ from tools.delivery.channels.base import (
     TransientSendError,
 )
 from tools.delivery.channels.registry import build_adapters, close_adapters
+from tools.delivery.journal import SendJournal, orphans, settle
+from tools.delivery.optouts import (
+    OptOutWatch,
+    Recipient,
+    suppressed_addresses,
+    suppression_skip,
+    withdrawn_skip,
+)
 from tools.delivery.scheduling import defer_quiet_hours, in_quiet_hours, resolve_tz
 from tools.delivery.tokens import unsubscribe_url
 
@@ -85,12 +99,6 @@ _CONDITION_OUTCOME = {
     "not_converted": OutcomeKind.CONVERTED.value,
     "not_clicked": OutcomeKind.CLICKED.value,
 }
-_SUPPRESSION_SKIP = {
-    "hard_bounce": SkipReason.SUPPRESSED_BOUNCE.value,
-    "complaint": SkipReason.SUPPRESSED_COMPLAINT.value,
-}
-_UNSUBSCRIBE_SOURCES = ("unsubscribe", "complaint")
-"""Consent sources that make a skip read `unsubscribed` rather than `no_consent`."""
 _CHANNEL_DOWN_AFTER = 3
 """Consecutive transient errors after which a channel is treated as down for the batch."""
 
@@ -154,6 +162,10 @@ class _Claimed:
     claimed_by: str
 
 
+def _recipient(c: _Claimed) -> Recipient:
+    return Recipient(c.customer_id, c.channel, c.to_address)
+
+
 @dataclass(slots=True)
 class _ToSend:
     """A checked message on its way out."""
@@ -171,9 +183,10 @@ class _Pending:
     sent: list[dict[str, Any]] = field(default_factory=list)
     requeue: list[dict[str, Any]] = field(default_factory=list)
     failed: list[dict[str, Any]] = field(default_factory=list)
+    skipped: list[dict[str, Any]] = field(default_factory=list)
 
     def __len__(self) -> int:
-        return len(self.sent) + len(self.requeue) + len(self.failed)
+        return len(self.sent) + len(self.requeue) + len(self.failed) + len(self.skipped)
 
 
 class _Tally:
@@ -266,6 +279,9 @@ class Dispatcher:
     dispatcher commits what it sent, hands the rest of its claim back and returns.
     """
 
+    _journal: SendJournal
+    """The send journal of the current run (see `tools.delivery.journal`)."""
+
     def __init__(
         self,
         db: Database,
@@ -331,11 +347,16 @@ class Dispatcher:
         self._as_of, self._t0 = as_of, time.monotonic()
         stats = DispatchStats()
         tally = _Tally()
+        reconcile_journals(self.db, self.settings.journal_dir)
+        self._journal = SendJournal(
+            self.settings.journal_dir, self.worker_id, fsync=self.settings.dispatch_journal_fsync
+        )
         try:
             while not self.should_stop() and (batch := self._claim()):
                 stats.claimed += len(batch)
                 self._process_batch(batch, stats, tally)
         finally:
+            self._journal.close()
             self._audit(tally)
         return stats
 
@@ -400,6 +421,11 @@ class Dispatcher:
         errors_in_row: Counter[Channel] = Counter()
         last_commit = time.monotonic()
         p = self.policy
+        watch = OptOutWatch(
+            self.db,
+            (_recipient(item.row) for item in to_send),
+            self.settings.dispatch_recheck_interval_s,
+        )
         for i, item in enumerate(to_send):
             c = item.row
             if self.should_stop():
@@ -420,7 +446,15 @@ class Dispatcher:
                 tally.add(c.campaign_id, "deferred")
             else:
                 self._pacer.wait(item.channel.value)
-                self._send_one(item, pending, stats, tally, down, errors_in_row)
+                late = watch.skip_reason(_recipient(c))
+                if late is None:
+                    self._send_one(item, pending, stats, tally, down, errors_in_row)
+                else:  # opted out or suppressed while the batch was being sent
+                    pending.skipped.append(
+                        {"b_id": c.id, "b_token": token, "b_status": _SKIPPED, "b_reason": late}
+                    )
+                    stats.skipped[late] = stats.skipped.get(late, 0) + 1
+                    tally.add(c.campaign_id, f"skipped:{late}")
             elapsed = time.monotonic() - last_commit
             if (
                 len(pending.sent) >= self.settings.dispatch_commit_every
@@ -472,7 +506,7 @@ class Dispatcher:
                     select(CustomerRow.id, CustomerRow.timezone).where(CustomerRow.id.in_(cids))
                 ).all()
             )
-            suppressed = self._suppressions(conn, batch)
+            suppressed = suppressed_addresses(conn, map(_recipient, batch))
             met = self._conditions_met(conn, batch)
             sends_so_far = self._recent_sends(conn, batch, token, now)
 
@@ -505,7 +539,7 @@ class Dispatcher:
                     stats.deferred += 1
                     tally.add(c.campaign_id, "deferred")
                 else:
-                    _log.warning("message %s failed: %s", c.id, detail)
+                    _log.warning("message %s failed: %s", c.id, mask_text(detail))
                     fails.append({"b_id": c.id, "b_token": token, "b_error": detail[:2000]})
                     stats.failed += 1
                     tally.add(c.campaign_id, _FAILED, message_id=c.id, error=detail)
@@ -542,15 +576,13 @@ class Dispatcher:
 
         reason = suppressed.get((c.channel, normalize_address(channel, c.to_address)))
         if reason is not None:
-            return "skip", _SUPPRESSION_SKIP.get(reason, f"suppressed_{reason}"), None
+            return "skip", suppression_skip(reason), None
         consent = consents.get((c.customer_id, c.channel))
         if consent is None:
             return "skip", SkipReason.NO_CONSENT.value, None
         granted, source = consent
         if not granted:
-            unsub = source.startswith(_UNSUBSCRIBE_SOURCES)
-            why = SkipReason.UNSUBSCRIBED if unsub else SkipReason.NO_CONSENT
-            return "skip", why.value, None
+            return "skip", withdrawn_skip(source), None
 
         if c.condition != "always":
             kind = _CONDITION_OUTCOME.get(c.condition)
@@ -567,27 +599,6 @@ class Dispatcher:
         if cap is not None and sends_so_far[(c.customer_id, c.channel)] >= cap[0]:
             return "skip", SkipReason.FREQUENCY_CAP.value, tz
         return "send", "", tz
-
-    def _suppressions(
-        self, conn: Connection, batch: Iterable[_Claimed]
-    ) -> dict[tuple[str, str], str]:
-        by_channel: dict[str, set[str]] = {}
-        for c in batch:
-            try:
-                by_channel.setdefault(c.channel, set()).add(
-                    normalize_address(c.channel, c.to_address)
-                )
-            except ValueError:
-                continue  # unknown channel: fails later
-        out: dict[tuple[str, str], str] = {}
-        for ch, addrs in by_channel.items():
-            rows = conn.execute(
-                select(SuppressionRow.address, SuppressionRow.reason).where(
-                    SuppressionRow.channel == ch, SuppressionRow.address.in_(sorted(addrs))
-                )
-            )
-            out.update({(ch, r.address): r.reason for r in rows})
-        return out
 
     def _conditions_met(
         self, conn: Connection, batch: Iterable[_Claimed]
@@ -646,6 +657,7 @@ class Dispatcher:
         errors_in_row: Counter[Channel],
     ) -> None:
         c = item.row
+        self._journal.sending(c.id)
         try:
             result = item.adapter.send(self._outbound(c, item.channel))
         except TransientSendError as exc:
@@ -662,7 +674,9 @@ class Dispatcher:
             self._fail(pending, c, f"unexpected {type(exc).__name__}: {exc}", stats, tally)
             return
         errors_in_row[item.channel] = 0
-        self._record_sent(pending, c, result)
+        at = self._now()
+        self._journal.sent(c.id, result.provider_message_id, at)
+        self._record_sent(pending, c, result, at)
         stats.sent += 1
         if result.segments:
             stats.sms_segments += result.segments
@@ -709,7 +723,7 @@ class Dispatcher:
     def _fail(
         self, pending: _Pending, c: _Claimed, error: str, stats: DispatchStats, tally: _Tally
     ) -> None:
-        _log.warning("message %s failed: %s", c.id, error)
+        _log.warning("message %s failed: %s", c.id, mask_text(error))
         pending.failed.append({"b_id": c.id, "b_token": c.claimed_by, "b_error": error[:2000]})
         stats.failed += 1
         tally.add(c.campaign_id, _FAILED, message_id=c.id, error=error)
@@ -744,16 +758,10 @@ class Dispatcher:
             self._requeue_params(c, token=c.claimed_by, until=until, untried=untried, error=error)
         )
 
-    def _record_sent(self, pending: _Pending, c: _Claimed, result: SendResult) -> None:
-        pending.sent.append(
-            {
-                "b_id": c.id,
-                "b_at": self._now(),
-                "b_pid": result.provider_message_id[:200],
-                "campaign_id": c.campaign_id,
-                "customer_id": c.customer_id,
-            }
-        )
+    def _record_sent(
+        self, pending: _Pending, c: _Claimed, result: SendResult, at: datetime
+    ) -> None:
+        pending.sent.append(_sent_params(c.id, at, result.provider_message_id, c))
 
     # --- recording ------------------------------------------------------------------------
 
@@ -769,7 +777,10 @@ class Dispatcher:
                 conn.execute(_U_REQUEUE, pending.requeue)
             if pending.failed:
                 conn.execute(_U_FAIL, pending.failed)
+            if pending.skipped:
+                conn.execute(_U_CLOSE, pending.skipped)
             conn.execute(_U_RENEW, {"b_token": token, "b_wall": utcnow()})
+        self._journal.committed()
 
     def _audit(self, tally: _Tally) -> None:
         """One audit record per campaign touched by this run (not one per message)."""
@@ -798,6 +809,47 @@ class Dispatcher:
                     )
         except Exception:  # the outbox rows carry every outcome; the summary must not crash
             _log.exception("could not write the dispatch audit record")
+
+
+def _sent_params(message_id: str, at: datetime, provider_id: str, row: Any) -> dict[str, Any]:
+    """Parameters of `_U_SENT` and `_insert_delivered` for one accepted message; `row` has
+    its `campaign_id` and `customer_id`."""
+    return {
+        "b_id": message_id,
+        "b_at": at,
+        "b_pid": provider_id[:200],
+        "campaign_id": row.campaign_id,
+        "customer_id": row.customer_id,
+    }
+
+
+def reconcile_journals(db: Database, directory: Path) -> None:
+    """Record as sent what dead dispatchers' journals say a provider accepted (so it is not
+    sent again), then remove those journals. Runs at the start of every dispatch run."""
+    for orphan in orphans(directory):
+        accepted = {j.message_id: j for j in orphan.sent}
+        if accepted:
+            with db.engine.begin() as conn:
+                rows = conn.execute(
+                    select(MessageRow.id, MessageRow.campaign_id, MessageRow.customer_id).where(
+                        MessageRow.id.in_(sorted(accepted)), MessageRow.status != _SENT
+                    )
+                ).all()
+                params = [
+                    _sent_params(r.id, accepted[r.id].at, accepted[r.id].provider_message_id, r)
+                    for r in rows
+                ]
+                if params:
+                    conn.execute(_U_SENT, params)
+                    _insert_delivered(conn, params)
+        _log.warning(
+            "send journal %s of a dead dispatcher: %d accepted message(s) recorded as sent; "
+            "in flight, may be sent again: %s",
+            orphan.path.name,
+            len(accepted),
+            ", ".join(orphan.in_flight) or "none",
+        )
+        settle(orphan)
 
 
 def _insert_delivered(conn: Connection, sent: list[dict[str, Any]]) -> None:

@@ -1,0 +1,42 @@
+"""Benchmarks fail loudly: a helper process that cannot start ends the run with its error."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from bench.dispatch import ChildFailed, start_child
+
+
+def _broken_sink(conn: Any) -> None:
+    import aiosmtpd_is_not_installed  # type: ignore[import-not-found]  # noqa: F401
+
+
+def _silent_exit(conn: Any) -> None:
+    raise SystemExit(3)
+
+
+def _ready(conn: Any, port: int) -> None:
+    conn.send(port)
+    conn.recv()
+
+
+def test_a_sink_that_fails_to_start_ends_the_benchmark_with_its_traceback() -> None:
+    with pytest.raises(ChildFailed) as info:
+        start_child(_broken_sink, timeout=30)
+    assert info.value.code != 0
+    assert "aiosmtpd_is_not_installed" in str(info.value) and "_broken_sink" in str(info.value)
+
+
+def test_a_sink_that_dies_or_says_nothing_is_reported() -> None:
+    with pytest.raises(ChildFailed, match="_silent_exit"):
+        start_child(_silent_exit, timeout=30)
+
+
+def test_a_ready_sink_hands_back_its_first_message() -> None:
+    proc, conn, message = start_child(_ready, 1234, timeout=30)
+    assert message == 1234
+    conn.send("stop")
+    proc.join(10)
+    assert proc.exitcode == 0
