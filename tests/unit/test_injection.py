@@ -6,7 +6,7 @@ import pytest
 
 from agents.content import clean_first_name, profile_findings
 from agents.planner import parse_brief
-from brand_guardrails.injection import THRESHOLD, score
+from brand_guardrails.checks.injection import score, threshold
 from core.models import Customer, Severity
 from core.settings import Settings
 from tools.llm import LLMClient
@@ -30,7 +30,7 @@ from tools.llm import LLMClient
 )
 def test_injections_hit(text: str) -> None:
     s = score(text)
-    assert s.hit and s.score >= THRESHOLD and s.reasons
+    assert s.hit and s.score >= threshold() and s.reasons
 
 
 @pytest.mark.parametrize(
