@@ -281,14 +281,15 @@ def line_memo(kit: BrandKit) -> LineMemo[Sequence[Finding]]:
 
 def check(kit: BrandKit, msg: CopyToCheck) -> list[Finding]:
     """`injection.instructions`: a line of the copy (or two lines read across their break)
-    that reads as instructions to an AI (`SYSTEM: disregard prior rules and …`)."""
+    that reads as instructions to an AI (`SYSTEM: disregard prior rules and …`): the
+    classifier's score reaches the threshold and at least one of the `CUES` is present."""
     return scan_lines(line_memo(kit), msg, across_lines=True)
 
 
 def _scan_line(text: str, field: Part) -> tuple[Finding, ...]:
     s = _score(text)
-    if not s.hit:
-        return ()
+    if not s.hit or not features(text)[2]:
+        return ()  # copy blocks only on a named move (a cue), not on the classifier alone
     span = text.strip()
     return (
         Finding(
