@@ -16,6 +16,9 @@ With `shared_data`, it also scores the UCI SMS Spam Collection: every message ge
 prefix and STOP footer (ham lacks them, and they are not what is measured), and only the
 content families (banned, claims, offer, tokens, links, privacy, voice) are counted — not SMS
 structure (brand, STOP, segments). Ham blocked by them is a false block; spam blocked is recall.
+
+It also scores the two guard models (evals/guard_models.py): the injection classifier on the
+held-out half of every public source, and the creep guard per category on `creep.jsonl`.
 """
 
 from __future__ import annotations
@@ -33,6 +36,14 @@ from brand_guardrails.footer import apply_footer
 from brand_guardrails.kit import BrandKit
 from core.models import Channel, Finding, Offer, Severity
 from evals.adversarial import AdversarialReport, run_adversarial
+from evals.guard_models import (
+    CreepReport,
+    InjectionEval,
+    creep_failures,
+    injection_failures,
+    score_creep,
+    score_injection,
+)
 from tools.llm import LLMClient
 
 _THRESHOLDS = Path(__file__).resolve().parent / "thresholds.yaml"
@@ -120,25 +131,6 @@ class SmsSpamScore(_Model):
     """Rules behind ham blocks, most frequent first."""
 
 
-class InjectionEval(_Model):
-    """Prompt-injection detection on one labelled set."""
-
-    source: str
-    """Where the texts come from."""
-    n: int
-    """Texts scored."""
-    tp: int
-    """Injections detected."""
-    fp: int
-    """Clean texts flagged."""
-    fn: int
-    """Injections missed."""
-    precision: float
-    """tp / (tp + fp)."""
-    recall: float
-    """tp / (tp + fn)."""
-
-
 class EvalReport(_Model):
     """The result of an eval run, with its gates."""
 
@@ -161,8 +153,10 @@ class EvalReport(_Model):
     sms_spam: SmsSpamScore | None = None
     """SMS spam/ham scores, when the shared data was given."""
     injection: list[InjectionEval] = Field(default_factory=list)
-    """Injection detection: the project's own cases, and with the shared data the deepset
-    set (held-out half gated; the other half was read while writing the patterns)."""
+    """Injection detection: the project's own cases and the held-out half of every public
+    source available (evals/guard_models.py); the deepset train half for reference."""
+    creep: CreepReport | None = None
+    """The creep guard per category on `creep.jsonl` (written here: optimistic)."""
     generated: AdversarialReport | None = None
     """Copy the content agent wrote for adversarial briefs and profiles (skipped offline)."""
     mismatches: list[CaseResult] = Field(default_factory=list)
@@ -242,56 +236,6 @@ def _score_sms_spam(kit: BrandKit, path: Path) -> SmsSpamScore:
         spam_flagged_rate=spam_flagged / spam if spam else 0.0,
         top_ham_rules=dict(sorted(ham_rules.items(), key=lambda kv: -kv[1])),
     )
-
-
-def _injection_eval(source: str, items: list[tuple[str, bool]]) -> InjectionEval:
-    from brand_guardrails.checks.injection import score
-
-    tp = fp = fn = 0
-    for text, label in items:
-        hit = score(text).hit
-        tp += hit and label
-        fp += hit and not label
-        fn += (not hit) and label
-    return InjectionEval(
-        source=source,
-        n=len(items),
-        tp=tp,
-        fp=fp,
-        fn=fn,
-        precision=tp / (tp + fp) if tp + fp else 1.0,
-        recall=tp / (tp + fn) if tp + fn else 1.0,
-    )
-
-
-def deepset_split(path: Path) -> dict[str, list[tuple[str, bool]]]:
-    """The deepset prompt-injection CSV split in two stable halves by a hash of the text:
-    `dev` (read while writing the detector) and `held_out` (never read; the gated figure)."""
-    import csv
-    import hashlib
-
-    out: dict[str, list[tuple[str, bool]]] = {"dev": [], "held_out": []}
-    with path.open(encoding="utf-8", newline="") as fh:
-        for row in csv.DictReader(fh):
-            half = int(hashlib.sha256(row["text"].encode()).hexdigest(), 16) % 2
-            out["held_out" if half else "dev"].append((row["text"], row["label"].strip() == "1"))
-    return out
-
-
-def _score_injection(datasets_dir: Path, shared_data: Path | None) -> list[InjectionEval]:
-    out: list[InjectionEval] = []
-    own = Path(datasets_dir) / "injection.jsonl"
-    if own.exists():
-        items = [
-            (c["text"], bool(c["label"]))
-            for c in map(json.loads, own.read_text(encoding="utf-8").splitlines())
-        ]
-        out.append(_injection_eval("project cases (injection.jsonl)", items))
-    if shared_data is not None:
-        halves = deepset_split(Path(shared_data) / "prompt_injection" / "deepset_train.csv")
-        out.append(_injection_eval("deepset held-out half", halves["held_out"]))
-        out.append(_injection_eval("deepset dev half (tuned on)", halves["dev"]))
-    return out
 
 
 def run_evals(
@@ -378,17 +322,10 @@ def run_evals(
         if s.recall < lim["recall_min"]:
             failures.append(f"{name}: recall {s.recall:.3f} < {lim['recall_min']}")
 
-    injection = _score_injection(Path(datasets_dir), shared_data)
-    ig = gates.get("injection", {})
-    for ev in injection:
-        if ev.source.endswith("(tuned on)"):
-            continue
-        if ev.precision < ig.get("precision_min", 0):
-            failures.append(
-                f"injection ({ev.source}): precision {ev.precision:.3f} < {ig['precision_min']}"
-            )
-        if ev.recall < ig.get("recall_min", 0):
-            failures.append(f"injection ({ev.source}): recall {ev.recall:.3f} < {ig['recall_min']}")
+    injection = score_injection(Path(datasets_dir), shared_data)
+    failures += injection_failures(injection, gates.get("injection", {}))
+    creep = score_creep(kit, Path(datasets_dir))
+    failures += creep_failures(creep, gates["creep"])
 
     spam_score: SmsSpamScore | None = None
     if shared_data is not None:
@@ -423,6 +360,7 @@ def run_evals(
         families=families,
         sms_spam=spam_score,
         injection=injection,
+        creep=creep,
         generated=generated,
         mismatches=mismatches,
         passed=not failures,
@@ -466,14 +404,32 @@ def _markdown(r: EvalReport) -> str:
             "",
             "## Prompt-injection detection",
             "",
-            "| source | n | precision | recall | tp | fp | fn |",
-            "|---|---|---|---|---|---|---|",
+            "| source | n | precision | recall | false-positive rate | tp | fp | fn |",
+            "|---|---|---|---|---|---|---|---|",
         ]
         for ev in r.injection:
+            pos = ev.tp + ev.fn > 0
+            p, rec = (f"{ev.precision:.3f}", f"{ev.recall:.3f}") if pos else ("–", "–")
+            fpr = f"{ev.fpr:.3f}" if ev.n > ev.tp + ev.fn else "–"
             lines.append(
-                f"| {ev.source} | {ev.n} | {ev.precision:.3f} | {ev.recall:.3f} | {ev.tp} | "
-                f"{ev.fp} | {ev.fn} |"
+                f"| {ev.source} | {ev.n} | {p} | {rec} | {fpr} | {ev.tp} | {ev.fp} | {ev.fn} |"
             )
+    if r.creep:
+        c = r.creep
+        lines += [
+            "",
+            "## Creep guard (creep.jsonl, written beside the rules: optimistic)",
+            "",
+            f"{c.cases} cases · false-block rate on copy that must pass {c.false_block_rate:.1%}",
+            "",
+            "| category | precision | recall | tp | fp | fn |",
+            "|---|---|---|---|---|---|",
+            *[
+                f"| {name} | {s.precision:.3f} | {s.recall:.3f} | {s.tp} | {s.fp} | {s.fn} |"
+                for name, s in c.categories.items()
+            ],
+            *[f"- mismatch: {m}" for m in c.mismatches],
+        ]
     if r.generated is not None:
         g = r.generated
         lines += [

@@ -41,9 +41,15 @@ def topic_pattern(topic: str) -> str:
 
 
 @per_kit
+def creep_guard(kit: BrandKit) -> CreepGuard:
+    """The creep guard with the kit's own sensitive topics."""
+    return CreepGuard([topic_pattern(t) for t in kit.sensitive_topics if t.strip("* ")])
+
+
+@per_kit
 def _topic_memo(kit: BrandKit) -> LineMemo[Sequence[Finding]]:
-    """The creep guard (with the kit's own sensitive topics) behind a per-line memo."""
-    guard = CreepGuard([topic_pattern(t) for t in kit.sensitive_topics if t.strip("* ")])
+    """The creep guard behind a per-line memo."""
+    guard = creep_guard(kit)
     return LineMemo(lambda text, field: _scan_topics(guard, text, field))
 
 

