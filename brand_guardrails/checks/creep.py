@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from brand_guardrails.checks._text import fold
+from brand_guardrails.checks._text import fold, original_span
 
 CATEGORIES = (
     "health",
@@ -226,17 +226,19 @@ class CreepGuard:
     def scan(self, text: str) -> list[Attribution]:
         """Every trait attributed to the reader in one line of copy."""
         folded = fold(text)
-        out: list[Attribution] = []
+        found: list[tuple[int, int, int, Attribution]] = []  # (priority, start, end, it)
         for cat, rx in _SPECIFIC_RX.items():
             for source in (text,) if text.isascii() else (text, folded):
                 for m in rx.finditer(source):
-                    out.append(Attribution(cat, m.group(), "names a specific fact about the reader"))
+                    it = Attribution(cat, m.group(), "names a specific fact about the reader")
+                    found.append((0, m.start(), m.end(), it))
         if self._listed_direct is not None:
             for m in self._listed_direct.finditer(folded):
-                out.append(Attribution("listed", m.group(), "a topic the brand kit forbids"))
-        has_term = _PREFILTER.search(folded) is not None
-        if not has_term and self._listed_terms is None:
-            return out
+                span = original_span(text, folded, m.start(), m.end())
+                it = Attribution("listed", span, "a topic the brand kit forbids")
+                found.append((2, m.start(), m.end(), it))
+        if _PREFILTER.search(folded) is None and self._listed_terms is None:
+            return _dedupe(found)
         for sm in _SENTENCE.finditer(folded):
             sentence = sm.group()
             hits = [(c, m) for c, rx in _TERM_RX.items() for m in rx.finditer(sentence)]
@@ -245,8 +247,10 @@ class CreepGuard:
             for cat, m in hits:
                 how = _attributed(sentence, m.start(), m.end())
                 if how:
-                    out.append(Attribution(cat, m.group(), how))
-        return _dedupe(out)
+                    a, b = sm.start() + m.start(), sm.start() + m.end()
+                    it = Attribution(cat, original_span(text, folded, a, b), how)
+                    found.append((2 if cat == "listed" else 1, a, b, it))
+        return _dedupe(found)
 
 
 def _attributed(sentence: str, start: int, end: int) -> str | None:
@@ -275,11 +279,13 @@ def _attributed(sentence: str, start: int, end: int) -> str | None:
     return None
 
 
-def _dedupe(found: list[Attribution]) -> list[Attribution]:
-    seen: set[str] = set()
+def _dedupe(found: list[tuple[int, int, int, Attribution]]) -> list[Attribution]:
+    """One attribution per stretch of text: specifics first, then the built-in categories,
+    then the kit's own topics."""
+    taken: list[tuple[int, int]] = []
     out: list[Attribution] = []
-    for a in found:
-        if a.span.lower() not in seen:
-            seen.add(a.span.lower())
-            out.append(a)
+    for _, start, end, it in sorted(found, key=lambda f: (f[0], f[1])):
+        if all(end <= s or start >= e for s, e in taken):
+            taken.append((start, end))
+            out.append(it)
     return out

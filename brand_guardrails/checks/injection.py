@@ -108,6 +108,9 @@ _WORD = re.compile(r"\w+")
 _LEET_WORD = re.compile(r"\b(?=\w*[a-z])(?=\w*[013457])\w+\b")
 _LEET = str.maketrans("013457", "oieast")
 _SPACED = re.compile(r"(?<!\w)(?:\w[ .*_-]){3,}\w(?!\w)")
+_EVASION = re.compile(r"(?<!\w)(?:\w ){8,}\w(?!\w)")
+"""A sentence spelled out letter by letter (`S a y t h a t …`): scored as an injection in
+untrusted fields, but not a cue for copy (`S U M M E R  S A L E` is a design choice there)."""
 _SPACE_SEP = re.compile(r"[ .*_-]")
 _SEGMENT = re.compile(r"(?<=[.!?:])\s+|\n+|\\n")
 
@@ -250,11 +253,20 @@ def _score(text: str | None) -> InjectionScore:
     if len(segments) > 1:  # an injection appended to harmless text is not diluted by it
         logit = max([logit, *(m.logit(*features(s)[:2]) for s in segments)])
     p = float(1.0 / (1.0 + np.exp(-logit)))
+    if _EVASION.search(text):
+        cues = [*cues, -1]
+        p = max(p, m.threshold)
     hit = p >= m.threshold
     reasons = [
         why
         for _, why in sorted(
-            ((m.w[_h(f"cue:{i}")], _CUES[i][1]) for i in cues), key=lambda x: -x[0]
+            (
+                (m.w[_h(f"cue:{i}")], _CUES[i][1])
+                if i >= 0
+                else (np.inf, "letters spaced out (a filter-evasion trick)")
+                for i in cues
+            ),
+            key=lambda x: -x[0],
         )
     ]
     if hit and not reasons:
