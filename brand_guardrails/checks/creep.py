@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from brand_guardrails.checks._text import fold, original_span
+from brand_guardrails.checks._text import fold, original_span, required_literals
 
 CATEGORIES = (
     "health",
@@ -193,7 +193,13 @@ _SPECIFIC: dict[str, str] = {
 
 _TERM_RX = {c: re.compile(rf"(?<![\w-])(?:{p})(?!\w|-free)") for c, p in _TERMS.items()}
 _SPECIFIC_RX = {c: re.compile(p, re.IGNORECASE) for c, p in _SPECIFIC.items()}
-_PREFILTER = re.compile("|".join(f"(?:{p})" for p in _TERMS.values()))
+_TERM_LITERALS = {c: required_literals(p) for c, p in _TERMS.items()}
+_SPECIFIC_LITERALS = {c: required_literals(p.lower()) for c, p in _SPECIFIC.items()}
+"""Substrings one of which every match contains (a plain `in` test before each regex)."""
+
+
+def _may_match(literals: tuple[str, ...] | None, folded: str) -> bool:
+    return literals is None or any(lit in folded for lit in literals)
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,6 +234,8 @@ class CreepGuard:
         folded = fold(text)
         found: list[tuple[int, int, int, Attribution]] = []  # (priority, start, end, it)
         for cat, rx in _SPECIFIC_RX.items():
+            if not _may_match(_SPECIFIC_LITERALS[cat], folded):
+                continue
             for source in (text,) if text.isascii() else (text, folded):
                 for m in rx.finditer(source):
                     it = Attribution(cat, m.group(), "names a specific fact about the reader")
@@ -237,13 +245,14 @@ class CreepGuard:
                 span = original_span(text, folded, m.start(), m.end())
                 it = Attribution("listed", span, "a topic the brand kit forbids")
                 found.append((2, m.start(), m.end(), it))
-        if _PREFILTER.search(folded) is None and self._listed_terms is None:
+        terms = [(c, rx) for c, rx in _TERM_RX.items() if _may_match(_TERM_LITERALS[c], folded)]
+        if self._listed_terms is not None and self._listed_terms.search(folded):
+            terms.append(("listed", self._listed_terms))
+        if not terms:
             return _dedupe(found)
         for sm in _SENTENCE.finditer(folded):
             sentence = sm.group()
-            hits = [(c, m) for c, rx in _TERM_RX.items() for m in rx.finditer(sentence)]
-            if self._listed_terms is not None:
-                hits += [("listed", m) for m in self._listed_terms.finditer(sentence)]
+            hits = [(c, m) for c, rx in terms for m in rx.finditer(sentence)]
             for cat, m in hits:
                 how = _attributed(sentence, m.start(), m.end())
                 if how:

@@ -24,13 +24,12 @@ import zlib
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, Field
 
 from brand_guardrails.checks._cache import LineMemo, per_kit, scan_lines
-from brand_guardrails.checks._text import Part, fold
+from brand_guardrails.checks._text import Part, fold, required_literals
 from brand_guardrails.kit import BrandKit
 from brand_guardrails.message import CopyToCheck
 from core.models import Finding, Severity
@@ -102,7 +101,17 @@ CUES: tuple[tuple[str, str], ...] = (
         "dictates the output",
     ),
 )
-_CUES = tuple((re.compile(p), why) for p, why in CUES)
+_CUES = tuple((re.compile(p), why, required_literals(p)) for p, why in CUES)
+"""Compiled cues with the substrings one of which each needs (checked before its regex)."""
+
+
+def _cues(norm: str) -> list[int]:
+    """Indices of the cues found in normalised text."""
+    return [
+        i
+        for i, (rx, _, lits) in enumerate(_CUES)
+        if (lits is None or any(lit in norm for lit in lits)) and rx.search(norm)
+    ]
 
 _WORD = re.compile(r"\w+")
 _LEET_WORD = re.compile(r"\b(?=\w*[a-z])(?=\w*[013457])\w+\b")
@@ -201,7 +210,7 @@ def features(text: str) -> tuple[np.ndarray, np.ndarray, list[int]]:
     val = np.log1p(np.fromiter(counts.values(), dtype=np.float64, count=len(counts)))
     norm = float(np.sqrt((val * val).sum())) or 1.0
     val = val / norm
-    cues = [i for i, (rx, _) in enumerate(_CUES) if rx.search(t)]
+    cues = _cues(t)
     if cues:
         idx = np.concatenate([idx, [_h(f"cue:{i}") for i in cues]])
         val = np.concatenate([val, np.ones(len(cues))])
@@ -279,11 +288,6 @@ def is_injection(text: str | None) -> bool:
     return _score(text).hit
 
 
-def model_info() -> dict[str, Any]:
-    """Threshold and size of the shipped model (for reports)."""
-    m = _model()
-    return {"threshold": m.threshold, "nonzero_weights": int(np.count_nonzero(m.w))}
-
 
 @per_kit
 def line_memo(kit: BrandKit) -> LineMemo[Sequence[Finding]]:
@@ -299,9 +303,11 @@ def check(kit: BrandKit, msg: CopyToCheck) -> list[Finding]:
 
 
 def _scan_line(text: str, field: Part) -> tuple[Finding, ...]:
-    s = _score(text)
-    if not s.hit or not features(text)[2]:
+    if not _cues(normalise(text)):
         return ()  # copy blocks only on a named move (a cue), not on the classifier alone
+    s = _score(text)
+    if not s.hit:
+        return ()
     span = text.strip()
     return (
         Finding(
