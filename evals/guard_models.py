@@ -24,6 +24,7 @@ from brand_guardrails.checks.injection import score
 from brand_guardrails.checks.privacy import creep_guard
 from brand_guardrails.kit import BrandKit
 from evals.injection_data import Item, halves, sources
+from evals.scores import FamilyScore, finish, tally
 
 
 class _Model(BaseModel):
@@ -67,7 +68,9 @@ _SOURCES = {
 }
 
 
-def injection_eval(key: str, source: str, items: list[Item], *, gated: bool = True) -> InjectionEval:
+def injection_eval(
+    key: str, source: str, items: list[Item], *, gated: bool = True
+) -> InjectionEval:
     """Score one labelled set with the shipped detector."""
     tp = fp = fn = 0
     for text, label in items:
@@ -97,7 +100,9 @@ def score_injection(datasets_dir: Path, shared_data: Path | None) -> list[Inject
     own = Path(datasets_dir) / "injection.jsonl"
     if own.exists():
         items = [(c["text"], bool(c["label"])) for c in _jsonl(own)]
-        out.append(injection_eval("project", "project cases (injection.jsonl, written here)", items))
+        out.append(
+            injection_eval("project", "project cases (injection.jsonl, written here)", items)
+        )
     by_source = sources(shared_data)
     for key, items in by_source.items():
         held = halves(items)["held_out"]
@@ -107,7 +112,9 @@ def score_injection(datasets_dir: Path, shared_data: Path | None) -> list[Inject
             out.append(injection_eval("jailbreaks_no_dan", _SOURCES["jailbreaks_no_dan"], no_dan))
     if "deepset" in by_source:
         train = halves(by_source["deepset"])["train"]
-        out.append(injection_eval("deepset", "deepset: train half (trained on)", train, gated=False))
+        out.append(
+            injection_eval("deepset", "deepset: train half (trained on)", train, gated=False)
+        )
     return out
 
 
@@ -149,21 +156,6 @@ class CreepCase(_Model):
     """The copy."""
 
 
-class CategoryScore(_Model):
-    """Precision and recall of the creep guard on one category."""
-
-    tp: int = 0
-    """Cases of the category blocked for it."""
-    fp: int = 0
-    """Cases blocked for it that should not be."""
-    fn: int = 0
-    """Cases of the category not blocked for it."""
-    precision: float = 1.0
-    """tp / (tp + fp)."""
-    recall: float = 1.0
-    """tp / (tp + fn)."""
-
-
 class CreepReport(_Model):
     """The creep guard on `creep.jsonl`."""
 
@@ -171,7 +163,7 @@ class CreepReport(_Model):
     """Cases scored."""
     false_block_rate: float
     """Share of the cases that must pass which were blocked."""
-    categories: dict[str, CategoryScore]
+    categories: dict[str, FamilyScore]
     """Per category."""
     mismatches: list[str] = Field(default_factory=list)
     """Case ids with a wrong outcome, and what was found."""
@@ -185,30 +177,21 @@ def score_creep(kit: BrandKit, datasets_dir: Path) -> CreepReport | None:
         return None
     cases = [CreepCase.model_validate(c) for c in _jsonl(path)]
     guard = creep_guard(kit)
-    cats = {c: CategoryScore() for c in CATEGORIES}
+    cats = {c: FamilyScore() for c in CATEGORIES}
     legit = legit_blocked = 0
     mismatches: list[str] = []
     for case in cases:
         found = guard.scan(case.text)
         got = {a.category for a in found if a.category in cats}  # not the kit's `listed`
         want = {case.category} if case.expect == "block" and case.category else set()
-        for name in got | want:
-            s = cats.setdefault(name, CategoryScore())
-            if name in got and name in want:
-                s.tp += 1
-            elif name in got:
-                s.fp += 1
-            else:
-                s.fn += 1
+        tally(cats, want, got)
         if case.expect == "pass":
             legit += 1
             legit_blocked += bool(found)
         if (case.expect == "block") != bool(want & got) or (case.expect == "pass" and found):
             spans = ", ".join(f"{a.category}: “{a.span}”" for a in found) or "nothing"
             mismatches.append(f"{case.id}: expected {case.expect}, found {spans}")
-    for s in cats.values():
-        s.precision = s.tp / (s.tp + s.fp) if s.tp + s.fp else 1.0
-        s.recall = s.tp / (s.tp + s.fn) if s.tp + s.fn else 1.0
+    finish(cats.values())
     return CreepReport(
         cases=len(cases),
         false_block_rate=legit_blocked / legit if legit else 0.0,
@@ -232,7 +215,9 @@ def creep_failures(r: CreepReport, gates: dict[str, Any]) -> list[str]:
         if s.tp + s.fn == 0:
             out.append(f"creep guard ({name}): no labelled cases")
         if s.precision < lim["precision_min"]:
-            out.append(f"creep guard ({name}): precision {s.precision:.3f} < {lim['precision_min']}")
+            out.append(
+                f"creep guard ({name}): precision {s.precision:.3f} < {lim['precision_min']}"
+            )
         if s.recall < lim["recall_min"]:
             out.append(f"creep guard ({name}): recall {s.recall:.3f} < {lim['recall_min']}")
     return out
@@ -240,4 +225,3 @@ def creep_failures(r: CreepReport, gates: dict[str, Any]) -> list[str]:
 
 def _jsonl(path: Path) -> list[dict[str, Any]]:
     return [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
-

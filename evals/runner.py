@@ -44,6 +44,7 @@ from evals.guard_models import (
     score_creep,
     score_injection,
 )
+from evals.scores import FamilyScore, finish, tally
 from tools.llm import LLMClient
 
 _THRESHOLDS = Path(__file__).resolve().parent / "thresholds.yaml"
@@ -93,21 +94,6 @@ class CaseResult(_Model):
     """Expected rule ids."""
     found_rules: list[str]
     """Rule ids found."""
-
-
-class FamilyScore(_Model):
-    """Precision and recall of one rule family over the cases (family present or not)."""
-
-    tp: int = 0
-    """Cases where the family was expected and found."""
-    fp: int = 0
-    """Cases where it was found but not expected."""
-    fn: int = 0
-    """Cases where it was expected but not found."""
-    precision: float = 1.0
-    """tp / (tp + fp); 1.0 when nothing was found."""
-    recall: float = 1.0
-    """tp / (tp + fn); 1.0 when nothing was expected."""
 
 
 class SmsSpamScore(_Model):
@@ -277,14 +263,7 @@ def run_evals(
         found = sorted({f.rule_id for f in findings})
         exp_fam = {_family(r) for r in case.rules}
         got_fam = {_family(r) for r in found}
-        for name in exp_fam | got_fam:
-            s = families.setdefault(name, FamilyScore())
-            if name in exp_fam and name in got_fam:
-                s.tp += 1
-            elif name in got_fam:
-                s.fp += 1
-            else:
-                s.fn += 1
+        tally(families, exp_fam, got_fam)
         correct += got == case.expect
         if case.expect != "block":
             legit += 1
@@ -299,9 +278,7 @@ def run_evals(
                     found_rules=found,
                 )
             )
-    for s in families.values():
-        s.precision = s.tp / (s.tp + s.fp) if s.tp + s.fp else 1.0
-        s.recall = s.tp / (s.tp + s.fn) if s.tp + s.fn else 1.0
+    finish(families.values())
 
     failures: list[str] = []
     accuracy = correct / len(cases) if cases else 0.0

@@ -51,9 +51,9 @@ class _Data:
         return _Data(rows, list(self.y[keep] > 0), list(self.w[keep]))
 
 
-def fit(data: _Data, *, l2: float = 1e-4, steps: int = 400, lr: float = 0.05) -> tuple[
-    np.ndarray, float
-]:
+def fit(
+    data: _Data, *, l2: float = 1e-4, steps: int = 400, lr: float = 0.05
+) -> tuple[np.ndarray, float]:
     """Weighted logistic regression with L2, full-batch Adam from zero (deterministic)."""
     w = np.zeros(DIM)
     b = 0.0

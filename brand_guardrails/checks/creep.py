@@ -46,7 +46,8 @@ _TERMS: dict[str, str] = {
         r"diabet\w*|(?<!zodiac )cancer(?:s|ous)?|chemo\w*|tumou?rs?|"
         r"(?<!economic )(?<!great )(?<!tropical )(?<!market )depress(?:ion|ed|ive)|"
         r"anxiety(?: disorder)?|panic attacks?|mental (?:health|illness)|adhd|autis\w*|asthma\w*|"
-        r"arthritis|migraines?|(?:chronic|mental|terminal|back|joint|knee) (?:pain|illness|disease)|"
+        r"arthritis|migraines?|"
+        r"(?:chronic|mental|terminal|back|joint|knee) (?:pain|illness|disease)|"
         r"illness(?:es)?|diseases?|(?:medical|health|chronic|heart|skin) conditions?|"
         r"diagnos(?:is|es|ed|e)\b|hiv|alzheimer\w*|dementia|disabilit\w*|"
         r"eating disorders?|anorexi\w*|bulimi\w*|obes\w*|overweight|weight loss|lose weight|"
@@ -93,9 +94,7 @@ _TERMS: dict[str, str] = {
     ),
 }
 
-_POSSESSIVE = (
-    r"(?:your|ur|yours|dein\w*|ihr(?:e|em|en|er|es)?|ta|tes|votre|vos|tu|tus|su|sus)"
-)
+_POSSESSIVE = r"(?:your|ur|yours|dein\w*|ihr(?:e|em|en|er|es)?|ta|tes|votre|vos|tu|tus|su|sus)"
 _SUBJECT = (
     r"(?:you(?:'re|'ve| are| were| have| had| may be| might be| could be| feel| live| struggle"
     r"| suffer| deal| cope| just found out| found out| recently)"
@@ -116,7 +115,8 @@ _BEFORE_VOCATIVE = re.compile(
     r"|bonjour|chere?s?|hola|querid[ao]s?)[\s,]+(?:[\w'-]+\s+){0,2}$"
 )
 _AFTER_LIKE_YOU = re.compile(
-    r"^[\w'+-]*(?:\s+[\w'-]+){0,2}\s+(?:like you|such as yourself|wie (?:du|sie)|comme (?:toi|vous)|como (?:tu|usted))"
+    r"^[\w'+-]*(?:\s+[\w'-]+){0,2}\s+(?:like you|such as yourself|wie (?:du|sie)"
+    r"|comme (?:toi|vous)|como (?:tu|usted))"
 )
 _READER = re.compile(
     r"\b(?:you|your|yours|yourself|u|ur|du|dich|dir|dein\w*|sie|ihnen|ihr\w*|tu|toi|ton|ta|tes"
@@ -131,11 +131,15 @@ _WH_START = re.compile(
     r"|qu\w*|comment|pourquoi|que|como|cual|cuando|donde|por que)\b"
 )
 _SENTENCE = re.compile(r"[^.!?…\n]+[.!?…]*")
-_DID_YOU_KNOW = re.compile(r"\b(?:did you know|you can read|you may have (?:heard|read)|"
-                           r"wussten sie|saviez-vous|sabias)\b")
+_DID_YOU_KNOW = re.compile(
+    r"\b(?:did you know|you can read|you may have (?:heard|read)|"
+    r"wussten sie|saviez-vous|sabias)\b"
+)
 
-_NUM = r"(?:\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|" \
-       r"fourteen|fifteen|sixteen|seventeen)"
+_NUM = (
+    r"(?:\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|"
+    r"fourteen|fifteen|sixteen|seventeen)"
+)
 _KIN = r"(?:daughter|son|kid|child|boy|girl|toddler|baby|teen|teenager|little one)"
 # Patterns that attribute by themselves (run on folded text; names need the original case).
 _SPECIFIC: dict[str, str] = {

@@ -113,6 +113,7 @@ def _cues(norm: str) -> list[int]:
         if (lits is None or any(lit in norm for lit in lits)) and rx.search(norm)
     ]
 
+
 _WORD = re.compile(r"\w+")
 _LEET_WORD = re.compile(r"\b(?=\w*[a-z])(?=\w*[013457])\w+\b")
 _LEET = str.maketrans("013457", "oieast")
@@ -154,8 +155,26 @@ KEYWORDS = (
 )  # fmt: skip
 _KEYWORDS = frozenset(KEYWORDS)
 _NOT_TYPOS = frozenset(
-    "forest format profit rental renewal overtime rebel revival ignite forfeit infra virgins "
-    "badass previews systems prompts planet reveals".split()
+    [
+        "forest",
+        "format",
+        "profit",
+        "rental",
+        "renewal",
+        "overtime",
+        "rebel",
+        "revival",
+        "ignite",
+        "forfeit",
+        "infra",
+        "virgins",
+        "badass",
+        "previews",
+        "systems",
+        "prompts",
+        "planet",
+        "reveals",
+    ]
 )
 """Real words within two edits of a keyword (found in the SMS and copy corpora)."""
 
@@ -166,9 +185,9 @@ def _typo_of(word: str) -> str | None:
     if len(word) < 5 or word in _KEYWORDS or word in _NOT_TYPOS or not word.isalpha():
         return None
     for k in KEYWORDS:
-        if k[0] == word[0] and k[-1] == word[-1] and abs(len(k) - len(word)) <= 2:
-            if _edits(word, k) <= 2:
-                return k
+        near = k[0] == word[0] and k[-1] == word[-1] and abs(len(k) - len(word)) <= 2
+        if near and _edits(word, k) <= 2:
+            return k
     return None
 
 
@@ -286,7 +305,6 @@ def _score(text: str | None) -> InjectionScore:
 def is_injection(text: str | None) -> bool:
     """True when `score(text).hit`."""
     return _score(text).hit
-
 
 
 @per_kit

@@ -120,7 +120,7 @@ def _scan_topics(guard: CreepGuard, text: str, field: Part) -> tuple[Finding, ..
             ),
             suggested_fix=(
                 "Talk about the product, not the person: drop the reference to the reader, "
-                "or say it neutrally (\"our maternity range\", not \"expecting a baby?\")."
+                'or say it neutrally ("our maternity range", not "expecting a baby?").'
             ),
             field=field,
         )

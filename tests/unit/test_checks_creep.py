@@ -78,9 +78,7 @@ def test_the_kits_own_topics_need_attribution_too() -> None:
     def spans(body: str) -> list[str | None]:
         return [f.span for f in privacy.check(kit, CopyToCheck(channel=Channel.SMS, body=body))]
 
-    assert spans("Your scuba certification expires soon: renew with us.") == [
-        "scuba certification"
-    ]
+    assert spans("Your scuba certification expires soon: renew with us.") == ["scuba certification"]
     assert spans("Scuba certification courses start in June.") == []
 
 
