@@ -5,10 +5,12 @@ by `evals/train_injection.py`), plus the project's own cases and, for reference,
 half of deepset. Per source: precision, recall and the false-positive rate on its benign
 texts, each gated in `thresholds.yaml` (`injection.sources.<key>`).
 
-Creep guard: `creep.jsonl` (written on this project beside the rules, so optimistic), one
-line of copy per case with the category it attributes (or the topic it only mentions);
-precision and recall per built-in category (a block only through one of the kit's own topics
-counts for no category), and the false-block rate on the cases that must pass.
+Creep guard: `creep.jsonl`, one line of copy per case with the category it attributes (or the
+topic it only mentions). Most cases were written beside the rules (optimistic figures): for
+them, precision and recall per built-in category (a block only through one of the kit's own
+topics counts for no category) and the false-block rate. Cases marked `fresh` were written
+after the rules were frozen and never used to change them: their recall and false-block rate
+are reported apart, the less optimistic figures.
 """
 
 from __future__ import annotations
@@ -154,17 +156,30 @@ class CreepCase(_Model):
     """Whether the guard must block it."""
     text: str
     """The copy."""
+    fresh: bool = False
+    """Written after the rules were frozen and never used to change them."""
 
 
-class CreepReport(_Model):
-    """The creep guard on `creep.jsonl`."""
+class CreepScore(_Model):
+    """The creep guard on one group of cases."""
 
     cases: int
     """Cases scored."""
     false_block_rate: float
     """Share of the cases that must pass which were blocked."""
+    recall: float
+    """Share of the cases that must block which were blocked for their category."""
     categories: dict[str, FamilyScore]
     """Per category."""
+
+
+class CreepReport(_Model):
+    """The creep guard on `creep.jsonl`."""
+
+    written_with_rules: CreepScore
+    """Cases written while the rules were written (optimistic; gated per category)."""
+    fresh: CreepScore | None
+    """Cases written after the rules were frozen (less optimistic)."""
     mismatches: list[str] = Field(default_factory=list)
     """Case ids with a wrong outcome, and what was found."""
 
@@ -176,10 +191,17 @@ def score_creep(kit: BrandKit, datasets_dir: Path) -> CreepReport | None:
     if not path.exists():
         return None
     cases = [CreepCase.model_validate(c) for c in _jsonl(path)]
+    mismatches: list[str] = []
+    old = _score_cases(kit, [c for c in cases if not c.fresh], mismatches)
+    new = [c for c in cases if c.fresh]
+    fresh = _score_cases(kit, new, mismatches) if new else None
+    return CreepReport(written_with_rules=old, fresh=fresh, mismatches=mismatches)
+
+
+def _score_cases(kit: BrandKit, cases: list[CreepCase], mismatches: list[str]) -> CreepScore:
     guard = creep_guard(kit)
     cats = {c: FamilyScore() for c in CATEGORIES}
-    legit = legit_blocked = 0
-    mismatches: list[str] = []
+    legit = legit_blocked = must = caught = 0
     for case in cases:
         found = guard.scan(case.text)
         got = {a.category for a in found if a.category in cats}  # not the kit's `listed`
@@ -188,29 +210,40 @@ def score_creep(kit: BrandKit, datasets_dir: Path) -> CreepReport | None:
         if case.expect == "pass":
             legit += 1
             legit_blocked += bool(found)
+        else:
+            must += 1
+            caught += bool(want & got)
         if (case.expect == "block") != bool(want & got) or (case.expect == "pass" and found):
             spans = ", ".join(f"{a.category}: “{a.span}”" for a in found) or "nothing"
             mismatches.append(f"{case.id}: expected {case.expect}, found {spans}")
     finish(cats.values())
-    return CreepReport(
+    return CreepScore(
         cases=len(cases),
         false_block_rate=legit_blocked / legit if legit else 0.0,
+        recall=caught / must if must else 1.0,
         categories=cats,
-        mismatches=mismatches,
     )
 
 
 def creep_failures(r: CreepReport, gates: dict[str, Any]) -> list[str]:
-    """Gates missed: `false_block_rate_max`, and `precision_min`/`recall_min` per category
-    (a category's own entry under `categories` overrides the defaults)."""
+    """Gates missed: `false_block_rate_max` and `precision_min`/`recall_min` per category on
+    the cases written with the rules (a category's own entry under `categories` overrides the
+    defaults); `fresh_false_block_rate_max` and `fresh_recall_min` on the fresh cases."""
     out: list[str] = []
-    if r.false_block_rate > gates["false_block_rate_max"]:
+    groups = [("", r.written_with_rules, "false_block_rate_max")]
+    if r.fresh is not None:
+        groups.append((" on fresh cases", r.fresh, "fresh_false_block_rate_max"))
+    for where, score, key in groups:
+        if score.false_block_rate > gates[key]:
+            out.append(
+                f"creep guard{where}: false-block rate {score.false_block_rate:.3f} > {gates[key]}"
+            )
+    if r.fresh is not None and r.fresh.recall < gates["fresh_recall_min"]:
         out.append(
-            f"creep guard: false-block rate {r.false_block_rate:.3f} > "
-            f"{gates['false_block_rate_max']}"
+            f"creep guard on fresh cases: recall {r.fresh.recall:.3f} < {gates['fresh_recall_min']}"
         )
     for name in CATEGORIES:
-        s = r.categories[name]
+        s = r.written_with_rules.categories[name]
         lim = {**gates, **gates.get("categories", {}).get(name, {})}
         if s.tp + s.fn == 0:
             out.append(f"creep guard ({name}): no labelled cases")

@@ -395,20 +395,34 @@ def _markdown(r: EvalReport) -> str:
                 f"| {ev.source} | {ev.n} | {p} | {rec} | {fpr} | {ev.tp} | {ev.fp} | {ev.fn} |"
             )
     if r.creep:
-        c = r.creep
+        c, f = r.creep.written_with_rules, r.creep.fresh
         lines += [
             "",
-            "## Creep guard (creep.jsonl, written beside the rules: optimistic)",
+            "## Creep guard (creep.jsonl)",
             "",
-            f"{c.cases} cases · false-block rate on copy that must pass {c.false_block_rate:.1%}",
+            f"Written beside the rules (optimistic): {c.cases} cases · recall {c.recall:.1%} · "
+            f"false-block rate {c.false_block_rate:.1%}",
+            *(
+                [
+                    f"Written after the rules were frozen: {f.cases} cases · recall "
+                    f"{f.recall:.1%} · false-block rate {f.false_block_rate:.1%}"
+                ]
+                if f
+                else []
+            ),
             "",
-            "| category | precision | recall | tp | fp | fn |",
-            "|---|---|---|---|---|---|",
+            "| category | precision | recall | tp | fp | fn | fresh: recall | fresh: fp |",
+            "|---|---|---|---|---|---|---|---|",
             *[
-                f"| {name} | {s.precision:.3f} | {s.recall:.3f} | {s.tp} | {s.fp} | {s.fn} |"
+                f"| {name} | {s.precision:.3f} | {s.recall:.3f} | {s.tp} | {s.fp} | {s.fn} | "
+                + (
+                    f"{f.categories[name].recall:.3f} | {f.categories[name].fp} |"
+                    if f
+                    else "– | – |"
+                )
                 for name, s in c.categories.items()
             ],
-            *[f"- mismatch: {m}" for m in c.mismatches],
+            *[f"- mismatch: {m}" for m in r.creep.mismatches],
         ]
     if r.generated is not None:
         g = r.generated

@@ -54,33 +54,48 @@ _TERMS: dict[str, str] = {
         r"infertil\w*|fertility|ivf|menopaus\w*|erectile|incontinen\w*|acne|psoriasis|eczema|"
         r"medications?|insulin|addict\w*|alcoholi\w*|sobriety|rehab|"
         r"krebs|krankheit\w*|diagnose|depression(?:en)?|ubergewicht|"
-        r"maladie\w*|enfermedad\w*|diagnostico|depresion|sobrepeso"
+        r"maladie\w*|enfermedad\w*|diagnostico|depresion|sobrepeso|"
+        r"blood pressure|hypertension|cholesterol|heart (?:attack|disease|condition)|strokes?|"
+        r"surgery|recover(?:y|ing) from|injur(?:y|ies)|allerg\w*|c(?:o)?eliac|"
+        r"(?:gluten|lactose) intoleran\w*|ibs|crohn\w*|colitis|multiple sclerosis|"
+        r"parkinson\w*|epilep\w*|seizures?|fibromyalgia|lupus|thyroid|hearing (?:loss|aids?)|"
+        r"wheelchair|(?:foot|neck|hip) pain|(?<!retail )therap(?:y|ist)|hospital\w*|"
+        r"ptsd|ocd|bipolar|schizophren\w*|insomnia|sleep apnea|hair loss"
     ),
     "pregnancy": (
         r"pregnan\w*|expecting(?: a baby| twins| your first| a little one| a child|(?=\s*[.!?]))|"
         r"(?:mum|mom|mother|mama|mommy)s?[- ]to[- ]be|baby bump|baby due|trimester|prenatal|"
         r"expectant|maternity|baby on the way|miscarriage|"
         r"schwanger\w*|werdende mutter|enceinte|grossesse|future maman|"
-        r"embarazad\w*|embarazo|futura mama|premama"
+        r"embarazad\w*|embarazo|futura mama|premama|nursery|"
+        r"(?:erwarten|erwartest) (?:ein|ihr) baby|esper\w* (?:un|tu|su) bebe|attend\w* un bebe"
     ),
     "religion": (
         r"muslims?|islam\w*|christians?|catholics?|protestants?|jew(?:s|ish)?|judaism|"
         r"hindus?|buddhists?|sikhs?|mormons?|devout|religio\w*|atheists?|"
         r"ramadan|your fast|eid|passover|hanukk?ah|chanukah|diwali|yom kippur|kosher|halal|"
-        r"church|mosque|synagogue|your faith|keep kosher|keep halal|"
+        r"church|mosque|synagogue|your faith|keep kosher|keep halal|prayers?|sabbath|shabbat|"
+        r"(?:sunday|attend\w*) mass|(?:observ\w*|during|for|this) lent|"
+        r"fasting (?:for|during|this) (?:ramadan|lent|yom kippur)|bible|quran|koran|torah|"
         r"muslim\w*|christlich\w*|judisch\w*|glaubig\w*|katholisch\w*|"
         r"musulman\w*|chretien\w*|juif|juive|croyant\w*|pratiquant\w*|"
         r"musulman\w*|cristian\w*|judi[oa]s?|creyente\w*|catolic\w*"
     ),
     "sexuality": (
         r"gay|lesbians?|bisexual\w*|queer|lgbt\w*\+?|transgender|sexual orientation|"
-        r"your coming[- ]out|homosexual\w*|schwul\w*|lesbisch\w*|lesbienne\w*|lesbiana\w*"
+        r"your coming[- ]out|homosexual\w*|schwul\w*|lesbisch\w*|lesbienne\w*|lesbiana\w*|"
+        r"out and proud|same[- ]sex"
     ),
     "ethnicity": (
         r"ethnic\w*|(?:black|white|asian|latina|latino|hispanic|arab|indigenous|native) "
         r"(?:woman|women|man|men|person|people|girl|guy|community|heritage|roots|skin)|"
-        r"latina|latino|hispanic|african[- ]american|immigra\w*|"
+        r"latina|latino|hispanic|african[- ]american|immigra\w*|heritage|ancestry|"
+        r"first[- ]generation|diaspora|"
         r"migrationshintergrund|herkunft|origine\w*|etnia|inmigrante\w*"
+    ),
+    "age": (
+        r"turn(?:ing|ed|s)? \d{2}|retired|retirement|pension\w*|over[- ]\d{2}s?|seniors?|"
+        r"elderly|midlife|empty[- ]nest\w*|rentner\w*|retraite|jubilad[oa]s?"
     ),
     "finances": (
         r"debts?|in the red|overdra\w*|bankrupt\w*|insolven\w*|credit score|bad credit|"
@@ -90,7 +105,10 @@ _TERMS: dict[str, str] = {
         r"your salary|loan (?:was )?(?:denied|rejected)|repossess\w*|can'?t (?:pay|afford)|"
         r"schulden|verschuldet|pleite|schufa|arbeitslos\w*|"
         r"dettes?|endette\w*|surendettement|fauche\w*|a decouvert|chomage|"
-        r"deudas?|endeudad\w*|moros[oa]s?|quiebra|desemplead\w*|en paro"
+        r"deudas?|endeudad\w*|moros[oa]s?|quiebra|desemplead\w*|en paro|"
+        r"short on (?:cash|money)|cash[- ]strapped|tight budget|money(?:'s| is) tight|"
+        r"paycheck to paycheck|bills|rent|loans?|mortgage|"
+        r"knapp bei kasse|geldsorgen|fins? de mois|llegar a fin de mes"
     ),
 }
 
@@ -114,6 +132,7 @@ _BEFORE_VOCATIVE = re.compile(
     r"(?:^|[,!:]\s*)(?:hi|hey|hello|dear|congrats|congratulations|calling all|hallo|liebe[rs]?"
     r"|bonjour|chere?s?|hola|querid[ao]s?)[\s,]+(?:[\w'-]+\s+){0,2}$"
 )
+_VOCATIVE_END = re.compile(r"(?:\s+[\w'-]+){0,2}\s*(?:[,!:.]|$)")
 _AFTER_LIKE_YOU = re.compile(
     r"^[\w'+-]*(?:\s+[\w'-]+){0,2}\s+(?:like you|such as yourself|wie (?:du|sie)"
     r"|comme (?:toi|vous)|como (?:tu|usted))"
@@ -140,7 +159,7 @@ _NUM = (
     r"(?:\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|"
     r"fourteen|fifteen|sixteen|seventeen)"
 )
-_KIN = r"(?:daughter|son|kid|child|boy|girl|toddler|baby|teen|teenager|little one)"
+_KIN = r"(?:daughter|son|kid|child|boy|girl|toddler|baby|teen|teenager|little one|twins)"
 # Patterns that attribute by themselves (run on folded text; names need the original case).
 _SPECIFIC: dict[str, str] = {
     "children": (
@@ -149,6 +168,8 @@ _SPECIFIC: dict[str, str] = {
         rf"|\b{_POSSESSIVE}\s+(?:little\s+|teenage\s+)?(?:{_KIN}|youngest|oldest|eldest)(?:'s)?,?\s+"
         rf"(?:(?-i:[A-Z][a-z]+)\b|{_NUM}(?:st|nd|rd|th)\s+birthday|(?:is|turns)\s+{_NUM}\b"
         rf"|in (?:grade|year) \d+)"
+        rf"|\b{_POSSESSIVE}\s+(?:little one|daughter|son|boy|girl|toddler|teen|twins)(?:'s)?\s+"
+        rf"(?:[\w'-]+\s+){{0,3}}(?:school|kindergarten|nursery|daycare|class|birthday|first day)\b"
         rf"|\b{_KIN}\s+(?-i:[A-Z][a-z]+)\s+\(\d{{1,2}}\)"
         r"|\b(?:ihr\w*|dein\w*)\s+\d{1,2}-jahrig\w*\s+(?:tochter|sohn|kind)"
         r"|\b(?:ihr\w*|dein\w*)\s+(?:tochter|sohn)\s+(?-i:[A-Z][a-z]+)"
@@ -166,10 +187,13 @@ _SPECIFIC: dict[str, str] = {
         r"|\byou(?:'re| are)\s+(?:just\s+|only\s+)?\d+(?:[.,]\d+)?\s*(?:m|km|mi|miles?|meters?|"
         r"metres?|minutes?|blocks?|steps?)\s+(?:away\s+)?from\s+(?:us|our|the\s+(?:\w+\s+)?"
         r"(?:store|shop|branch|outlet|pop-up|cafe|gym|park|beach|harbour|station))\b"
-        r"|\byour\s+(?:home|house|flat|apartment|place|office)\s+(?:on|at|in)\s+(?-i:[A-Z])"
         r"|\bwe (?:saw|spotted|noticed|see|can see|know) (?:that )?you(?:'re| are| were)?\s+"
         r"(?:at|in|near|on|walking|shopping)\b"
-        r"|\byou live (?:on|at|in)\s+(?-i:[A-Z])"
+        r"|\byou live (?:on|at|in)\s+(?-i:[A-Z][a-z])"
+        r"|\byou(?:'re| are)\s+(?:at|near)\s+(?-i:[A-Z][a-z])"
+        r"|\byou\s+(?:walk|drive|pass|jog|run|cycle)s?\s+(?:past|by)\b"
+        r"|\byour\s+(?:gym|school|office|workplace|hotel|home|house|flat|apartment)\s+(?:on|at|in)"
+        r"\s+(?-i:[A-Z0-9])"
         r"|\b(?:ihre|deine)\s+(?:adresse|wohnadresse|strasse|standort)\b"
         r"|\b(?:neben|bei|nahe)\s+(?:ihrer|deiner)\s+(?:wohnung|haustur|adresse)"
         r"|\bwo (?:sie|du) (?:wohnen|wohnst)\b"
@@ -275,7 +299,7 @@ def _attributed(sentence: str, start: int, end: int) -> str | None:
         before
     ):
         return "said of the reader"
-    if _BEFORE_VOCATIVE.search(before):
+    if _BEFORE_VOCATIVE.search(before) and _VOCATIVE_END.match(sentence, end):
         return "the reader is addressed as one"
     if _AFTER_LIKE_YOU.search(sentence[end:]):
         return "the reader is counted as one"

@@ -95,15 +95,20 @@ def test_injection_detection_is_measured_and_gated(tmp_path: Path, shared_data: 
 
 def test_creep_guard_is_measured_per_category_and_gated(tmp_path: Path) -> None:
     report = run_evals(KIT, datasets_dir=DATASETS, report_dir=tmp_path)
-    creep = report.creep
-    assert creep is not None and creep.cases >= 300
-    assert set(CATEGORIES) <= set(creep.categories)
+    assert report.creep is not None
+    tuned, fresh = report.creep.written_with_rules, report.creep.fresh
+    assert tuned.cases + (fresh.cases if fresh else 0) >= 300
+    assert set(CATEGORIES) <= set(tuned.categories)
     for name in CATEGORIES:
-        s = creep.categories[name]
+        s = tuned.categories[name]
         assert s.tp + s.fn >= 10, name
         assert s.precision >= 0.9 and s.recall >= 0.85, (name, s)
-    assert creep.false_block_rate <= 0.02
-    assert "## Creep guard" in (tmp_path / "report.md").read_text()
+    assert tuned.false_block_rate <= 0.02
+    # the cases written after the rules were frozen: few false blocks, recall far lower
+    assert fresh is not None and fresh.cases >= 50
+    assert fresh.false_block_rate <= 0.05 and fresh.recall >= 0.4
+    md = (tmp_path / "report.md").read_text()
+    assert "## Creep guard" in md and "Written after the rules were frozen" in md
     strict = tmp_path / "strict.yaml"
     text = (REPO / "evals" / "thresholds.yaml").read_text()
     strict.write_text(text.replace("  recall_min: 0.85\n", "  recall_min: 1.0\n"))
