@@ -233,10 +233,10 @@ def creep_failures(r: CreepReport, gates: dict[str, Any]) -> list[str]:
     groups = [("", r.written_with_rules, "false_block_rate_max")]
     if r.fresh is not None:
         groups.append((" on fresh cases", r.fresh, "fresh_false_block_rate_max"))
-    for where, score, key in groups:
-        if score.false_block_rate > gates[key]:
+    for where, group, key in groups:
+        if group.false_block_rate > gates[key]:
             out.append(
-                f"creep guard{where}: false-block rate {score.false_block_rate:.3f} > {gates[key]}"
+                f"creep guard{where}: false-block rate {group.false_block_rate:.3f} > {gates[key]}"
             )
     if r.fresh is not None and r.fresh.recall < gates["fresh_recall_min"]:
         out.append(
