@@ -300,15 +300,23 @@ def check(
     spam_words: Annotated[
         Path | None, typer.Option(help="Spam word list (folder or TSV) for the spam score.")
     ] = None,
+    judge: Annotated[
+        bool,
+        typer.Option(
+            "--judge",
+            help="Also ask the LLM judge (tone, claims); needs OPENAI_API_KEY (+ BASE_URL).",
+        ),
+    ] = False,
 ) -> None:
     """Check copy against the brand's guardrails: JSONL in, one JSON result per line out.
 
     Exit code 0 when every line was read (whatever the verdicts), 2 when a line could not be
     read: that line gets an `{"id", "error"}` record and all other lines are still checked.
     """
-    from api.check import CheckError, check_jsonl
+    from api.check import JUDGE_NEEDS_AN_LLM, CheckError, check_jsonl, judge_available
     from brand_guardrails.kit import BrandKitError, load_brand_kit
     from core.models import Channel
+    from tools.llm import LLMClient
 
     default_channel: Channel | None = None
     if channel is not None:
@@ -325,16 +333,22 @@ def check(
             raise _fail(f"{spam_words}: no such spam word list.")
         spam = kit.spam.model_copy(update={"words_path": spam_words})
         kit = kit.model_copy(update={"spam": spam})
+    llm = LLMClient(_settings())
+    if judge and not judge_available(llm):
+        raise _fail(f"--judge: {JUDGE_NEEDS_AN_LLM}.")
     try:
         source = file.open(encoding="utf-8") if file else sys.stdin
     except OSError as exc:
         raise _fail(f"{file}: cannot read: {exc.strerror or exc}") from exc
     failed = False
     with source:
-        for res in check_jsonl(kit, source, channel=default_channel):
-            failed |= isinstance(res, CheckError)
-            sys.stdout.write(res.model_dump_json() + "\n")
-            sys.stdout.flush()
+        try:
+            for res in check_jsonl(kit, source, channel=default_channel, llm=llm, judge_all=judge):
+                failed |= isinstance(res, CheckError)
+                sys.stdout.write(res.model_dump_json() + "\n")
+                sys.stdout.flush()
+        finally:
+            llm.close()
     if failed:
         err.print('[red]error:[/red] some lines could not be read; see the records with "error".')
         raise typer.Exit(2)

@@ -1,7 +1,8 @@
 """The compliance footer the system appends to every message (never left to the writer).
 
 E-mail: offer and channel disclaimers, why you got this, sender identity, unsubscribe link,
-postal address (CAN-SPAM). SMS: brand prefix, disclaimers and the STOP opt-out. Push: nothing.
+postal address (CAN-SPAM). SMS: brand prefix, disclaimers and the STOP opt-out. Push: the
+short offer and channel disclaimers, if any (nothing else fits a notification).
 """
 
 from __future__ import annotations
@@ -9,6 +10,9 @@ from __future__ import annotations
 from brand_guardrails.kit import BrandKit
 from core.models import Channel, Offer
 from tools.sms_encoding import to_gsm7
+
+SHORT_DISCLAIMER_CHANNELS = frozenset({Channel.SMS, Channel.PUSH})
+"""Channels too short for an offer's full terms: they carry its `short` disclaimer."""
 
 
 def sms_prefix(kit: BrandKit) -> str:
@@ -24,7 +28,7 @@ def offer_disclaimer(kit: BrandKit, channel: Channel, offer: Offer | None) -> st
     d = kit.disclaimers.by_offer.get(offer.kind)
     if d is None:
         return ""
-    return d.short if channel == Channel.SMS else d.text
+    return d.short if channel in SHORT_DISCLAIMER_CHANNELS else d.text
 
 
 def compliance_footer(
@@ -48,7 +52,7 @@ def compliance_footer(
         return "--\n" + "\n".join(lines)
     if channel == Channel.SMS:
         return " ".join([*parts, kit.channel_rules.sms.opt_out_text.strip()])
-    return ""
+    return " ".join(parts)
 
 
 def apply_footer(
@@ -70,4 +74,4 @@ def apply_footer(
         if not body.lower().startswith(prefix.strip().lower()):
             body = prefix + body
         return to_gsm7(f"{body} {footer}")
-    return body
+    return f"{body} {footer}" if footer else body

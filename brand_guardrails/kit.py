@@ -77,6 +77,9 @@ class ClaimPattern(_Model):
     """Regular expression matched against lower-cased, normalised copy."""
     fix: str = "Remove the claim or replace it with a specific, substantiated fact."
     """Suggested rewrite."""
+    skip_names: bool = False
+    """When true, a match written as a name — capitalised inside a sentence that is not in
+    title case (`our designer Jamie Heal`) — is not this claim (the surname Heal, a place)."""
 
     @field_validator("pattern")
     @classmethod
@@ -113,6 +116,17 @@ class Disclaimers(_Model):
     """Text every message on that channel must carry (the footer adds it)."""
     by_offer: dict[OfferKind, OfferDisclaimer] = Field(default_factory=dict)
     """Text a message with that type of offer must carry (the footer adds it)."""
+
+
+class Contact(_Model):
+    """The brand's own contact points; copy may carry them, they are never personal data."""
+
+    phones: list[str] = Field(default_factory=list)
+    """Phone numbers (customer service, repair line), in any notation; compared by digits."""
+    emails: list[str] = Field(default_factory=list)
+    """Addresses besides the sender's (support desk, press), on any domain."""
+    addresses: list[str] = Field(default_factory=list)
+    """Street addresses besides `postal_address` (stores, returns centre)."""
 
 
 class Sender(_Model):
@@ -300,6 +314,8 @@ class BrandKit(_Model):
     """E-mail sender identity."""
     postal_address: str
     """Physical postal address (CAN-SPAM)."""
+    contact: Contact = Field(default_factory=Contact)
+    """The brand's other contact points (phones, support e-mails, store addresses)."""
     allowed_link_domains: list[str]
     """Domains links may point to (sub-domains included)."""
     emoji_policy: EmojiPolicy = Field(default_factory=EmojiPolicy)

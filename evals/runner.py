@@ -12,6 +12,11 @@ With an LLM (`llm` on the OpenAI engine), it also has the content agent write co
 adversarial briefs and profiles in `adversarial.jsonl` and scores it (evals/adversarial.py);
 offline that part is skipped and the report says so.
 
+`false_blocks.jsonl` (same format, every case legitimate copy: newsletters, order and
+shipping updates, offers with their disclaimers, in EN, DE, FR, ES and a few other
+languages; ids start with the language) gives the false-block rate on ordinary copy. It was
+written in this project, so its figure is optimistic.
+
 With `shared_data`, it also scores the UCI SMS Spam Collection: every message gets the brand
 prefix and STOP footer (ham lacks them, and they are not what is measured), and only the
 content families (banned, claims, offer, tokens, links, privacy, voice) are counted — not SMS
@@ -117,6 +122,21 @@ class SmsSpamScore(_Model):
     """Rules behind ham blocks, most frequent first."""
 
 
+class FalseBlockScore(_Model):
+    """Legitimate copy (`false_blocks.jsonl`) that the checks blocked."""
+
+    cases: int
+    """Cases checked."""
+    blocked: int
+    """Cases blocked."""
+    false_block_rate: float
+    """blocked / cases."""
+    cases_by_language: dict[str, int]
+    """Cases per language (the id's prefix)."""
+    blocked_cases: list[CaseResult] = Field(default_factory=list)
+    """The blocked cases, with the rules that blocked them."""
+
+
 class EvalReport(_Model):
     """The result of an eval run, with its gates."""
 
@@ -136,6 +156,8 @@ class EvalReport(_Model):
     """Share of legitimate cases (expected pass or warn) that were blocked."""
     families: dict[str, FamilyScore]
     """Per rule family."""
+    false_blocks: FalseBlockScore | None = None
+    """Blocks on legitimate copy (`false_blocks.jsonl`), when the dataset is present."""
     sms_spam: SmsSpamScore | None = None
     """SMS spam/ham scores, when the shared data was given."""
     injection: list[InjectionEval] = Field(default_factory=list)
@@ -224,6 +246,34 @@ def _score_sms_spam(kit: BrandKit, path: Path) -> SmsSpamScore:
     )
 
 
+def _score_false_blocks(kit: BrandKit, path: Path) -> FalseBlockScore:
+    cases = load_cases(path)
+    blocked: list[CaseResult] = []
+    languages: dict[str, int] = {}
+    for case in cases:
+        lang = case.id.split("-", 1)[0]
+        languages[lang] = languages.get(lang, 0) + 1
+        findings = _check_case(kit, case)
+        if verdict(findings) == "block":
+            rules = sorted({f.rule_id for f in findings if f.severity == Severity.BLOCK})
+            blocked.append(
+                CaseResult(
+                    id=case.id,
+                    expect=case.expect,
+                    got="block",
+                    expected_rules=[],
+                    found_rules=rules,
+                )
+            )
+    return FalseBlockScore(
+        cases=len(cases),
+        blocked=len(blocked),
+        false_block_rate=len(blocked) / len(cases) if cases else 0.0,
+        cases_by_language=languages,
+        blocked_cases=blocked,
+    )
+
+
 def run_evals(
     kit: BrandKit,
     *,
@@ -299,6 +349,15 @@ def run_evals(
         if s.recall < lim["recall_min"]:
             failures.append(f"{name}: recall {s.recall:.3f} < {lim['recall_min']}")
 
+    false_blocks: FalseBlockScore | None = None
+    if (Path(datasets_dir) / "false_blocks.jsonl").exists():
+        false_blocks = _score_false_blocks(kit, Path(datasets_dir) / "false_blocks.jsonl")
+        limit = gates.get("false_blocks", {}).get("false_block_rate_max")
+        if limit is not None and false_blocks.false_block_rate > limit:
+            failures.append(
+                f"false blocks on legitimate copy: {false_blocks.false_block_rate:.3f} > {limit}"
+            )
+
     injection = score_injection(Path(datasets_dir), shared_data)
     failures += injection_failures(injection, gates.get("injection", {}))
     creep = score_creep(kit, Path(datasets_dir))
@@ -338,6 +397,7 @@ def run_evals(
         verdict_accuracy=accuracy,
         false_block_rate=fbr,
         families=families,
+        false_blocks=false_blocks,
         sms_spam=spam_score,
         injection=injection,
         creep=creep,
@@ -368,6 +428,16 @@ def _markdown(r: EvalReport) -> str:
     if r.skipped or r.notes:
         lines += ["", f"Skipped {len(r.skipped)} cases: {', '.join(r.skipped) or 'none'}"]
         lines += [f"- {n}" for n in r.notes]
+    if r.false_blocks:
+        fb = r.false_blocks
+        langs = ", ".join(f"{k} {v}" for k, v in sorted(fb.cases_by_language.items()))
+        lines += [
+            "",
+            "## Legitimate copy (false_blocks.jsonl, written in this project: optimistic)",
+            "",
+            f"- {fb.cases} cases ({langs}), blocked {fb.blocked} ({fb.false_block_rate:.2%})",
+            *[f"- blocked: {c.id} ({', '.join(c.found_rules)})" for c in fb.blocked_cases],
+        ]
     if r.sms_spam:
         s2 = r.sms_spam
         lines += [

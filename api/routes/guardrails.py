@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException
 
-from api.check import CheckRequest, CheckResult, check_many
+from api.check import JUDGE_NEEDS_AN_LLM, CheckRequest, CheckResult, check_many, judge_available
 from api.deps import AppDeps
+from tools.llm import LLMError
 
 router = APIRouter(tags=["guardrails"])
 
@@ -17,6 +18,8 @@ def check(body: CheckRequest | list[CheckRequest], deps: AppDeps) -> list[CheckR
     """Check one message or a list of them; returns one result per message, in order.
 
     The system's compliance footer is appended unless a message sets `"footer": false`.
+    A message with `"judge": true` is also reviewed by the LLM judge (tone, claims); that
+    needs an LLM configured on the server (422 otherwise, 502 when the LLM call fails).
     """
     items = body if isinstance(body, list) else [body]
     if len(items) > _MAX_BATCH:
@@ -29,4 +32,9 @@ def check(body: CheckRequest | list[CheckRequest], deps: AppDeps) -> list[CheckR
                 status_code=422,
                 detail=f"message {n} ({item.id or 'no id'}) has no channel: use email, sms, push.",
             )
-    return check_many(deps.kit, items)
+    if any(item.judge for item in items) and not judge_available(deps.llm):
+        raise HTTPException(status_code=422, detail=f'"judge": true: {JUDGE_NEEDS_AN_LLM}.')
+    try:
+        return check_many(deps.kit, items, llm=deps.llm)
+    except LLMError as exc:
+        raise HTTPException(status_code=502, detail=f"The LLM judge failed: {exc}") from exc

@@ -8,7 +8,7 @@ holds it to that), in family order.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from brand_guardrails.checks import (
     FAMILIES,
@@ -32,8 +32,9 @@ SYSTEM_LINK = "⟨system link⟩"
 unsubscribe link are shared between messages); the links are checked on their own."""
 
 
-@dataclass(frozen=True, slots=True)
-class _Line:
+class _Line(NamedTuple):
+    """Every line-local fact of one line (a tuple: cheap to build for every new line)."""
+
     findings: tuple[Finding, ...]
     stats: voice.LineStats
     spam: tuple[str, ...]

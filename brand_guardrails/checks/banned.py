@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from brand_guardrails.checks._cache import LineMemo, per_kit, scan_lines
+from brand_guardrails.checks._phrases import PhraseIndex
 from brand_guardrails.checks._text import (
     Part,
     fold,
@@ -23,11 +24,12 @@ from core.models import Finding, Severity
 
 @dataclass(frozen=True)
 class _Phrases:
-    """One alternation (a group per phrase variant) and skeletons to pre-filter it."""
+    """One alternation (a group per phrase variant) and its phrases' skeletons, one of
+    which is in the text's skeletons whenever the alternation can match."""
 
     rx: re.Pattern[str]
     owners: list[str]
-    skeletons: tuple[str, ...]
+    skeletons: PhraseIndex[str]
 
 
 def _alternation(names: list[str], variants: bool) -> _Phrases | None:
@@ -41,7 +43,7 @@ def _alternation(names: list[str], variants: bool) -> _Phrases | None:
             skels.append(phrase_skeleton(v))
     if not groups:
         return None
-    return _Phrases(re.compile("|".join(groups)), owners, tuple(s for s in skels if s))
+    return _Phrases(re.compile("|".join(groups)), owners, PhraseIndex((s, s) for s in skels))
 
 
 @per_kit
@@ -76,7 +78,7 @@ def _scan(
         (phrases, "banned.phrase", "a banned phrase"),
         (competitors, "banned.competitor", "a competitor"),
     ):
-        if pats is None or not any(map(skel.__contains__, pats.skeletons)):
+        if pats is None or not pats.skeletons.any_in(skel):
             continue
         seen: set[str] = set()
         for m in pats.rx.finditer(folded):

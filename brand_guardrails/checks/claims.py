@@ -1,4 +1,8 @@
-"""Unsubstantiated claims (guarantees, #1, cures, risk-free, superlatives) from the kit."""
+"""Unsubstantiated claims (guarantees, #1, cures, risk-free, superlatives) from the kit.
+
+Patterns run on folded text (case, look-alike letters) and, when a word mixes letters with
+digits or symbols, on its leetspeak reading as well (`cur3s` → `cures`, `r1sk-fr33`).
+"""
 
 from __future__ import annotations
 
@@ -7,10 +11,92 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from brand_guardrails.checks._cache import LineMemo, per_kit, scan_lines
+from brand_guardrails.checks._phrases import PhraseIndex
 from brand_guardrails.checks._text import Part, fold, original_span, required_literals
 from brand_guardrails.kit import BrandKit, ClaimPattern
 from brand_guardrails.message import CopyToCheck
 from core.models import Finding, Severity
+
+_LEET_WORD = re.compile(
+    r"(?<![a-z0-9@$€!|])(?=[a-z0-9@$€!|]*[0-9@$€!|])(?=[0-9@$€!|]*[a-z][0-9@$€!|]*[a-z])"
+    r"[a-z0-9@$€!|]+"
+)
+"""A word of letters, digits and look-alike symbols with at least two letters and one
+digit or symbol (`cur3s`, `gu@r@nteed`; not `3`, `#1`, `4x4`)."""
+
+
+def _char_classes() -> bytes:
+    """A byte table for `str.encode("ascii", "replace").translate`: letters (and `?`, which
+    stands for any non-ASCII character) → `a`, digits and leet symbols → `1`, the separators
+    of spelt-out words → `s`, anything else → space."""
+    table = bytearray(b" " * 256)
+    for c in range(256):
+        ch = chr(c)
+        if (ch.isascii() and ch.isalpha()) or ch == "?":
+            table[c] = ord("a")
+        elif ch in "0123456789@$!|":
+            table[c] = ord("1")
+        elif ch in " .*_-":
+            table[c] = ord("s")
+    return bytes(table)
+
+
+_CLASSES = _char_classes()
+_LEET_AS_I = str.maketrans("0134578@$€9!|", "oieastbasegii")
+_LEET_AS_L = str.maketrans("0134578@$€9!|", "oleastbasegll")
+"""Symbols read as letters, one for one (so offsets stay put); `1`, `!`, `|` as i or as l."""
+_TITLE = re.compile(r"(?:^|\s)(?:Dr|Mr|Mrs|Ms|Mx|Prof|St|Sr|Jr)\.$")
+"""A title before a name (`Dr. Heal`): its full stop does not end a sentence."""
+_WORD = re.compile(r"\S+")
+_SMALL_WORDS = frozenset(
+    ["a", "an", "the", "and", "or", "of", "in", "on", "at", "to", "for", "by", "with", "from"]
+)
+_SENTENCE_START = frozenset(".!?:;\"'“”(«¿¡-•*")
+
+
+def leet_readings(folded: str) -> tuple[str, ...]:
+    """`folded` with every mixed letter/symbol word (`cur3s`, `gu@rantee`) read as letters,
+    in the two readings of `1` (i, l); () when no word mixes them. Same length as `folded`."""
+    classes = folded.encode("ascii", "replace").translate(_CLASSES)
+    if b"a1" not in classes and b"1a" not in classes and "€" not in folded:
+        return ()  # no letter touches a digit or symbol: no leet word (a cheap test)
+    words = list(_LEET_WORD.finditer(folded))
+    if not words:
+        return ()
+    out = []
+    for table in (_LEET_AS_I, _LEET_AS_L):
+        chars = list(folded)
+        for m in words:
+            chars[m.start() : m.end()] = m.group().translate(table)
+        out.append("".join(chars))
+    return tuple(dict.fromkeys(out))
+
+
+def _is_name(text: str, start: int, end: int) -> bool:
+    """True when text[start:end] is written as a name: one capitalised word inside a
+    sentence of a line that is not in title case (`our designer Jamie Heal`)."""
+    word = text[start:end]
+    if not (word.isalpha() and word[0].isupper() and word[1:].islower()):
+        return False
+    before = text[:start].rstrip()
+    if not before:
+        return False
+    if before[-1] in _SENTENCE_START and not _TITLE.search(before):
+        return False
+    # Title case says nothing about names: the line's other words (not the first, not the
+    # word itself or the one before it, not short function words) must be mostly lower case.
+    tokens = [(m.start(), m.group()) for m in _WORD.finditer(text)]
+    others = [
+        w
+        for i, (pos, w) in enumerate(tokens)
+        if i > 0
+        and pos != start
+        and not (i + 1 < len(tokens) and tokens[i + 1][0] == start)
+        and w[:1].isalpha()
+        and w.lower() not in _SMALL_WORDS
+    ]
+    return sum(w[0].isupper() for w in others) * 2 <= len(others)
+
 
 _SPACED = re.compile(r"(?<![^\W\d_])(?:[^\W\d_][ .*_-]{1,2}){3,}[^\W\d_](?![^\W\d_])")
 """A word spelt out letter by letter (`g u a r a n t e e d`, `c.u.r.e`)."""
@@ -18,22 +104,34 @@ _SPACED = re.compile(r"(?<![^\W\d_])(?:[^\W\d_][ .*_-]{1,2}){3,}[^\W\d_](?![^\W\
 
 @dataclass(frozen=True)
 class _Patterns:
-    claims: list[tuple[ClaimPattern, re.Pattern[str], tuple[str, ...] | None]]
+    claims: list[tuple[ClaimPattern, re.Pattern[str]]]
+    literals: PhraseIndex[int]
+    """The literals one of which occurs in every match of a claim → the claim's index."""
+    always: frozenset[int]
+    """Claims without such literals: they run on every line."""
     allowed: re.Pattern[str] | None
+    allowed_words: PhraseIndex[str]
+    """The allowed phrases, to test cheaply whether `allowed` can match."""
+
+    def candidates(self, text: str) -> list[tuple[ClaimPattern, re.Pattern[str]]]:
+        """The claims that can match `text` (in kit order)."""
+        present = self.literals.values_in(text) | self.always
+        return [self.claims[i] for i in sorted(present)]
 
 
 def _compile(kit: BrandKit) -> _Patterns:
-    """Each claim pattern with the literals that pre-filter it."""
-    claims = [
-        (c, re.compile(c.pattern, re.IGNORECASE), required_literals(c.pattern))
-        for c in kit.claims.blocked
-    ]
+    """Each claim pattern, and an index of the literals that pre-filter them."""
+    claims = [(c, re.compile(c.pattern, re.IGNORECASE)) for c in kit.claims.blocked]
+    literals = [required_literals(c.pattern) for c in kit.claims.blocked]
+    index = PhraseIndex((lit, i) for i, lits in enumerate(literals) for lit in lits or ())
+    always = frozenset(i for i, lits in enumerate(literals) if lits is None)
     allowed = (
         re.compile("|".join(re.escape(fold(p)) for p in kit.claims.allowed_phrases))
         if kit.claims.allowed_phrases
         else None
     )
-    return _Patterns(claims, allowed)
+    words = PhraseIndex((fold(p), p) for p in kit.claims.allowed_phrases)
+    return _Patterns(claims, index, always, allowed, words)
 
 
 @per_kit
@@ -55,16 +153,24 @@ def check(kit: BrandKit, msg: CopyToCheck) -> list[Finding]:
 
 def _scan(kit: BrandKit, pats: _Patterns, text: str, field: Part) -> tuple[Finding, ...]:
     folded = fold(text)
-    if pats.allowed is not None:
+    if pats.allowed is not None and pats.allowed_words.any_in(folded):
         folded = pats.allowed.sub(lambda m: " " * len(m.group()), folded)
-    hits = [
-        (claim, m.start(), original_span(text, folded, m.start(), m.end()))
-        for claim, rx, lits in pats.claims
-        if lits is None or any(map(folded.__contains__, lits))
-        for m in rx.finditer(folded)
-    ]
-    if any(c in folded for c in " .*_-"):
-        hits += _spaced_hits(pats, folded)
+    hits: list[tuple[ClaimPattern, int, str]] = []
+    seen: set[tuple[str, int]] = set()
+    for reading in (folded, *leet_readings(folded)):
+        for claim, rx in pats.candidates(reading):
+            for m in rx.finditer(reading):
+                if (claim.label, m.start()) in seen:
+                    continue
+                named = claim.skip_names and len(text) == len(folded)
+                if named and _is_name(text, m.start(), m.end()):
+                    continue
+                seen.add((claim.label, m.start()))
+                hits.append((claim, m.start(), original_span(text, folded, m.start(), m.end())))
+        for hit in _spaced_hits(pats, reading):
+            if (hit[0].label, hit[1]) not in seen:
+                seen.add((hit[0].label, hit[1]))
+                hits.append(hit)
     out: list[Finding] = []
     for claim, _, span in sorted(hits, key=lambda h: h[1]):
         out.append(
@@ -87,12 +193,14 @@ def _spaced_hits(pats: _Patterns, folded: str) -> list[tuple[ClaimPattern, int, 
     """Claims hidden by spelling a word out letter by letter, matched with the letters
     joined; the span is the spelt-out text."""
     out: list[tuple[ClaimPattern, int, str]] = []
+    if b"sas" not in folded.encode("ascii", "replace").translate(_CLASSES):
+        return out  # no single letter between separators: nothing spelt out (a cheap test)
     for run in _SPACED.finditer(folded):
         joined = "".join(ch for ch in run.group() if ch.isalpha())
         window = folded[max(0, run.start() - 30) : run.start()] + joined
         window += folded[run.end() : run.end() + 30]
         offset = min(run.start(), 30)
-        for claim, rx, _ in pats.claims:
+        for claim, rx in pats.claims:
             for m in rx.finditer(window):
                 if m.start() < offset + len(joined) and m.end() > offset:
                     out.append((claim, run.start(), run.group()))

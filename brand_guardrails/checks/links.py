@@ -8,6 +8,7 @@ from functools import lru_cache
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from brand_guardrails.checks._cache import LineMemo, per_kit, scan_lines
+from brand_guardrails.checks._phrases import PhraseIndex
 from brand_guardrails.checks._text import Part
 from brand_guardrails.kit import BrandKit
 from brand_guardrails.message import CopyToCheck
@@ -20,6 +21,8 @@ _TLDS = (
     "de|gl|gd|to|tk|ru|cn|example"
 )
 _TLD_HINT = re.compile(rf"\.(?:{_TLDS})\b", re.IGNORECASE)
+_TLD_DOTS = PhraseIndex(("." + tld, tld) for tld in _TLDS.split("|"))
+"""`.com`, `.net`…: the cheap test that `_TLD_HINT` can match (on lower-cased text)."""
 _HOST_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-")
 _PATH = re.compile(r"/[^\s<>\"']*")
 _TRAILING = ".,;:!?)]}'\""
@@ -28,6 +31,8 @@ _TRAILING = ".,;:!?)]}'\""
 def _bare_domains(text: str, skip: list[tuple[int, int]]) -> list[str]:
     """Bare domains (`evil.com/x`) outside the given spans, not part of e-mail addresses."""
     out: list[str] = []
+    if not _TLD_DOTS.any_in(text.lower()):
+        return out
     for m in _TLD_HINT.finditer(text):
         end = m.end()
         if any(a <= m.start() < b for a, b in skip):

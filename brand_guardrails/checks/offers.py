@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from brand_guardrails.checks._cache import LineMemo, junctions, lines
 from brand_guardrails.checks._text import Part, fold, parts, squash
+from brand_guardrails.footer import SHORT_DISCLAIMER_CHANNELS
 from brand_guardrails.kit import BrandKit
 from brand_guardrails.message import CopyToCheck
-from core.models import Channel, Finding, Severity
+from core.models import Finding, Severity
 
 Where = Literal["subject", "body", "message"]
 
@@ -26,8 +26,9 @@ Mention = tuple[float, str]
 """A discount the copy mentions: percent, and the span (`up to 30% off`)."""
 
 
-@dataclass(frozen=True, slots=True)
-class Facts:
+class Facts(NamedTuple):
+    """What one line says about offers."""
+
     mentions: tuple[Mention, ...]
     free_shipping: bool
     gift: bool
@@ -123,17 +124,17 @@ def summarise(kit: BrandKit, msg: CopyToCheck, facts: list[tuple[Part, Facts]]) 
 
     if not kinds:
         return out
-    sms = msg.channel == Channel.SMS
+    short = msg.channel in SHORT_DISCLAIMER_CHANNELS
     for kind in sorted(kinds):
         d = kit.disclaimers.by_offer.get(kind)  # type: ignore[call-overload]
         if d is None:
             continue
-        needed = d.short if sms else d.text
-        raw = (d.text.strip(), d.short.strip()) if sms else (d.text.strip(),)
+        needed = d.short if short else d.text
+        raw = (d.text.strip(), d.short.strip()) if short else (d.text.strip(),)
         if any(map(msg.body.__contains__, raw)):
             continue
         body = squash(msg.body)
-        accepted = (squash(d.text), squash(d.short)) if sms else (squash(d.text),)
+        accepted = (squash(d.text), squash(d.short)) if short else (squash(d.text),)
         if not any(map(body.__contains__, accepted)):
             out.append(
                 Finding(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from brand_guardrails.checks._cache import LineMemo, per_kit, scan_lines
 from brand_guardrails.checks._text import Part, fold, parts, squash
@@ -29,6 +30,8 @@ _STREET = re.compile(
     r"Strasse|Weg|Allee)\b\.?"
 )
 _DIGITS = re.compile(r"\D")
+_NOT_DIGIT = bytes(c for c in range(256) if not chr(c).isdigit())
+"""Bytes to delete to count the ASCII digits of ASCII-encoded text."""
 
 
 def topic_pattern(topic: str) -> str:
@@ -53,14 +56,29 @@ def _topic_memo(kit: BrandKit) -> LineMemo[Sequence[Finding]]:
     return LineMemo(lambda text, field: _scan_topics(guard, text, field))
 
 
+@dataclass(frozen=True)
+class _Own:
+    """The brand's own contact points, which copy may always carry."""
+
+    domains: frozenset[str]
+    emails: frozenset[str]
+    phones: frozenset[str]
+    addresses: tuple[str, ...]
+
+
 @per_kit
 def _pii_memo(kit: BrandKit) -> LineMemo[Sequence[Finding]]:
     """The brand's own contact points (exempt) behind a per-line memo of the PII scan."""
-    own_domains = {d.lower() for d in kit.allowed_link_domains}
+    domains = {d.lower() for d in kit.allowed_link_domains}
     for addr in (kit.sender.from_email, kit.sender.reply_to):
-        own_domains.add(addr.rsplit("@", 1)[-1].lower())
-    own_address = squash(kit.postal_address)
-    return LineMemo(lambda text, field: _scan_pii(own_domains, own_address, text, field))
+        domains.add(addr.rsplit("@", 1)[-1].lower())
+    own = _Own(
+        frozenset(domains),
+        frozenset(e.strip().lower() for e in kit.contact.emails),
+        frozenset(_normalise(p) for p in kit.contact.phones),
+        tuple(_street_key(a) for a in (kit.postal_address, *kit.contact.addresses)),
+    )
+    return LineMemo(lambda text, field: _scan_pii(own, text, field))
 
 
 def check(kit: BrandKit, msg: CopyToCheck) -> list[Finding]:
@@ -128,23 +146,38 @@ def _scan_topics(guard: CreepGuard, text: str, field: Part) -> tuple[Finding, ..
     )
 
 
-def _scan_pii(
-    own_domains: set[str], own_address: str, text: str, field: Part
-) -> tuple[Finding, ...]:
+def _scan_pii(own: _Own, text: str, field: Part) -> tuple[Finding, ...]:
     out: list[Finding] = []
     if "@" in text:
         for m in _EMAIL.finditer(text):
             domain = m.group().rsplit("@", 1)[1].lower()
-            if any(domain == d or domain.endswith("." + d) for d in own_domains):
+            if any(domain == d or domain.endswith("." + d) for d in own.domains):
+                continue
+            if m.group().lower() in own.emails:
                 continue
             out.append(_personal(m.group(), "an e-mail address", field))
-    for m in _PHONE.finditer(text):
-        if len(_DIGITS.sub("", m.group())) >= 9:
+    digits = len(text.encode("ascii", "ignore").translate(None, _NOT_DIGIT))
+    for m in _PHONE.finditer(text) if digits >= 9 else ():
+        if len(_DIGITS.sub("", m.group())) >= 9 and _normalise(m.group()) not in own.phones:
             out.append(_personal(m.group(), "a phone number", field))
-    for m in _STREET.finditer(text):
-        if squash(m.group()) not in own_address:
+    for m in _STREET.finditer(text) if digits else ():
+        street = _street_key(m.group())
+        if not any(street in a for a in own.addresses):
             out.append(_personal(m.group(), "a street address", field))
     return tuple(out)
+
+
+_STREET_ABBREVIATIONS = {
+    "st": "street", "ave": "avenue", "rd": "road", "ln": "lane", "dr": "drive",
+    "blvd": "boulevard", "ct": "court", "pl": "place", "pkwy": "parkway", "hwy": "highway",
+    "str": "strasse",
+}  # fmt: skip
+
+
+def _street_key(address: str) -> str:
+    """An address in a comparable form: folded, punctuation dropped, `St.` read as `street`."""
+    words = squash(address).replace(".", " ").replace(",", " ").split()
+    return " ".join(_STREET_ABBREVIATIONS.get(w, w) for w in words)
 
 
 def _personal(span: str, what: str, field: Part) -> Finding:

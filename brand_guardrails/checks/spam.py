@@ -1,7 +1,8 @@
 """Spam language: a weighted score of spam trigger phrases over the copy the writer wrote.
 
 The phrase list is data the brand supplies (`spam.words_path` in the kit); without it the
-check is skipped. The score sums the weights of distinct phrases found; it warns at the kit's
+check is skipped. Phrases are found in one Aho-Corasick pass per line, whatever the list's
+length. The score sums the weights of distinct phrases found; it warns at the kit's
 `warn_score` and blocks only when the kit sets `block_score`.
 """
 
@@ -14,6 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from brand_guardrails.checks._cache import LineMemo, lines, per_kit
+from brand_guardrails.checks._phrases import PhraseIndex
 from brand_guardrails.checks._text import Part, fold, parts
 from brand_guardrails.checks.voice import content_lines
 from brand_guardrails.kit import BrandKit
@@ -66,11 +68,19 @@ def load_spam_words(path: Path) -> dict[str, float]:
     return words
 
 
-def _phrase_regex(phrase: str) -> str:
-    body = r"\s+".join(re.escape(w) for w in phrase.split())
+def _is_word_char(c: str) -> bool:
+    return c.isalnum() or c == "_"
+
+
+def _bounded(text: str, start: int, end: int, phrase: str) -> bool:
+    """True when a phrase found at text[start:end] stands as whole words: no letter, digit or
+    currency sign just before it and, if it ends in a letter or digit, no letter or digit
+    just after it (`cash` is not in `cashmere`, `$5` is not in `US$50`)."""
     if not any(c.isalnum() for c in phrase):
-        return body
-    return rf"(?<![\w$£€]){body}(?!\w)" if phrase[-1].isalnum() else rf"(?<![\w$£€]){body}"
+        return True
+    if start > 0 and (_is_word_char(text[start - 1]) or text[start - 1] in "$£€"):
+        return False
+    return not (phrase[-1].isalnum() and end < len(text) and _is_word_char(text[end]))
 
 
 def _system_texts(kit: BrandKit) -> tuple[str, ...]:
@@ -90,22 +100,37 @@ class _Spam:
 
 @per_kit
 def _compile(kit: BrandKit) -> _Spam | None:
-    """The kit's spam phrases as one alternation behind a per-line memo (None: no list)."""
+    """The kit's spam phrases in one Aho-Corasick index behind a per-line memo (None: no
+    list)."""
     if kit.spam.words_path is None:
         return None
     weights = load_spam_words(kit.spam.words_path)
     if not weights:
         return None
-    ordered = sorted(weights, key=len, reverse=True)
-    rx = re.compile("|".join(f"({_phrase_regex(p)})" for p in ordered))
+    index = PhraseIndex((" ".join(p.split()), p) for p in weights)
     system = _system_texts(kit)
+
+    system_index = PhraseIndex((s, s) for s in system)
 
     def scan(text: str, _field: Part) -> tuple[str, ...]:
         folded = fold(text)
-        for s in system:
-            if s in folded:
+        present = system_index.values_in(folded)
+        for s in system if present else ():
+            if s in present:
                 folded = folded.replace(s, " ")
-        return tuple(ordered[(m.lastindex or 1) - 1] for m in rx.finditer(folded))
+        flat = " ".join(folded.split())
+        found = sorted(
+            ((a, b, p) for a, b, p in index.matches(flat) if _bounded(flat, a, b, p)),
+            key=lambda m: (m[0], m[0] - m[1]),
+        )
+        # leftmost, then longest, without overlaps: what one regex alternation would find
+        out: list[str] = []
+        free_from = 0
+        for a, b, p in found:
+            if a >= free_from:
+                out.append(p)
+                free_from = b
+        return tuple(out)
 
     return _Spam(weights, LineMemo(scan))
 

@@ -6,8 +6,11 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import NamedTuple
 
 from brand_guardrails.checks._cache import LineMemo, lines, per_kit, scan_lines
+from brand_guardrails.checks._phrases import PhraseIndex
 from brand_guardrails.checks._text import Part, fold, original_span, parts
 from brand_guardrails.kit import BrandKit
 from brand_guardrails.message import CopyToCheck
@@ -17,8 +20,9 @@ _EMOJI = re.compile(
     "[\U0001f000-\U0001faff\u2600-\u27bf\u2b00-\u2bff\u2300-\u23ff\ufe0f\U0001f1e6-\U0001f1ff]"
 )
 _CAPS = re.compile(r"[A-Z]{4,}")
-_UPPER = re.compile(r"[A-Z]")
-_LETTER = re.compile(r"[A-Za-z]")
+_NOT_LETTER = bytes(c for c in range(256) if not chr(c).isascii() or not chr(c).isalpha())
+_NOT_UPPER = bytes(c for c in range(256) if not chr(c).isascii() or not chr(c).isupper())
+"""Bytes to delete to count the ASCII letters (capital letters) of ASCII-encoded text."""
 _EXCLAIM = re.compile(r"!{2,}|\?!|!\?")
 _CAPS_OK = frozenset({"STOP", "HELP", "USD", "FAQ", "HTTP", "HTTPS", "GORE", "NASA"})
 _WORD = re.compile(r"[A-Za-z]+(?:['’][A-Za-z]+)?")
@@ -27,8 +31,7 @@ _VOWELS = re.compile(r"[aeiouy]+")
 _URL = re.compile(r"\S+://\S+|\S+@\S+")
 
 
-@dataclass(frozen=True, slots=True)
-class LineStats:
+class LineStats(NamedTuple):
     """What voice needs to know about one line."""
 
     letters: int
@@ -51,8 +54,10 @@ class LineStats:
     """Estimated syllables."""
 
 
+@lru_cache(maxsize=65536)
 def syllables(word: str) -> int:
-    """An estimate of a word's syllables (vowel groups, silent final e)."""
+    """An estimate of a word's syllables (vowel groups, silent final e); memoised, since
+    copy reuses its vocabulary even when every sentence is new."""
     w = word.lower()
     n = len(_VOWELS.findall(w))
     if w.endswith("e") and not w.endswith(("le", "ee", "ye")) and n > 1:
@@ -62,26 +67,32 @@ def syllables(word: str) -> int:
 
 def _stats(caps_ok: frozenset[str], text: str) -> LineStats:
     plain = _URL.sub(" ", text) if ("://" in text or "@" in text) else text
-    shouted = tuple(
-        m.group()
-        for m in _CAPS.finditer(plain)
-        if m.group() not in caps_ok
-        and not (m.start() and plain[m.start() - 1].isalnum())
-        and not (m.end() < len(plain) and plain[m.end()].isalnum())
+    ascii_plain = plain.encode("ascii", "ignore")
+    upper = len(ascii_plain.translate(None, _NOT_UPPER))
+    shouted = (
+        tuple(
+            m.group()
+            for m in _CAPS.finditer(plain)
+            if m.group() not in caps_ok
+            and not (m.start() and plain[m.start() - 1].isalnum())
+            and not (m.end() < len(plain) and plain[m.end()].isalnum())
+        )
+        if upper >= 4
+        else ()
     )
     bangs = _EXCLAIM.search(plain) if ("!" in plain or "?" in plain) else None
     words = _WORD.findall(plain)
     ends = len(_SENTENCE_END.findall(plain))
     return LineStats(
-        letters=len(_LETTER.findall(plain)),
-        upper=len(_UPPER.findall(plain)),
+        letters=len(ascii_plain.translate(None, _NOT_LETTER)),
+        upper=upper,
         shouted=shouted,
         bang_run=bangs.group() if bangs else None,
         exclamations=plain.count("!"),
         emoji=tuple(_EMOJI.findall(text)) if not text.isascii() else (),
         words=len(words),
         sentences=ends or (1 if words else 0),
-        syllables=sum(syllables(w) for w in words),
+        syllables=sum(map(syllables, words)),
     )
 
 
@@ -96,6 +107,7 @@ def _voice(kit: BrandKit) -> _Voice:
     """The avoid-word scan and the line statistics, behind per-line memos."""
     words = list(kit.voice.avoid)
     folded = tuple(fold(w) for w in words)
+    present = PhraseIndex((w, w) for w in folded)
     rx = (
         re.compile(r"\b(?:" + "|".join(rf"({re.escape(w)}\b)" for w in folded) + ")")
         if words
@@ -105,7 +117,7 @@ def _voice(kit: BrandKit) -> _Voice:
 
     def avoid(text: str, field: Part) -> tuple[Finding, ...]:
         low = fold(text)
-        if rx is None or not any(map(low.__contains__, folded)):
+        if rx is None or not present.any_in(low):
             return ()
         return tuple(
             Finding(

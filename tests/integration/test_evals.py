@@ -183,3 +183,23 @@ def test_spam_cases_are_skipped_without_the_word_list(tmp_path: Path) -> None:
 def test_spam_cases_run_with_the_shared_word_list(tmp_path: Path, shared_data: Path) -> None:
     report = run_evals(KIT, datasets_dir=DATASETS, report_dir=tmp_path, shared_data=shared_data)
     assert not report.skipped and report.families["spam"].tp >= 8
+
+
+def test_false_block_set_is_large_multilingual_and_gated(tmp_path: Path) -> None:
+    cases = [json.loads(x) for x in (DATASETS / "false_blocks.jsonl").read_text().splitlines()]
+    assert len(cases) >= 200 and all(c["expect"] != "block" for c in cases)
+    languages = {c["id"].split("-", 1)[0] for c in cases}
+    assert languages >= {"en", "de", "fr", "es"}
+    report = run_evals(KIT, datasets_dir=DATASETS, report_dir=tmp_path)
+    fb = report.false_blocks
+    assert fb is not None and fb.cases == len(cases)
+    assert fb.false_block_rate <= 0.01, fb.blocked_cases
+    assert "Legitimate copy (false_blocks.jsonl" in (tmp_path / "report.md").read_text()
+    # a kit that forgets the brand's own phone numbers blocks its own order updates
+    forgetful = KIT.model_copy(update={"contact": KIT.contact.model_copy(update={"phones": []})})
+    failed = run_evals(forgetful, datasets_dir=DATASETS, report_dir=tmp_path / "f")
+    assert failed.false_blocks is not None and failed.false_blocks.blocked > fb.blocked
+    assert any(f.startswith("false blocks on legitimate copy") for f in failed.failures)
+    assert {"privacy.personal_data"} <= {
+        r for c in failed.false_blocks.blocked_cases for r in c.found_rules
+    }

@@ -16,6 +16,8 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from core.settings import Settings
 from graphs.runtime import Deps, build_deps
+from tests.support.marketing_llm import MarketingLLM
+from tests.support.openai_server import OpenAIServer, schema_name
 
 pytestmark = pytest.mark.integration
 
@@ -45,8 +47,12 @@ MESSAGES = [
 ]
 
 
-def _run(*args: str, stdin: str) -> subprocess.CompletedProcess[str]:
+def _run(
+    *args: str, stdin: str, llm: OpenAIServer | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "OPENAI_BASE_URL")}
+    if llm is not None:
+        env |= {"OPENAI_API_KEY": "sk-test", "OPENAI_BASE_URL": llm.base_url}
     return subprocess.run(
         [sys.executable, "-m", "api.cli", "check", *args],
         input=stdin,
@@ -91,7 +97,7 @@ def test_cli_reports_bad_lines_by_number_and_checks_the_rest(tmp_path: Path) -> 
     assert res.returncode == 2
     out = [json.loads(line) for line in res.stdout.splitlines()]
     assert len(out) == 5
-    assert out[0] == {"id": "clean", "verdict": "pass", "findings": []}
+    assert out[0] == {"id": "clean", "verdict": "pass", "findings": [], "judged": False}
     assert out[1]["error"].startswith("line 2: not valid JSON")
     assert (
         out[2] == {"id": "x", "error": out[2]["error"]} and "line 3: no channel" in out[2]["error"]
@@ -132,3 +138,54 @@ def test_api_matches_the_cli(deps: Deps) -> None:
         bad = client.post("/api/v1/guardrails/check", json={"id": "z", "body": "no channel"})
         assert bad.status_code == 422 and "no channel" in bad.json()["detail"]
         assert "/api/v1/guardrails/check" in client.get("/openapi.json").json()["paths"]
+
+
+def test_cli_judge_adds_the_llms_findings_to_the_deterministic_ones() -> None:
+    with OpenAIServer(MarketingLLM(judge="tone")) as server:
+        res = _run(
+            "--judge", stdin=json.dumps(MESSAGES[0]) + "\n" + json.dumps(MESSAGES[1]), llm=server
+        )
+        assert [schema_name(r) for r in server.requests] == ["judge_copy", "judge_copy"]
+    assert res.returncode == 0, res.stderr
+    deceptive, clean = map(json.loads, res.stdout.splitlines())
+    rules = [f["rule_id"] for f in deceptive["findings"]]
+    assert "banned.phrase" in rules and rules[-1] == "judge.tone"
+    assert clean["judged"] and clean["verdict"] == "warn"
+    assert [f["rule_id"] for f in clean["findings"]] == ["judge.tone"]
+    assert clean["findings"][0]["span"] == "Hi Ana,"
+
+
+def test_cli_judge_without_an_llm_is_a_clear_error() -> None:
+    res = _run("--judge", stdin=json.dumps(MESSAGES[1]))
+    assert res.returncode == 2 and res.stdout == ""
+    assert "needs an LLM" in res.stderr and "OPENAI_API_KEY" in res.stderr
+    line = json.dumps({**MESSAGES[1], "judge": True})
+    (out,) = map(json.loads, _run(stdin=line).stdout.splitlines())
+    assert "needs an LLM" in out["error"] and out["id"] == "clean"
+
+
+def test_api_judge_runs_with_an_llm_and_says_why_not_without(
+    settings: Settings, deps: Deps
+) -> None:
+    body = {**MESSAGES[1], "judge": True}
+    with TestClient(create_app(deps=deps)) as client:
+        r = client.post("/api/v1/guardrails/check", json=body)
+        assert r.status_code == 422 and "needs an LLM" in r.json()["detail"]
+        plain = client.post("/api/v1/guardrails/check", json=MESSAGES[1])
+        assert plain.status_code == 200 and plain.json()[0]["judged"] is False
+    with OpenAIServer(MarketingLLM(judge="claim")) as server:
+        configured = settings.model_copy(
+            update={"openai_api_key": "sk-test", "openai_base_url": server.base_url}
+        )
+        d = build_deps(configured, with_rules=False)
+        try:
+            with TestClient(create_app(deps=d)) as client:
+                r = client.post("/api/v1/guardrails/check", json=[body, MESSAGES[1]])
+        finally:
+            d.db.dispose()
+        assert len(server.requests) == 1  # only the message that asked for the judge
+    assert r.status_code == 200, r.text
+    judged, plain_result = r.json()
+    assert judged["judged"] and judged["verdict"] == "block"
+    assert [f["rule_id"] for f in judged["findings"]] == ["judge.claim"]
+    assert plain_result["verdict"] == "pass" and not plain_result["judged"]

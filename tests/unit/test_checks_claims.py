@@ -80,3 +80,58 @@ def test_claims_spelt_out_letter_by_letter_block(body: str, span: str) -> None:
 
 def test_spelt_out_harmless_words_pass() -> None:
     assert _check("Made in the U.S.A. from w o o l.") == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Tip #1: dry your boots slowly, away from the fire.",
+        "Issue #1 of the Trail Notes is out.",
+        "Step #1 – pick your size.",
+        "Bestseller #1 of 5 in our spring list.",
+        "Our designer Jamie Heal picked these boots.",
+        "Say hello to Dr. Heal at the Portland store.",
+    ],
+)
+def test_numbered_items_and_the_surname_heal_pass(body: str) -> None:
+    assert _check(body) == []
+
+
+@pytest.mark.parametrize(
+    ("body", "span"),
+    [
+        ("the #1 boot in America", "#1"),
+        ("#1 boot in America, three years running.", "#1"),
+        ("America's #1 rain jacket", "#1"),
+        ("This Balm Heals Cracked Heels", "Heals"),
+        ("Heal your heels with our wool socks.", "Heal"),
+    ],
+)
+def test_ranking_in_claim_position_and_cure_verbs_block(body: str, span: str) -> None:
+    (f,) = claims.check(KIT, CopyToCheck(channel=Channel.EMAIL, body=body))
+    assert f.rule_id == "claims.unsubstantiated" and f.span == span
+
+
+@pytest.mark.parametrize(
+    ("body", "span"),
+    [
+        ("this tea cur3s anxiety in 3 days", "cur3s"),
+        ("Gu@r@nteed to keep you dry", "Gu@r@nteed"),
+        ("Try it r1sk-fr33 for 30 days", "r1sk-fr33"),
+        ("Our сlinicаlly proven insoles", "сlinicаlly proven"),  # Cyrillic с and а
+        ("The world's b3st trail shoe", "world's b3st"),
+    ],
+)
+def test_leetspeak_and_look_alike_claims_block(body: str, span: str) -> None:
+    (f,) = claims.check(KIT, CopyToCheck(channel=Channel.EMAIL, body=body))
+    assert f.rule_id == "claims.unsubstantiated" and f.span == span
+
+
+def test_leet_readings_keep_offsets_and_leave_plain_numbers() -> None:
+    from brand_guardrails.checks.claims import leet_readings
+
+    assert leet_readings("cur3s in 3 days, 10% off, order 1234") == (
+        "cures in 3 days, 10% off, order 1234",
+    )
+    assert leet_readings("cl1n1cally") == ("clinically", "cllnlcally")
+    assert leet_readings("plain words only") == ()

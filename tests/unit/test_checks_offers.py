@@ -64,3 +64,10 @@ def test_copy_promising_another_discount_than_the_offer_blocks() -> None:
 
 def test_no_offer_no_findings() -> None:
     assert _run("New boots are in. 100% wool socks too.", None) == {}
+
+
+def test_push_offer_passes_with_the_short_disclaimer_and_blocks_without() -> None:
+    offer = Offer(kind="percent_off", percent=10, code="TRAIL10")
+    assert _run("Code TRAIL10 takes 10% off until Sunday.", offer, Channel.PUSH) == {}
+    bare = CopyToCheck(channel=Channel.PUSH, body="Code TRAIL10 takes 10% off.", offer=offer)
+    assert {f.rule_id for f in offers.check(KIT, bare)} == {"offer.missing_disclaimer"}

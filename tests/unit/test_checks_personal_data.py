@@ -81,3 +81,31 @@ def test_short_or_empty_private_values_are_ignored() -> None:
 def test_location_and_minors_are_sensitive(body: str) -> None:
     msg = CopyToCheck(channel=Channel.PUSH, body=body)
     assert [f.rule_id for f in privacy.check(KIT, msg)] == ["privacy.sensitive_topic"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Call our repair team at (207) 555-0142.",
+        "Questions? Ring +1 800 555 0199, 8am-6pm.",
+        "Send torn jackets to repairs@northwind-help.example.",
+        "Visit our flagship at 48 Commercial Street, Portland.",
+        "Northwind Outfitters, 1200 Harbor Way, Suite 300, Portland",
+    ],
+)
+def test_the_brands_own_contact_details_are_not_personal_data(body: str) -> None:
+    assert _personal(body) == []
+    assert check_message(KIT, CopyToCheck(channel=Channel.PUSH, body=body)) == []
+
+
+def test_a_number_close_to_the_brands_is_still_personal_data() -> None:
+    assert _personal("Call (207) 555-0143.") == ["(207) 555-0143"]
+    assert _personal("Write to repairs@northwind-help.example.com") == [
+        "repairs@northwind-help.example.com"
+    ]
+
+
+def test_the_brands_store_address_matches_when_abbreviated() -> None:
+    assert _personal("Your order is ready at 48 Commercial St.") == []
+    assert _personal("Our Burlington store opens at 112 Church St. on Saturday.") == []
+    assert _personal("Meet Dana at 112 Maple St. on Saturday.") == ["112 Maple St."]

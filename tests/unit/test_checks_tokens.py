@@ -69,3 +69,35 @@ def test_bracketed_ad_label_is_a_disclosure_not_a_placeholder() -> None:
     msg = CopyToCheck(channel=Channel.EMAIL, subject="[Ad] New boots", body="Hi Sam, new boots.")
     assert tokens.check(KIT, msg) == []
     assert _ids("[Product] is back") == ["tokens.unresolved"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Hi {FirstName},",
+        "Hi [first_name],",
+        "Hi [FNAME],",
+        "Dear [First Name],",
+        "Hi <<first_name>>,",
+        "Hi *|FNAME|*,",
+        "Hi %FNAME%,",
+        "Hi {{x}}",
+    ],
+)
+def test_placeholder_syntaxes_of_templates_and_esps_block(body: str) -> None:
+    assert _ids(body) == ["tokens.unresolved"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "[New] The Ridge jacket is here",
+        "The reviewer called it “the warmest [sic] jacket we own”.",
+        "[Update] Your order has shipped",
+        "[Order Update] Your parcel is on its way",
+        "[NEW] Trail runners in three colours",
+        "[Anzeige] Neue Wanderschuhe sind da",
+    ],
+)
+def test_bracketed_words_of_ordinary_copy_pass(body: str) -> None:
+    assert _ids(body) == []

@@ -48,3 +48,9 @@ def test_email_body_then_footer_and_push_untouched() -> None:
     assert out.startswith("Hi there.\n\n--\n")
     assert apply_footer(KIT, Channel.PUSH, "New boots", URL) == "New boots"
     assert compliance_footer(KIT, Channel.PUSH, unsubscribe_url=URL) == ""
+
+
+def test_push_with_an_offer_carries_the_short_disclaimer() -> None:
+    offer = Offer(kind="percent_off", percent=10, code="TRAIL10")
+    out = apply_footer(KIT, Channel.PUSH, "10% off this weekend with TRAIL10.", URL, offer=offer)
+    assert out == "10% off this weekend with TRAIL10. Excl. apply, see site."
