@@ -24,6 +24,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from brand_guardrails.checks._phrases import PhraseIndex
 from brand_guardrails.checks._text import fold, original_span, required_literals
 
 CATEGORIES = (
@@ -221,13 +222,24 @@ _SPECIFIC: dict[str, str] = {
 
 _TERM_RX = {c: re.compile(rf"(?<![\w-])(?:{p})(?!\w|-free)") for c, p in _TERMS.items()}
 _SPECIFIC_RX = {c: re.compile(p, re.IGNORECASE) for c, p in _SPECIFIC.items()}
-_TERM_LITERALS = {c: required_literals(p) for c, p in _TERMS.items()}
-_SPECIFIC_LITERALS = {c: required_literals(p.lower()) for c, p in _SPECIFIC.items()}
-"""Substrings one of which every match contains (a plain `in` test before each regex)."""
 
 
-def _may_match(literals: tuple[str, ...] | None, folded: str) -> bool:
-    return literals is None or any(lit in folded for lit in literals)
+def _literal_index() -> tuple[PhraseIndex[tuple[str, str]], set[tuple[str, str]]]:
+    """Substrings one of which every match of a pattern contains, found in one pass; and the
+    patterns without such a set (always run)."""
+    entries: list[tuple[str, tuple[str, str]]] = []
+    always: set[tuple[str, str]] = set()
+    for kind, patterns in (("term", _TERMS), ("specific", _SPECIFIC)):
+        for cat, p in patterns.items():
+            lits = required_literals(p.lower() if kind == "specific" else p)
+            if lits is None:
+                always.add((kind, cat))
+            else:
+                entries += [(lit, (kind, cat)) for lit in lits]
+    return PhraseIndex(entries), always
+
+
+_LITERALS, _ALWAYS = _literal_index()
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,8 +273,9 @@ class CreepGuard:
         """Every trait attributed to the reader in one line of copy."""
         folded = fold(text)
         found: list[tuple[int, int, int, Attribution]] = []  # (priority, start, end, it)
+        may = _LITERALS.values_in(folded) | _ALWAYS
         for cat, rx in _SPECIFIC_RX.items():
-            if not _may_match(_SPECIFIC_LITERALS[cat], folded):
+            if ("specific", cat) not in may:
                 continue
             for source in (text,) if text.isascii() else (text, folded):
                 for m in rx.finditer(source):
@@ -273,7 +286,7 @@ class CreepGuard:
                 span = original_span(text, folded, m.start(), m.end())
                 it = Attribution("listed", span, "a topic the brand kit forbids")
                 found.append((2, m.start(), m.end(), it))
-        terms = [(c, rx) for c, rx in _TERM_RX.items() if _may_match(_TERM_LITERALS[c], folded)]
+        terms = [(c, rx) for c, rx in _TERM_RX.items() if ("term", c) in may]
         if self._listed_terms is not None and self._listed_terms.search(folded):
             terms.append(("listed", self._listed_terms))
         if not terms:

@@ -29,6 +29,7 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from brand_guardrails.checks._cache import LineMemo, per_kit, scan_lines
+from brand_guardrails.checks._phrases import PhraseIndex
 from brand_guardrails.checks._text import Part, fold, required_literals
 from brand_guardrails.kit import BrandKit
 from brand_guardrails.message import CopyToCheck
@@ -101,17 +102,18 @@ CUES: tuple[tuple[str, str], ...] = (
         "dictates the output",
     ),
 )
-_CUES = tuple((re.compile(p), why, required_literals(p)) for p, why in CUES)
-"""Compiled cues with the substrings one of which each needs (checked before its regex)."""
+_CUES = tuple((re.compile(p), why) for p, why in CUES)
+_CUE_LITERALS = PhraseIndex(
+    (lit, i) for i, (p, _) in enumerate(CUES) for lit in required_literals(p) or ()
+)
+"""Substrings one of which each cue needs, found in one pass before its regex runs."""
+_CUES_ALWAYS = {i for i, (p, _) in enumerate(CUES) if required_literals(p) is None}
 
 
 def _cues(norm: str) -> list[int]:
     """Indices of the cues found in normalised text."""
-    return [
-        i
-        for i, (rx, _, lits) in enumerate(_CUES)
-        if (lits is None or any(lit in norm for lit in lits)) and rx.search(norm)
-    ]
+    may = _CUE_LITERALS.values_in(norm) | _CUES_ALWAYS
+    return [i for i in sorted(may) if _CUES[i][0].search(norm)]
 
 
 _WORD = re.compile(r"\w+")
@@ -142,7 +144,7 @@ def normalise(text: str) -> str:
     t = fold(text[:_MAX_CHARS])
     t = _LEET_WORD.sub(lambda m: m.group().translate(_LEET), t)
     t = _SPACED.sub(lambda m: _SPACE_SEP.sub("", m.group()), t)
-    return _WORD.sub(lambda m: _typo_of(m.group()) or m.group(), t)
+    return _TYPO_CANDIDATE.sub(lambda m: _typo_of(m.group()) or m.group(), t)
 
 
 # Words the detector reads through typos (`igmre`, `instrucitons`): a word within two edits of
@@ -177,6 +179,19 @@ _NOT_TYPOS = frozenset(
     ]
 )
 """Real words within two edits of a keyword (found in the SMS and copy corpora)."""
+
+
+def _candidates() -> re.Pattern[str]:
+    """Words that could be a typo of a keyword: same first and last letter, length ±2."""
+    spans: dict[tuple[str, str], tuple[int, int]] = {}
+    for k in KEYWORDS:
+        lo, hi = spans.get((k[0], k[-1]), (len(k), len(k)))
+        spans[(k[0], k[-1])] = (min(lo, len(k)), max(hi, len(k)))
+    alts = [f"{a}[a-z]{{{max(3, lo - 4)},{hi}}}{b}" for (a, b), (lo, hi) in sorted(spans.items())]
+    return re.compile(r"\b(?:" + "|".join(alts) + r")\b")
+
+
+_TYPO_CANDIDATE = _candidates()
 
 
 @lru_cache(maxsize=65536)
