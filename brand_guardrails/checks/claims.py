@@ -42,6 +42,8 @@ def _char_classes() -> bytes:
 
 
 _CLASSES = _char_classes()
+_SPACED_HINT = re.compile(rb"sa(?:s|ss)as")
+"""Two single letters between separators, in `_CLASSES` bytes: every spelt-out word has them."""
 _LEET_AS_I = str.maketrans("0134578@$€9!|", "oieastbasegii")
 _LEET_AS_L = str.maketrans("0134578@$€9!|", "oleastbasegll")
 """Symbols read as letters, one for one (so offsets stay put); `1`, `!`, `|` as i or as l."""
@@ -193,8 +195,8 @@ def _spaced_hits(pats: _Patterns, folded: str) -> list[tuple[ClaimPattern, int, 
     """Claims hidden by spelling a word out letter by letter, matched with the letters
     joined; the span is the spelt-out text."""
     out: list[tuple[ClaimPattern, int, str]] = []
-    if b"sas" not in folded.encode("ascii", "replace").translate(_CLASSES):
-        return out  # no single letter between separators: nothing spelt out (a cheap test)
+    if _SPACED_HINT.search(folded.encode("ascii", "replace").translate(_CLASSES)) is None:
+        return out  # no two single letters between separators: nothing spelt out
     for run in _SPACED.finditer(folded):
         joined = "".join(ch for ch in run.group() if ch.isalpha())
         window = folded[max(0, run.start() - 30) : run.start()] + joined
