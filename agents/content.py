@@ -17,10 +17,10 @@ from jinja2 import TemplateError
 from pydantic import BaseModel, Field
 
 from agents.prompts import render_prompt
+from brand_guardrails.checks.injection import is_injection
+from brand_guardrails.checks.injection import score as injection_score
 from brand_guardrails.copybank import compile_template
 from brand_guardrails.footer import apply_footer
-from brand_guardrails.injection import is_injection
-from brand_guardrails.injection import score as injection_score
 from brand_guardrails.kit import TEMPLATE_VARIABLES, Angle, BrandKit, CopyTemplate
 from brand_guardrails.rules import BrandRule
 from core.models import (

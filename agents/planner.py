@@ -14,7 +14,7 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 
 from agents.prompts import render_prompt
-from brand_guardrails.injection import score as injection_score
+from brand_guardrails.checks.injection import score as injection_score
 from core.models import (
     Audience,
     AudienceFilter,

@@ -21,6 +21,9 @@ With `shared_data`, it also scores the UCI SMS Spam Collection: every message ge
 prefix and STOP footer (ham lacks them, and they are not what is measured), and only the
 content families (banned, claims, offer, tokens, links, privacy, voice) are counted — not SMS
 structure (brand, STOP, segments). Ham blocked by them is a false block; spam blocked is recall.
+
+It also scores the two guard models (evals/guard_models.py): the injection classifier on the
+held-out half of every public source, and the creep guard per category on `creep.jsonl`.
 """
 
 from __future__ import annotations
@@ -38,6 +41,15 @@ from brand_guardrails.footer import apply_footer
 from brand_guardrails.kit import BrandKit
 from core.models import Channel, Finding, Offer, Severity
 from evals.adversarial import AdversarialReport, run_adversarial
+from evals.guard_models import (
+    CreepReport,
+    InjectionEval,
+    creep_failures,
+    injection_failures,
+    score_creep,
+    score_injection,
+)
+from evals.scores import FamilyScore, finish, tally
 from tools.llm import LLMClient
 
 _THRESHOLDS = Path(__file__).resolve().parent / "thresholds.yaml"
@@ -91,21 +103,6 @@ class CaseResult(_Model):
     """Rule ids found."""
 
 
-class FamilyScore(_Model):
-    """Precision and recall of one rule family over the cases (family present or not)."""
-
-    tp: int = 0
-    """Cases where the family was expected and found."""
-    fp: int = 0
-    """Cases where it was found but not expected."""
-    fn: int = 0
-    """Cases where it was expected but not found."""
-    precision: float = 1.0
-    """tp / (tp + fp); 1.0 when nothing was found."""
-    recall: float = 1.0
-    """tp / (tp + fn); 1.0 when nothing was expected."""
-
-
 class SmsSpamScore(_Model):
     """Content checks on the UCI SMS Spam Collection."""
 
@@ -142,25 +139,6 @@ class FalseBlockScore(_Model):
     """The blocked cases, with the rules that blocked them."""
 
 
-class InjectionEval(_Model):
-    """Prompt-injection detection on one labelled set."""
-
-    source: str
-    """Where the texts come from."""
-    n: int
-    """Texts scored."""
-    tp: int
-    """Injections detected."""
-    fp: int
-    """Clean texts flagged."""
-    fn: int
-    """Injections missed."""
-    precision: float
-    """tp / (tp + fp)."""
-    recall: float
-    """tp / (tp + fn)."""
-
-
 class EvalReport(_Model):
     """The result of an eval run, with its gates."""
 
@@ -185,8 +163,10 @@ class EvalReport(_Model):
     sms_spam: SmsSpamScore | None = None
     """SMS spam/ham scores, when the shared data was given."""
     injection: list[InjectionEval] = Field(default_factory=list)
-    """Injection detection: the project's own cases, and with the shared data the deepset
-    set (held-out half gated; the other half was read while writing the patterns)."""
+    """Injection detection: the project's own cases and the held-out half of every public
+    source available (evals/guard_models.py); the deepset train half for reference."""
+    creep: CreepReport | None = None
+    """The creep guard per category on `creep.jsonl` (written here: optimistic)."""
     generated: AdversarialReport | None = None
     """Copy the content agent wrote for adversarial briefs and profiles (skipped offline)."""
     mismatches: list[CaseResult] = Field(default_factory=list)
@@ -296,56 +276,6 @@ def _score_false_blocks(kit: BrandKit, path: Path) -> FalseBlockScore:
     )
 
 
-def _injection_eval(source: str, items: list[tuple[str, bool]]) -> InjectionEval:
-    from brand_guardrails.injection import score
-
-    tp = fp = fn = 0
-    for text, label in items:
-        hit = score(text).hit
-        tp += hit and label
-        fp += hit and not label
-        fn += (not hit) and label
-    return InjectionEval(
-        source=source,
-        n=len(items),
-        tp=tp,
-        fp=fp,
-        fn=fn,
-        precision=tp / (tp + fp) if tp + fp else 1.0,
-        recall=tp / (tp + fn) if tp + fn else 1.0,
-    )
-
-
-def deepset_split(path: Path) -> dict[str, list[tuple[str, bool]]]:
-    """The deepset prompt-injection CSV split in two stable halves by a hash of the text:
-    `dev` (read while writing the detector) and `held_out` (never read; the gated figure)."""
-    import csv
-    import hashlib
-
-    out: dict[str, list[tuple[str, bool]]] = {"dev": [], "held_out": []}
-    with path.open(encoding="utf-8", newline="") as fh:
-        for row in csv.DictReader(fh):
-            half = int(hashlib.sha256(row["text"].encode()).hexdigest(), 16) % 2
-            out["held_out" if half else "dev"].append((row["text"], row["label"].strip() == "1"))
-    return out
-
-
-def _score_injection(datasets_dir: Path, shared_data: Path | None) -> list[InjectionEval]:
-    out: list[InjectionEval] = []
-    own = Path(datasets_dir) / "injection.jsonl"
-    if own.exists():
-        items = [
-            (c["text"], bool(c["label"]))
-            for c in map(json.loads, own.read_text(encoding="utf-8").splitlines())
-        ]
-        out.append(_injection_eval("project cases (injection.jsonl)", items))
-    if shared_data is not None:
-        halves = deepset_split(Path(shared_data) / "prompt_injection" / "deepset_train.csv")
-        out.append(_injection_eval("deepset held-out half", halves["held_out"]))
-        out.append(_injection_eval("deepset dev half (tuned on)", halves["dev"]))
-    return out
-
-
 def run_evals(
     kit: BrandKit,
     *,
@@ -385,14 +315,7 @@ def run_evals(
         found = sorted({f.rule_id for f in findings})
         exp_fam = {_family(r) for r in case.rules}
         got_fam = {_family(r) for r in found}
-        for name in exp_fam | got_fam:
-            s = families.setdefault(name, FamilyScore())
-            if name in exp_fam and name in got_fam:
-                s.tp += 1
-            elif name in got_fam:
-                s.fp += 1
-            else:
-                s.fn += 1
+        tally(families, exp_fam, got_fam)
         correct += got == case.expect
         if case.expect != "block":
             legit += 1
@@ -407,9 +330,7 @@ def run_evals(
                     found_rules=found,
                 )
             )
-    for s in families.values():
-        s.precision = s.tp / (s.tp + s.fp) if s.tp + s.fp else 1.0
-        s.recall = s.tp / (s.tp + s.fn) if s.tp + s.fn else 1.0
+    finish(families.values())
 
     failures: list[str] = []
     accuracy = correct / len(cases) if cases else 0.0
@@ -439,17 +360,13 @@ def run_evals(
                 f"false blocks on legitimate copy: {false_blocks.false_block_rate:.3f} > {limit}"
             )
 
-    injection = _score_injection(Path(datasets_dir), shared_data)
-    ig = gates.get("injection", {})
-    for ev in injection:
-        if ev.source.endswith("(tuned on)"):
-            continue
-        if ev.precision < ig.get("precision_min", 0):
-            failures.append(
-                f"injection ({ev.source}): precision {ev.precision:.3f} < {ig['precision_min']}"
-            )
-        if ev.recall < ig.get("recall_min", 0):
-            failures.append(f"injection ({ev.source}): recall {ev.recall:.3f} < {ig['recall_min']}")
+    injection = score_injection(Path(datasets_dir), shared_data)
+    failures += injection_failures(injection, gates.get("injection", {}))
+    creep = score_creep(kit, Path(datasets_dir))
+    if creep is None:
+        notes.append("creep guard: not measured, creep.jsonl is absent")
+    else:
+        failures += creep_failures(creep, gates["creep"])
 
     spam_score: SmsSpamScore | None = None
     if shared_data is not None:
@@ -485,6 +402,7 @@ def run_evals(
         false_blocks=false_blocks,
         sms_spam=spam_score,
         injection=injection,
+        creep=creep,
         generated=generated,
         mismatches=mismatches,
         passed=not failures,
@@ -538,14 +456,46 @@ def _markdown(r: EvalReport) -> str:
             "",
             "## Prompt-injection detection",
             "",
-            "| source | n | precision | recall | tp | fp | fn |",
-            "|---|---|---|---|---|---|---|",
+            "| source | n | precision | recall | false-positive rate | tp | fp | fn |",
+            "|---|---|---|---|---|---|---|---|",
         ]
         for ev in r.injection:
+            pos = ev.tp + ev.fn > 0
+            p, rec = (f"{ev.precision:.3f}", f"{ev.recall:.3f}") if pos else ("–", "–")
+            fpr = f"{ev.fpr:.3f}" if ev.n > ev.tp + ev.fn else "–"
             lines.append(
-                f"| {ev.source} | {ev.n} | {ev.precision:.3f} | {ev.recall:.3f} | {ev.tp} | "
-                f"{ev.fp} | {ev.fn} |"
+                f"| {ev.source} | {ev.n} | {p} | {rec} | {fpr} | {ev.tp} | {ev.fp} | {ev.fn} |"
             )
+    if r.creep:
+        c, f = r.creep.written_with_rules, r.creep.fresh
+        lines += [
+            "",
+            "## Creep guard (creep.jsonl)",
+            "",
+            f"Written beside the rules (optimistic): {c.cases} cases · recall {c.recall:.1%} · "
+            f"false-block rate {c.false_block_rate:.1%}",
+            *(
+                [
+                    f"Written after the rules were frozen: {f.cases} cases · recall "
+                    f"{f.recall:.1%} · false-block rate {f.false_block_rate:.1%}"
+                ]
+                if f
+                else []
+            ),
+            "",
+            "| category | precision | recall | tp | fp | fn | fresh: recall | fresh: fp |",
+            "|---|---|---|---|---|---|---|---|",
+            *[
+                f"| {name} | {s.precision:.3f} | {s.recall:.3f} | {s.tp} | {s.fp} | {s.fn} | "
+                + (
+                    f"{f.categories[name].recall:.3f} | {f.categories[name].fp} |"
+                    if f
+                    else "– | – |"
+                )
+                for name, s in c.categories.items()
+            ],
+            *[f"- mismatch: {m}" for m in r.creep.mismatches],
+        ]
     if r.generated is not None:
         g = r.generated
         lines += [

@@ -14,6 +14,7 @@ from brand_guardrails.checks import (
     banned,
     claims,
     email,
+    injection,
     links,
     offers,
     privacy,
@@ -61,5 +62,6 @@ FAMILIES: dict[str, Family] = {
     ),
     "voice": Family(voice.check, True, (voice.avoid_memo,)),
     "spam": Family(spam.check, True),
+    "injection": Family(injection.check, True, (injection.line_memo,), (injection.line_memo,)),
 }
 """Family name (the rule-id prefix) → family, in report order."""

@@ -1,5 +1,5 @@
-"""Privacy: sensitive topics (the creep factor), personal data of anyone but the recipient,
-and values of the recipient's private fields."""
+"""Privacy: sensitive traits attributed to the reader (the creep guard, `creep.py`), personal
+data of anyone but the recipient, and values of the recipient's private fields."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from brand_guardrails.checks._cache import LineMemo, per_kit, scan_lines
-from brand_guardrails.checks._text import Part, fold, original_span, parts, squash
+from brand_guardrails.checks._text import Part, fold, parts, squash
+from brand_guardrails.checks.creep import CreepGuard
 from brand_guardrails.kit import BrandKit
 from brand_guardrails.message import CopyToCheck
 from core.models import Finding, Severity
@@ -42,27 +43,17 @@ def topic_pattern(topic: str) -> str:
     return body + (r"\w*" if star else r"(?:s|es)?\b")
 
 
-@dataclass(frozen=True)
-class _Topics:
-    rx: re.Pattern[str] | None
-    topics: list[str]
-    literals: tuple[str, ...]
+@per_kit
+def creep_guard(kit: BrandKit) -> CreepGuard:
+    """The creep guard with the kit's own sensitive topics."""
+    return CreepGuard([topic_pattern(t) for t in kit.sensitive_topics if t.strip("* ")])
 
 
 @per_kit
 def _topic_memo(kit: BrandKit) -> LineMemo[Sequence[Finding]]:
-    """The sensitive-topic alternation behind a per-line memo."""
-    topics = list(kit.sensitive_topics)
-    rx = (
-        re.compile(r"\b(?:" + "|".join(f"({topic_pattern(t)})" for t in topics) + ")")
-        if topics
-        else None
-    )
-    literals = tuple(
-        max(reversed(fold(t).rstrip("*").split()), key=len) for t in topics if t.strip("* ")
-    )
-    compiled = _Topics(rx, topics, literals)
-    return LineMemo(lambda text, field: _scan_topics(compiled, text, field))
+    """The creep guard behind a per-line memo."""
+    guard = creep_guard(kit)
+    return LineMemo(lambda text, field: _scan_topics(guard, text, field))
 
 
 @dataclass(frozen=True)
@@ -91,7 +82,8 @@ def _pii_memo(kit: BrandKit) -> LineMemo[Sequence[Finding]]:
 
 
 def check(kit: BrandKit, msg: CopyToCheck) -> list[Finding]:
-    """`privacy.sensitive_topic`, `privacy.personal_data` (someone's e-mail, phone or street
+    """`privacy.sensitive_topic` (a sensitive trait attributed to the reader: `creep.py`),
+    `privacy.personal_data` (someone's e-mail, phone or street
     address that is not the recipient's own) and `privacy.private_field` (a value of one of
     the recipient's private traits)."""
     out = scan_lines(_topic_memo(kit), msg, across_lines=True)
@@ -133,31 +125,25 @@ def _own_contact(recipient: dict[str, str]) -> set[str]:
     return {_normalise(str(recipient[k])) for k in CONTACT_FIELDS if recipient.get(k)}
 
 
-def _scan_topics(t: _Topics, text: str, field: Part) -> tuple[Finding, ...]:
-    if t.rx is None:
-        return ()
-    folded = fold(text)
-    if not any(map(folded.__contains__, t.literals)):
-        return ()
-    out: list[Finding] = []
-    for m in t.rx.finditer(folded):
-        topic = t.topics[(m.lastindex or 1) - 1]
-        span = original_span(text, folded, m.start(), m.end())
-        out.append(
-            Finding(
-                rule_id="privacy.sensitive_topic",
-                severity=Severity.BLOCK,
-                span=span,
-                explanation=(
-                    f"“{span}” touches a sensitive topic ({topic.rstrip('*')}); marketing "
-                    "copy must not refer to or imply a person's health, finances, beliefs "
-                    "or other sensitive traits."
-                ),
-                suggested_fix="Remove the reference; talk about the product, not the person.",
-                field=field,
-            )
+def _scan_topics(guard: CreepGuard, text: str, field: Part) -> tuple[Finding, ...]:
+    return tuple(
+        Finding(
+            rule_id="privacy.sensitive_topic",
+            severity=Severity.BLOCK,
+            span=a.span,
+            explanation=(
+                f"“{a.span}” attributes a sensitive trait to the reader ({a.category}; {a.how}); "
+                "marketing copy must not state or imply a person's health, pregnancy, "
+                "children, beliefs, sexuality, ethnicity, finances, whereabouts or age."
+            ),
+            suggested_fix=(
+                "Talk about the product, not the person: drop the reference to the reader, "
+                'or say it neutrally ("our maternity range", not "expecting a baby?").'
+            ),
+            field=field,
         )
-    return tuple(out)
+        for a in guard.scan(text)
+    )
 
 
 def _scan_pii(own: _Own, text: str, field: Part) -> tuple[Finding, ...]:

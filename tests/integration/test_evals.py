@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from brand_guardrails.checks.creep import CATEGORIES
 from brand_guardrails.kit import load_brand_kit
 from core.settings import Settings
 from evals.adversarial import load_adversarial
@@ -66,14 +67,19 @@ def test_sms_spam_collection(tmp_path: Path, shared_data: Path) -> None:
 
 def test_injection_detection_is_measured_and_gated(tmp_path: Path, shared_data: Path) -> None:
     report = run_evals(KIT, datasets_dir=DATASETS, report_dir=tmp_path, shared_data=shared_data)
-    by_source = {e.source: e for e in report.injection}
-    held = by_source["deepset held-out half"]
-    assert held.n > 200 and held.precision >= 0.9 and held.recall >= 0.5
-    assert by_source["project cases (injection.jsonl)"].n >= 40
-    assert "Prompt-injection detection" in (tmp_path / "report.md").read_text()
+    by_key = {e.key: e for e in report.injection if e.gated}
+    held = by_key["deepset"]
+    assert "held-out" in held.source and held.n > 200
+    assert held.precision >= 0.85 and held.recall >= 0.5
+    assert by_key["project"].n >= 40
+    # the benign sets: ordinary messages are almost never flagged
+    assert by_key["sms_ham"].n > 2000 and by_key["sms_ham"].fpr <= 0.01
+    assert by_key["jailbreaks_no_dan"].n > 100 and by_key["jailbreaks_no_dan"].recall >= 0.95
+    md = (tmp_path / "report.md").read_text()
+    assert "Prompt-injection detection" in md and "false-positive rate" in md
     strict = tmp_path / "strict.yaml"
     text = (REPO / "evals" / "thresholds.yaml").read_text()
-    strict.write_text(text.replace("recall_min: 0.5\n", "recall_min: 0.99\n"))
+    strict.write_text(text.replace("sms_ham: {fpr_max: 0.01}", "sms_ham: {fpr_max: 0.0}"))
     failed = run_evals(
         KIT,
         datasets_dir=DATASETS,
@@ -81,7 +87,33 @@ def test_injection_detection_is_measured_and_gated(tmp_path: Path, shared_data: 
         shared_data=shared_data,
         thresholds_path=strict,
     )
-    assert any(f.startswith("injection (deepset held-out half): recall") for f in failed.failures)
+    assert any(
+        f.startswith("injection (UCI SMS ham") and "false-positive rate" in f
+        for f in failed.failures
+    )
+
+
+def test_creep_guard_is_measured_per_category_and_gated(tmp_path: Path) -> None:
+    report = run_evals(KIT, datasets_dir=DATASETS, report_dir=tmp_path)
+    assert report.creep is not None
+    tuned, fresh = report.creep.written_with_rules, report.creep.fresh
+    assert tuned.cases + (fresh.cases if fresh else 0) >= 300
+    assert set(CATEGORIES) <= set(tuned.categories)
+    for name in CATEGORIES:
+        s = tuned.categories[name]
+        assert s.tp + s.fn >= 10, name
+        assert s.precision >= 0.9 and s.recall >= 0.85, (name, s)
+    assert tuned.false_block_rate <= 0.02
+    # the cases written after the rules were frozen: few false blocks, recall far lower
+    assert fresh is not None and fresh.cases >= 50
+    assert fresh.false_block_rate <= 0.05 and fresh.recall >= 0.4
+    md = (tmp_path / "report.md").read_text()
+    assert "## Creep guard" in md and "Written after the rules were frozen" in md
+    strict = tmp_path / "strict.yaml"
+    text = (REPO / "evals" / "thresholds.yaml").read_text()
+    strict.write_text(text.replace("  recall_min: 0.85\n", "  recall_min: 1.0\n"))
+    failed = run_evals(KIT, datasets_dir=DATASETS, report_dir=tmp_path, thresholds_path=strict)
+    assert any(f.startswith("creep guard (") and "recall" in f for f in failed.failures)
 
 
 def _llm(settings: Settings, server: OpenAIServer) -> LLMClient:

@@ -25,7 +25,7 @@ def _spans(body: str) -> list[str | None]:
         ("Managing Diabetes on the trail?", "Diabetes"),
         ("Boost your credit   score", "credit   score"),
         ("After your divorce, treat yourself", "divorce"),
-        ("Kickstart weight loss", "weight loss"),
+        ("Kickstart your weight loss", "weight loss"),
         ("Recently diagnosed?", "diagnosed"),
     ],
 )

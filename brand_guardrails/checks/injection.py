@@ -1,0 +1,358 @@
+"""Prompt-injection detector for untrusted text (briefs, names, notes, reviews, addresses), and
+the `injection` check family: outgoing copy that carries instructions to an AI blocks.
+
+A logistic regression over hashed features of normalised text, trained on public data by
+`evals/train_injection.py` (weights in `injection_model.npz` beside this file, reproducible
+from the script). Normalisation folds case, accents and look-alike letters, reads leetspeak
+inside words (`1gn0re`) and joins letters spaced out (`i g n o r e`). Features:
+
+- character 3–5-grams of every word (so `igmre what I said before` still shares most of its
+  grams with `ignore what I said before`, and German, French and Spanish wording is learnt
+  from examples, not from a fixed list),
+- word unigrams and bigrams,
+- the cues below: the moves injections make (overriding earlier instructions, asking for the
+  prompt, lifting restrictions, smuggling chat-role markers). They are features with learnt
+  weights, not verdicts, and they are what a finding explains itself with.
+
+Scoring is pure Python and numpy, needs no model download, and is memoised per text.
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+from pydantic import BaseModel, Field
+
+from brand_guardrails.checks._cache import LineMemo, per_kit, scan_lines
+from brand_guardrails.checks._phrases import PhraseIndex
+from brand_guardrails.checks._text import Part, fold, required_literals
+from brand_guardrails.kit import BrandKit
+from brand_guardrails.message import CopyToCheck
+from core.models import Finding, Severity
+
+MODEL_PATH = Path(__file__).resolve().parent / "injection_model.npz"
+"""The trained weights (package data)."""
+DIM = 1 << 18
+"""Size of the hashed feature space."""
+_MAX_CHARS = 6000
+"""Text beyond this is not scored (long jailbreaks say what they are well before it)."""
+
+# (pattern over normalised text, what it means). Normalised text is folded, unaccented,
+# leetspeak read as letters; so patterns are lower case ASCII.
+CUES: tuple[tuple[str, str], ...] = (
+    (
+        r"\b(?:ignore|disregard|forget|skip|override|bypass|abandon|ignoriere\w*|vergiss|"
+        r"missachte\w*|ignor(?:e|ez|a|ar|en)|olvid\w*|oublie\w*|descarta\w*|salta)\b"
+        r"[^.!?\n]{0,50}?\b(?:instructions?|prompts?|rules|orders|commands|directions|guidelines|"
+        r"previous|prior|above|preceding|before|earlier|anweisung\w*|befehl\w*|regeln|vorherig\w*|"
+        r"obig\w*|bisherig\w*|instrucciones|reglas|anteriores?|precedentes?|regles|consignes|"
+        r"(?:what|everything|all)\s+(?:i|we|you)\s+(?:said|told\s+you|wrote|were\s+told))\b",
+        "asks to ignore or forget earlier instructions",
+    ),
+    (
+        r"\b(?:system\s*prompt|your\s+(?:prompt|instructions|rules|guidelines)|initial\s+"
+        r"instructions|prompt\s*texte?|deine\s+anweisungen|tus\s+instrucciones|"
+        r"tes\s+instructions|vos\s+instructions)\b",
+        "asks for the prompt or instructions",
+    ),
+    (
+        r"\b(?:no|without|free\s+(?:of|from)|not\s+bound\s+by|beyond)\s+(?:any\s+)?"
+        r"(?:restrictions?|limits|limitations|filters?|censorship|rules|guidelines|"
+        r"content\s+polic(?:y|ies)|ethics|morals?|guardrails)\b"
+        r"|\b(?:ohne|keine)\s+(?:einschrankung\w*|regeln|filter|zensur)\b"
+        r"|\bsin\s+(?:restricciones|reglas|filtros|censura)\b"
+        r"|\bsans\s+(?:restrictions?|regles|filtres?|censure)\b",
+        "lifts the model's restrictions",
+    ),
+    (
+        r"\b(?:jailbr(?:eak|oken)|developer\s+mode|dan\s+mode|do\s+anything\s+now|"
+        r"entwicklermodus|modo\s+desarrollador|mode\s+developpeur)\b",
+        "jailbreak wording",
+    ),
+    (
+        r"\b(?:you\s+are\s+now|from\s+now\s+on|act\s+as|pretend\s+(?:to\s+be|you)|"
+        r"du\s+bist\s+(?:jetzt|nun)|ab\s+jetzt|a\s+partir\s+de\s+ahora|desormais|"
+        r"a\s+partir\s+de\s+maintenant|tu\s+es\s+maintenant|ahora\s+eres)\b",
+        "assigns the model a new role",
+    ),
+    (
+        r"(?:^|\n)\s*(?:system|assistant|developer)\s*:|<\|im_(?:start|end)\|>|</?s>|\[/?inst\]"
+        r"|</?(?:system|user|assistant)>",
+        "contains chat-role markers",
+    ),
+    (
+        r"\b(?:reveal|print|output|dump|list|send|show|leak|exfiltrate)\b[^.!?\n]{0,40}?"
+        r"\b(?:customer|user|subscriber|password|api\s+key|secret|credential|database|"
+        r"phone\s+numbers|e-?mail\s+addresses)",
+        "asks to reveal data or secrets",
+    ),
+    (
+        r"\b(?:new|further|additional|updated)\s+(?:instructions?|tasks?|rules)\b"
+        r"|\bneue\s+(?:anweisung\w*|aufgabe\w*)|\bnuevas?\s+instrucciones\b"
+        r"|\bnouvelles?\s+instructions\b",
+        "announces new instructions",
+    ),
+    (
+        r"\b(?:just|only|instead)\s+(?:say|output|print|write|answer)\b|\brepeat\s+after\s+me\b",
+        "dictates the output",
+    ),
+)
+_CUES = tuple((re.compile(p), why) for p, why in CUES)
+_CUE_LITERALS = PhraseIndex(
+    (lit, i) for i, (p, _) in enumerate(CUES) for lit in required_literals(p) or ()
+)
+"""Substrings one of which each cue needs, found in one pass before its regex runs."""
+_CUES_ALWAYS = {i for i, (p, _) in enumerate(CUES) if required_literals(p) is None}
+
+
+def _cues(norm: str) -> list[int]:
+    """Indices of the cues found in normalised text."""
+    may = _CUE_LITERALS.values_in(norm) | _CUES_ALWAYS
+    return [i for i in sorted(may) if _CUES[i][0].search(norm)]
+
+
+_WORD = re.compile(r"\w+")
+_LEET_WORD = re.compile(r"\b(?=\w*[a-z])(?=\w*[013457])\w+\b")
+_LEET = str.maketrans("013457", "oieast")
+_SPACED = re.compile(r"(?<!\w)(?:\w[ .*_-]){3,}\w(?!\w)")
+_EVASION = re.compile(r"(?<!\w)(?:\w ){8,}\w(?!\w)")
+"""A sentence spelled out letter by letter (`S a y t h a t …`): scored as an injection in
+untrusted fields, but not a cue for copy (`S U M M E R  S A L E` is a design choice there)."""
+_SPACE_SEP = re.compile(r"[ .*_-]")
+_SEGMENT = re.compile(r"(?<=[.!?:])\s+|\n+|\\n")
+
+
+class InjectionScore(BaseModel):
+    """How much a text looks like a prompt injection."""
+
+    score: float = Field(ge=0, le=1)
+    """0 (plain data) to 1 (certainly instructions)."""
+    hit: bool
+    """True when the score reaches the model's threshold."""
+    reasons: list[str] = Field(default_factory=list)
+    """What was found, in words, strongest first."""
+
+
+def normalise(text: str) -> str:
+    """Folded text (case, accents, look-alikes), leetspeak read as letters inside words,
+    single letters spaced out joined, typos of `KEYWORDS` corrected."""
+    t = fold(text[:_MAX_CHARS])
+    t = _LEET_WORD.sub(lambda m: m.group().translate(_LEET), t)
+    t = _SPACED.sub(lambda m: _SPACE_SEP.sub("", m.group()), t)
+    return _TYPO_CANDIDATE.sub(lambda m: _typo_of(m.group()) or m.group(), t)
+
+
+# Words the detector reads through typos (`igmre`, `instrucitons`): a word within two edits of
+# one of these, with the same first and last letter, also counts as that word.
+KEYWORDS = (
+    "ignore", "disregard", "forget", "previous", "instructions", "instruction", "prompt",
+    "system", "override", "bypass", "reveal", "restrictions", "developer", "jailbreak",
+    "pretend", "ignoriere", "vergiss", "anweisungen", "vorherigen", "ignorez", "oublie",
+    "precedentes", "olvida", "instrucciones", "anteriores", "ignora", "consignes",
+)  # fmt: skip
+_KEYWORDS = frozenset(KEYWORDS)
+_NOT_TYPOS = frozenset(
+    [
+        "forest",
+        "format",
+        "profit",
+        "rental",
+        "renewal",
+        "overtime",
+        "rebel",
+        "revival",
+        "ignite",
+        "forfeit",
+        "infra",
+        "virgins",
+        "badass",
+        "previews",
+        "systems",
+        "prompts",
+        "planet",
+        "reveals",
+    ]
+)
+"""Real words within two edits of a keyword (found in the SMS and copy corpora)."""
+
+
+def _candidates() -> re.Pattern[str]:
+    """Words that could be a typo of a keyword: same first and last letter, length ±2."""
+    spans: dict[tuple[str, str], tuple[int, int]] = {}
+    for k in KEYWORDS:
+        lo, hi = spans.get((k[0], k[-1]), (len(k), len(k)))
+        spans[(k[0], k[-1])] = (min(lo, len(k)), max(hi, len(k)))
+    alts = [f"{a}[a-z]{{{max(3, lo - 4)},{hi}}}{b}" for (a, b), (lo, hi) in sorted(spans.items())]
+    return re.compile(r"\b(?:" + "|".join(alts) + r")\b")
+
+
+_TYPO_CANDIDATE = _candidates()
+
+
+@lru_cache(maxsize=65536)
+def _typo_of(word: str) -> str | None:
+    """The keyword a word is a typo of, if any."""
+    if len(word) < 5 or word in _KEYWORDS or word in _NOT_TYPOS or not word.isalpha():
+        return None
+    for k in KEYWORDS:
+        near = k[0] == word[0] and k[-1] == word[-1] and abs(len(k) - len(word)) <= 2
+        if near and _edits(word, k) <= 2:
+            return k
+    return None
+
+
+def _edits(a: str, b: str) -> int:
+    """Optimal-string-alignment distance (insert, delete, substitute, swap neighbours)."""
+    prev2: list[int] = []
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i] + [0] * len(b)
+        for j, cb in enumerate(b, 1):
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb))
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                cur[j] = min(cur[j], prev2[j - 2] + 1)
+        prev2, prev = prev, cur
+    return prev[-1]
+
+
+def _h(feature: str) -> int:
+    return zlib.crc32(feature.encode()) & (DIM - 1)
+
+
+def features(text: str) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """Hashed feature indices and values of a text (n-grams L2-normalised, each cue found
+    adds 1), and the indices of the cues found."""
+    t = normalise(text)
+    counts: dict[int, float] = {}
+    words = _WORD.findall(t)
+    for i, w in enumerate(words):
+        counts[_h("w:" + w)] = counts.get(_h("w:" + w), 0.0) + 1.0
+        if i:
+            b = _h("b:" + words[i - 1] + " " + w)
+            counts[b] = counts.get(b, 0.0) + 1.0
+        padded = "<" + w[:20] + ">"
+        for n in (3, 4, 5):
+            for j in range(len(padded) - n + 1):
+                k = _h(padded[j : j + n])
+                counts[k] = counts.get(k, 0.0) + 1.0
+    idx = np.fromiter(counts, dtype=np.int64, count=len(counts))
+    val = np.log1p(np.fromiter(counts.values(), dtype=np.float64, count=len(counts)))
+    norm = float(np.sqrt((val * val).sum())) or 1.0
+    val = val / norm
+    cues = _cues(t)
+    if cues:
+        idx = np.concatenate([idx, [_h(f"cue:{i}") for i in cues]])
+        val = np.concatenate([val, np.ones(len(cues))])
+    return idx, val, cues
+
+
+class _Model:
+    """Weights over the hashed space, a bias and the decision threshold."""
+
+    def __init__(self, path: Path) -> None:
+        if not path.exists():
+            raise FileNotFoundError(
+                f"injection model weights not found at {path}; run "
+                "`python -m evals.train_injection` to rebuild them"
+            )
+        with np.load(path) as z:
+            self.w = np.zeros(DIM, dtype=np.float64)
+            self.w[z["idx"]] = z["val"].astype(np.float64)
+            self.bias = float(z["bias"])
+            self.threshold = float(z["threshold"])
+
+    def logit(self, idx: np.ndarray, val: np.ndarray) -> float:
+        return float(self.w[idx] @ val) + self.bias
+
+
+@lru_cache(maxsize=1)
+def _model() -> _Model:
+    return _Model(MODEL_PATH)
+
+
+def threshold() -> float:
+    """The probability at or above which text counts as an injection (chosen in training)."""
+    return _model().threshold
+
+
+def score(text: str | None) -> InjectionScore:
+    """Score one untrusted text (memoised: names and traits repeat across a large audience)."""
+    return _score(text).model_copy(deep=True)
+
+
+@lru_cache(maxsize=65536)
+def _score(text: str | None) -> InjectionScore:
+    if not text or len(text.strip()) < 4:
+        return InjectionScore(score=0.0, hit=False)
+    m = _model()
+    idx, val, cues = features(text)
+    logit = m.logit(idx, val)
+    segments = [s for s in _SEGMENT.split(text[:_MAX_CHARS]) if len(s.split()) >= 3]
+    if len(segments) > 1:  # an injection appended to harmless text is not diluted by it
+        logit = max([logit, *(m.logit(*features(s)[:2]) for s in segments)])
+    p = float(1.0 / (1.0 + np.exp(-logit)))
+    if _EVASION.search(text):
+        cues = [*cues, -1]
+        p = max(p, m.threshold)
+    hit = p >= m.threshold
+    reasons = [
+        why
+        for _, why in sorted(
+            (
+                (m.w[_h(f"cue:{i}")], _CUES[i][1])
+                if i >= 0
+                else (np.inf, "letters spaced out (a filter-evasion trick)")
+                for i in cues
+            ),
+            key=lambda x: -x[0],
+        )
+    ]
+    if hit and not reasons:
+        reasons = ["reads like instructions to an AI (trained classifier)"]
+    return InjectionScore(score=round(p, 4), hit=hit, reasons=reasons)
+
+
+def is_injection(text: str | None) -> bool:
+    """True when `score(text).hit`."""
+    return _score(text).hit
+
+
+@per_kit
+def line_memo(kit: BrandKit) -> LineMemo[Sequence[Finding]]:
+    """Per-line memo of `injection.instructions` (the same for every kit)."""
+    return LineMemo(_scan_line)
+
+
+def check(kit: BrandKit, msg: CopyToCheck) -> list[Finding]:
+    """`injection.instructions`: a line of the copy (or two lines read across their break)
+    that reads as instructions to an AI (`SYSTEM: disregard prior rules and …`): the
+    classifier's score reaches the threshold and at least one of the `CUES` is present."""
+    return scan_lines(line_memo(kit), msg, across_lines=True)
+
+
+def _scan_line(text: str, field: Part) -> tuple[Finding, ...]:
+    if not _cues(normalise(text)):
+        return ()  # copy blocks only on a named move (a cue), not on the classifier alone
+    s = _score(text)
+    if not s.hit:
+        return ()
+    span = text.strip()
+    return (
+        Finding(
+            rule_id="injection.instructions",
+            severity=Severity.BLOCK,
+            span=span if len(span) <= 160 else span[:157] + "…",
+            explanation=(
+                f"This reads as instructions to an AI, not as copy for a person (score "
+                f"{s.score:.2f}; {'; '.join(s.reasons[:2])}). Text like this usually comes from "
+                "an injected brief or profile field and must not be sent."
+            ),
+            suggested_fix="Remove the instruction and check where the text came from.",
+            field=field,
+        ),
+    )

@@ -1,0 +1,87 @@
+"""The creep guard: sensitive traits block when the copy attributes them to the reader."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from brand_guardrails.checker import check_message
+from brand_guardrails.checks import privacy
+from brand_guardrails.checks.creep import CreepGuard
+from brand_guardrails.kit import load_brand_kit
+from brand_guardrails.message import CopyToCheck
+from core.models import Channel, Severity
+
+KIT = load_brand_kit(Path(__file__).resolve().parents[2] / "brands/sample/brand.yaml")
+GUARD = CreepGuard()
+
+
+def _categories(text: str) -> set[str]:
+    return {a.category for a in GUARD.scan(text)}
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("As a devout Muslim you will love our Ramadan collection", "religion"),
+        ("Your 12-year-old daughter Emma would love our new swimwear", "children"),
+        ("Expecting a baby? Our maternity deals start now", "pregnancy"),
+        ("Struggling with debt? Treat yourself anyway with pay-later", "finances"),
+        ("Your son Liam turns 8 next week: party packs are 20% off.", "children"),
+        ("Living with arthritis? These easy-grip poles make every walk lighter.", "health"),
+        ("We saw you at the Elm Street park this morning! Grab a coffee on us.", "location"),
+        ("You're turning 60, so slow down with our comfy walking shoes.", "age"),
+        ("As a gay man, you'll love our Pride capsule.", "sexuality"),
+        ("As a Black woman, you know how hard it is to find good hiking boots.", "ethnicity"),
+        ("Schwanger? Unsere Umstandsjacken sind jetzt 20 % günstiger.", "pregnancy"),
+        ("Ihre 12-jährige Tochter wird unsere neue Badekollektion lieben.", "children"),
+        ("Vous êtes enceinte ? Découvrez notre collection maternité.", "pregnancy"),
+        ("¿Tienes deudas? Date un capricho con pago aplazado.", "finances"),
+    ],
+)
+def test_traits_attributed_to_the_reader_block(text: str, category: str) -> None:
+    assert category in _categories(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "New research on cancer therapy published this week: what it means for outdoor workers.",
+        "How the economic depression of the 1930s shaped American workwear.",
+        "Free diagnostics for your bike at every store this weekend.",
+        "Celebrate vegan pregnancy with our friends at Green Table: recipes inside.",
+        "Our Ramadan collection is here: light layers for evening walks.",
+        "Are you expecting a delivery this week? Track it in your account.",
+        "Black Friday: 30% off everything.",
+        "Back-to-school deals for the whole family: kids' backpacks from $29.",
+        "Find a store near you with our store locator.",
+        "You're 20% away from free shipping.",
+        "Meet Emma, our head designer, and her new swimwear line.",
+        "Debt-free degree? Our scholarship fund helps 20 students a year.",
+    ],
+)
+def test_topics_in_neutral_context_pass(text: str) -> None:
+    assert _categories(text) == set()
+
+
+def test_a_finding_names_the_category_and_how() -> None:
+    msg = CopyToCheck(channel=Channel.SMS, body="Expecting a baby? Our maternity deals start now")
+    (f,) = [f for f in check_message(KIT, msg) if f.rule_id == "privacy.sensitive_topic"]
+    assert f.severity == Severity.BLOCK and f.span == "Expecting a baby"
+    assert "(pregnancy; asked of the reader)" in f.explanation
+
+
+def test_the_kits_own_topics_need_attribution_too() -> None:
+    kit = KIT.model_copy(update={"sensitive_topics": ["scuba certification"]})
+
+    def spans(body: str) -> list[str | None]:
+        return [f.span for f in privacy.check(kit, CopyToCheck(channel=Channel.SMS, body=body))]
+
+    assert spans("Your scuba certification expires soon: renew with us.") == ["scuba certification"]
+    assert spans("Scuba certification courses start in June.") == []
+
+
+def test_a_topic_the_kit_phrases_with_you_blocks_by_itself() -> None:
+    msg = CopyToCheck(channel=Channel.PUSH, body="Shops near your home are out of stock.")
+    assert [f.rule_id for f in privacy.check(KIT, msg)] == ["privacy.sensitive_topic"]
