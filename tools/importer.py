@@ -39,14 +39,14 @@ from sqlalchemy.orm import Session
 
 from core.audit import decision_row
 from core.db import ConsentRow, CustomerRow, Database, ProductRow, utcnow
+from core.events import write_events
 from core.loading import (
     bulk_insert,
     consent_row,
     insert_new_customers,
-    insert_new_events,
     insert_new_products,
 )
-from core.models import Channel, Customer, Event, Product
+from core.models import Channel, Customer, Event, Product, TrackingPolicy
 
 ImportKind = Literal["customers", "events", "products"]
 _KINDS: tuple[str, ...] = get_args(ImportKind)
@@ -232,8 +232,6 @@ def _describe(exc: ValidationError) -> str:
 def _naive_times(model: BaseModel) -> list[str]:
     """Names of datetime fields without a timezone."""
     out = []
-    if isinstance(model, Event) and model.timestamp.tzinfo is None:
-        out.append("timestamp")
     if isinstance(model, Customer):
         if model.created_at is not None and model.created_at.tzinfo is None:
             out.append("created_at")
@@ -300,9 +298,6 @@ def _parse(
                     "2025-03-01T09:30:00Z or with an offset such as +01:00",
                 )
             )
-            continue
-        if isinstance(model, Event) and model.type == "track" and not model.event:
-            errors.append(RowError(line=line, message="a track event needs an `event` name"))
             continue
         good.append((line, model))
     return count, good, errors
@@ -397,8 +392,14 @@ def _write_customers(session: Session, customers: list[Customer], now: datetime)
     return len(new), len(customers) - len(new)
 
 
-def import_file(db: Database, kind: ImportKind, path: Path) -> ImportReport:
-    """Validate a whole file, then write it in one transaction; on any bad row write nothing."""
+def import_file(
+    db: Database, kind: ImportKind, path: Path, *, tracking: TrackingPolicy | None = None
+) -> ImportReport:
+    """Validate a whole file, then write it in one transaction; on any bad row write nothing.
+
+    Events go through `core.events.write_events`, the same code as the HTTP event API
+    (identity stitching, conversions); `tracking` is the brand's (the default kit's when None).
+    """
     if kind not in _KINDS:
         raise ValueError(f"unknown import kind {kind!r}; use one of: {', '.join(_KINDS)}")
     path = Path(path)
@@ -433,9 +434,11 @@ def import_file(db: Database, kind: ImportKind, path: Path) -> ImportReport:
     inserted, updated = 0, 0
     with db.session() as session:
         if kind == "events":
-            events = [m for m in unique if isinstance(m, Event)]
-            inserted = insert_new_events(session.connection(), events)
-            duplicates += len(events) - inserted
+            stored = write_events(
+                session, [m for m in unique if isinstance(m, Event)], tracking or TrackingPolicy()
+            )
+            inserted = len(stored.events)
+            duplicates += stored.duplicates
         elif kind == "products":
             inserted, updated = _write_products(
                 session, [m for m in unique if isinstance(m, Product)]
