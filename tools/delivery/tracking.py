@@ -24,16 +24,24 @@ _URL = re.compile(r"https?://[^\s<>\"']+")
 _TRAILING_PUNCT = ".,;:!?)]}"
 
 
+def click_token(settings: Settings, message_id: str, url: str) -> str:
+    """The signed token of a click on `url` in message `message_id`."""
+    return sign_token(settings.secret_key, {"p": "click", "m": message_id, "u": url})
+
+
 def click_url(settings: Settings, message_id: str, url: str) -> str:
-    """The tracked form of `url` in message `message_id`."""
-    token = sign_token(settings.secret_key, {"p": "click", "m": message_id, "u": url})
-    return f"{settings.public_base_url.rstrip('/')}/c/{token}"
+    """The tracked form of `url` in message `message_id`: `{base}/c/{token}`."""
+    return f"{settings.public_base_url.rstrip('/')}/c/{click_token(settings, message_id, url)}"
+
+
+def open_token(settings: Settings, message_id: str) -> str:
+    """The signed token of the open pixel of message `message_id`."""
+    return sign_token(settings.secret_key, {"p": "open", "m": message_id})
 
 
 def open_pixel_url(settings: Settings, message_id: str) -> str:
-    """The open pixel of message `message_id`."""
-    token = sign_token(settings.secret_key, {"p": "open", "m": message_id})
-    return f"{settings.public_base_url.rstrip('/')}/o/{token}.gif"
+    """The open pixel of message `message_id`: `{base}/o/{token}.gif`."""
+    return f"{settings.public_base_url.rstrip('/')}/o/{open_token(settings, message_id)}.gif"
 
 
 def track_links(settings: Settings, message_id: str, text: str) -> str:
