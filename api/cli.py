@@ -405,10 +405,21 @@ def serve(
     host: Annotated[str, typer.Option(help="Bind address.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port.")] = 8000,
     access_log: Annotated[bool, typer.Option(help="Log every request.")] = True,
+    workers: Annotated[int, typer.Option(min=1, help="Server processes (one per core).")] = 1,
 ) -> None:
     """Serve the HTTP API (OpenAPI docs at /docs)."""
     import uvicorn
 
+    if workers > 1:  # each process builds its app from the environment
+        uvicorn.run(
+            "api.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            access_log=access_log,
+            workers=workers,
+        )
+        return
     from api.app import create_app
 
     uvicorn.run(create_app(_settings()), host=host, port=port, access_log=access_log)
