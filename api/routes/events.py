@@ -51,27 +51,24 @@ class IngestResult(BaseModel):
 class GroupWriter:
     """Writes the events of concurrent requests in shared transactions (group commit).
 
-    The first request to find the writer idle becomes the leader: it writes everything queued,
-    in a worker thread, and keeps writing while more arrives. Others wait for their result.
+    Requests queue their events; whoever holds the lock writes everything queued (up to
+    `MAX_GROUP_EVENTS` per transaction, in a worker thread) until its own events are written.
+    A request whose events a previous holder already wrote returns at once.
     """
 
     def __init__(self, write: Callable[[Sequence[Event]], StoredEvents]) -> None:
         self._write = write
         self._pending: list[tuple[list[Event], asyncio.Future[set[str]]]] = []
-        self._busy = False
+        self._lock = asyncio.Lock()
 
     async def submit(self, events: list[Event]) -> set[str]:
         """Store `events`; returns the `messageId`s newly stored (the rest were duplicates)."""
         future: asyncio.Future[set[str]] = asyncio.get_running_loop().create_future()
         self._pending.append((events, future))
-        if not self._busy:
-            self._busy = True
-            try:
-                while self._pending:
-                    await self._flush()
-            finally:
-                self._busy = False
-        return await future
+        async with self._lock:
+            while not future.done():
+                await self._flush()
+        return future.result()
 
     async def _flush(self) -> None:
         group: list[tuple[list[Event], asyncio.Future[set[str]]]] = []
