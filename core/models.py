@@ -169,7 +169,7 @@ class Event(_Model):
     """A device or cookie id for a person not yet identified."""
     event: str | None = Field(default=None, max_length=64)
     """Event name for `track` (Product Viewed, Product Added, Order Completed…)."""
-    name: str | None = Field(default=None, max_length=200)
+    name: str | None = Field(default=None, max_length=64)
     """Page name for `page`."""
     properties: dict[str, Any] = Field(default_factory=dict)
     """Event properties (product_id, category, revenue, total, products…)."""

@@ -16,8 +16,9 @@ CSV (`.csv`, UTF-8, header on line 1; an empty cell means "not given"):
   consent per channel as `<channel>_consent` (true/false, yes/no, 1/0, granted/denied),
   `<channel>_consent_source` (default `import`) and `<channel>_consent_at` (default the row's
   `created_at`, else the import time), for channel in email, sms, push, webhook.
-- events: `type`, `messageId` (or `message_id`), `userId` (or `user_id`), `event`, `timestamp`,
-  `properties` and `traits` (JSON objects).
+- events: `type`, `messageId` (or `message_id`), `userId` (or `user_id`), `anonymousId` (or
+  `anonymous_id`), `event`, `name`, `timestamp`, `properties` and `traits` (JSON objects); a
+  blank cell is an absent value.
 - products: `id`, `name`, `category`, `price`, `url`, `margin`.
 
 Times must carry a timezone (`Z` or `+02:00`); they are stored in UTC. An imported consent
@@ -77,7 +78,10 @@ _EVENT_COLUMNS = {
     "message_id": "messageId",
     "userId": "userId",
     "user_id": "userId",
+    "anonymousId": "anonymousId",
+    "anonymous_id": "anonymousId",
     "event": "event",
+    "name": "name",
     "timestamp": "timestamp",
     "properties": "properties",
     "traits": "traits",
@@ -214,7 +218,8 @@ def _customer_input(cells: dict[str, str]) -> dict[str, Any]:
 
 
 def _event_input(cells: dict[str, str]) -> dict[str, Any]:
-    data: dict[str, Any] = {_EVENT_COLUMNS[k]: v for k, v in cells.items()}
+    # a blank cell is an absent value (a row may have a userId, an anonymousId or both)
+    data: dict[str, Any] = {_EVENT_COLUMNS[k]: v for k, v in cells.items() if v != ""}
     for column in ("properties", "traits"):
         if column in data:
             data[column] = _json_object(data[column], column)

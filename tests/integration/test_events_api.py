@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,6 +24,7 @@ from core.settings import Settings
 from graphs.runtime import Deps, build_deps
 from tests.integration.conftest import run_cli
 from tools.delivery.tracking import click_url, open_pixel_url
+from tools.importer import import_file
 
 T0 = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
 
@@ -306,3 +308,23 @@ def test_ingestion_on_postgresql(pg_url: str) -> None:
         assert _outcomes(db, "converted") == [(cid, "t1", f"msg_{cid}_0", 40.0)]
     finally:
         db.dispose()
+
+
+def test_import_events_goes_through_the_same_ingestion(deps: Deps, tmp_path: Path) -> None:
+    cid = _campaign(deps.db, [("t1", "treated"), ("h1", "holdout")], [("t1", T0)])
+    path = tmp_path / "events.csv"
+    path.write_text(
+        "type,messageId,userId,anonymousId,event,timestamp,properties\n"
+        f"track,e1,,dev5,Order Completed,{T0 + timedelta(hours=2):%Y-%m-%dT%H:%M:%SZ},"
+        '"{""total"": 18}"\n'
+        f"identify,e2,h1,dev5,,{T0 + timedelta(hours=3):%Y-%m-%dT%H:%M:%SZ},\n"
+        f"track,e3,t1,,Order Completed,{T0 + timedelta(hours=4):%Y-%m-%dT%H:%M:%SZ},"
+        '"{""revenue"": 30}"\n'
+    )
+    report = import_file(deps.db, "events", path, tracking=deps.kit.tracking)
+    assert (report.inserted, report.duplicates) == (3, 0)
+    assert _outcomes(deps.db, "converted") == [
+        (cid, "h1", None, 18.0),
+        (cid, "t1", f"msg_{cid}_0", 30.0),
+    ]
+    assert import_file(deps.db, "events", path).duplicates == 3
