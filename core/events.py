@@ -171,7 +171,6 @@ def write_events(
             customer_id=e.user_id,
             at=e.timestamp.astimezone(UTC),
             value=order_value(e.properties),
-            event_id=e.message_id,
         )
         for e in result.events
         if e.user_id and e.type == "track" and e.event == ORDER_COMPLETED
@@ -214,16 +213,16 @@ def _stitch(session: Session, new_links: dict[str, tuple[str, datetime]]) -> lis
     for anon, (user, _at) in new_links.items():
         key = f"{ANONYMOUS_PREFIX}{anon}"
         earlier = conn.execute(
-            select(
-                EventRow.message_id, EventRow.event, EventRow.properties, EventRow.timestamp
-            ).where(EventRow.user_id == key)
+            select(EventRow.type, EventRow.event, EventRow.properties, EventRow.timestamp).where(
+                EventRow.user_id == key
+            )
         ).all()
         if earlier:
             conn.execute(update(EventRow).where(EventRow.user_id == key).values(user_id=user))
         orders += [
-            Order(customer_id=user, at=ts, value=order_value(props), event_id=mid)
-            for mid, name, props, ts in earlier
-            if name == ORDER_COMPLETED
+            Order(customer_id=user, at=ts, value=order_value(props))
+            for kind, name, props, ts in earlier
+            if kind == "track" and name == ORDER_COMPLETED
         ]
         session.add(
             decision_row(

@@ -192,8 +192,6 @@ class Order(BaseModel):
     """When (UTC)."""
     value: float
     """Revenue."""
-    event_id: str
-    """The `messageId` of the `Order Completed` event."""
 
 
 def order_value(properties: dict[str, Any]) -> float:
