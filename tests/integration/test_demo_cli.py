@@ -44,7 +44,8 @@ def test_demo_runs_the_whole_loop_and_reports_lift(settings: Settings, tmp_path:
     )
     assert r["llm_calls"] >= 3  # parse, plan, variants per step (offline engine, counted)
     # outcomes came back through the production paths: tracking links, pixel, Order Completed
-    assert r["conversions_treated"] > 0 and r["conversions_holdout"] > 0
+    # (holdout purchases are organic only: with a few hundred held out there may be none)
+    assert r["conversions_treated"] > 0
     assert sum(a["clicks"] for a in r["arms"]) > 0 and sum(a["opens"] for a in r["arms"]) > 0
     assert r["skipped"].get("condition_not_met", 0) > 0  # step 2 skips who bought after step 1
     # sent messages were written by the file sink
