@@ -8,7 +8,16 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from api.routes import approvals, briefs, campaigns, guardrails, unsubscribe, webhooks
+from api.routes import (
+    approvals,
+    briefs,
+    campaigns,
+    events,
+    guardrails,
+    tracking,
+    unsubscribe,
+    webhooks,
+)
 from core.campaigns import NotFound
 from core.settings import Settings
 from graphs.runtime import Deps, build_deps
@@ -43,6 +52,8 @@ def create_app(settings: Settings | None = None, *, deps: Deps | None = None) ->
     app.include_router(guardrails.router, prefix="/api/v1")
     app.include_router(unsubscribe.router)
     app.include_router(webhooks.router)
+    app.include_router(events.router)
+    app.include_router(tracking.router)
 
     @app.get("/healthz", tags=["meta"])
     def healthz() -> dict[str, str]:

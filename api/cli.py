@@ -88,6 +88,7 @@ def import_(
     file: Annotated[Path, typer.Argument(help="CSV or JSONL file", exists=True, dir_okay=False)],
 ) -> None:
     """Import customers, events or products; a file with any bad row writes nothing."""
+    from brand_guardrails.kit import load_brand_kit
     from core.db import Database
     from tools.importer import ImportRejected, import_file
 
@@ -98,7 +99,14 @@ def import_(
     db = Database(settings.db_url)
     db.create_all()
     try:
-        rep = import_file(db, kind, file, phone_region=settings.phone_region)  # type: ignore[arg-type]
+        tracking = load_brand_kit(settings.brand_path).tracking
+        rep = import_file(
+            db,
+            kind,  # type: ignore[arg-type]
+            file,
+            phone_region=settings.phone_region,
+            tracking=tracking,
+        )
     except ImportRejected as exc:
         raise _fail(str(exc)) from exc
     except ValueError as exc:
@@ -237,6 +245,38 @@ def reject(
 ) -> None:
     """Reject a pending launch or revision."""
     _decide(approval_id, False, by, comment)
+
+
+sources_app = typer.Typer(help="Event sources: each has a write key for the event API.")
+app.add_typer(sources_app, name="sources")
+
+
+@sources_app.command("add")
+def sources_add(
+    name: Annotated[str, typer.Argument(help="A name for the source, e.g. `web`.")],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Create an event source and print its write key (shown once; only its hash is stored)."""
+    from core.db import Database
+    from core.events import create_source
+
+    settings = _settings()
+    settings.ensure_dirs()
+    db = Database(settings.db_url)
+    db.create_all()
+    try:
+        source, write_key = create_source(db, name)
+    except ValueError as exc:
+        raise _fail(str(exc)) from exc
+    if as_json:
+        print(json.dumps({"id": source.id, "name": source.name, "write_key": write_key}))
+        return
+    console.print(f"Source {source.name} ({source.id}) created. Write key (shown only now):")
+    print(write_key)
+    console.print(
+        "Send events with HTTP Basic auth, the key as user name: "
+        f"curl -u {write_key}: {settings.public_base_url.rstrip('/')}/v1/track -d '{{...}}'"
+    )
 
 
 @app.command()
@@ -419,13 +459,25 @@ def eval_(
 def serve(
     host: Annotated[str, typer.Option(help="Bind address.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port.")] = 8000,
+    access_log: Annotated[bool, typer.Option(help="Log every request.")] = True,
+    workers: Annotated[int, typer.Option(min=1, help="Server processes (one per core).")] = 1,
 ) -> None:
     """Serve the HTTP API (OpenAPI docs at /docs)."""
     import uvicorn
 
+    if workers > 1:  # each process builds its app from the environment
+        uvicorn.run(
+            "api.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            access_log=access_log,
+            workers=workers,
+        )
+        return
     from api.app import create_app
 
-    uvicorn.run(create_app(_settings()), host=host, port=port)
+    uvicorn.run(create_app(_settings()), host=host, port=port, access_log=access_log)
 
 
 def main() -> None:

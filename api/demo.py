@@ -1,7 +1,9 @@
 """`autocmo demo`: the whole loop on the synthetic sample world, with a report.
 
 The demo runs in its own folder (`<data dir>/demo`, wiped at start), so it never touches a real
-database. Outcomes come from the response simulator, which is named as such everywhere.
+database. Outcomes come from the response simulator, which is named as such everywhere; it is a
+client of the production paths (event ingestion, tracking links, unsubscribe), never a writer of
+outcome rows.
 """
 
 from __future__ import annotations
@@ -23,22 +25,27 @@ from agents.reporting import campaign_report
 from core import campaigns as repo
 from core import messages as outbox
 from core.catalog import list_products
-from core.customers import timezones
+from core.customers import set_consent, timezones
 from core.db import Database
+from core.events import ingest_events
 from core.models import (
     ApprovalStatus,
     CampaignStatus,
     Channel,
+    Event,
     MessageStatus,
+    Outcome,
+    OutcomeKind,
     RevisionStatus,
     VariantTemplate,
 )
-from core.outcomes import record_outcomes
+from core.outcomes import ORDER_COMPLETED, record_message_outcome
 from core.settings import Settings
 from graphs.operations import decide, optimize, submit_brief
 from graphs.runtime import Deps, build_deps
 from tools.delivery.dispatch import dispatch_due
 from tools.delivery.scheduling import local_hour, resolve_tz
+from tools.delivery.tracking import click_token, follow_click, open_token, record_open
 from tools.sandbox.sample_world import generate_world, load_world
 from tools.sandbox.simulator import ResponseSimulator, SimMessage
 
@@ -84,7 +91,7 @@ def _simulate(
     step_id: str,
     assigned: list[tuple[str, str]],
     as_of: datetime,
-) -> int:
+) -> Counter[str]:
     rows = outbox.sent_with_angle(deps.db, campaign_id, step_id)
     tz_of = timezones(deps.db)
     offer = 0.0
@@ -111,7 +118,53 @@ def _simulate(
             )
         )
     outcomes = sim.simulate(campaign_id, assigned=assigned, sent=msgs, as_of=as_of)
-    return record_outcomes(deps.db, outcomes)
+    return _report_back(deps, outcomes, {m.message_id: m.channel for m in msgs})
+
+
+def _report_back(deps: Deps, outcomes: list[Outcome], channels: dict[str, Channel]) -> Counter[str]:
+    """Send what the simulated people did through the production paths, as the real world
+    would: purchases as `Order Completed` events through event ingestion (which attributes and
+    counts them), clicks through the signed tracking links, opens through the pixel (e-mail, when
+    the kit enables it), unsubscribes as the unsubscribe link records them and bounces as the
+    delivery webhook does. Deliveries are already recorded by the dispatcher; SMS reads are
+    invisible in the real world, so they are dropped. Returns what was recorded, by kind."""
+    db, settings, kit = deps.db, deps.settings, deps.kit
+    orders: list[Event] = []
+    done: Counter[str] = Counter()
+    for o in outcomes:
+        mid = o.message_id
+        if o.kind is OutcomeKind.CONVERTED:
+            orders.append(
+                Event(
+                    type="track",
+                    messageId=f"sim:{o.campaign_id}:{o.customer_id}:{mid or 'organic'}",
+                    userId=o.customer_id,
+                    event=ORDER_COMPLETED,
+                    properties={"revenue": o.value},
+                    timestamp=o.at,
+                )
+            )
+        elif mid is None:
+            continue
+        elif o.kind is OutcomeKind.CLICKED:
+            follow_click(
+                db,
+                settings,
+                click_token(settings, mid, kit.site_url),
+                kit.allowed_link_domains,
+                o.at,
+            )
+            done["clicked"] += 1
+        elif o.kind is OutcomeKind.OPENED:
+            if channels.get(mid) == Channel.EMAIL and kit.tracking.open_pixel:
+                done["opened"] += record_open(db, settings, open_token(settings, mid), o.at)
+        elif o.kind is OutcomeKind.UNSUBSCRIBED:
+            set_consent(db, o.customer_id, channels[mid], False, "unsubscribe_link", o.at)
+            done["unsubscribed"] += 1
+        elif o.kind is OutcomeKind.BOUNCED:
+            done["bounced"] += record_message_outcome(db, mid, OutcomeKind.BOUNCED, o.at)
+    done["converted"] = ingest_events(db, orders, kit.tracking).conversions
+    return done
 
 
 def _run_worker(deps: Deps, start: datetime, end: datetime) -> dict[str, Any]:
@@ -250,7 +303,7 @@ def run_demo(
                 assigned=assigned if i == 0 else [],
                 as_of=step_clock,
             )
-            console.print(f"  {n} outcome events recorded")
+            console.print(f"  recorded through the production paths: {dict(n)}")
         if i < len(journey) - 1:
             with progress.stage("Optimizer: measure against holdout, revise within thresholds"):
                 out = optimize(deps, cid, as_of=step_clock)
@@ -339,7 +392,8 @@ def run_demo(
         "optimizer_revisions": revisions,
         "llm_calls": deps.llm.calls,
         "llm_tokens": {"prompt": deps.llm.prompt_tokens, "completion": deps.llm.completion_tokens},
-        "simulated": "Outcomes come from the response simulator (synthetic customers).",
+        "simulated": "Outcomes come from the response simulator (synthetic customers), "
+        "reported through the production paths (event API ingestion, tracking links).",
         "elapsed_s": round(time.perf_counter() - progress.t0, 1),
     }
     report_path.parent.mkdir(parents=True, exist_ok=True)

@@ -17,7 +17,7 @@ import yaml
 from jinja2 import Environment, TemplateSyntaxError, meta
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from core.models import Channel, Goal
+from core.models import Channel, Goal, TrackingPolicy
 
 TEMPLATE_VARIABLES: frozenset[str] = frozenset(
     {
@@ -338,6 +338,8 @@ class BrandKit(_Model):
     """When a human must approve."""
     spam: SpamPolicy = Field(default_factory=SpamPolicy)
     """Spam-language score settings."""
+    tracking: TrackingPolicy = Field(default_factory=TrackingPolicy)
+    """Click and open tracking, attribution and measurement windows."""
 
     @field_validator("default_timezone")
     @classmethod

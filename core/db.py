@@ -27,9 +27,12 @@ from sqlalchemy import (
     inspect,
     text,
 )
-from sqlalchemy.engine import Engine
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.sql.dml import Insert
 from sqlalchemy.types import TypeDecorator
 
 DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (OperationalError, InterfaceError)
@@ -129,6 +132,27 @@ class EventRow(Base):
     timestamp: Mapped[datetime]
 
     __table_args__ = (Index("ix_events_user_ts", "user_id", "timestamp"),)
+
+
+class SourceRow(Base):
+    """Where events come from (a website, an app, a backend); its write key is stored hashed."""
+
+    __tablename__ = "sources"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    write_key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    """SHA-256 of the write key (hex); the key itself is shown once, at creation."""
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class IdentityRow(Base):
+    """An `anonymousId` linked to a customer by an `identify` call (identity stitching)."""
+
+    __tablename__ = "identities"
+    anonymous_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(64), index=True)
+    linked_at: Mapped[datetime]
+    """Time of the identify call that linked them."""
 
 
 class ProductRow(Base):
@@ -413,3 +437,12 @@ class Database:
     def dispose(self) -> None:
         """Close pooled connections."""
         self.engine.dispose()
+
+
+def insert_ignoring_duplicates(conn: Connection, model: type[Base]) -> Insert:
+    """An INSERT that skips rows whose key is already stored (SQLite and PostgreSQL)."""
+    if conn.dialect.name == "postgresql":
+        return pg_insert(model).on_conflict_do_nothing()
+    if conn.dialect.name == "sqlite":
+        return sqlite_insert(model).on_conflict_do_nothing()
+    raise NotImplementedError(f"{conn.dialect.name} is not supported; use SQLite or PostgreSQL")

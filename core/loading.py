@@ -14,7 +14,14 @@ from typing import Any
 from sqlalchemy import func, insert, select
 from sqlalchemy.engine import Connection
 
-from core.db import Base, ConsentRow, CustomerRow, EventRow, ProductRow
+from core.db import (
+    Base,
+    ConsentRow,
+    CustomerRow,
+    EventRow,
+    ProductRow,
+    insert_ignoring_duplicates,
+)
 from core.models import Consent, Customer, Event, Product
 
 _CHUNK = 5000
@@ -30,9 +37,15 @@ def existing_ids(conn: Connection, column: Any, ids: Sequence[str]) -> set[str]:
     return found
 
 
-def bulk_insert(conn: Connection, model: type[Base], rows: Sequence[dict[str, Any]]) -> None:
+def bulk_insert(
+    conn: Connection,
+    model: type[Base],
+    rows: Sequence[dict[str, Any]],
+    *,
+    skip_duplicates: bool = False,
+) -> None:
     """Insert many rows (all with the same keys) through the driver's executemany, with the
-    columns' own bind processing.
+    columns' own bind processing; `skip_duplicates` leaves rows whose key is stored alone.
 
     Same stored values as `conn.execute(insert(model), rows)` (the column types convert them),
     without SQLAlchemy's per-row parameter bookkeeping, which dominates at a million rows.
@@ -42,7 +55,8 @@ def bulk_insert(conn: Connection, model: type[Base], rows: Sequence[dict[str, An
     dialect = conn.dialect
     keys = list(rows[0])
     table = model.__table__
-    compiled = insert(model).compile(dialect=dialect, column_keys=keys)
+    stmt = insert_ignoring_duplicates(conn, model) if skip_duplicates else insert(model)
+    compiled = stmt.compile(dialect=dialect, column_keys=keys)
     order = list(compiled.positiontup or ()) if compiled.positional else keys
     procs = [(k, table.c[k].type.dialect_impl(dialect).bind_processor(dialect)) for k in order]
     for i in range(0, len(rows), _CHUNK):

@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class Channel(StrEnum):
@@ -151,24 +151,69 @@ class Customer(_Model):
 
 
 class Event(_Model):
-    """A Segment-style event: `identify` or `track`."""
+    """A Segment-style event (`identify`, `track` or `page`), as the HTTP API and imports take it.
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    Field names follow Segment's HTTP Tracking API; fields Segment sends that autocmo does not
+    use (`integrations`, `sentAt`, `channel`, `version`…) are ignored.
+    """
 
-    type: Literal["identify", "track"]
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    type: Literal["identify", "track", "page"]
     """Segment call type."""
-    message_id: str = Field(alias="messageId")
-    """Unique id of the event, used to de-duplicate."""
-    user_id: str = Field(alias="userId")
-    """The customer id."""
-    event: str | None = None
+    message_id: str = Field(alias="messageId", min_length=1, max_length=128)
+    """Unique id of the event, used to de-duplicate (a retried call adds nothing)."""
+    user_id: str | None = Field(default=None, alias="userId", min_length=1, max_length=64)
+    """The customer id; `anonymousId` stands in until an `identify` links the two."""
+    anonymous_id: str | None = Field(default=None, alias="anonymousId", min_length=1, max_length=58)
+    """A device or cookie id for a person not yet identified."""
+    event: str | None = Field(default=None, max_length=64)
     """Event name for `track` (Product Viewed, Product Added, Order Completed…)."""
+    name: str | None = Field(default=None, max_length=64)
+    """Page name for `page`."""
     properties: dict[str, Any] = Field(default_factory=dict)
-    """Event properties (product_id, category, revenue…)."""
+    """Event properties (product_id, category, revenue, total, products…)."""
     traits: dict[str, Any] = Field(default_factory=dict)
     """Traits for `identify`."""
+    context: dict[str, Any] = Field(default_factory=dict)
+    """Segment context (ip, userAgent, page…); accepted as Segment sends it, not stored."""
     timestamp: datetime
     """When it happened (UTC)."""
+
+    @model_validator(mode="after")
+    def _who_and_what(self) -> Event:
+        if self.user_id is None and self.anonymous_id is None:
+            raise ValueError("userId or anonymousId is required")
+        if self.type == "track" and not self.event:
+            raise ValueError("event is required for a track call (e.g. 'Order Completed')")
+        if self.timestamp.tzinfo is None:
+            raise ValueError("timestamp has no timezone; write it like 2025-05-01T10:00:00Z")
+        for key in ("revenue", "total", "price"):
+            value = self.properties.get(key)
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, int | float)
+            ):
+                raise ValueError(f"properties.{key} must be a number, got {value!r}")
+        products = self.properties.get("products")
+        if products is not None and not (
+            isinstance(products, list) and all(isinstance(p, dict) for p in products)
+        ):
+            raise ValueError("properties.products must be a list of objects")
+        return self
+
+
+class TrackingPolicy(_Model):
+    """How a brand measures what its messages did (a brand kit section)."""
+
+    click_tracking: bool = True
+    """Links in e-mails go through the signed redirect `/c/{token}` that records clicks."""
+    open_pixel: bool = False
+    """Add an open pixel to e-mails; opens are a weak signal (machine opens inflate them)."""
+    attribution_window_days: int = Field(default=7, ge=1, le=90)
+    """A conversion is attributed to the last message the person got within this many days."""
+    measurement_window_days: int = Field(default=30, ge=1, le=365)
+    """Conversions count for a campaign's members (treated and holdout) for this many days
+    from its first scheduled send."""
 
 
 class Product(_Model):

@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
 from pydantic import BaseModel, Field
-from sqlalchemy import insert, or_, select
+from sqlalchemy import func, insert, or_, select
+from sqlalchemy.engine import Connection
 
-from core.db import AssignmentRow, Database, MessageRow, OutcomeRow, VariantRow
-from core.models import MessageStatus, Outcome, OutcomeKind
+from core.db import (
+    AssignmentRow,
+    CampaignRow,
+    Database,
+    MessageRow,
+    OutcomeRow,
+    VariantRow,
+    insert_ignoring_duplicates,
+)
+from core.models import MessageStatus, Outcome, OutcomeKind, TrackingPolicy
 
 
 def record_outcomes(db: Database, outcomes: Sequence[Outcome]) -> int:
@@ -188,3 +198,105 @@ def observations(db: Database, campaign_id: str) -> Observations:
     return Observations(
         groups=groups, converted=converted, sent=sent, message_outcomes=outcomes, variants=variants
     )
+
+
+ORDER_COMPLETED = "Order Completed"
+"""The Segment e-commerce event that is a conversion."""
+
+
+class Order(BaseModel):
+    """A purchase, as conversions are derived from it."""
+
+    customer_id: str
+    """Who bought."""
+    at: datetime
+    """When (UTC)."""
+    value: float
+    """Revenue."""
+
+
+def order_value(properties: dict[str, Any]) -> float:
+    """Revenue of an `Order Completed` event: `revenue`, else `total`, else the sum of its
+    `products` (price × quantity), else 0."""
+    for key in ("revenue", "total"):
+        value = properties.get(key)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+    total = 0.0
+    for p in properties.get("products") or []:
+        price, qty = p.get("price"), p.get("quantity", 1)
+        if isinstance(price, int | float) and isinstance(qty, int | float):
+            total += float(price) * float(qty)
+    return total
+
+
+def record_conversions(conn: Connection, orders: Sequence[Order], tracking: TrackingPolicy) -> int:
+    """Conversions from purchases, in the caller's transaction; returns how many were new.
+
+    A purchase counts for every campaign the person is a member of, treated or holdout, when it
+    falls inside the campaign's measurement window (from its first scheduled send). It is
+    attributed to the last message the person was sent within the attribution window, in that
+    campaign's row only (other campaigns get it unattributed: lift is read on membership).
+    """
+    if not orders:
+        return 0
+    people = sorted({o.customer_id for o in orders})
+    members: dict[str, list[str]] = {}
+    for cid, person in conn.execute(
+        select(AssignmentRow.campaign_id, AssignmentRow.customer_id).where(
+            AssignmentRow.customer_id.in_(people)
+        )
+    ):
+        members.setdefault(person, []).append(cid)
+    if not members:
+        return 0
+    campaigns = sorted({c for cs in members.values() for c in cs})
+    starts: dict[str, datetime] = dict(
+        conn.execute(
+            select(CampaignRow.id, CampaignRow.created_at).where(CampaignRow.id.in_(campaigns))
+        ).all()
+    )
+    starts.update(
+        conn.execute(
+            select(MessageRow.campaign_id, func.min(MessageRow.scheduled_at))
+            .where(MessageRow.campaign_id.in_(campaigns))
+            .group_by(MessageRow.campaign_id)
+        ).all()
+    )
+    sends: dict[str, list[tuple[datetime, str, str]]] = {}
+    for person, sent_at, mid, cid in conn.execute(
+        select(
+            MessageRow.customer_id, MessageRow.sent_at, MessageRow.id, MessageRow.campaign_id
+        ).where(
+            MessageRow.customer_id.in_(list(members)),
+            MessageRow.status == MessageStatus.SENT.value,
+        )
+    ):
+        if sent_at is not None:
+            sends.setdefault(person, []).append((sent_at, mid, cid))
+    attribution = timedelta(days=tracking.attribution_window_days)
+    measurement = timedelta(days=tracking.measurement_window_days)
+    rows = []
+    for o in orders:
+        got = [s for s in sends.get(o.customer_id, []) if o.at - attribution <= s[0] <= o.at]
+        last = max(got, default=None)
+        for cid in members.get(o.customer_id, []):
+            start = starts[cid]
+            if not start <= o.at <= start + measurement:
+                continue
+            rows.append(
+                {
+                    "campaign_id": cid,
+                    "customer_id": o.customer_id,
+                    "message_id": last[1] if last and last[2] == cid else None,
+                    "kind": OutcomeKind.CONVERTED.value,
+                    "value": o.value,
+                    "at": o.at,
+                }
+            )
+    if not rows:
+        return 0
+    stored = conn.execute(
+        insert_ignoring_duplicates(conn, OutcomeRow).returning(OutcomeRow.id), rows
+    ).all()
+    return len(stored)

@@ -44,6 +44,8 @@ class Deps:
             frequency_caps={
                 ch.value: (cap.max_messages, cap.days) for ch, cap in kit.frequency_caps.items()
             },
+            click_tracking=kit.tracking.click_tracking,
+            open_pixel=kit.tracking.open_pixel,
         )
 
 

@@ -16,8 +16,9 @@ CSV (`.csv`, UTF-8, header on line 1; an empty cell means "not given"):
   consent per channel as `<channel>_consent` (true/false, yes/no, 1/0, granted/denied),
   `<channel>_consent_source` (default `import`) and `<channel>_consent_at` (default the row's
   `created_at`, else the import time), for channel in email, sms, push, webhook.
-- events: `type`, `messageId` (or `message_id`), `userId` (or `user_id`), `event`, `timestamp`,
-  `properties` and `traits` (JSON objects).
+- events: `type`, `messageId` (or `message_id`), `userId` (or `user_id`), `anonymousId` (or
+  `anonymous_id`), `event`, `name`, `timestamp`, `properties` and `traits` (JSON objects); a
+  blank cell is an absent value.
 - products: `id`, `name`, `category`, `price`, `url`, `margin`.
 
 Times must carry a timezone (`Z` or `+02:00`); they are stored in UTC. An imported consent
@@ -46,14 +47,14 @@ from sqlalchemy.orm import Session
 from core.audit import decision_row
 from core.contacts import DEFAULT_PHONE_REGION, normalize_email, normalize_phone
 from core.db import ConsentRow, CustomerRow, Database, ProductRow, utcnow
+from core.events import write_events
 from core.loading import (
     bulk_insert,
     consent_row,
     insert_new_customers,
-    insert_new_events,
     insert_new_products,
 )
-from core.models import Channel, Customer, Event, Product
+from core.models import Channel, Customer, Event, Product, TrackingPolicy
 
 ImportKind = Literal["customers", "events", "products"]
 _KINDS: tuple[str, ...] = get_args(ImportKind)
@@ -84,7 +85,10 @@ _EVENT_COLUMNS = {
     "message_id": "messageId",
     "userId": "userId",
     "user_id": "userId",
+    "anonymousId": "anonymousId",
+    "anonymous_id": "anonymousId",
     "event": "event",
+    "name": "name",
     "timestamp": "timestamp",
     "properties": "properties",
     "traits": "traits",
@@ -221,7 +225,8 @@ def _customer_input(cells: dict[str, str]) -> dict[str, Any]:
 
 
 def _event_input(cells: dict[str, str]) -> dict[str, Any]:
-    data: dict[str, Any] = {_EVENT_COLUMNS[k]: v for k, v in cells.items()}
+    # a blank cell is an absent value (a row may have a userId, an anonymousId or both)
+    data: dict[str, Any] = {_EVENT_COLUMNS[k]: v for k, v in cells.items() if v != ""}
     for column in ("properties", "traits"):
         if column in data:
             data[column] = _json_object(data[column], column)
@@ -239,8 +244,6 @@ def _describe(exc: ValidationError) -> str:
 def _naive_times(model: BaseModel) -> list[str]:
     """Names of datetime fields without a timezone."""
     out = []
-    if isinstance(model, Event) and model.timestamp.tzinfo is None:
-        out.append("timestamp")
     if isinstance(model, Customer):
         if model.created_at is not None and model.created_at.tzinfo is None:
             out.append("created_at")
@@ -361,9 +364,6 @@ def _parse(
                 )
             )
             continue
-        if isinstance(model, Event) and model.type == "track" and not model.event:
-            errors.append(RowError(line=line, message="a track event needs an `event` name"))
-            continue
         good.append((line, model))
     return count, good, errors
 
@@ -458,12 +458,20 @@ def _write_customers(session: Session, customers: list[Customer], now: datetime)
 
 
 def import_file(
-    db: Database, kind: ImportKind, path: Path, *, phone_region: str = DEFAULT_PHONE_REGION
+    db: Database,
+    kind: ImportKind,
+    path: Path,
+    *,
+    phone_region: str = DEFAULT_PHONE_REGION,
+    tracking: TrackingPolicy | None = None,
 ) -> ImportReport:
     """Validate a whole file, then write it in one transaction; on any bad row write nothing.
 
     `phone_region` (ISO country code) reads phone numbers written without a `+` country code
-    for people with no `country`."""
+    for people with no `country`. Events go through `core.events.write_events`, the same code as
+    the HTTP event API (identity stitching, conversions); `tracking` is the brand's (the default
+    kit's when None).
+    """
     if kind not in _KINDS:
         raise ValueError(f"unknown import kind {kind!r}; use one of: {', '.join(_KINDS)}")
     path = Path(path)
@@ -498,9 +506,11 @@ def import_file(
     inserted, updated = 0, 0
     with db.session() as session:
         if kind == "events":
-            events = [m for m in unique if isinstance(m, Event)]
-            inserted = insert_new_events(session.connection(), events)
-            duplicates += len(events) - inserted
+            stored = write_events(
+                session, [m for m in unique if isinstance(m, Event)], tracking or TrackingPolicy()
+            )
+            inserted = len(stored.events)
+            duplicates += stored.duplicates
         elif kind == "products":
             inserted, updated = _write_products(
                 session, [m for m in unique if isinstance(m, Product)]

@@ -1,5 +1,6 @@
 """Real servers on 127.0.0.1 for channel tests: an SMTP sink (aiosmtpd), a signature-checking
-webhook sink, and a Twilio-compatible SMS API. Each records what it receives.
+webhook sink, and a Twilio-compatible SMS API. Each records what it receives. Also autocmo's
+own API as a child process (`ApiServer`), for end-to-end tests and benchmarks.
 """
 
 from __future__ import annotations
@@ -7,7 +8,11 @@ from __future__ import annotations
 import base64
 import email
 import json
+import os
 import socket
+import subprocess
+import sys
+import tempfile
 import threading
 import time
 import urllib.parse
@@ -15,8 +20,10 @@ from collections import Counter
 from email.message import EmailMessage
 from email.policy import default as default_policy
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
+import httpx
 from aiosmtpd.controller import Controller
 
 from tools.delivery.channels.webhook import verify_signature
@@ -254,3 +261,65 @@ class TwilioServer(_HTTPSink):
 
         super().__init__(Handler)
         self.base_url = f"http://127.0.0.1:{self.port}"
+
+
+class ApiServer:
+    """`autocmo serve` (uvicorn) in a child process on a free port, with `env` added to this
+    process's environment. `start` waits for `/healthz` and raises, with the child's output,
+    if it exits or is not ready within `ready_timeout` seconds."""
+
+    def __init__(self, env: dict[str, str], *, ready_timeout: float = 60.0) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._env = {**os.environ, **env}
+        self._timeout = ready_timeout
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._log = tempfile.TemporaryFile()  # noqa: SIM115 (lives as long as the child)
+
+    def _output(self) -> str:
+        self._log.seek(0)
+        return self._log.read().decode(errors="replace")[-3000:]
+
+    def start(self, *args: str) -> ApiServer:
+        """Start the child (`args` go to `autocmo serve`) and wait until it answers."""
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", "api.cli", "serve", "--port", str(self.port), *args],
+            cwd=Path(__file__).resolve().parents[2],
+            env=self._env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + self._timeout
+        while time.monotonic() < deadline:
+            if self._proc.poll() is not None:
+                raise RuntimeError(
+                    f"the API server exited with {self._proc.returncode}:\n{self._output()}"
+                )
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1.0).status_code == 200:
+                    return self
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"the API server was not ready within {self._timeout:.0f} s")
+
+    def check_alive(self) -> None:
+        """Raise if the child has died (call after a load run)."""
+        if self._proc is not None and self._proc.poll() is not None:
+            raise RuntimeError(
+                f"the API server died with {self._proc.returncode}:\n{self._output()}"
+            )
+
+    def stop(self) -> None:
+        """Stop the child (SIGTERM, then kill after 10 s)."""
+        if self._proc is None:
+            return
+        self._proc.terminate()
+        try:
+            self._proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.wait()
+        self._proc = None
+        self._log.close()

@@ -76,6 +76,7 @@ from tools.delivery.channels.base import (
     SendResult,
     TransientSendError,
 )
+from tools.delivery.channels.mime import text_to_html
 from tools.delivery.channels.registry import build_adapters, close_adapters
 from tools.delivery.journal import SendJournal, orphans, settle
 from tools.delivery.optouts import (
@@ -87,6 +88,7 @@ from tools.delivery.optouts import (
 )
 from tools.delivery.scheduling import defer_quiet_hours, in_quiet_hours, resolve_tz
 from tools.delivery.tokens import unsubscribe_url
+from tools.delivery.tracking import open_pixel_url, track_links, with_open_pixel
 
 _log = logging.getLogger(__name__)
 
@@ -119,6 +121,10 @@ class DispatchPolicy(BaseModel):
     frequency_caps: dict[str, tuple[int, int]] = Field(default_factory=dict)
     """Per channel: (max messages, per days), counted across all campaigns over a rolling
     window ending at the send."""
+    click_tracking: bool = True
+    """E-mail links go through the signed click redirect."""
+    open_pixel: bool = False
+    """E-mails carry an open pixel."""
 
 
 class DispatchStats(BaseModel):
@@ -683,13 +689,20 @@ class Dispatcher:
         tally.add(c.campaign_id, _SENT)
 
     def _outbound(self, c: _Claimed, channel: Channel) -> OutboundMessage:
+        body, html = c.body, None
+        if channel is Channel.EMAIL:
+            if self.policy.click_tracking:
+                body = track_links(self.settings, c.id, body)
+            if self.policy.open_pixel:
+                html = with_open_pixel(text_to_html(body), open_pixel_url(self.settings, c.id))
         return OutboundMessage(
             id=c.id,
             idempotency_key=c.idempotency_key,
             channel=channel,
             to=c.to_address,
             subject=c.subject,
-            body=c.body,
+            body=body,
+            html=html,
             from_name=self.policy.from_name,
             from_email=self.policy.from_email,
             unsubscribe_url=unsubscribe_url(

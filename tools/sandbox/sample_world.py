@@ -506,9 +506,12 @@ class _EventSink:
             "type": "track",
             "message_id": f"{self.prefix}{len(self.events)}",
             "user_id": self.customer_id,
+            "anonymous_id": None,
             "event": name,
+            "name": None,
             "properties": properties,
             "traits": {},
+            "context": {},
             "timestamp": at,
         }
         self.events.append(_trusted(Event, values))
@@ -518,9 +521,12 @@ class _EventSink:
             "type": "identify",
             "message_id": f"{self.prefix}{len(self.events)}",
             "user_id": self.customer_id,
+            "anonymous_id": None,
             "event": None,
+            "name": None,
             "properties": {},
             "traits": traits,
+            "context": {},
             "timestamp": at,
         }
         self.events.append(_trusted(Event, values))
