@@ -52,7 +52,7 @@ def _page(
 
 def _payload(deps: AppDeps, token: str) -> dict[str, str] | None:
     try:
-        data = verify_token(deps.settings.secret_key, token)
+        data = verify_token(deps.settings.verification_keys, token)
     except InvalidToken:
         return None
     return data if data.get("p") == "unsubscribe" and data.get("customer_id") else None

@@ -149,7 +149,7 @@ async def delivery_events(request: Request, deps: AppDeps) -> DeliveryEventsResu
     the person's consent for the channel."""
     raw = await request.body()
     ok = verify_signature(
-        deps.settings.secret_key,
+        deps.settings.verification_keys,
         request.headers.get("X-Autocmo-Timestamp", ""),
         raw,
         request.headers.get("X-Autocmo-Signature", ""),
