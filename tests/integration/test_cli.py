@@ -68,6 +68,7 @@ def test_loading_the_embedding_model_is_offline_and_quiet_whatever_the_env(
         "TRANSFORMERS_OFFLINE": "0",
         "HF_ENDPOINT": "http://127.0.0.1:9",
     }
+    run_cli(settings, "users", "add", "mia", "--role", "marketer", stdin="long enough pw\n")
     out = run_cli(settings, "brief", "something nice for everyone please", "--json", env=online)
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["status"] == "needs_input"
