@@ -10,6 +10,7 @@ from core import campaigns as repo
 from core.models import ApprovalStatus
 from core.users import User
 from graphs.operations import DecisionResult, FourEyesError, decide
+from graphs.runtime import Deps
 
 router = APIRouter(tags=["approvals"])
 
@@ -35,13 +36,15 @@ def read_approval(approval_id: str, deps: AppDeps) -> repo.ApprovalView:
     return repo.get_approval(deps.db, approval_id)
 
 
-def _decide(
-    deps: AppDeps, user: User, approval_id: str, body: DecisionCreate, approved: bool
+def decide_as(
+    deps: Deps, user: User, approval_id: str, *, approved: bool, comment: str | None
 ) -> DecisionResult:
+    """Carry out a decision as the logged-in user (the API and the pages): a rejection needs a
+    comment (422), four-eyes refuses the campaign's submitter (403), a decided approval is 409."""
+    if not approved and not comment:
+        raise HTTPException(status_code=422, detail="Say why you reject (comment): it is audited.")
     try:
-        return decide(
-            deps, approval_id, approved=approved, decided_by=user.name, comment=body.comment
-        )
+        return decide(deps, approval_id, approved=approved, decided_by=user.name, comment=comment)
     except repo.NotFound:
         raise
     except FourEyesError as exc:
@@ -53,12 +56,10 @@ def _decide(
 @router.post("/approvals/{approval_id}/approve", response_model=DecisionResult)
 def approve(approval_id: str, body: DecisionCreate, deps: AppDeps, user: Decider) -> DecisionResult:
     """Approve: a launch resumes the campaign graph; a revision is applied."""
-    return _decide(deps, user, approval_id, body, True)
+    return decide_as(deps, user, approval_id, approved=True, comment=body.comment)
 
 
 @router.post("/approvals/{approval_id}/reject", response_model=DecisionResult)
 def reject(approval_id: str, body: DecisionCreate, deps: AppDeps, user: Decider) -> DecisionResult:
     """Reject, with a comment saying why."""
-    if not body.comment:
-        raise HTTPException(status_code=422, detail="Say why you reject (comment): it is audited.")
-    return _decide(deps, user, approval_id, body, False)
+    return decide_as(deps, user, approval_id, approved=False, comment=body.comment)

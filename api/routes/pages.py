@@ -28,11 +28,12 @@ from api.auth import (
     set_session_cookie,
 )
 from api.deps import AppDeps, Decider, Reader, Writer
+from api.routes.approvals import decide_as
 from core import campaigns as repo
 from core.audit import list_decisions
 from core.models import Channel, Finding, Plan, VariantTemplate
 from core.users import authenticate
-from graphs.operations import FourEyesError, decide, submit_brief
+from graphs.operations import submit_brief
 from tools.sms_encoding import segments as sms_segments
 
 router = APIRouter(include_in_schema=False)
@@ -194,25 +195,14 @@ async def approval_decide(
     comment: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
     """Approve or reject as the logged-in user (four-eyes applies)."""
-    approved = decision == "approve"
-    if not approved and not comment.strip():
-        raise HTTPException(422, "Say why you reject (comment): it is audited.")
-    try:
-        res = await run_in_threadpool(
-            lambda: decide(
-                deps,
-                approval_id,
-                approved=approved,
-                decided_by=user.name,
-                comment=comment.strip() or None,
-            )
-        )
-    except FourEyesError as exc:
-        raise HTTPException(403, str(exc)) from exc
-    except repo.NotFound:
-        raise
-    except ValueError as exc:
-        raise HTTPException(409, str(exc)) from exc
+    res = await run_in_threadpool(
+        decide_as,
+        deps,
+        user,
+        approval_id,
+        approved=decision == "approve",
+        comment=comment.strip() or None,
+    )
     return RedirectResponse(
         f"/campaigns/{res.approval.campaign_id}?notice={quote(res.effect)}", status_code=303
     )
