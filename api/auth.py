@@ -59,8 +59,12 @@ class Session:
 
 
 def is_public(path: str) -> bool:
-    """True when `path` is reachable without a login."""
-    return any(path == p.rstrip("/") or path.startswith(p) for p in PUBLIC_PREFIXES)
+    """True when `path` is reachable without a login: a prefix ending in `/` covers what is
+    under it; one without covers that exact path and what is under it (`/docs`, `/docs/…`)."""
+    return any(
+        path == p.rstrip("/") or path.startswith(p if p.endswith("/") else p + "/")
+        for p in PUBLIC_PREFIXES
+    )
 
 
 def new_session_cookie(settings: Settings, user: User) -> str:

@@ -47,6 +47,7 @@ def test_every_non_public_route_refuses_anonymous_callers(world: Deps) -> None:
         assert bad.status_code == 401 and "autocmo tokens create" in bad.json()["detail"]
     # what is public is a short, explicit list
     assert {"/u/", "/webhooks/", "/login"} <= set(PUBLIC_PREFIXES)
+    assert is_public("/login") and not is_public("/loginx") and not is_public("/api/v1/campaigns")
 
 
 def test_roles_four_eyes_and_the_decider_from_the_login(world: Deps) -> None:

@@ -120,6 +120,7 @@ def test_brief_to_approval_to_dashboard_in_the_browser(
     assert "Alex" in html and "COMEBACK10" in html
     assert page.locator(".email .subj").count() > 0
     page.screenshot(path=str(shots / "4-approval.png"), full_page=True)
+    page.screenshot(path=str(shots / "4-approval-top.png"))
     page.fill("#comment", "Offer within policy; copy reads well.")
     page.click("button:has-text('Approve and launch')")
     page.wait_for_selector("text=Launched")
