@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Iterator
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -16,6 +17,7 @@ from core.settings import Settings
 from graphs.operations import submit_brief
 from graphs.runtime import Deps
 from tests.integration.conftest import WINBACK_BRIEF, bearer, seeded
+from tests.support.servers import serve_app
 from tools.delivery.channels.webhook import sign
 from tools.delivery.tokens import sign_token
 
@@ -82,33 +84,32 @@ def test_nul_byte_is_a_422_on_postgresql(pg_world: Deps) -> None:
 def test_approve_and_reject_at_the_same_moment_one_wins(pg_world: Deps) -> None:
     res = submit_brief(pg_world, WINBACK_BRIEF, submitted_by="mia")
     assert res.approval_id
-    app = create_app(deps=pg_world)
+    headers = {who: bearer(pg_world.db, who) for who in ("qa", "ana", "vic")}
     barrier = threading.Barrier(2)
     codes: dict[str, int] = {}
 
-    def call(action: str, who: str) -> None:
-        headers = bearer(pg_world.db, who)
-        with TestClient(app, raise_server_exceptions=False) as client:
+    def call(base: str, action: str, who: str) -> None:
+        with httpx.Client(base_url=base, headers=headers[who], timeout=120) as client:
             barrier.wait()
             r = client.post(
                 f"/api/v1/approvals/{res.approval_id}/{action}",
                 json={"comment": f"{action} by {who}"},
-                headers=headers,
             )
             codes[action] = r.status_code
 
-    threads = [
-        threading.Thread(target=call, args=("approve", "qa")),
-        threading.Thread(target=call, args=("reject", "ana")),
-    ]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    with serve_app(create_app(deps=pg_world)) as base:
+        threads = [
+            threading.Thread(target=call, args=(base, "approve", "qa")),
+            threading.Thread(target=call, args=(base, "reject", "ana")),
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        camp = httpx.get(
+            f"{base}/api/v1/campaigns/{res.campaign_id}", headers=headers["vic"], timeout=60
+        ).json()
     assert sorted(codes.values()) == [200, 409], codes
-    with TestClient(app) as client:
-        client.headers.update(bearer(pg_world.db, "vic"))
-        camp = client.get(f"/api/v1/campaigns/{res.campaign_id}").json()
     if codes["approve"] == 200:
         assert camp["campaign"]["status"] == "active" and camp["messages"].get("scheduled", 0) > 0
     else:

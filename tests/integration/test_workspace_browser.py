@@ -8,19 +8,16 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 
 from api.app import create_app
 from graphs.runtime import Deps
 from tests.integration.conftest import NOW, PASSWORD, run_cli
-from tests.support.servers import free_port
+from tests.support.servers import serve_app
 
 CHROMIUM = "/usr/bin/chromium"
 pytestmark = [
@@ -34,20 +31,9 @@ pytestmark = [
 
 @pytest.fixture
 def server(world: Deps) -> Iterator[str]:
-    """The app served by uvicorn on 127.0.0.1 in a thread."""
-    port = free_port()
-    srv = uvicorn.Server(
-        uvicorn.Config(create_app(deps=world), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not srv.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(10)
+    """The app served by uvicorn on 127.0.0.1."""
+    with serve_app(create_app(deps=world)) as url:
+        yield url
 
 
 @pytest.fixture
