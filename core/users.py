@@ -87,11 +87,11 @@ def create_user(db: Database, name: str, role: Role | str, password: str) -> Use
         raise UserError(
             f"The password is too short: use at least {MIN_PASSWORD_LENGTH} characters."
         )
+    hashed = hash_password(password)
     with db.session() as s:
         if s.scalar(select(UserRow.id).where(UserRow.name == name)) is not None:
             raise UserError(f"A user named {name!r} exists already.")
-        row = UserRow(id=new_id("usr"), name=name, role=role.value, password_hash="", active=True)
-        row.password_hash = hash_password(password)
+        row = UserRow(id=new_id("usr"), name=name, role=role.value, password_hash=hashed)
         s.add(row)
         return _user(row)
 
