@@ -230,7 +230,7 @@ def dashboard(
         report=rep,
         funnel=funnel,
         funnel_max=max([n for _, n in funnel] + [1]),
-        lift=m.conversion_lift,
+        lift=m.conversion_lift if m.messages_sent else None,  # no lift before anything is sent
         decisions=list_decisions(deps.db, campaign_id),
         notice=notice[:300],
     )
