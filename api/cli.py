@@ -16,6 +16,8 @@ from rich.table import Table
 from core.settings import Settings, set_process_environment
 
 if TYPE_CHECKING:
+    from core.db import Database
+    from core.users import User
     from graphs.operations import BriefResult
 
 app = typer.Typer(
@@ -116,10 +118,108 @@ def import_(
     )
 
 
+users_app = typer.Typer(help="Users and their roles (viewer, marketer, approver, admin).")
+tokens_app = typer.Typer(help="API bearer tokens.")
+app.add_typer(users_app, name="users")
+app.add_typer(tokens_app, name="tokens")
+_ME = os.environ.get("AUTOCMO_USER") or os.environ.get("USER", "")
+
+
+def _local_user(db: Database, name: str, permission: str) -> User:
+    """The registered user the CLI acts as (the operator has the database; the name makes the
+    audit trail and four-eyes meaningful)."""
+    from core.users import get_user
+
+    user = get_user(db, name) if name else None
+    if user is None:
+        raise _fail(
+            f"No user {name!r}: the CLI acts as a registered user (--by, default $AUTOCMO_USER "
+            f"or $USER). Add one with `autocmo users add {name or 'NAME'} --role ROLE`."
+        )
+    if not user.may(permission):
+        raise _fail(f"{user.name} is a {user.role.value} and may not do this.")
+    return user
+
+
+@users_app.command("add")
+def users_add(
+    name: Annotated[str, typer.Argument(help="Login name, e.g. ana@northwind.example.")],
+    role: Annotated[str, typer.Option(help="viewer, marketer, approver or admin.")],
+) -> None:
+    """Add a user; the password is read from stdin (one line) or asked for."""
+    from core.db import Database
+    from core.users import UserError, create_user
+
+    if sys.stdin.isatty():
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    settings = _settings()
+    settings.ensure_dirs()
+    db = Database(settings.db_url)
+    db.create_all()
+    try:
+        user = create_user(db, name, role, password)
+    except UserError as exc:
+        raise _fail(str(exc)) from exc
+    console.print(f"Added {user.name} ({user.role.value}).")
+
+
+@users_app.command("list")
+def users_list() -> None:
+    """List the users and their roles."""
+    from core.db import Database
+    from core.users import list_users
+
+    db = Database(_settings().db_url)
+    db.create_all()
+    table = Table("name", "role")
+    for u in list_users(db):
+        table.add_row(u.name, u.role.value)
+    console.print(table)
+
+
+@tokens_app.command("create")
+def tokens_create(
+    user: Annotated[str, typer.Option("--user", help="Whose token it is.")],
+    label: Annotated[str, typer.Option(help="What it is for (shown in listings).")] = "",
+) -> None:
+    """Create an API token and print it once (only its hash is stored)."""
+    from core.db import Database
+    from core.users import UserError, create_token
+
+    settings = _settings()
+    settings.ensure_dirs()
+    db = Database(settings.db_url)
+    db.create_all()
+    try:
+        token = create_token(db, user, label)
+    except UserError as exc:
+        raise _fail(str(exc)) from exc
+    print(token)
+    err.print("Store it now: it is not shown again. Send it as `Authorization: Bearer <token>`.")
+
+
+@tokens_app.command("revoke")
+def tokens_revoke(user: Annotated[str, typer.Option("--user", help="Whose tokens.")]) -> None:
+    """Revoke every token of a user."""
+    from core.db import Database
+    from core.users import UserError, revoke_tokens
+
+    db = Database(_settings().db_url)
+    db.create_all()
+    try:
+        n = revoke_tokens(db, user)
+    except UserError as exc:
+        raise _fail(str(exc)) from exc
+    console.print(f"Revoked {n} token(s) of {user}.")
+
+
 @app.command()
 def brief(
     text: Annotated[str, typer.Argument(help="The brief, in plain words.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    by: Annotated[str, typer.Option(help="The user who submits it (a marketer or up).")] = _ME,
 ) -> None:
     """Submit a brief (chat-style): get clarifying questions, or a plan awaiting approval."""
     from graphs.operations import submit_brief
@@ -127,8 +227,9 @@ def brief(
     from tools.llm import LLMError
 
     deps = build_deps(_settings())
+    user = _local_user(deps.db, by, "write")
     try:
-        res = submit_brief(deps, text)
+        res = submit_brief(deps, text, submitted_by=user.name)
     except (ValueError, LLMError) as exc:
         raise _fail(str(exc)) from exc
     if as_json:
@@ -163,8 +264,8 @@ def _print_brief_result(res: BriefResult) -> None:
             f"[yellow]Waiting for approval {res.approval_id}[/yellow]: "
             + "; ".join(res.approval_reasons)
         )
-        console.print(f"  approve:  autocmo approve {res.approval_id} --by YOU")
-        console.print(f"  reject:   autocmo reject {res.approval_id} --by YOU --comment WHY")
+        console.print(f"  approve:  autocmo approve {res.approval_id} --by APPROVER")
+        console.print(f"  reject:   autocmo reject {res.approval_id} --by APPROVER --comment WHY")
     else:
         console.print(f"status: {res.status}")
 
@@ -217,8 +318,9 @@ def _decide(approval_id: str, approved: bool, by: str, comment: str | None) -> N
     from graphs.runtime import build_deps
 
     deps = build_deps(_settings())
+    user = _local_user(deps.db, by, "decide")
     try:
-        res = decide(deps, approval_id, approved=approved, decided_by=by, comment=comment)
+        res = decide(deps, approval_id, approved=approved, decided_by=user.name, comment=comment)
     except NotFound as exc:
         raise _fail(str(exc)) from exc
     except ValueError as exc:
@@ -230,7 +332,7 @@ def _decide(approval_id: str, approved: bool, by: str, comment: str | None) -> N
 @app.command()
 def approve(
     approval_id: Annotated[str, typer.Argument(help="The approval id.")],
-    by: Annotated[str, typer.Option(help="Who approves (audited).")] = os.environ.get("USER", ""),
+    by: Annotated[str, typer.Option(help="The approving user (audited).")] = _ME,
     comment: Annotated[str | None, typer.Option(help="A comment for the audit trail.")] = None,
 ) -> None:
     """Approve a pending launch or revision; the campaign resumes."""
@@ -241,7 +343,7 @@ def approve(
 def reject(
     approval_id: Annotated[str, typer.Argument(help="The approval id.")],
     comment: Annotated[str, typer.Option(help="Why (required, audited).")],
-    by: Annotated[str, typer.Option(help="Who rejects (audited).")] = os.environ.get("USER", ""),
+    by: Annotated[str, typer.Option(help="The rejecting user (audited).")] = _ME,
 ) -> None:
     """Reject a pending launch or revision."""
     _decide(approval_id, False, by, comment)
@@ -461,10 +563,29 @@ def serve(
     port: Annotated[int, typer.Option(help="Port.")] = 8000,
     access_log: Annotated[bool, typer.Option(help="Log every request.")] = True,
     workers: Annotated[int, typer.Option(min=1, help="Server processes (one per core).")] = 1,
+    generate_secret: Annotated[
+        bool,
+        typer.Option(
+            "--generate-secret",
+            help="On a first run without AUTOCMO_SECRET_KEY, write a random key to the data "
+            "directory (mode 0600); every autocmo process on that directory then uses it.",
+        ),
+    ] = False,
 ) -> None:
-    """Serve the HTTP API (OpenAPI docs at /docs)."""
+    """Serve the workspace and the HTTP API (OpenAPI docs at /docs)."""
     import uvicorn
 
+    settings = _settings()
+    if settings.default_secret and generate_secret:
+        console.print(f"Wrote a new secret key to {settings.generate_secret()}.")
+    if settings.default_secret and not settings.dev_mode:
+        raise _fail(
+            "The secret key is the built-in default, so anyone could forge unsubscribe links, "
+            "sessions and webhook signatures. Set AUTOCMO_SECRET_KEY, or run once with "
+            "--generate-secret, or set AUTOCMO_DEV_MODE=1 on a development machine."
+        )
+    if settings.default_secret:
+        err.print("[yellow]warning:[/yellow] development mode with the built-in secret key.")
     if workers > 1:  # each process builds its app from the environment
         uvicorn.run(
             "api.app:create_app",
@@ -477,7 +598,7 @@ def serve(
         return
     from api.app import create_app
 
-    uvicorn.run(create_app(_settings()), host=host, port=port, access_log=access_log)
+    uvicorn.run(create_app(settings), host=host, port=port, access_log=access_log)
 
 
 def main() -> None:

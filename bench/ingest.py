@@ -19,6 +19,7 @@ import argparse
 import asyncio
 import base64
 import json
+import secrets
 import statistics
 import sys
 import tempfile
@@ -121,7 +122,12 @@ def main() -> int:
         _source, key = create_source(db, "bench")
         auth = base64.b64encode(f"{key}:".encode()).decode()
         server = ApiServer(
-            {"AUTOCMO_DATA_DIR": tmp, "HF_HUB_OFFLINE": "1", "DATABASE_URL": settings.db_url}
+            {
+                "AUTOCMO_DATA_DIR": tmp,
+                "HF_HUB_OFFLINE": "1",
+                "DATABASE_URL": settings.db_url,
+                "AUTOCMO_SECRET_KEY": secrets.token_urlsafe(32),  # serve refuses the default
+            }
         ).start("--no-access-log", "--workers", str(args.workers))
         try:
 

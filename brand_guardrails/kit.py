@@ -281,6 +281,8 @@ class ApprovalPolicy(_Model):
     """Largest revision risk score the optimizer may apply alone."""
     launch_requires_approval: bool = True
     """Every launch waits for a human when true."""
+    four_eyes: bool = True
+    """Nobody approves or rejects anything on a campaign they submitted themselves."""
 
 
 class BrandKit(_Model):

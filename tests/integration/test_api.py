@@ -6,11 +6,12 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from graphs.runtime import Deps
-from tests.integration.conftest import WINBACK_BRIEF
+from tests.integration.conftest import WINBACK_BRIEF, bearer
 
 
 def test_brief_approval_and_campaign_over_http(world: Deps) -> None:
     with TestClient(create_app(deps=world)) as client:
+        client.headers.update(bearer(world.db, "mia"))
         r = client.post("/api/v1/briefs", json={"text": WINBACK_BRIEF})
         assert r.status_code == 201, r.text
         body = r.json()
@@ -21,14 +22,14 @@ def test_brief_approval_and_campaign_over_http(world: Deps) -> None:
         assert [a["id"] for a in pending] == [aid]
         assert pending[0]["evidence"]["audience_size"] == body["audience_size"]
 
-        r = client.post(f"/api/v1/approvals/{aid}/approve", json={"decided_by": "ana@northwind"})
+        client.headers.update(bearer(world.db, "ana"))
+        r = client.post(f"/api/v1/approvals/{aid}/approve", json={})
         assert r.status_code == 200, r.text
+        assert r.json()["approval"]["decided_by"] == "ana"
         assert r.json()["campaign_status"] == "active"
         assert client.get("/api/v1/approvals").json() == []
 
-        again = client.post(
-            f"/api/v1/approvals/{aid}/reject", json={"decided_by": "bob", "comment": "late"}
-        )
+        again = client.post(f"/api/v1/approvals/{aid}/reject", json={"comment": "late"})
         assert again.status_code == 409 and "already approved" in again.json()["detail"]
 
         camp = client.get(f"/api/v1/campaigns/{cid}").json()
@@ -40,8 +41,9 @@ def test_brief_approval_and_campaign_over_http(world: Deps) -> None:
 
 def test_api_errors_say_what_to_do(world: Deps) -> None:
     with TestClient(create_app(deps=world)) as client:
+        client.headers.update(bearer(world.db, "qa"))
         assert client.get("/api/v1/campaigns/cmp_missing").status_code == 404
-        r = client.post("/api/v1/approvals/apr_missing/approve", json={"decided_by": "x"})
+        r = client.post("/api/v1/approvals/apr_missing/approve", json={})
         assert r.status_code == 404 and "autocmo approvals" in r.json()["detail"]
         assert client.post("/api/v1/briefs", json={"text": ""}).status_code == 422
         q = client.post("/api/v1/briefs", json={"text": "send some email to people"}).json()

@@ -43,7 +43,7 @@ def test_brief_pauses_for_approval_and_resumes_in_another_process(world: Deps) -
     assert json.loads(out.stdout)[0]["id"] == res.approval_id
 
     # approve from a new process: the graph resumes from the SQLite checkpoint
-    out = run_cli(world.settings, "approve", res.approval_id, "--by", "qa@northwind.example")
+    out = run_cli(world.settings, "approve", res.approval_id, "--by", "qa")
     assert out.returncode == 0, out.stderr + out.stdout
     assert repo.get_campaign(world.db, res.campaign_id).status == "active"
 

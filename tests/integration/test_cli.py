@@ -46,6 +46,10 @@ def test_import_is_all_or_nothing_and_names_the_line(settings: Settings, tmp_pat
 
 def test_brief_asks_questions_then_plans(settings: Settings) -> None:
     run_cli(settings, "seed", "--customers", "600")
+    nobody = run_cli(settings, "brief", "Recover abandoned carts by email")
+    assert nobody.returncode == 2 and "autocmo users add mia --role" in nobody.stderr
+    added = run_cli(settings, "users", "add", "mia", "--role", "marketer", stdin="long enough pw\n")
+    assert added.returncode == 0 and "Added mia (marketer)" in added.stdout, added.stderr
     vague = run_cli(settings, "brief", "something nice for everyone please", "--json")
     assert vague.returncode == 0, vague.stderr
     assert json.loads(vague.stdout)["status"] == "needs_input"
@@ -64,6 +68,7 @@ def test_loading_the_embedding_model_is_offline_and_quiet_whatever_the_env(
         "TRANSFORMERS_OFFLINE": "0",
         "HF_ENDPOINT": "http://127.0.0.1:9",
     }
+    run_cli(settings, "users", "add", "mia", "--role", "marketer", stdin="long enough pw\n")
     out = run_cli(settings, "brief", "something nice for everyone please", "--json", env=online)
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["status"] == "needs_input"

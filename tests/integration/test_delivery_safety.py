@@ -23,6 +23,7 @@ from core.db import CampaignRow, ConsentRow, CustomerRow, MessageRow, Suppressio
 from core.models import Channel
 from core.settings import Settings
 from graphs.runtime import Deps, build_deps
+from tests.integration.conftest import add_team, bearer
 from tests.support.servers import SMTPSink
 from tools.delivery.channels.base import ChannelAdapter
 from tools.delivery.channels.file_sink import FileSinkAdapter
@@ -309,7 +310,8 @@ def test_addresses_are_masked_in_worker_logs_and_in_the_audit_trail_over_the_api
         assert stats.failed == 1
         with TestClient(create_app(deps=deps)) as client:
             assert _sms(client, "STOP", "+14155550123") == 200
-            trail = client.get("/api/v1/campaigns/cmp_1/decisions")
+            add_team(deps.db)
+            trail = client.get("/api/v1/campaigns/cmp_1/decisions", headers=bearer(deps.db, "vic"))
     assert trail.status_code == 200
     ours = ("tools.", "api.", "core.")  # not the test SMTP server's own log
     logged = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith(ours))

@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from core.settings import Settings
+from core.users import create_token, create_user
 from graphs.runtime import Deps, build_deps
 from tests.support.marketing_llm import MarketingLLM
 from tests.support.openai_server import OpenAIServer, schema_name
@@ -146,7 +147,9 @@ def test_api_matches_the_cli(deps: Deps) -> None:
         ).stdout.splitlines()
     ]
     body = [{**m, "channel": m.get("channel", "sms")} for m in MESSAGES]
+    create_user(deps.db, "vic", "viewer", "a long password")
     with TestClient(create_app(deps=deps)) as client:
+        client.headers["Authorization"] = f"Bearer {create_token(deps.db, 'vic')}"
         r = client.post("/api/v1/guardrails/check", json=body)
         assert r.status_code == 200, r.text
         assert r.json() == cli

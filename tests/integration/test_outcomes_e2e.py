@@ -19,7 +19,7 @@ from api.demo import seed_world
 from core.db import AssignmentRow, Database, MessageRow, utcnow
 from core.settings import Settings
 from graphs.runtime import build_deps
-from tests.integration.conftest import WINBACK_BRIEF, run_cli
+from tests.integration.conftest import WINBACK_BRIEF, add_team, bearer, run_cli
 from tests.support.servers import ApiServer, SMTPSink
 from tools.delivery.dispatch import dispatch_due
 
@@ -64,7 +64,17 @@ def test_clicks_and_purchases_flow_back_and_the_follow_up_skips_buyers(
     assert out.returncode == 0, out.stderr
     write_key = json.loads(out.stdout)["write_key"]
 
-    server = ApiServer({"AUTOCMO_DATA_DIR": str(settings.data_dir), "HF_HUB_OFFLINE": "1"})
+    add_team(db)
+    marketer, approver = bearer(db, "mia"), bearer(db, "qa")
+    secret = "e2e-secret-not-the-default"
+    settings = settings.model_copy(update={"secret_key": secret})
+    server = ApiServer(
+        {
+            "AUTOCMO_DATA_DIR": str(settings.data_dir),
+            "HF_HUB_OFFLINE": "1",
+            "AUTOCMO_SECRET_KEY": secret,
+        }
+    )
     server.start()
     try:
         worker_settings = settings.model_copy(
@@ -75,10 +85,10 @@ def test_clicks_and_purchases_flow_back_and_the_follow_up_skips_buyers(
             }
         )
         with httpx.Client(base_url=server.url, timeout=60) as api:
-            r = api.post("/api/v1/briefs", json={"text": WINBACK_BRIEF})
+            r = api.post("/api/v1/briefs", json={"text": WINBACK_BRIEF}, headers=marketer)
             assert r.status_code == 201, r.text
             cid, aid = r.json()["campaign_id"], r.json()["approval_id"]
-            r = api.post(f"/api/v1/approvals/{aid}/approve", json={"decided_by": "ana"})
+            r = api.post(f"/api/v1/approvals/{aid}/approve", json={}, headers=approver)
             assert r.status_code == 200 and r.json()["campaign_status"] == "active", r.text
 
             # step 1 (e-mail) goes out through the worker to the SMTP server

@@ -7,6 +7,7 @@ import binascii
 import hashlib
 import hmac
 import json
+from collections.abc import Sequence
 
 from core.models import Channel
 from core.settings import Settings
@@ -23,8 +24,9 @@ def sign_token(secret: str, payload: dict[str, str]) -> str:
     return f"{body}.{_b64(_mac(secret, body))}"
 
 
-def verify_token(secret: str, token: str) -> dict[str, str]:
-    """The payload of a token signed with `secret`; raises `InvalidToken` otherwise."""
+def verify_token(secret: str | Sequence[str], token: str) -> dict[str, str]:
+    """The payload of a token signed with `secret` (or any of several keys, so links signed
+    before a key rotation still verify); raises `InvalidToken` otherwise."""
     body, sep, sig = token.strip().partition(".")
     if not sep or not body or not sig:
         raise InvalidToken("token is malformed (expected <payload>.<signature>)")
@@ -32,7 +34,8 @@ def verify_token(secret: str, token: str) -> dict[str, str]:
         given = _unb64(sig)
     except (binascii.Error, ValueError) as exc:
         raise InvalidToken("token signature is not base64url") from exc
-    if not hmac.compare_digest(given, _mac(secret, body)):
+    keys = [secret] if isinstance(secret, str) else list(secret)
+    if not any(hmac.compare_digest(given, _mac(key, body)) for key in keys):
         raise InvalidToken("token signature does not match; the link was altered or is foreign")
     try:
         payload = json.loads(_unb64(body))

@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import json
 import time
+from collections.abc import Sequence
 
 import httpx
 
@@ -34,7 +35,7 @@ def sign(secret: str, timestamp: str, body: str | bytes) -> str:
 
 
 def verify_signature(
-    secret: str,
+    secret: str | Sequence[str],
     timestamp: str,
     body: str | bytes,
     signature: str,
@@ -42,7 +43,8 @@ def verify_signature(
     *,
     now: float | None = None,
 ) -> bool:
-    """True if `signature` signs `body` at `timestamp` and the timestamp is within tolerance."""
+    """True if `signature` signs `body` at `timestamp` and the timestamp is within tolerance.
+    `secret` may be several keys (current first, then earlier ones after a rotation)."""
     try:
         ts = int(timestamp)
     except (TypeError, ValueError):
@@ -50,11 +52,12 @@ def verify_signature(
     current = time.time() if now is None else now
     if abs(current - ts) > tolerance_s:
         return False
+    given = signature.strip().encode("utf-8", "replace")
+    keys = [secret] if isinstance(secret, str) else list(secret)
     try:
-        expected = sign(secret, timestamp, body)
+        return any(hmac.compare_digest(sign(k, timestamp, body).encode(), given) for k in keys)
     except UnicodeEncodeError:
         return False
-    return hmac.compare_digest(expected.encode(), signature.strip().encode("utf-8", "replace"))
 
 
 class WebhookAdapter:

@@ -1,0 +1,296 @@
+"""The marketer's workspace: server-rendered pages (Jinja2 + vendored htmx) for logging in,
+writing briefs, the approval queue with rendered previews, and campaign dashboards.
+
+Every page except /login needs a session (the app-wide gate); every form carries the
+session's CSRF token; the decider is the logged-in user.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from markupsafe import Markup, escape
+from starlette.concurrency import run_in_threadpool
+
+from agents.content import RenderError, preview_contexts, render_message
+from agents.reporting import campaign_report
+from api.auth import (
+    CSRF_FIELD,
+    LOGIN_CSRF_COOKIE,
+    SESSION_COOKIE,
+    new_session_cookie,
+    set_session_cookie,
+)
+from api.deps import AppDeps, Decider, Reader, Writer
+from api.routes.approvals import decide_as
+from core import campaigns as repo
+from core.audit import list_decisions
+from core.models import Channel, Finding, Plan, VariantTemplate
+from core.users import authenticate
+from graphs.operations import submit_brief
+from tools.sms_encoding import segments as sms_segments
+
+router = APIRouter(include_in_schema=False)
+_templates = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
+_PREVIEW_UNSUBSCRIBE = "https://example.invalid/u/preview"
+
+
+def _page(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
+    user = getattr(request.state, "user", None)
+    csrf = getattr(request.state, "csrf", "")
+    return _templates.TemplateResponse(
+        request,
+        f"pages/{name}",
+        {"user": user, "csrf": csrf, "csrf_field": CSRF_FIELD, **context},
+        status_code=status,
+    )
+
+
+def _safe_next(target: str) -> str:
+    """Only same-site paths, so the login form cannot redirect elsewhere."""
+    return target if target.startswith("/") and not target.startswith("//") else "/"
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request, next: str = "/") -> HTMLResponse:
+    """The login form, with a double-submit CSRF cookie."""
+    token = secrets.token_urlsafe(24)
+    resp = _page(request, "login.html", next=_safe_next(next), login_csrf=token, error=None)
+    resp.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", path="/login")
+    return resp
+
+
+@router.post("/login", response_class=HTMLResponse)
+async def login(
+    request: Request,
+    deps: AppDeps,
+    username: Annotated[str, Form(max_length=200)],
+    password: Annotated[str, Form(max_length=1000)],
+    csrf_token: Annotated[str, Form(max_length=100)] = "",
+    next: Annotated[str, Form(max_length=500)] = "/",
+) -> Response:
+    """Check the password (rate limited per address and name) and start a session."""
+    cookie = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    if not cookie or not secrets.compare_digest(cookie.encode(), csrf_token.encode()):
+        raise HTTPException(403, "The login form expired: reload the page and sign in again.")
+    limiter = request.app.state.login_limiter
+    client = request.client.host if request.client else "?"
+    wait = limiter.retry_after(client, username)
+    if wait:
+        resp = _page(
+            request,
+            "login.html",
+            status=429,
+            next=_safe_next(next),
+            login_csrf=csrf_token,
+            error=f"Too many failed attempts. Try again in {wait // 60 + 1} minutes.",
+        )
+        resp.headers["Retry-After"] = str(wait)
+        return resp
+    user = await run_in_threadpool(authenticate, deps.db, username.strip(), password)
+    if user is None:
+        limiter.failed(client, username)
+        return _page(
+            request,
+            "login.html",
+            status=401,
+            next=_safe_next(next),
+            login_csrf=csrf_token,
+            error="That name and password do not match.",
+        )
+    limiter.succeeded(client, username)
+    done = RedirectResponse(_safe_next(next), status_code=303)
+    set_session_cookie(done, deps.settings, new_session_cookie(deps.settings, user))
+    done.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
+    return done
+
+
+@router.post("/logout")
+def logout(_user: Reader) -> Response:
+    """End the session."""
+    resp = RedirectResponse("/login", status_code=303)
+    resp.delete_cookie(SESSION_COOKIE, path="/")
+    return resp
+
+
+@router.get("/", response_class=HTMLResponse)
+def campaigns_page(request: Request, deps: AppDeps, _user: Reader) -> HTMLResponse:
+    """All campaigns with their status."""
+    items = repo.list_campaigns(deps.db)
+    pending = len(repo.list_approvals(deps.db))
+    return _page(request, "campaigns.html", campaigns=items, pending=pending)
+
+
+@router.get("/briefs/new", response_class=HTMLResponse)
+def brief_form(request: Request, _user: Writer, text: str = "") -> HTMLResponse:
+    """Write a brief."""
+    return _page(request, "brief.html", text=text, result=None, thread=[])
+
+
+@router.post("/briefs", response_class=HTMLResponse)
+async def brief_submit(
+    request: Request,
+    deps: AppDeps,
+    user: Writer,
+    text: Annotated[str, Form(max_length=5000)],
+    answer: Annotated[str, Form(max_length=2000)] = "",
+) -> HTMLResponse:
+    """Submit a brief (with the answer to the planner's questions, when there is one)."""
+    full = f"{text.strip()}\n{answer.strip()}".strip() if answer.strip() else text.strip()
+    thread = [("you", text.strip())] + ([("you", answer.strip())] if answer.strip() else [])
+    try:
+        res = await run_in_threadpool(submit_brief, deps, full, submitted_by=user.name)
+    except ValueError as exc:
+        return _page(
+            request, "brief.html", status=422, text=text, result=None, thread=thread, error=str(exc)
+        )
+    return _page(request, "brief.html", text=full, result=res, thread=thread, error=None)
+
+
+@router.get("/approvals", response_class=HTMLResponse)
+def approvals_page(request: Request, deps: AppDeps, _user: Reader) -> HTMLResponse:
+    """The approval queue."""
+    return _page(request, "approvals.html", approvals=repo.list_approvals(deps.db))
+
+
+@router.get("/approvals/{approval_id}", response_class=HTMLResponse)
+def approval_page(approval_id: str, request: Request, deps: AppDeps, _user: Reader) -> HTMLResponse:
+    """One approval with what an approver needs: the plan in words, sizes, the offer, the
+    messages rendered for sample people, and the guardrail findings highlighted."""
+    appr = repo.get_approval(deps.db, approval_id)
+    camp = repo.get_campaign(deps.db, appr.campaign_id)
+    ev = appr.evidence
+    plan = Plan.model_validate(ev["plan"]) if ev.get("plan") else None
+    variants = [VariantTemplate.model_validate(v) for v in ev.get("variants", [])]
+    findings = [Finding.model_validate(f) for f in ev.get("warnings", [])]
+    previews = _previews(deps, plan, variants, findings) if plan else []
+    return _page(
+        request,
+        "approval.html",
+        approval=appr,
+        campaign=camp,
+        plan=plan,
+        previews=previews,
+        findings=findings,
+        audience_size=ev.get("audience_size"),
+        holdout_size=ev.get("holdout_size"),
+        offer=_offer_words(plan),
+        error=None,
+    )
+
+
+@router.post("/approvals/{approval_id}/decide", response_class=HTMLResponse)
+async def approval_decide(
+    approval_id: str,
+    request: Request,
+    deps: AppDeps,
+    user: Decider,
+    decision: Annotated[str, Form(pattern="^(approve|reject)$")],
+    comment: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
+    """Approve or reject as the logged-in user (four-eyes applies)."""
+    res = await run_in_threadpool(
+        decide_as,
+        deps,
+        user,
+        approval_id,
+        approved=decision == "approve",
+        comment=comment.strip() or None,
+    )
+    return RedirectResponse(
+        f"/campaigns/{res.approval.campaign_id}?notice={quote(res.effect)}", status_code=303
+    )
+
+
+@router.get("/campaigns/{campaign_id}", response_class=HTMLResponse)
+def dashboard(
+    campaign_id: str, request: Request, deps: AppDeps, _user: Reader, notice: str = ""
+) -> HTMLResponse:
+    """A campaign's dashboard: status, funnel, lift with its interval, skipped by reason, and
+    the decision timeline."""
+    rep = campaign_report(deps.db, campaign_id)
+    m = rep.measurement
+    sent = rep.messages.get("sent", 0)
+    clicks = sum(s.clicked for s in m.steps)  # people who clicked, per step
+    funnel = [
+        ("scheduled", sum(rep.messages.values())),
+        ("sent", sent),
+        ("clicked", clicks),
+        ("converted", m.conversions_treated),
+    ]
+    return _page(
+        request,
+        "dashboard.html",
+        report=rep,
+        funnel=funnel,
+        funnel_max=max([n for _, n in funnel] + [1]),
+        lift=m.conversion_lift if m.messages_sent else None,  # no lift before anything is sent
+        decisions=list_decisions(deps.db, campaign_id),
+        notice=notice[:300],
+    )
+
+
+def _offer_words(plan: Plan | None) -> str:
+    if plan is None:
+        return ""
+    o = plan.objective.offer
+    if o.kind == "percent_off":
+        words = f"{o.percent:g} % off"
+    elif o.kind == "free_shipping":
+        words = "free shipping"
+    elif o.kind == "gift":
+        words = "a gift"
+    else:
+        return "no offer"
+    return (
+        words
+        + (f" with code {o.code}" if o.code else "")
+        + (f", until {o.expires}" if o.expires else "")
+    )
+
+
+def _highlight(text: str, spans: list[str]) -> Markup:
+    """The text, escaped, with each finding's span marked."""
+    out = escape(text)
+    for span in sorted({s for s in spans if s}, key=len, reverse=True):
+        out = Markup(out.replace(escape(span), Markup("<mark>%s</mark>") % span))
+    return out
+
+
+def _previews(
+    deps: AppDeps, plan: Plan, variants: list[VariantTemplate], findings: list[Finding]
+) -> list[dict[str, Any]]:
+    """Each variant rendered for the sample people, as they will receive it."""
+    spans = [f.span or "" for f in findings]
+    out: list[dict[str, Any]] = []
+    for v in variants:
+        for ctx in preview_contexts(deps.kit, plan.objective):
+            person = ctx.get("first_name") or "someone without a usable first name"
+            try:
+                msg = render_message(
+                    deps.kit,
+                    v,
+                    ctx,
+                    unsubscribe_url=_PREVIEW_UNSUBSCRIBE,
+                    offer=plan.objective.offer,
+                )
+            except RenderError as exc:
+                out.append({"variant": v, "person": person, "error": str(exc)})
+                continue
+            out.append(
+                {
+                    "variant": v,
+                    "person": person,
+                    "subject": _highlight(msg.subject or "", spans),
+                    "body": _highlight(msg.body, spans),
+                    "segments": sms_segments(msg.body)[0] if v.channel == Channel.SMS else None,
+                    "error": None,
+                }
+            )
+    return out

@@ -1,0 +1,197 @@
+"""Users, roles and API tokens: who may do what.
+
+Passwords are hashed with Argon2id (pwdlib); API tokens are 256-bit random strings shown once
+and stored as their SHA-256, which is enough for a secret that cannot be guessed (a slow hash
+would only slow every API call down).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from enum import StrEnum
+
+from pwdlib import PasswordHash
+from pwdlib.hashers.argon2 import Argon2Hasher
+from pydantic import BaseModel
+from sqlalchemy import select, update
+
+from core.db import ApiTokenRow, Database, UserRow, new_id, utcnow
+
+_HASHER = PasswordHash((Argon2Hasher(),))
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,199}$")
+TOKEN_PREFIX = "acmo_"
+"""Every API token starts with this, so a leaked one is easy to recognize and scan for."""
+MIN_PASSWORD_LENGTH = 10
+"""Shortest password accepted."""
+
+
+class Role(StrEnum):
+    """What a user may do. Each role may do what the roles before it may, except that only
+    approvers and admins decide approvals."""
+
+    VIEWER = "viewer"
+    """Read campaigns, reports and the approval queue."""
+    MARKETER = "marketer"
+    """Also write briefs, revise drafts, pause campaigns."""
+    APPROVER = "approver"
+    """Also approve or reject (never a campaign they submitted: four-eyes)."""
+    ADMIN = "admin"
+    """Everything, including users and tokens."""
+
+
+_PERMISSIONS: dict[str, frozenset[Role]] = {
+    "read": frozenset(Role),
+    "write": frozenset({Role.MARKETER, Role.APPROVER, Role.ADMIN}),
+    "decide": frozenset({Role.APPROVER, Role.ADMIN}),
+    "admin": frozenset({Role.ADMIN}),
+}
+
+
+class UserError(ValueError):
+    """A user or token operation was refused; the message says why and what to do."""
+
+
+class User(BaseModel):
+    """A user as the rest of the system sees it (never the password hash)."""
+
+    id: str
+    """User id."""
+    name: str
+    """Login name, shown in the audit trail as the decider."""
+    role: Role
+    """What they may do."""
+
+    def may(self, permission: str) -> bool:
+        """True when the role grants `permission` (read, write, decide, admin)."""
+        return self.role in _PERMISSIONS[permission]
+
+
+def hash_password(password: str) -> str:
+    """Argon2id hash of a password."""
+    return _HASHER.hash(password)
+
+
+def create_user(db: Database, name: str, role: Role | str, password: str) -> User:
+    """Add a user; refuses a taken or malformed name and a short password."""
+    if not _NAME.match(name):
+        raise UserError(
+            f"{name!r} is not a valid user name: letters, digits and . _ @ + - (1-200 characters)."
+        )
+    try:
+        role = Role(role)
+    except ValueError as exc:
+        raise UserError(f"Unknown role {role!r}: use {', '.join(r.value for r in Role)}.") from exc
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise UserError(
+            f"The password is too short: use at least {MIN_PASSWORD_LENGTH} characters."
+        )
+    hashed = hash_password(password)
+    with db.session() as s:
+        if s.scalar(select(UserRow.id).where(UserRow.name == name)) is not None:
+            raise UserError(f"A user named {name!r} exists already.")
+        row = UserRow(id=new_id("usr"), name=name, role=role.value, password_hash=hashed)
+        s.add(row)
+        return _user(row)
+
+
+def get_user(db: Database, name: str) -> User | None:
+    """An active user by name, or None."""
+    with db.session() as s:
+        row = s.scalars(select(UserRow).where(UserRow.name == name, UserRow.active)).first()
+        return _user(row) if row else None
+
+
+def get_user_by_id(db: Database, user_id: str) -> User | None:
+    """An active user by id, or None."""
+    with db.session() as s:
+        row = s.get(UserRow, user_id)
+        return _user(row) if row is not None and row.active else None
+
+
+def list_users(db: Database) -> list[User]:
+    """Every active user, by name."""
+    with db.session() as s:
+        return [
+            _user(r)
+            for r in s.scalars(select(UserRow).where(UserRow.active).order_by(UserRow.name))
+        ]
+
+
+def authenticate(db: Database, name: str, password: str) -> User | None:
+    """The user when the password matches, else None (the same time either way)."""
+    with db.session() as s:
+        row = s.scalars(select(UserRow).where(UserRow.name == name, UserRow.active)).first()
+        if row is None:
+            _HASHER.verify_and_update(password, _DUMMY_HASH)  # same cost as a real check
+            return None
+        ok, new_hash = _HASHER.verify_and_update(password, row.password_hash)
+        if not ok:
+            return None
+        if new_hash:  # parameters were raised since the hash was made
+            row.password_hash = new_hash
+        return _user(row)
+
+
+def create_token(db: Database, user_name: str, label: str = "") -> str:
+    """A new API token for a user; returns the token, which is not stored and never shown again."""
+    user = get_user(db, user_name)
+    if user is None:
+        raise UserError(
+            f"No user {user_name!r}. Add one with `autocmo users add {user_name} --role ROLE`."
+        )
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    with db.session() as s:
+        s.add(
+            ApiTokenRow(
+                id=new_id("tok"), user_id=user.id, token_hash=_digest(token), label=label[:200]
+            )
+        )
+    return token
+
+
+def user_for_token(db: Database, token: str) -> User | None:
+    """The user of a valid, unrevoked API token, or None."""
+    if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
+        return None
+    with db.session() as s:
+        row = s.execute(
+            select(ApiTokenRow, UserRow)
+            .join(UserRow, UserRow.id == ApiTokenRow.user_id)
+            .where(
+                ApiTokenRow.token_hash == _digest(token),
+                ApiTokenRow.revoked_at.is_(None),
+                UserRow.active,
+            )
+        ).first()
+        if row is None:
+            return None
+        tok, user = row
+        tok.last_used_at = utcnow()
+        return _user(user)
+
+
+def revoke_tokens(db: Database, user_name: str) -> int:
+    """Revoke every token of a user; returns how many."""
+    user = get_user(db, user_name)
+    if user is None:
+        raise UserError(f"No user {user_name!r}.")
+    with db.session() as s:
+        res = s.execute(
+            update(ApiTokenRow)
+            .where(ApiTokenRow.user_id == user.id, ApiTokenRow.revoked_at.is_(None))
+            .values(revoked_at=utcnow())
+        )
+        return int(res.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def _user(row: UserRow) -> User:
+    return User(id=row.id, name=row.name, role=Role(row.role))
+
+
+_DUMMY_HASH = hash_password(secrets.token_hex(16))

@@ -1,0 +1,55 @@
+"""Users and tokens: Argon2id password hashes, tokens stored only as hashes, revocation."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from core.db import ApiTokenRow, Database, UserRow
+from core.users import (
+    Role,
+    UserError,
+    authenticate,
+    create_token,
+    create_user,
+    revoke_tokens,
+    user_for_token,
+)
+
+
+def test_passwords_are_argon2id_and_checked(db: Database) -> None:
+    user = create_user(db, "ana@northwind.example", "approver", "a long password")
+    assert user.role is Role.APPROVER and user.may("decide") and not user.may("admin")
+    with db.session() as s:
+        stored = s.scalars(select(UserRow.password_hash)).one()
+    assert stored.startswith("$argon2id$") and "a long password" not in stored
+    assert authenticate(db, "ana@northwind.example", "a long password") == user
+    assert authenticate(db, "ana@northwind.example", "a long passworD") is None
+    assert authenticate(db, "nobody", "a long password") is None
+
+
+def test_bad_users_are_refused_with_a_reason(db: Database) -> None:
+    create_user(db, "mia", "marketer", "a long password")
+    with pytest.raises(UserError, match="exists already"):
+        create_user(db, "mia", "viewer", "a long password")
+    with pytest.raises(UserError, match="Unknown role 'boss'"):
+        create_user(db, "bob", "boss", "a long password")
+    with pytest.raises(UserError, match="at least 10 characters"):
+        create_user(db, "bob", "viewer", "short")
+    with pytest.raises(UserError, match="not a valid user name"):
+        create_user(db, "bob smith", "viewer", "a long password")
+
+
+def test_tokens_are_stored_hashed_and_can_be_revoked(db: Database) -> None:
+    create_user(db, "vic", "viewer", "a long password")
+    token = create_token(db, "vic", "laptop")
+    with db.session() as s:
+        row = s.scalars(select(ApiTokenRow)).one()
+    assert token.startswith("acmo_") and token not in row.token_hash
+    user = user_for_token(db, token)
+    assert user is not None and user.name == "vic"
+    assert user_for_token(db, token + "x") is None and user_for_token(db, "Bearer x") is None
+    assert revoke_tokens(db, "vic") == 1
+    assert user_for_token(db, token) is None
+    with pytest.raises(UserError, match="autocmo users add ghost"):
+        create_token(db, "ghost")
