@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import ValidationError
 
 from agents.planner import PlanDraft, PlanError, _validate_plan, draft_plan, parse_brief
-from core.models import Audience, Channel, Goal, JourneyStep, Objective
+from core.models import Audience, AudienceFilter, Channel, Goal, JourneyStep, Objective
 from core.settings import Settings
 from tools.llm import LLMClient
 
@@ -102,3 +103,38 @@ def test_validation_rejects_a_journey_with_no_allowed_channel() -> None:
     )
     with pytest.raises(PlanError, match="channels"):
         _validate_plan(obj, draft)
+
+
+@pytest.mark.parametrize(
+    ("feature", "op", "value", "expected"),
+    [
+        ("recency_days", "lte", "30", 30.0),
+        ("monetary", "in", [100, "200"], [100, 200.0]),
+        ("cart_abandoned", "eq", "yes", True),
+        ("lifecycle_stage", "in", ["new", "active"], ["new", "active"]),
+    ],
+)
+def test_filter_values_are_typed_per_feature(
+    feature: str, op: str, value: object, expected: object
+) -> None:
+    f = AudienceFilter.model_validate({"feature": feature, "op": op, "value": value})
+    assert f.value == expected
+
+
+@pytest.mark.parametrize(
+    ("feature", "op", "value", "error"),
+    [
+        ("recency_days", "lte", "ninety days", "recency_days compares numbers"),
+        ("frequency", "contains", 2, "operator 'contains' is not allowed"),
+        ("cart_abandoned", "gt", True, "operator 'gt' is not allowed"),
+        ("cart_abandoned", "eq", "maybe", "true or false"),
+        ("lifecycle_stage", "eq", "dormant", "lifecycle_stage is one of"),
+        ("favorite_category", "eq", 3, "compares text"),
+        ("views_30d", "in", [], "non-empty list"),
+    ],
+)
+def test_filter_values_of_the_wrong_type_are_rejected_with_the_reason(
+    feature: str, op: str, value: object, error: str
+) -> None:
+    with pytest.raises(ValidationError, match=error):
+        AudienceFilter.model_validate({"feature": feature, "op": op, "value": value})
