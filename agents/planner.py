@@ -26,6 +26,7 @@ from core.models import (
     Objective,
     Offer,
     Plan,
+    Product,
 )
 from tools.llm import LLMClient, LLMInvalidAnswer, delimit
 
@@ -120,10 +121,12 @@ def parse_brief(
     categories: Sequence[str],
     campaign_id: str | None = None,
     now: datetime | None = None,
+    products: Sequence[Product] = (),
 ) -> BriefParse:
     """Read a marketer's brief: an objective, or the clarifying questions that block one.
 
     `now` is when the brief was given: relative dates ("next Monday") are read from it.
+    `products` is the catalog that products named in the brief are matched against.
     """
     text = brief.strip()
     if len(text.split()) < 3:
@@ -152,7 +155,7 @@ def parse_brief(
         system=system,
         user=delimit("brief", text),
         schema=BriefParse,
-        offline=lambda: _offline_parse(text, categories, now),
+        offline=lambda: _offline_parse(text, categories, now, products),
         campaign_id=campaign_id,
     )
     parsed = _normalize_parse(parsed)
@@ -199,7 +202,12 @@ def _normalize_parse(parsed: BriefParse) -> BriefParse:
     return parsed
 
 
-def _offline_parse(text: str, categories: Sequence[str], now: datetime | None = None) -> BriefParse:
+def _offline_parse(
+    text: str,
+    categories: Sequence[str],
+    now: datetime | None = None,
+    products: Sequence[Product] = (),
+) -> BriefParse:
     low = text.lower()
     lang = _language(low)
     assumptions: list[str] = []
@@ -235,6 +243,7 @@ def _offline_parse(text: str, categories: Sequence[str], now: datetime | None = 
         # lapsed for at least N days (win-back, retention); bought within N days (cross-sell)
         hints.append(f"recency_days_{'lte' if goal == Goal.CROSS_SELL else 'gte'}:{days}")
     hints.extend(_journey_hints(low))
+    hints.extend(_catalog_hints(text, products, assumptions))
     start, end = _read_dates(low, now, assumptions)
 
     if goal == Goal.PROMOTION and offer.kind == "none":
@@ -399,6 +408,69 @@ def _read_dates(
     return start, end
 
 
+_NAMED_PRODUCT_RE = re.compile(
+    r"\b(?i:launch|introduce|announce|promote)\s+(?i:our|the)?\s*(?i:new|latest)?\s*"
+    r"((?:[A-Z][\w&'-]*\s?){1,5})"
+)
+_BOUGHT_RE = re.compile(
+    r"\b(?:bought|purchased|ordered)\s+(?:a|an|the|some|one|our)?\s*([a-z][a-z-]*(?:\s[a-z-]+)?)",
+    re.I,
+)
+
+
+def _catalog_hints(text: str, products: Sequence[Product], assumptions: list[str]) -> list[str]:
+    """Products and past purchases named in the brief, matched against the catalog.
+
+    `product:<id>` for a product named by its catalog name; `bought:<word>` for "bought a
+    tent" when some catalog product or category has that word. What matched, and what did
+    not, is added to `assumptions`.
+    """
+    hints: list[str] = []
+    low = text.lower()
+    named = next((p for p in products if p.name.lower() in low), None)
+    if named is not None:
+        hints.append(f"product:{named.id}")
+        assumptions.append(
+            f"Product: {named.name} ({named.id}, {named.category}) from the catalog."
+        )
+    else:
+        wanted = _NAMED_PRODUCT_RE.search(text)
+        if wanted and products:
+            assumptions.append(
+                f"No product named {wanted.group(1).strip()!r} in the catalog: the copy "
+                "features the category's products instead; add it to the catalog to feature it."
+            )
+    bought = _BOUGHT_RE.search(text)
+    if bought:
+        words = bought.group(1).lower().split()
+        term = next(
+            (
+                w.removesuffix("s")
+                for w in (" ".join(words), words[0])
+                if any(_names(p, w.removesuffix("s")) for p in products)
+            ),
+            None,
+        )
+        if term is not None:
+            hints.append(f"bought:{term}")
+            assumptions.append(
+                f"Audience: people who ever ordered a product whose name or category "
+                f"has {term!r} (any time, any quantity)."
+            )
+        elif products:
+            assumptions.append(
+                f"No catalog product matches {bought.group(1)!r}: the audience is not narrowed "
+                "by purchase history."
+            )
+    return hints
+
+
+def _names(product: Product, word: str) -> bool:
+    """True when `word` (or its plural) is a whole word of the product's name or category."""
+    pattern = re.compile(rf"\b{re.escape(word)}s?\b", re.I)
+    return bool(pattern.search(product.name) or pattern.search(product.category))
+
+
 _OPTED_OUT_RE = re.compile(
     r"\b(?:opted[- ]out|opt[- ]outs?|unsubscribed|unsubscribers|without consent|"
     r"did not consent|didn't consent|no consent)\b"
@@ -457,6 +529,7 @@ def _hint(objective: Objective, key: str) -> str | None:
 def _offline_plan(objective: Objective) -> PlanDraft:
     cat = _hint(objective, "category")
     cat_filter = [AudienceFilter(feature="favorite_category", op="eq", value=cat)] if cat else []
+    bought = _hint(objective, "bought")
     recency = float(_hint(objective, "recency_days_gte") or 90)
     bought_within = float(_hint(objective, "recency_days_lte") or 60)
     first = objective.channels[0]
@@ -517,6 +590,12 @@ def _offline_plan(objective: Objective) -> PlanDraft:
         ),
     }
     filters, name, gap, brief1, brief2 = recipes[objective.goal]
+    if bought:
+        bought_filter = AudienceFilter(feature="bought", op="contains", value=bought)
+        if objective.goal == Goal.PRODUCT_LAUNCH:  # past buyers replace recent browsers
+            filters, name = [bought_filter], f"Bought a {bought} before"
+        else:
+            filters, name = [*filters, bought_filter], f"{name}, bought a {bought} before"
     gap = float(_hint(objective, "delay_hours") or gap)
     follow_up = _follow_up_condition(objective)
     audience = Audience(

@@ -241,7 +241,7 @@ class BriefParse(_Model):
 FilterOp = Literal["eq", "ne", "gt", "gte", "lt", "lte", "in", "contains"]
 
 
-FilterFeatureKind = Literal["number", "boolean", "text"]
+FilterFeatureKind = Literal["number", "boolean", "text", "list"]
 FILTER_FEATURE_KINDS: dict[str, FilterFeatureKind] = {
     "recency_days": "number",
     "frequency": "number",
@@ -251,12 +251,14 @@ FILTER_FEATURE_KINDS: dict[str, FilterFeatureKind] = {
     "favorite_category": "text",
     "lifecycle_stage": "text",
     "country": "text",
+    "bought": "list",
 }
 """The value type of each audience feature."""
 _OPS_BY_KIND: dict[str, frozenset[str]] = {
     "number": frozenset({"eq", "ne", "gt", "gte", "lt", "lte", "in"}),
     "boolean": frozenset({"eq", "ne"}),
     "text": frozenset({"eq", "ne", "in", "contains"}),
+    "list": frozenset({"contains"}),
 }
 LIFECYCLE_STAGES = ("prospect", "new", "active", "at_risk", "lapsed")
 """The lifecycle stages a `lifecycle_stage` filter may name."""
@@ -301,8 +303,10 @@ class AudienceFilter(_Model):
         "lifecycle_stage",
         "country",
         "views_30d",
+        "bought",
     ]
-    """Customer feature computed from events."""
+    """Customer feature computed from events (`bought`: names and categories of products
+    the person ordered; `contains` matches a whole word of one of them, any case)."""
     op: FilterOp
     """Comparison."""
     value: Any
@@ -315,7 +319,8 @@ class AudienceFilter(_Model):
         Numbers (recency_days, frequency, monetary, views_30d) take every operator but
         `contains`, with a number (or numeric string) or, for `in`, a list of numbers;
         `cart_abandoned` takes `eq`/`ne` with true/false; text features take `eq`, `ne`, `in`
-        and `contains` with text, and `lifecycle_stage` only its known stages.
+        and `contains` with text, and `lifecycle_stage` only its known stages; `bought` takes
+        `contains` with text.
         """
         kind = FILTER_FEATURE_KINDS[self.feature]
         allowed = _OPS_BY_KIND[kind]

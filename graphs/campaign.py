@@ -63,9 +63,10 @@ def plan_node(state: CampaignState, runtime: Runtime[Deps]) -> CampaignState:
     deps = runtime.context
     cid = state["campaign_id"]
     now = datetime.fromisoformat(state["now"])
-    categories = sorted({p.category for p in list_products(deps.db)})
+    products = list_products(deps.db)
+    categories = sorted({p.category for p in products})
     parsed = planner.parse_brief(
-        deps.llm, state["brief"], categories=categories, campaign_id=cid, now=now
+        deps.llm, state["brief"], categories=categories, campaign_id=cid, now=now, products=products
     )
     if parsed.objective is None:
         repo.set_campaign_status(deps.db, cid, CampaignStatus.NEEDS_INPUT)
