@@ -159,8 +159,10 @@ def parse_brief(
         campaign_id=campaign_id,
     )
     parsed = _normalize_parse(parsed)
-    if fallback:
-        parsed = parsed.model_copy(update={"assumptions": [*parsed.assumptions, fallback]})
+    # consent is checked here, whatever the engine: the refusal never depends on the model
+    notes = [*_consent_conflicts(text.lower()), *([fallback] if fallback else [])]
+    if notes:
+        parsed = parsed.model_copy(update={"assumptions": [*parsed.assumptions, *notes]})
     return parsed
 
 
@@ -217,7 +219,6 @@ def _offline_parse(
     if goal is None:
         questions.append(_QUESTIONS[lang]["goal"])
 
-    refusals = _consent_conflicts(low)
     channels = [c for c, words in _CHANNEL_WORDS.items() if any(w in low for w in words)]
     if not channels:
         channels = [Channel.EMAIL]
@@ -249,7 +250,7 @@ def _offline_parse(
     if goal == Goal.PROMOTION and offer.kind == "none":
         questions.append(_QUESTIONS[lang]["offer"])
     if questions:
-        return BriefParse(questions=questions, assumptions=[*assumptions, *refusals])
+        return BriefParse(questions=questions, assumptions=assumptions)
     assert goal is not None
     cat_hint = next((h.split(":", 1)[1] for h in hints if h.startswith("category:")), None)
     name = goal.value.replace("_", " ").title() + (f" — {cat_hint}" if cat_hint else "")
@@ -265,7 +266,7 @@ def _offline_parse(
             end=end,
             constraints=constraints,
         ),
-        assumptions=[*assumptions, *refusals],
+        assumptions=assumptions,
     )
 
 
@@ -477,9 +478,18 @@ _OPTED_OUT_RE = re.compile(
 )
 
 
+_EXCLUSION_RE = re.compile(r"\b(?:exclud\w*|except|not|no|without|skip\w*|minus|leave out)\b")
+
+
 def _consent_conflicts(low: str) -> list[str]:
-    """Refusals for parts of the brief that would contact people against their consent."""
-    if not _OPTED_OUT_RE.search(low):
+    """Refusals for parts of the brief that would contact people against their consent
+    (not when the brief itself leaves them out: "excluding people who opted out")."""
+    asks = [
+        m
+        for m in _OPTED_OUT_RE.finditer(low)
+        if not _EXCLUSION_RE.search(low[max(0, m.start() - 30) : m.start()])
+    ]
+    if not asks:
         return []
     return [
         "Refused: contacting people who opted out or never consented. Their consent (or its "

@@ -174,3 +174,12 @@ def test_a_model_that_keeps_drafting_wrong_values_hands_the_step_to_the_offline_
     (note,) = [a for a in res.assumptions if "offline engine" in a]
     assert "draft_plan" in note and "recency_days compares numbers" in note
     assert res.audience_size and res.audience_size > 0
+
+
+def test_consent_is_refused_on_the_llm_engine_too(settings: Settings) -> None:
+    with OpenAIServer(MarketingLLM()) as server:
+        deps = _llm_deps(settings, server.base_url)
+        res = submit_brief(deps, WINBACK_BRIEF + " Also e-mail the people who opted out.")
+    (refusal,) = [a for a in res.assumptions if a.startswith("Refused")]
+    assert "consent" in refusal
+    assert res.plan is not None and {s.channel for s in res.plan.journey} <= {"email", "sms"}

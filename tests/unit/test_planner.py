@@ -244,3 +244,13 @@ def test_emailing_people_who_opted_out_is_refused_with_the_reason(llm: LLMClient
     assert "consent" in refusal
     plan = draft_plan(llm, res.objective, categories=CATS)
     assert {s.channel for s in plan.journey} == {Channel.EMAIL}
+
+
+def test_a_brief_that_leaves_opted_out_people_out_is_not_refused(llm: LLMClient) -> None:
+    res = parse_brief(
+        llm,
+        "Win back lapsed customers with 10% off by email, excluding anyone who unsubscribed",
+        categories=CATS,
+    )
+    assert res.objective is not None
+    assert not any(a.startswith("Refused") for a in res.assumptions)
