@@ -8,8 +8,9 @@ Either way the result is validated here, so a plan that reaches the graph is alw
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from typing import Literal, TypeVar
 
 from pydantic import BaseModel, Field
 
@@ -25,8 +26,11 @@ from core.models import (
     Objective,
     Offer,
     Plan,
+    Product,
 )
-from tools.llm import LLMClient, delimit
+from tools.llm import LLMClient, LLMInvalidAnswer, delimit
+
+T = TypeVar("T", bound=BaseModel)
 
 DEFAULT_HOLDOUT = 0.10
 """Share of each audience held out at random (no message) unless the brief says otherwise."""
@@ -77,8 +81,13 @@ _HOLDOUT_RE = re.compile(
     r"|(\d{1,2}(?:\.\d+)?)\s*%\s*(?:holdout|hold-out|control)",
     re.I,
 )
-_PERCENT_RE = re.compile(r"(\d{1,2}(?:\.\d+)?)\s*%\s*(?:off|discount)?", re.I)
-_CODE_RE = re.compile(r"\bcode\s*:?\s*([A-Z0-9]{3,20})\b")
+_PERCENT_RE = re.compile(r"(?<![\d.])(\d{1,3}(?:\.\d+)?)\s*%\s*(?:off|discount)?", re.I)
+_CODE_RE = re.compile(r"\bcode\s*(?::|is)?\s*([A-Za-z0-9]{3,20})\b", re.I)
+_BOGO_RE = re.compile(
+    r"\b(?:second|2nd|next)\s+(?:one|item|pair|product)?\s*(?:at\s+|for\s+)?"
+    r"(\d{1,3})\s*%\s*off|\bbuy\s+one,?\s+get\s+one(?:\s+free)?\b|\bbogo\b",
+    re.I,
+)
 _RECENCY_RE = re.compile(
     r"(?:in|for|over|past|last)\s+(?:the\s+)?(?:last\s+|past\s+)?(\d{1,3})\s*(day|week|month)s?",
     re.I,
@@ -111,8 +120,14 @@ def parse_brief(
     *,
     categories: Sequence[str],
     campaign_id: str | None = None,
+    now: datetime | None = None,
+    products: Sequence[Product] = (),
 ) -> BriefParse:
-    """Read a marketer's brief: an objective, or the clarifying questions that block one."""
+    """Read a marketer's brief: an objective, or the clarifying questions that block one.
+
+    `now` is when the brief was given: relative dates ("next Monday") are read from it.
+    `products` is the catalog that products named in the brief are matched against.
+    """
     text = brief.strip()
     if len(text.split()) < 3:
         return BriefParse(
@@ -134,15 +149,53 @@ def parse_brief(
     system = render_prompt(
         "parse_brief.j2", categories=list(categories), goals=[g.value for g in Goal]
     )
-    parsed = llm.generate(
+    parsed, fallback = _generate_or_offline(
+        llm,
         "parse_brief",
         system=system,
         user=delimit("brief", text),
         schema=BriefParse,
-        offline=lambda: _offline_parse(text, categories),
+        offline=lambda: _offline_parse(text, categories, now, products),
         campaign_id=campaign_id,
     )
-    return _normalize_parse(parsed)
+    parsed = _normalize_parse(parsed)
+    # consent is checked here, whatever the engine: the refusal never depends on the model
+    notes = [*_consent_conflicts(text.lower()), *([fallback] if fallback else [])]
+    if notes:
+        parsed = parsed.model_copy(update={"assumptions": [*parsed.assumptions, *notes]})
+    return parsed
+
+
+def _generate_or_offline(
+    llm: LLMClient,
+    task: str,
+    *,
+    system: str,
+    user: str,
+    schema: type[T],
+    offline: Callable[[], T],
+    campaign_id: str | None,
+) -> tuple[T, str | None]:
+    """The model's answer, or the offline engine's when the model keeps answering invalidly.
+
+    The second item is the note for the plan's assumptions when the offline engine took over.
+    """
+    try:
+        result = llm.generate(
+            task,
+            system=system,
+            user=user,
+            schema=schema,
+            offline=offline,
+            campaign_id=campaign_id,
+        )
+        return result, None
+    except LLMInvalidAnswer as exc:
+        note = (
+            f"The LLM's answers for {task} failed validation, so the offline engine did this "
+            f"step instead ({exc.detail[:300]})."
+        )
+        return offline(), note
 
 
 def _normalize_parse(parsed: BriefParse) -> BriefParse:
@@ -151,17 +204,20 @@ def _normalize_parse(parsed: BriefParse) -> BriefParse:
     return parsed
 
 
-def _offline_parse(text: str, categories: Sequence[str]) -> BriefParse:
+def _offline_parse(
+    text: str,
+    categories: Sequence[str],
+    now: datetime | None = None,
+    products: Sequence[Product] = (),
+) -> BriefParse:
     low = text.lower()
+    lang = _language(low)
     assumptions: list[str] = []
     questions: list[str] = []
 
     goal = next((g for g, words in _GOAL_WORDS if any(w in low for w in words)), None)
     if goal is None:
-        questions.append(
-            "What is the goal: win back lapsed customers, recover abandoned carts, cross-sell "
-            "to recent buyers, launch a product, run a promotion, or retain at-risk customers?"
-        )
+        questions.append(_QUESTIONS[lang]["goal"])
 
     channels = [c for c, words in _CHANNEL_WORDS.items() if any(w in low for w in words)]
     if not channels:
@@ -176,25 +232,23 @@ def _offline_parse(text: str, categories: Sequence[str]) -> BriefParse:
         hints.append(f"holdout:{value / 100:.3f}")
         rest = text[: holdout_match.start()] + text[holdout_match.end() :]
 
-    offer = Offer()
-    if "free shipping" in low:
-        offer = Offer(kind="free_shipping")
-    pct = _PERCENT_RE.search(rest)
-    if pct:
-        offer = Offer(kind="percent_off", percent=float(pct.group(1)))
-    code = _CODE_RE.search(rest)
-    if code and offer.kind != "none":
-        offer = offer.model_copy(update={"code": code.group(1)})
+    offer, constraints = _read_offer(rest, assumptions)
 
     for cat in categories:
         if re.search(rf"\b{re.escape(cat.lower())}\b", low):
             hints.append(f"category:{cat}")
     recency = _RECENCY_RE.search(low)
-    if recency and goal in (Goal.WINBACK, Goal.RETENTION):
+    if recency and goal in (Goal.WINBACK, Goal.RETENTION, Goal.CROSS_SELL):
         n, unit = int(recency.group(1)), recency.group(2)
         days = n * {"day": 1, "week": 7, "month": 30}[unit]
-        hints.append(f"recency_days_gte:{days}")
+        # lapsed for at least N days (win-back, retention); bought within N days (cross-sell)
+        hints.append(f"recency_days_{'lte' if goal == Goal.CROSS_SELL else 'gte'}:{days}")
+    hints.extend(_journey_hints(low))
+    hints.extend(_catalog_hints(text, products, assumptions))
+    start, end = _read_dates(low, now, assumptions)
 
+    if goal == Goal.PROMOTION and offer.kind == "none":
+        questions.append(_QUESTIONS[lang]["offer"])
     if questions:
         return BriefParse(questions=questions, assumptions=assumptions)
     assert goal is not None
@@ -208,10 +262,240 @@ def _offline_parse(text: str, categories: Sequence[str]) -> BriefParse:
             audience_hints=hints,
             channels=channels,
             offer=offer,
-            constraints=[],
+            start=start,
+            end=end,
+            constraints=constraints,
         ),
         assumptions=assumptions,
     )
+
+
+_GERMAN_WORDS = frozenset(
+    re.findall(
+        r"\w+",
+        "und der die das wir ihr nicht mit für kunden kundinnen eine einen ist auf zu von "
+        "im den dem sollen wollen bitte mehr umsatz",
+    )
+)
+_QUESTIONS: dict[str, dict[str, str]] = {
+    "en": {
+        "goal": "What is the goal: win back lapsed customers, recover abandoned carts, "
+        "cross-sell to recent buyers, launch a product, run a promotion, or retain at-risk "
+        "customers?",
+        "offer": "What is the offer (e.g. 15% off, free shipping, buy one get one), for whom, "
+        "and from when to when? Without one I would have to invent it.",
+    },
+    "de": {
+        "goal": "Was ist das Ziel: inaktive Kundinnen und Kunden zurückgewinnen, abgebrochene "
+        "Warenkörbe retten, an Neukäufer weiterverkaufen, ein Produkt einführen, eine Aktion "
+        "starten oder gefährdete Kunden halten?",
+        "offer": "Welches Angebot soll es geben (z. B. 15 % Rabatt, kostenloser Versand), für "
+        "wen und in welchem Zeitraum? Ohne Angabe müsste ich es erfinden.",
+    },
+}
+"""Clarifying questions per language of the brief."""
+
+
+def _language(low: str) -> str:
+    """`de` when the brief reads as German (common function words, umlauts), else `en`."""
+    words = re.findall(r"[a-zäöüß]+", low)
+    german = sum(w in _GERMAN_WORDS for w in words) + sum(c in "äöüß" for c in low)
+    return "de" if words and german >= max(2, len(words) // 6) else "en"
+
+
+def _read_offer(rest: str, assumptions: list[str]) -> tuple[Offer, list[str]]:
+    """The offer (percent, free shipping, BOGO) and code in the brief, and its constraints."""
+    low = rest.lower()
+    constraints: list[str] = []
+    offer = Offer()
+    if "free shipping" in low:
+        offer = Offer(kind="free_shipping")
+    bogo = _BOGO_RE.search(rest)
+    pct = _PERCENT_RE.search(rest)
+    if bogo:
+        percent = float(bogo.group(1)) if bogo.group(1) else 100.0
+        offer = Offer(kind="percent_off", percent=min(percent, 100.0))
+        constraints.append(f"BOGO: {percent:g}% off the second item of a purchase of two.")
+        assumptions.append(
+            f"Read as buy-one-get-one: {percent:g}% off applies to the second item only."
+        )
+    elif pct and float(pct.group(1)) <= 100:
+        offer = Offer(kind="percent_off", percent=float(pct.group(1)))
+    code = _CODE_RE.search(rest)
+    if code and _looks_like_code(code.group(1)):
+        if offer.kind == "none":
+            assumptions.append(f"Code {code.group(1).upper()} named without an offer kind.")
+        offer = offer.model_copy(update={"code": code.group(1).upper()})
+    return offer, constraints
+
+
+def _looks_like_code(token: str) -> bool:
+    """A promo code has a digit or is written in capitals (`WELCOME15`, `SPRING`)."""
+    return any(c.isdigit() for c in token) or (token.isupper() and len(token) >= 4)
+
+
+_NUMBER_WORDS = {
+    "a": 1,
+    "an": 1,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "twelve": 12,
+}
+_AMOUNT = r"(\d{1,3}|" + "|".join(_NUMBER_WORDS) + r")"
+_UNIT_HOURS = {"hour": 1, "day": 24, "week": 168}
+_DELAY_RE = re.compile(
+    rf"\b{_AMOUNT}\s+(hour|day|week)s?\s+later\b|\b(?:after|wait)\s+{_AMOUNT}\s+(hour|day|week)s?\b"
+)
+_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_START_RE = re.compile(r"\b(?:(next|this)\s+(" + "|".join(_WEEKDAYS) + r")|(tomorrow))\b")
+_DURATION_RE = re.compile(rf"\bfor\s+(?:the\s+next\s+)?{_AMOUNT}\s+(day|week)s?\b")
+
+
+def _amount(token: str) -> int:
+    return int(token) if token.isdigit() else _NUMBER_WORDS[token]
+
+
+def _journey_hints(low: str) -> list[str]:
+    """Delay between steps (`delay_hours:48`) and a follow-up condition (`condition:…`)."""
+    hints: list[str] = []
+    delay = _DELAY_RE.search(low)
+    if delay:
+        n, unit = (delay.group(1), delay.group(2)) if delay.group(1) else delay.group(3, 4)
+        hints.append(f"delay_hours:{_amount(n) * _UNIT_HOURS[unit]}")
+    if re.search(r"\b(?:didn't|did not|didnt|haven't|have not|not)\s+click", low):
+        hints.append("condition:not_clicked")
+    return hints
+
+
+def _read_dates(
+    low: str, now: datetime | None, assumptions: list[str]
+) -> tuple[datetime | None, datetime | None]:
+    """Start and end from "next Monday", "tomorrow", "for two weeks", relative to `now`."""
+    start_match = _START_RE.search(low)
+    duration = _DURATION_RE.search(low)
+    if not start_match and not duration:
+        return None, None
+    if now is None:
+        assumptions.append("Dates in the brief were not resolved (no reference time): start now.")
+        return None, None
+    day = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    start: datetime | None = None
+    if start_match and start_match.group(3):
+        start = day + timedelta(days=1)
+    elif start_match:
+        ahead = (_WEEKDAYS.index(start_match.group(2)) - now.weekday()) % 7
+        if start_match.group(1) == "next" and ahead == 0:
+            ahead = 7
+        start = day + timedelta(days=ahead)
+    first = start or now
+    end = None
+    if duration:
+        n = _amount(duration.group(1))
+        end = first + timedelta(days=n * (7 if duration.group(2) == "week" else 1))
+    assumptions.append(
+        "Dates read in UTC: start "
+        + (f"{start:%A %Y-%m-%d}" if start else "now")
+        + (f", end {end:%A %Y-%m-%d} (exclusive)" if end else "")
+        + "."
+    )
+    return start, end
+
+
+_NAMED_PRODUCT_RE = re.compile(
+    r"\b(?i:launch|introduce|announce|promote)\s+(?i:our|the)?\s*(?i:new|latest)?\s*"
+    r"((?:[A-Z][\w&'-]*\s?){1,5})"
+)
+_BOUGHT_RE = re.compile(
+    r"\b(?:bought|purchased|ordered)\s+(?:a|an|the|some|one|our)?\s*([a-z][a-z-]*(?:\s[a-z-]+)?)",
+    re.I,
+)
+
+
+def _catalog_hints(text: str, products: Sequence[Product], assumptions: list[str]) -> list[str]:
+    """Products and past purchases named in the brief, matched against the catalog.
+
+    `product:<id>` for a product named by its catalog name; `bought:<word>` for "bought a
+    tent" when some catalog product or category has that word. What matched, and what did
+    not, is added to `assumptions`.
+    """
+    hints: list[str] = []
+    low = text.lower()
+    named = next((p for p in products if p.name.lower() in low), None)
+    if named is not None:
+        hints.append(f"product:{named.id}")
+        assumptions.append(
+            f"Product: {named.name} ({named.id}, {named.category}) from the catalog."
+        )
+    else:
+        wanted = _NAMED_PRODUCT_RE.search(text)
+        if wanted and products:
+            assumptions.append(
+                f"No product named {wanted.group(1).strip()!r} in the catalog: the copy "
+                "features the category's products instead; add it to the catalog to feature it."
+            )
+    bought = _BOUGHT_RE.search(text)
+    if bought:
+        words = bought.group(1).lower().split()
+        term = next(
+            (
+                w.removesuffix("s")
+                for w in (" ".join(words), words[0])
+                if any(_names(p, w.removesuffix("s")) for p in products)
+            ),
+            None,
+        )
+        if term is not None:
+            hints.append(f"bought:{term}")
+            assumptions.append(
+                f"Audience: people who ever ordered a product whose name or category "
+                f"has {term!r} (any time, any quantity)."
+            )
+        elif products:
+            assumptions.append(
+                f"No catalog product matches {bought.group(1)!r}: the audience is not narrowed "
+                "by purchase history."
+            )
+    return hints
+
+
+def _names(product: Product, word: str) -> bool:
+    """True when `word` (or its plural) is a whole word of the product's name or category."""
+    pattern = re.compile(rf"\b{re.escape(word)}s?\b", re.I)
+    return bool(pattern.search(product.name) or pattern.search(product.category))
+
+
+_OPTED_OUT_RE = re.compile(
+    r"\b(?:opted[- ]out|opt[- ]outs?|unsubscribed|unsubscribers|without consent|"
+    r"did not consent|didn't consent|no consent)\b"
+)
+
+
+_EXCLUSION_RE = re.compile(r"\b(?:exclud\w*|except|not|no|without|skip\w*|minus|leave out)\b")
+
+
+def _consent_conflicts(low: str) -> list[str]:
+    """Refusals for parts of the brief that would contact people against their consent
+    (not when the brief itself leaves them out: "excluding people who opted out")."""
+    asks = [
+        m
+        for m in _OPTED_OUT_RE.finditer(low)
+        if not _EXCLUSION_RE.search(low[max(0, m.start() - 30) : m.start()])
+    ]
+    if not asks:
+        return []
+    return [
+        "Refused: contacting people who opted out or never consented. Their consent (or its "
+        "withdrawal) is binding on every channel, so they are left out of the audience and no "
+        "other channel is added to reach them; the rest of the plan covers people who consented."
+    ]
 
 
 # --- objective → plan ---------------------------------------------------------------------
@@ -230,7 +514,8 @@ def draft_plan(
         categories=list(categories),
         channels=[c.value for c in objective.channels],
     )
-    draft = llm.generate(
+    draft, fallback = _generate_or_offline(
+        llm,
         "draft_plan",
         system=system,
         user=delimit("objective", objective.model_dump(mode="json")),
@@ -238,7 +523,10 @@ def draft_plan(
         offline=lambda: _offline_plan(objective),
         campaign_id=campaign_id,
     )
-    return _validate_plan(objective, draft)
+    plan = _validate_plan(objective, draft)
+    if fallback:
+        plan = plan.model_copy(update={"assumptions": [*plan.assumptions, fallback]})
+    return plan
 
 
 def _hint(objective: Objective, key: str) -> str | None:
@@ -251,7 +539,9 @@ def _hint(objective: Objective, key: str) -> str | None:
 def _offline_plan(objective: Objective) -> PlanDraft:
     cat = _hint(objective, "category")
     cat_filter = [AudienceFilter(feature="favorite_category", op="eq", value=cat)] if cat else []
+    bought = _hint(objective, "bought")
     recency = float(_hint(objective, "recency_days_gte") or 90)
+    bought_within = float(_hint(objective, "recency_days_lte") or 60)
     first = objective.channels[0]
     follow = objective.channels[1] if len(objective.channels) > 1 else first
 
@@ -276,9 +566,9 @@ def _offline_plan(objective: Objective) -> PlanDraft:
         Goal.CROSS_SELL: (
             [
                 AudienceFilter(feature="frequency", op="gte", value=1),
-                AudienceFilter(feature="recency_days", op="lte", value=60),
+                AudienceFilter(feature="recency_days", op="lte", value=bought_within),
             ],
-            "Recent buyers (ordered in the last 60 days)",
+            f"Recent buyers (ordered in the last {int(bought_within)} days)",
             96,
             "Suggest a product that goes with what they bought",
             "Follow up with a second suggestion",
@@ -310,6 +600,14 @@ def _offline_plan(objective: Objective) -> PlanDraft:
         ),
     }
     filters, name, gap, brief1, brief2 = recipes[objective.goal]
+    if bought:
+        bought_filter = AudienceFilter(feature="bought", op="contains", value=bought)
+        if objective.goal == Goal.PRODUCT_LAUNCH:  # past buyers replace recent browsers
+            filters, name = [bought_filter], f"Bought a {bought} before"
+        else:
+            filters, name = [*filters, bought_filter], f"{name}, bought a {bought} before"
+    gap = float(_hint(objective, "delay_hours") or gap)
+    follow_up = _follow_up_condition(objective)
     audience = Audience(
         name=name + (f", favourite category {cat}" if cat else ""),
         description=f"Offline recipe for {objective.goal.value}.",
@@ -323,7 +621,7 @@ def _offline_plan(objective: Objective) -> PlanDraft:
             id="s2",
             channel=follow,
             delay_hours=gap,
-            condition="not_converted",
+            condition=follow_up,
             content_brief=brief2,
         ),
     ]
@@ -333,10 +631,16 @@ def _offline_plan(objective: Objective) -> PlanDraft:
         send_hour_local=10,
         rationale=(
             f"Recipe for {objective.goal.value}: one audience, a first message on "
-            f"{first.value} and a follow-up on {follow.value} after {int(gap)} h only for people "
-            "who have not converted; a randomized holdout measures the lift."
+            f"{first.value} and a follow-up on {follow.value} after {gap:g} h only for people "
+            f"who have not {follow_up.removeprefix('not_')}; a randomized holdout measures the "
+            "lift."
         ),
     )
+
+
+def _follow_up_condition(objective: Objective) -> Literal["not_converted", "not_clicked"]:
+    """`not_clicked` when the brief said so, else `not_converted`."""
+    return "not_clicked" if _hint(objective, "condition") == "not_clicked" else "not_converted"
 
 
 def _validate_plan(objective: Objective, draft: PlanDraft) -> Plan:

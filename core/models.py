@@ -286,6 +286,56 @@ class BriefParse(_Model):
 FilterOp = Literal["eq", "ne", "gt", "gte", "lt", "lte", "in", "contains"]
 
 
+FilterFeatureKind = Literal["number", "boolean", "text", "list"]
+FILTER_FEATURE_KINDS: dict[str, FilterFeatureKind] = {
+    "recency_days": "number",
+    "frequency": "number",
+    "monetary": "number",
+    "views_30d": "number",
+    "cart_abandoned": "boolean",
+    "favorite_category": "text",
+    "lifecycle_stage": "text",
+    "country": "text",
+    "bought": "list",
+}
+"""The value type of each audience feature."""
+_OPS_BY_KIND: dict[str, frozenset[str]] = {
+    "number": frozenset({"eq", "ne", "gt", "gte", "lt", "lte", "in"}),
+    "boolean": frozenset({"eq", "ne"}),
+    "text": frozenset({"eq", "ne", "in", "contains"}),
+    "list": frozenset({"contains"}),
+}
+LIFECYCLE_STAGES = ("prospect", "new", "active", "at_risk", "lapsed")
+"""The lifecycle stages a `lifecycle_stage` filter may name."""
+
+
+def _typed(feature: str, kind: str, value: Any) -> Any:
+    """`value` as the feature's type, or a ValueError that says what was expected."""
+    if kind == "number":
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return value
+        if isinstance(value, str):
+            try:
+                return float(value.strip())
+            except ValueError:
+                pass
+        raise ValueError(f"{feature} compares numbers, got {value!r}")
+    if kind == "boolean":
+        if isinstance(value, bool):
+            return value
+        low = str(value).strip().lower()
+        if low in {"true", "yes", "1"}:
+            return True
+        if low in {"false", "no", "0"}:
+            return False
+        raise ValueError(f"{feature} is true or false, got {value!r}")
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{feature} compares text, got {value!r}")
+    if feature == "lifecycle_stage" and value not in LIFECYCLE_STAGES:
+        raise ValueError(f"lifecycle_stage is one of {', '.join(LIFECYCLE_STAGES)}, got {value!r}")
+    return value
+
+
 class AudienceFilter(_Model):
     """One condition over a customer feature."""
 
@@ -298,12 +348,40 @@ class AudienceFilter(_Model):
         "lifecycle_stage",
         "country",
         "views_30d",
+        "bought",
     ]
-    """Customer feature computed from events."""
+    """Customer feature computed from events (`bought`: names and categories of products
+    the person ordered; `contains` matches a whole word of one of them, any case)."""
     op: FilterOp
     """Comparison."""
     value: Any
-    """Right-hand side."""
+    """Right-hand side, typed per feature and operator (see `_check_value`)."""
+
+    @model_validator(mode="after")
+    def _check_value(self) -> AudienceFilter:
+        """Type the value per feature and operator, so a filter that validates can be matched.
+
+        Numbers (recency_days, frequency, monetary, views_30d) take every operator but
+        `contains`, with a number (or numeric string) or, for `in`, a list of numbers;
+        `cart_abandoned` takes `eq`/`ne` with true/false; text features take `eq`, `ne`, `in`
+        and `contains` with text, and `lifecycle_stage` only its known stages; `bought` takes
+        `contains` with text.
+        """
+        kind = FILTER_FEATURE_KINDS[self.feature]
+        allowed = _OPS_BY_KIND[kind]
+        if self.op not in allowed:
+            raise ValueError(
+                f"{self.feature} is a {kind} feature: operator {self.op!r} is not allowed "
+                f"(use one of {', '.join(sorted(allowed))})"
+            )
+        items = self.value if isinstance(self.value, list) else None
+        if self.op == "in":
+            if not items:
+                raise ValueError(f"{self.feature} in needs a non-empty list, got {self.value!r}")
+            self.value = [_typed(self.feature, kind, v) for v in items]
+        else:
+            self.value = _typed(self.feature, kind, self.value)
+        return self
 
 
 class Audience(_Model):
@@ -347,6 +425,8 @@ class Plan(_Model):
     """Preferred send hour in each person's own timezone."""
     rationale: str = ""
     """Why this plan, in a sentence or two."""
+    assumptions: list[str] = Field(default_factory=list)
+    """What the planner assumed while drafting (e.g. that the offline engine took over)."""
 
 
 class VariantTemplate(_Model):

@@ -63,8 +63,11 @@ def plan_node(state: CampaignState, runtime: Runtime[Deps]) -> CampaignState:
     deps = runtime.context
     cid = state["campaign_id"]
     now = datetime.fromisoformat(state["now"])
-    categories = sorted({p.category for p in list_products(deps.db)})
-    parsed = planner.parse_brief(deps.llm, state["brief"], categories=categories, campaign_id=cid)
+    products = list_products(deps.db)
+    categories = sorted({p.category for p in products})
+    parsed = planner.parse_brief(
+        deps.llm, state["brief"], categories=categories, campaign_id=cid, now=now, products=products
+    )
     if parsed.objective is None:
         repo.set_campaign_status(deps.db, cid, CampaignStatus.NEEDS_INPUT)
         _audit(
@@ -114,13 +117,13 @@ def plan_node(state: CampaignState, runtime: Runtime[Deps]) -> CampaignState:
         f"{plan.rationale} Audience {len(audience_of)} contactable people; "
         f"{len(holdout)} ({plan.holdout_fraction:.0%}) held out at random before any send.",
         plan=plan.model_dump(mode="json"),
-        assumptions=parsed.assumptions,
+        assumptions=[*parsed.assumptions, *plan.assumptions],
         treated=len(treated),
         holdout=len(holdout),
     )
     return {
         "plan": plan.model_dump(mode="json"),
-        "assumptions": parsed.assumptions,
+        "assumptions": [*parsed.assumptions, *plan.assumptions],
         "audience_size": len(audience_of),
         "holdout_size": len(holdout),
         "attempt": 0,

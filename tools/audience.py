@@ -15,6 +15,7 @@ Lifecycle stages (as of `as_of`, by Order Completed events):
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -24,7 +25,7 @@ from sqlalchemy import ColumnElement, and_, case, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from core.customers import get_customers
-from core.db import CustomerRow, Database, EventRow, UTCDateTime
+from core.db import CustomerRow, Database, EventRow, ProductRow, UTCDateTime
 from core.models import Audience, AudienceFilter, Plan
 
 ORDER = "Order Completed"
@@ -76,6 +77,8 @@ class CustomerFeatures(BaseModel):
     """Product of the most recent order."""
     last_cart_product_id: str | None
     """Product of the most recent add-to-cart."""
+    bought: list[str] = []
+    """Names and categories of the products the person ordered, sorted (for "bought a tent")."""
 
 
 def _chunks(ids: Sequence[str]) -> Iterator[Sequence[str]]:
@@ -193,6 +196,16 @@ def _features_for(
         (uid, ev): pid for uid, ev, pid in session.execute(last_products)
     }
 
+    bought: dict[str, set[str]] = {}
+    ordered = (
+        select(EventRow.user_id, ProductRow.name, category)
+        .outerjoin(ProductRow, ProductRow.id == product)
+        .where(*in_scope, is_order)
+        .distinct()
+    )
+    for uid, name, cat in session.execute(ordered):
+        bought.setdefault(uid, set()).update(x for x in (name, cat) if x)
+
     out: dict[str, CustomerFeatures] = {}
     cart_since = as_of - timedelta(days=CART_DAYS)
     for cid, country in countries.items():
@@ -220,6 +233,7 @@ def _features_for(
             last_viewed_product_id=last.get((cid, VIEW)),
             last_bought_product_id=last.get((cid, ORDER)),
             last_cart_product_id=last.get((cid, CART)),
+            bought=sorted(bought.get(cid, ())),
         )
     return out
 
@@ -288,6 +302,9 @@ def _holds(f: AudienceFilter, actual: Any) -> bool:
     if f.op == "in":
         values = f.value if isinstance(f.value, list | tuple | set | frozenset) else [f.value]
         return any(actual == _coerce(actual, v) for v in values)
+    if isinstance(actual, list):  # contains over a list: a whole word of one item, any case
+        word = re.compile(rf"\b{re.escape(str(f.value))}s?\b", re.I)
+        return any(word.search(item) for item in actual)
     # contains: case-insensitive substring of a text feature
     if actual is None or f.value is None:
         return False
@@ -298,7 +315,8 @@ def matches(features: CustomerFeatures, audience: Audience) -> bool:
     """True if the person meets every filter of the audience (an audience without filters: all).
 
     Numeric comparisons (gt, gte, lt, lte) never match a None feature (e.g. recency of someone
-    who never ordered). `in` takes a list; `contains` is a case-insensitive substring test.
+    who never ordered). `in` takes a list; `contains` is a case-insensitive substring test
+    (over `bought`: a whole word, optionally plural, of one of the items).
     """
     return all(_holds(f, getattr(features, f.feature)) for f in audience.filters)
 

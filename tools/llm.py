@@ -33,7 +33,7 @@ _TRANSIENT_STATUS = frozenset({408, 409, 429})
 """HTTP statuses below 500 that are worth retrying (timeout, conflict, rate limit)."""
 
 _MAX_MALFORMED = 2
-"""A malformed reply is retried once: the second one is final."""
+"""A malformed reply goes back to the model once, with what was wrong: the second is final."""
 
 
 class LLMUsage(BaseModel):
@@ -59,8 +59,25 @@ class LLMError(Exception):
     """The LLM call failed for good; the message says what to check."""
 
 
+class LLMInvalidAnswer(LLMError):
+    """The model kept answering with replies that fail validation (bad JSON, wrong values).
+
+    The endpoint works, so a caller with a deterministic alternative may use it instead.
+    """
+
+    def __init__(self, message: str, detail: str) -> None:
+        super().__init__(message)
+        self.detail = detail
+        """What was wrong with the last reply (e.g. the validation errors)."""
+
+
 class _MalformedReply(Exception):
     """The reply was not valid JSON for the schema (or was refused / cut off)."""
+
+    def __init__(self, message: str, content: str | None = None) -> None:
+        super().__init__(message)
+        self.content = content
+        """The reply's text, when there was one to show the model again."""
 
 
 def delimit(label: str, data: Any) -> str:
@@ -220,8 +237,11 @@ class LLMClient:
                 state.completion_tokens += completion.usage.completion_tokens
             try:
                 return _parse(completion, schema)
-            except _MalformedReply:
+            except _MalformedReply as exc:
                 state.malformed += 1
+                if exc.content is not None:  # show the model its answer and what was wrong
+                    messages.append({"role": "assistant", "content": exc.content})
+                    messages.append({"role": "user", "content": _correction(exc)})
                 raise
 
         retrying = Retrying(
@@ -233,12 +253,13 @@ class LLMClient:
         try:
             return retrying(attempt)
         except _MalformedReply as exc:
-            raise LLMError(
+            raise LLMInvalidAnswer(
                 f"The model {self.settings.llm_model!r} at {self._endpoint} returned "
                 f"{state.malformed} malformed replies for task {task!r} "
                 f"(expected JSON matching {schema.__name__}): {exc}. Use a model that supports "
                 "structured outputs (json_schema response_format), or unset OPENAI_API_KEY to "
-                "use the offline engine."
+                "use the offline engine.",
+                str(exc),
             ) from exc
         except openai.APIStatusError as exc:
             raise LLMError(self._status_message(exc, state)) from exc
@@ -369,11 +390,25 @@ def _parse(completion: ChatCompletion, schema: type[T]) -> T:
     try:
         return schema.model_validate_json(_strip_fence(content))
     except ValidationError as exc:
-        first = exc.errors()[0] if exc.errors() else {"msg": str(exc)}
+        errors = [
+            f"{'.'.join(str(p) for p in e.get('loc', ())) or '(root)'}: {e.get('msg')}"
+            for e in exc.errors()[:_MAX_ERRORS_SHOWN]
+        ]
         raise _MalformedReply(
-            f"{exc.error_count()} validation error(s), first: {first.get('msg')} at "
-            f"{'.'.join(str(p) for p in first.get('loc', ())) or '(root)'}"
+            f"{exc.error_count()} validation error(s): {'; '.join(errors)}", content
         ) from exc
+
+
+_MAX_ERRORS_SHOWN = 10
+"""Validation errors quoted back to the model (and in the error message) per reply."""
+
+
+def _correction(exc: _MalformedReply) -> str:
+    """The follow-up message that asks the model to fix its previous answer."""
+    return (
+        f"Your previous answer was rejected: {exc}. Answer again with the whole JSON object, "
+        "corrected, and nothing else."
+    )
 
 
 def _strip_fence(content: str) -> str:

@@ -119,3 +119,67 @@ def test_a_plan_on_channels_the_brief_did_not_allow_becomes_a_question(
     assert res.status == "needs_input"
     assert "channels" in res.questions[0]
     assert repo.list_approvals(deps.db) == []
+
+
+class _WrongFilterValue(MarketingLLM):
+    """Drafts a schema-valid plan whose filter value is not a number (`bad_plans` times)."""
+
+    def __init__(self, bad_plans: int) -> None:
+        super().__init__()
+        self.bad_plans = bad_plans
+        self.plan_requests: list[dict[str, Any]] = []
+
+    def __call__(self, request: dict[str, Any]) -> str:
+        reply = super().__call__(request)
+        if schema_name(request) == "draft_plan":
+            self.plan_requests.append(request)
+            if len(self.plan_requests) <= self.bad_plans:
+                plan = json.loads(reply)
+                plan["audiences"][0]["filters"] = [
+                    {"feature": "recency_days", "op": "lte", "value": "ninety days"}
+                ]
+                reply = json.dumps(plan)
+        return reply
+
+
+def test_a_plan_with_a_wrong_filter_value_goes_back_to_the_model_with_the_errors(
+    settings: Settings,
+) -> None:
+    llm = _WrongFilterValue(bad_plans=1)
+    with OpenAIServer(llm) as server:
+        deps = _llm_deps(settings, server.base_url)
+        res = submit_brief(deps, WINBACK_BRIEF)
+    assert res.status == "awaiting_approval", res
+    assert len(llm.plan_requests) == 2
+    retry = llm.plan_requests[1]["messages"]
+    assert retry[-2]["role"] == "assistant" and "ninety days" in retry[-2]["content"]
+    assert retry[-1]["role"] == "user" and "recency_days compares numbers" in retry[-1]["content"]
+    assert res.plan and res.plan.send_hour_local == 11  # the model's corrected plan
+    assert not any("offline engine" in a for a in res.assumptions)
+
+
+def test_a_model_that_keeps_drafting_wrong_values_hands_the_step_to_the_offline_engine(
+    settings: Settings,
+) -> None:
+    llm = _WrongFilterValue(bad_plans=99)
+    with OpenAIServer(llm) as server:
+        deps = _llm_deps(settings, server.base_url)
+        res = submit_brief(deps, WINBACK_BRIEF)
+    assert res.status == "awaiting_approval", res
+    assert len(llm.plan_requests) == 2  # bounded: one correction, then the offline engine
+    assert res.plan is not None
+    assert res.plan.rationale.startswith("Recipe for winback")  # the offline recipe
+    filters = [(f.feature, f.op, f.value) for f in res.plan.audiences[0].filters]
+    assert ("recency_days", "gte", 90) in filters
+    (note,) = [a for a in res.assumptions if "offline engine" in a]
+    assert "draft_plan" in note and "recency_days compares numbers" in note
+    assert res.audience_size and res.audience_size > 0
+
+
+def test_consent_is_refused_on_the_llm_engine_too(settings: Settings) -> None:
+    with OpenAIServer(MarketingLLM()) as server:
+        deps = _llm_deps(settings, server.base_url)
+        res = submit_brief(deps, WINBACK_BRIEF + " Also e-mail the people who opted out.")
+    (refusal,) = [a for a in res.assumptions if a.startswith("Refused")]
+    assert "consent" in refusal
+    assert res.plan is not None and {s.channel for s in res.plan.journey} <= {"email", "sms"}

@@ -78,13 +78,13 @@ def test_none_never_matches_a_numeric_comparison(op: str) -> None:
 
 def test_none_category_does_not_contain_anything() -> None:
     assert not matches(
-        _features(favorite_category=None), _aud(("favorite_category", "contains", ""))
+        _features(favorite_category=None), _aud(("favorite_category", "contains", "out"))
     )
 
 
 def test_numeric_comparison_on_text_is_a_clear_error() -> None:
-    with pytest.raises(ValueError, match="favorite_category gt"):
-        matches(_features(), _aud(("favorite_category", "gt", 3)))
+    with pytest.raises(ValueError, match="favorite_category is a text feature: operator 'gt'"):
+        _aud(("favorite_category", "gt", 3))
 
 
 def test_select_audience_first_match_wins_and_sorted_by_id() -> None:
@@ -132,3 +132,16 @@ def test_split_holdout_edges() -> None:
     assert split_holdout("x", ids, 1.0) == ([], ids)
     with pytest.raises(ValueError, match="between 0 and 1"):
         split_holdout("x", ids, 1.5)
+
+
+@pytest.mark.parametrize(
+    ("bought", "hit"),
+    [
+        (["Summit Tent", "outdoor"], True),
+        (["Alpine Tents", "outdoor"], True),  # plural
+        (["Content Creator Kit", "home"], False),  # not a whole word
+        ([], False),
+    ],
+)
+def test_bought_contains_a_whole_word_of_a_purchased_product(bought: list[str], hit: bool) -> None:
+    assert matches(_features(bought=bought), _aud(("bought", "contains", "tent"))) is hit

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
+from pydantic import ValidationError
 
 from agents.planner import PlanDraft, PlanError, _validate_plan, draft_plan, parse_brief
-from core.models import Audience, Channel, Goal, JourneyStep, Objective
+from brand_guardrails.kit import ApprovalPolicy
+from brand_guardrails.policy import launch_review
+from core.models import Audience, AudienceFilter, Channel, Goal, JourneyStep, Objective
 from core.settings import Settings
 from tools.llm import LLMClient
 
@@ -102,3 +107,150 @@ def test_validation_rejects_a_journey_with_no_allowed_channel() -> None:
     )
     with pytest.raises(PlanError, match="channels"):
         _validate_plan(obj, draft)
+
+
+@pytest.mark.parametrize(
+    ("feature", "op", "value", "expected"),
+    [
+        ("recency_days", "lte", "30", 30.0),
+        ("monetary", "in", [100, "200"], [100, 200.0]),
+        ("cart_abandoned", "eq", "yes", True),
+        ("lifecycle_stage", "in", ["new", "active"], ["new", "active"]),
+    ],
+)
+def test_filter_values_are_typed_per_feature(
+    feature: str, op: str, value: object, expected: object
+) -> None:
+    f = AudienceFilter.model_validate({"feature": feature, "op": op, "value": value})
+    assert f.value == expected
+
+
+@pytest.mark.parametrize(
+    ("feature", "op", "value", "error"),
+    [
+        ("recency_days", "lte", "ninety days", "recency_days compares numbers"),
+        ("frequency", "contains", 2, "operator 'contains' is not allowed"),
+        ("cart_abandoned", "gt", True, "operator 'gt' is not allowed"),
+        ("cart_abandoned", "eq", "maybe", "true or false"),
+        ("lifecycle_stage", "eq", "dormant", "lifecycle_stage is one of"),
+        ("favorite_category", "eq", 3, "compares text"),
+        ("views_30d", "in", [], "non-empty list"),
+    ],
+)
+def test_filter_values_of_the_wrong_type_are_rejected_with_the_reason(
+    feature: str, op: str, value: object, error: str
+) -> None:
+    with pytest.raises(ValidationError, match=error):
+        AudienceFilter.model_validate({"feature": feature, "op": op, "value": value})
+
+
+NOW = datetime(2026, 11, 4, 9, 30, tzinfo=UTC)  # a Wednesday
+
+
+def _objective(llm: LLMClient, brief: str) -> Objective:
+    res = parse_brief(llm, brief, categories=CATS, now=NOW)
+    assert res.objective is not None, res.questions
+    return res.objective
+
+
+@pytest.mark.parametrize(
+    "brief",
+    [
+        "Win back lapsed customers with 10% off. Code WELCOME15.",
+        "Win back lapsed customers with 10% off, code welcome15",
+        "Win back lapsed customers with 10% off, use code: Welcome15 at checkout",
+    ],
+)
+def test_codes_are_read_in_any_case(llm: LLMClient, brief: str) -> None:
+    assert _objective(llm, brief).offer.code == "WELCOME15"
+
+
+def test_the_word_code_alone_is_not_a_code(llm: LLMClient) -> None:
+    offer = _objective(llm, "Promotion: 10% off, no code needed at checkout").offer
+    assert offer.code is None
+
+
+def test_second_item_free_is_a_bogo_of_100_percent_that_needs_approval(llm: LLMClient) -> None:
+    res = parse_brief(
+        llm, "Weekend promotion by email: buy a jacket, get the second 100% off", categories=CATS
+    )
+    obj = res.objective
+    assert obj is not None
+    assert obj.offer.kind == "percent_off" and obj.offer.percent == 100
+    assert any("second item" in c for c in obj.constraints)
+    assert any("buy-one-get-one" in a for a in res.assumptions)
+    plan = draft_plan(llm, obj, categories=CATS)
+    reasons = launch_review(ApprovalPolicy(), plan=plan, audience_size=10, findings=[])
+    assert any("100%" in r for r in reasons)
+
+
+def test_start_next_monday_for_two_weeks_is_dated_from_now(llm: LLMClient) -> None:
+    res = parse_brief(
+        llm,
+        "Run a promotion with 10% off starting next Monday for two weeks",
+        categories=CATS,
+        now=NOW,
+    )
+    obj = res.objective
+    assert obj is not None
+    assert obj.start == datetime(2026, 11, 9, tzinfo=UTC)
+    assert obj.end == datetime(2026, 11, 23, tzinfo=UTC)
+    assert any("2026-11-09" in a and "2026-11-23" in a for a in res.assumptions)
+
+
+def test_cross_sell_keeps_the_brief_window(llm: LLMClient) -> None:
+    obj = _objective(llm, "Cross-sell to customers who bought in the last 30 days, by email")
+    plan = draft_plan(llm, obj, categories=CATS)
+    feats = {(f.feature, f.op, f.value) for f in plan.audiences[0].filters}
+    assert ("recency_days", "lte", 30) in feats
+    assert "30 days" in plan.audiences[0].name
+
+
+def test_delay_and_not_clicked_condition_are_read_from_the_brief(llm: LLMClient) -> None:
+    obj = _objective(
+        llm,
+        "Win back lapsed customers. Email first, then an SMS reminder two days later to anyone "
+        "who didn't click.",
+    )
+    plan = draft_plan(llm, obj, categories=CATS)
+    assert [s.channel for s in plan.journey] == [Channel.EMAIL, Channel.SMS]
+    assert plan.journey[1].delay_hours == 48
+    assert plan.journey[1].condition == "not_clicked"
+
+
+def test_a_vague_brief_gets_questions_not_a_promotion(llm: LLMClient) -> None:
+    res = parse_brief(llm, "We need more sales this quarter", categories=CATS)
+    assert res.objective is None
+    assert res.questions and "offer" in res.questions[0]
+
+
+def test_a_german_brief_gets_german_questions(llm: LLMClient) -> None:
+    res = parse_brief(
+        llm, "Wir wollen mehr Umsatz mit unseren Kunden in diesem Quartal", categories=CATS
+    )
+    assert res.objective is None
+    assert res.questions and "Ziel" in res.questions[0]
+
+
+def test_emailing_people_who_opted_out_is_refused_with_the_reason(llm: LLMClient) -> None:
+    res = parse_brief(
+        llm,
+        "Win back lapsed customers with 10% off by email, including people who opted out",
+        categories=CATS,
+    )
+    assert res.objective is not None
+    assert res.objective.channels == [Channel.EMAIL]  # no channel added to reach them
+    (refusal,) = [a for a in res.assumptions if a.startswith("Refused")]
+    assert "consent" in refusal
+    plan = draft_plan(llm, res.objective, categories=CATS)
+    assert {s.channel for s in plan.journey} == {Channel.EMAIL}
+
+
+def test_a_brief_that_leaves_opted_out_people_out_is_not_refused(llm: LLMClient) -> None:
+    res = parse_brief(
+        llm,
+        "Win back lapsed customers with 10% off by email, excluding anyone who unsubscribed",
+        categories=CATS,
+    )
+    assert res.objective is not None
+    assert not any(a.startswith("Refused") for a in res.assumptions)
