@@ -8,7 +8,15 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from api.routes import approvals, briefs, campaigns, guardrails, unsubscribe, webhooks
+from api.routes import (
+    approvals,
+    briefs,
+    campaign_controls,
+    campaigns,
+    guardrails,
+    unsubscribe,
+    webhooks,
+)
 from core.campaigns import NotFound
 from core.settings import Settings
 from graphs.runtime import Deps, build_deps
@@ -39,6 +47,7 @@ def create_app(settings: Settings | None = None, *, deps: Deps | None = None) ->
 
     app.include_router(briefs.router, prefix="/api/v1")
     app.include_router(campaigns.router, prefix="/api/v1")
+    app.include_router(campaign_controls.router, prefix="/api/v1")
     app.include_router(approvals.router, prefix="/api/v1")
     app.include_router(guardrails.router, prefix="/api/v1")
     app.include_router(unsubscribe.router)

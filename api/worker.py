@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from agents.reporting import complete_if_closed
 from core.campaigns import campaign_ids_with_status
 from core.models import CampaignStatus
 from core.settings import Settings
@@ -23,7 +24,8 @@ def run_worker(
     as_of: datetime | None,
     echo: Callable[[str], None] = print,
 ) -> None:
-    """Dispatch every `worker_dispatch_interval_s`, optimize every `worker_optimize_interval_s`.
+    """Dispatch every `worker_dispatch_interval_s`; every `worker_optimize_interval_s`, complete
+    the active campaigns whose measurement window has closed and optimize the others.
 
     SIGTERM or SIGINT stops it cleanly: the message being sent finishes, results are committed,
     the rest of the claimed batch goes back to `scheduled`, and the process exits. (After a
@@ -55,6 +57,10 @@ def run_worker(
             )
             if once or due:
                 for cid in campaign_ids_with_status(deps.db, CampaignStatus.ACTIVE):
+                    window = deps.kit.measurement_window_days
+                    if complete_if_closed(deps.db, cid, window_days=window, as_of=now):
+                        echo(f"  {cid}: completed (measurement window closed); report stored")
+                        continue
                     out = optimize(deps, cid, as_of=now)
                     for o in out.outcomes:
                         echo(f"  optimizer {cid}: {o.status} — {o.description}")

@@ -145,7 +145,8 @@ class CampaignRow(Base):
     name: Mapped[str] = mapped_column(String(200), default="")
     brief: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(32), default="draft")
-    """draft, needs_input, awaiting_approval, active, completed, rejected, failed."""
+    """draft, needs_input, planned, awaiting_approval, active, paused, stopped, completed,
+    rejected, failed."""
     thread_id: Mapped[str] = mapped_column(String(64))
     engine: Mapped[str] = mapped_column(String(32), default="offline")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -328,6 +329,18 @@ class DecisionRow(Base):
     reason: Mapped[str] = mapped_column(Text)
     evidence: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class FinalReportRow(Base):
+    """The report stored when a campaign completes (its measurement window closed)."""
+
+    __tablename__ = "final_reports"
+    campaign_id: Mapped[str] = mapped_column(ForeignKey("campaigns.id"), primary_key=True)
+    report: Mapped[dict[str, Any]] = mapped_column(JSON)
+    """The campaign report as JSON, frozen at completion."""
+    closed_at: Mapped[datetime]
+    """When the measurement window closed."""
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class LLMUsageRow(Base):

@@ -44,6 +44,12 @@ class CampaignStatus(StrEnum):
     PLANNED = "planned"
     AWAITING_APPROVAL = "awaiting_approval"
     ACTIVE = "active"
+    PAUSED = "paused"
+    """Live but held: its messages stay scheduled and the dispatcher sends none of them."""
+    STOPPED = "stopped"
+    """Ended by a person: its scheduled messages are skipped (`campaign_stopped`)."""
+    COMPLETED = "completed"
+    """Every message is out and the measurement window has closed; the final report is stored."""
     REJECTED = "rejected"
     FAILED = "failed"
 
@@ -82,6 +88,7 @@ class SkipReason(StrEnum):
     SUPPRESSED_COMPLAINT = "suppressed_complaint"
     CONDITION_NOT_MET = "condition_not_met"
     FREQUENCY_CAP = "frequency_cap"
+    CAMPAIGN_STOPPED = "campaign_stopped"
 
 
 class OutcomeKind(StrEnum):
