@@ -198,12 +198,15 @@ def schedule_campaign(
     variants: Sequence[VariantTemplate],
     treated: Sequence[str],
     start: datetime,
+    run_key: str | None = None,
 ) -> ActivationReport:
     """Write the outbox for a campaign: one row per treated person and journey step.
 
-    Idempotent: rows whose idempotency key exists are left alone, so a re-run after a crash
+    Idempotent: rows whose idempotency key (`campaign:step:person`, or `campaign:run:step:person`
+    for a run of a recurring campaign) exists are left alone, so a re-run after a crash
     completes the outbox without duplicating anything.
     """
+    stem = f"{campaign_id}:{run_key}:" if run_key else f"{campaign_id}:"
     report = ActivationReport()
     renderer = PersonRenderer(db, settings, kit, plan, customer_ids=treated, as_of=start)
     existing = outbox.idempotency_keys(db, campaign_id)
@@ -220,7 +223,7 @@ def schedule_campaign(
             report.skipped[SkipReason.NO_APPROVED_VARIANT.value] += len(treated)
             continue
         for cid in treated:
-            key = f"{campaign_id}:{step.id}:{cid}"
+            key = f"{stem}{step.id}:{cid}"
             if key in existing:
                 report.already_present += 1
                 continue

@@ -25,6 +25,7 @@ from core.models import (
     Objective,
     Offer,
     Plan,
+    Recurrence,
 )
 from tools.llm import LLMClient, delimit
 
@@ -83,6 +84,31 @@ _RECENCY_RE = re.compile(
     r"(?:in|for|over|past|last)\s+(?:the\s+)?(?:last\s+|past\s+)?(\d{1,3})\s*(day|week|month)s?",
     re.I,
 )
+
+_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_RECURRENCE_RE = re.compile(
+    r"\bevery\s+(day|" + "|".join(_WEEKDAYS) + r")s?\b"
+    r"(?:\s+(?:at\s+)?(\d{1,2})(?::00)?\s*(am|pm)?\b)?",
+    re.I,
+)
+
+
+def _recurrence(text: str) -> Recurrence | None:
+    """`every Monday 9:00`, `every Friday at 5pm`, `every day`: a recurrence, or None."""
+    m = _RECURRENCE_RE.search(text)
+    if m is None:
+        return None
+    day, hour, half = m.group(1).lower(), m.group(2), (m.group(3) or "").lower()
+    h = int(hour) if hour else 9
+    if half == "pm" and h < 12:
+        h += 12
+    elif half == "am" and h == 12:
+        h = 0
+    if h > 23:
+        return None
+    if day == "day":
+        return Recurrence(every="day", hour_local=h)
+    return Recurrence(every="week", weekday=_WEEKDAYS.index(day), hour_local=h)
 
 
 class PlanDraft(BaseModel):
@@ -209,6 +235,7 @@ def _offline_parse(text: str, categories: Sequence[str]) -> BriefParse:
             channels=channels,
             offer=offer,
             constraints=[],
+            recurrence=_recurrence(text),
         ),
         assumptions=assumptions,
     )
@@ -360,7 +387,9 @@ def _validate_plan(objective: Objective, draft: PlanDraft) -> Plan:
         audiences=draft.audiences,
         holdout_fraction=fraction,
         journey=fixed,
-        send_hour_local=draft.send_hour_local,
+        send_hour_local=(
+            objective.recurrence.hour_local if objective.recurrence else draft.send_hour_local
+        ),
         rationale=draft.rationale,
     )
 

@@ -143,6 +143,10 @@ def _print_brief_result(res: BriefResult) -> None:
     for a in res.assumptions:
         console.print(f"  assumed: {a}")
     console.print(f"  audience: {res.audience_size} people, {res.holdout_size} held out at random")
+    rec = res.plan.objective.recurrence if res.plan else None
+    if rec is not None:
+        day = "day" if rec.every == "day" else f"week on day {rec.weekday} (0 = Monday)"
+        console.print(f"  recurs: every {day} at {rec.hour_local}:00, brand timezone")
     for st in res.plan.journey if res.plan else []:
         console.print(
             f"  step {st.id}: {st.channel} after {st.delay_hours:g} h "

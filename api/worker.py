@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from agents.journeys import run_recurring
 from agents.reporting import complete_if_closed
 from core.campaigns import campaign_ids_with_status
 from core.models import CampaignStatus
@@ -24,7 +25,8 @@ def run_worker(
     as_of: datetime | None,
     echo: Callable[[str], None] = print,
 ) -> None:
-    """Dispatch every `worker_dispatch_interval_s`; every `worker_optimize_interval_s`, complete
+    """Start the due runs of recurring campaigns and dispatch every `worker_dispatch_interval_s`;
+    every `worker_optimize_interval_s`, complete
     the active campaigns whose measurement window has closed and optimize the others.
 
     SIGTERM or SIGINT stops it cleanly: the message being sent finishes, results are committed,
@@ -46,6 +48,10 @@ def run_worker(
     try:
         while not stop["now"]:
             now = as_of or datetime.now(UTC)
+            for cid in campaign_ids_with_status(deps.db, CampaignStatus.ACTIVE):
+                run = run_recurring(deps.db, deps.settings, deps.kit, cid, as_of=now)
+                if run is not None:
+                    echo(f"  {cid}: recurring run started, {run.scheduled} messages scheduled")
             stats = dispatch_due(
                 deps.db, deps.settings, deps.dispatch_policy(), as_of=now, should_stop=_stopping
             )

@@ -343,6 +343,20 @@ class FinalReportRow(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class CampaignRunRow(Base):
+    """One run of a recurring campaign. The key is unique per campaign and period, so a period
+    runs once whatever restarts; `finished_at` stays empty until its outbox is written."""
+
+    __tablename__ = "campaign_runs"
+    campaign_id: Mapped[str] = mapped_column(ForeignKey("campaigns.id"), primary_key=True)
+    run_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    """`run-<period start, UTC>`, e.g. `run-20261109T1400Z`."""
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    scheduled: Mapped[int] = mapped_column(Integer, default=0)
+    """Messages the run scheduled."""
+
+
 class LLMUsageRow(Base):
     """Token usage of one LLM call, charged to a campaign."""
 

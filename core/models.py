@@ -211,6 +211,18 @@ class Offer(_Model):
     """Human-readable expiry, e.g. `Sunday midnight`."""
 
 
+class Recurrence(_Model):
+    """A campaign that runs again every period: each run draws the audience afresh and sends
+    the journey to it. Periods are in the brand's default timezone."""
+
+    every: Literal["day", "week"] = "week"
+    """Run daily or weekly."""
+    weekday: int = Field(default=0, ge=0, le=6)
+    """Day of a weekly run, 0 = Monday … 6 = Sunday."""
+    hour_local: int = Field(default=9, ge=0, le=23)
+    """Local hour a run starts; the plan sends at this hour in each person's timezone."""
+
+
 class Objective(_Model):
     """What the marketer wants, parsed from a brief."""
 
@@ -232,6 +244,8 @@ class Objective(_Model):
     """Campaign end (UTC)."""
     constraints: list[str] = Field(default_factory=list)
     """Free-text constraints from the brief (budget, exclusions)."""
+    recurrence: Recurrence | None = None
+    """Run again every period (e.g. every Monday 9:00); None: a one-off campaign."""
 
 
 class BriefParse(_Model):

@@ -16,8 +16,8 @@ from langgraph.runtime import Runtime
 from langgraph.types import interrupt
 
 from agents import planner
-from agents.activation import schedule_campaign
 from agents.content import write_variants
+from agents.journeys import launch_outbox
 from agents.review import blocking, review_variant
 from brand_guardrails.policy import launch_review
 from core import campaigns as repo
@@ -332,7 +332,7 @@ def activate_node(state: CampaignState, runtime: Runtime[Deps]) -> CampaignState
     variants = [VariantTemplate.model_validate(v) for v in state["variants"]]
     treated = [c for c, _ in repo.assignments(deps.db, cid, "treated")]
     start = planner.start_time(plan.objective, datetime.fromisoformat(state["now"]))
-    report = schedule_campaign(
+    report = launch_outbox(
         deps.db,
         deps.settings,
         deps.kit,

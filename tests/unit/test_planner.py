@@ -102,3 +102,12 @@ def test_validation_rejects_a_journey_with_no_allowed_channel() -> None:
     )
     with pytest.raises(PlanError, match="channels"):
         _validate_plan(obj, draft)
+
+
+def test_a_recurring_brief_gives_a_recurring_objective(llm: LLMClient) -> None:
+    parsed = parse_brief(llm, "Run a promotion every Friday at 5pm by email", categories=[])
+    assert parsed.objective is not None
+    rec = parsed.objective.recurrence
+    assert rec is not None and (rec.every, rec.weekday, rec.hour_local) == ("week", 4, 17)
+    once = parse_brief(llm, "Run a promotion by email this week", categories=[])
+    assert once.objective is not None and once.objective.recurrence is None
