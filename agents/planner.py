@@ -20,6 +20,7 @@ from core.models import (
     AudienceFilter,
     BriefParse,
     Channel,
+    EntryTrigger,
     Goal,
     JourneyStep,
     Objective,
@@ -91,6 +92,28 @@ _RECURRENCE_RE = re.compile(
     r"(?:\s+(?:at\s+)?(\d{1,2})(?::00)?\s*(am|pm)?\b)?",
     re.I,
 )
+
+
+_TRIGGER_RE = re.compile(
+    r"\b(whenever|every time|as soon as|always[- ]on|who (?:leave|abandon|left)|"
+    r"when (?:someone|people|a customer|customers|they) (?:leave|abandon|add))",
+    re.I,
+)
+_WITHIN_HOURS_RE = re.compile(r"\b(?:within|after)\s+(\d{1,3})\s*(hour|day)s?", re.I)
+
+
+def _trigger(text: str, goal: Goal | None) -> EntryTrigger | None:
+    """An always-on cart-abandonment trigger for briefs like "remind people who leave something
+    in their cart" (the offline engine has an event recipe for that goal only)."""
+    if goal != Goal.CART_RECOVERY or not _TRIGGER_RE.search(text):
+        return None
+    wait = 4.0
+    m = _WITHIN_HOURS_RE.search(text)
+    if m:
+        wait = float(m.group(1)) * (24 if m.group(2).lower() == "day" else 1)
+    return EntryTrigger(
+        event="Product Added", unless_event="Order Completed", wait_hours=min(wait, 720)
+    )
 
 
 def _recurrence(text: str) -> Recurrence | None:
@@ -236,6 +259,7 @@ def _offline_parse(text: str, categories: Sequence[str]) -> BriefParse:
             offer=offer,
             constraints=[],
             recurrence=_recurrence(text),
+            trigger=_trigger(text, goal),
         ),
         assumptions=assumptions,
     )
@@ -367,6 +391,11 @@ def _offline_plan(objective: Objective) -> PlanDraft:
 
 
 def _validate_plan(objective: Objective, draft: PlanDraft) -> Plan:
+    if objective.trigger is not None and objective.recurrence is not None:
+        raise PlanError(
+            "A campaign either runs on a schedule (every Monday…) or lets people in as events "
+            "arrive (whenever someone…), not both: choose one."
+        )
     allowed = set(objective.channels)
     steps = [s for s in draft.journey if s.channel in allowed]
     if not steps:

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
-from agents.journeys import is_recurring_and_live
+from agents.journeys import has_entries_to_come
 from agents.optimizer import Measurement, measure
 from core import campaigns as repo
 from core import messages as outbox
@@ -63,8 +63,8 @@ def complete_if_closed(
     """Complete an active campaign whose measurement window has closed as of `as_of` (nothing
     left to send, `window_days` past its last send), storing its final report. Idempotent:
     True only for the call that completed it."""
-    if is_recurring_and_live(repo.latest_plan(db, campaign_id), as_of):
-        return False  # more runs to come
+    if has_entries_to_come(repo.latest_plan(db, campaign_id), as_of):
+        return False  # more runs or entries to come
     closes = measurement_closes_at(db, campaign_id, window_days=window_days)
     if closes is None or as_of < closes:
         return False

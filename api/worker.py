@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from agents.journeys import run_recurring
+from agents.journeys import run_recurring, scan_trigger
 from agents.reporting import complete_if_closed
 from core.campaigns import campaign_ids_with_status
 from core.models import CampaignStatus
@@ -25,7 +25,8 @@ def run_worker(
     as_of: datetime | None,
     echo: Callable[[str], None] = print,
 ) -> None:
-    """Start the due runs of recurring campaigns and dispatch every `worker_dispatch_interval_s`;
+    """Start the due runs of recurring campaigns, enter people into triggered journeys from the
+    events since the last scan, and dispatch every `worker_dispatch_interval_s`;
     every `worker_optimize_interval_s`, complete
     the active campaigns whose measurement window has closed and optimize the others.
 
@@ -52,6 +53,9 @@ def run_worker(
                 run = run_recurring(deps.db, deps.settings, deps.kit, cid, as_of=now)
                 if run is not None:
                     echo(f"  {cid}: recurring run started, {run.scheduled} messages scheduled")
+                entered = scan_trigger(deps.db, deps.settings, deps.kit, cid, as_of=now)
+                if entered:
+                    echo(f"  {cid}: {len(entered)} people entered the journey")
             stats = dispatch_due(
                 deps.db, deps.settings, deps.dispatch_policy(), as_of=now, should_stop=_stopping
             )

@@ -357,6 +357,28 @@ class CampaignRunRow(Base):
     """Messages the run scheduled."""
 
 
+class JourneyEntryRow(Base):
+    """A person entering a triggered journey; one per person and triggering event."""
+
+    __tablename__ = "journey_entries"
+    campaign_id: Mapped[str] = mapped_column(ForeignKey("campaigns.id"), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    entry_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    """Derived from the triggering event's id; part of the entry's message keys."""
+    group: Mapped[str] = mapped_column("grp", String(16))
+    """`treated` or `holdout`."""
+    entered_at: Mapped[datetime]
+
+
+class TriggerCursorRow(Base):
+    """How far a triggered campaign's worker scan has read the events."""
+
+    __tablename__ = "trigger_cursors"
+    campaign_id: Mapped[str] = mapped_column(ForeignKey("campaigns.id"), primary_key=True)
+    scanned_through: Mapped[datetime]
+    """Events up to this time have been considered."""
+
+
 class LLMUsageRow(Base):
     """Token usage of one LLM call, charged to a campaign."""
 

@@ -223,6 +223,22 @@ class Recurrence(_Model):
     """Local hour a run starts; the plan sends at this hour in each person's timezone."""
 
 
+class EntryTrigger(_Model):
+    """Who enters an always-on journey, and when: instead of a one-off audience, people enter
+    as their events arrive (e.g. cart abandonment: `Product Added` with no `Order Completed`
+    within 4 hours)."""
+
+    event: str = Field(min_length=1, max_length=64)
+    """The `track` event that lets a person in, e.g. `Product Added`."""
+    unless_event: str | None = Field(default=None, max_length=64)
+    """They do not enter if they send this event within `wait_hours` after it (e.g.
+    `Order Completed`)."""
+    wait_hours: float = Field(default=0, ge=0, le=720)
+    """Hours after the event before the person enters (the time `unless_event` has)."""
+    reentry_days: float | None = Field(default=30, ge=0)
+    """A person enters at most once in this many days; None: once ever."""
+
+
 class Objective(_Model):
     """What the marketer wants, parsed from a brief."""
 
@@ -246,6 +262,8 @@ class Objective(_Model):
     """Free-text constraints from the brief (budget, exclusions)."""
     recurrence: Recurrence | None = None
     """Run again every period (e.g. every Monday 9:00); None: a one-off campaign."""
+    trigger: EntryTrigger | None = None
+    """People enter as events arrive (always-on journey); None: the audience is drawn once."""
 
 
 class BriefParse(_Model):
