@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -207,12 +207,16 @@ def schedule_campaign(
     variants: Sequence[VariantTemplate],
     treated: Sequence[str],
     start: datetime,
+    run_keys: Mapping[str, str] | None = None,
 ) -> ActivationReport:
     """Write the outbox for a campaign: one row per treated person and journey step.
 
-    Idempotent: rows whose idempotency key exists are left alone, so a re-run after a crash
-    completes the outbox without duplicating anything.
+    Idempotent: rows whose idempotency key (`campaign:step:person`, or `campaign:run:step:person`
+    for a person's run of a recurring campaign or entry into a triggered one, from `run_keys`)
+    exists are left alone, so a re-run after a crash completes the outbox without duplicating
+    anything.
     """
+    runs = {cid: f"{run}:" for cid, run in (run_keys or {}).items()}
     report = ActivationReport()
     renderer = PersonRenderer(db, settings, kit, plan, customer_ids=treated, as_of=start)
     existing = outbox.idempotency_keys(db, campaign_id)
@@ -229,7 +233,10 @@ def schedule_campaign(
             report.skipped[SkipReason.NO_APPROVED_VARIANT.value] += len(treated)
             continue
         for cid in treated:
-            key = f"{campaign_id}:{step.id}:{cid}"
+            run = runs.get(cid)
+            key = (
+                f"{campaign_id}:{run}:{step.id}:{cid}" if run else f"{campaign_id}:{step.id}:{cid}"
+            )
             if key in existing:
                 report.already_present += 1
                 continue

@@ -21,12 +21,14 @@ from core.models import (
     AudienceFilter,
     BriefParse,
     Channel,
+    EntryTrigger,
     Goal,
     JourneyStep,
     Objective,
     Offer,
     Plan,
     Product,
+    Recurrence,
 )
 from tools.llm import LLMClient, LLMInvalidAnswer, delimit
 
@@ -92,6 +94,53 @@ _RECENCY_RE = re.compile(
     r"(?:in|for|over|past|last)\s+(?:the\s+)?(?:last\s+|past\s+)?(\d{1,3})\s*(day|week|month)s?",
     re.I,
 )
+
+_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_RECURRENCE_RE = re.compile(
+    r"\bevery\s+(day|" + "|".join(_WEEKDAYS) + r")s?\b"
+    r"(?:\s+(?:at\s+)?(\d{1,2})(?::00)?\s*(am|pm)?\b)?",
+    re.I,
+)
+
+
+_TRIGGER_RE = re.compile(
+    r"\b(whenever|every time|as soon as|always[- ]on|who (?:leave|abandon|left)|"
+    r"when (?:someone|people|a customer|customers|they) (?:leave|abandon|add))",
+    re.I,
+)
+_WITHIN_HOURS_RE = re.compile(r"\b(?:within|after)\s+(\d{1,3})\s*(hour|day)s?", re.I)
+
+
+def _trigger(text: str, goal: Goal | None) -> EntryTrigger | None:
+    """An always-on cart-abandonment trigger for briefs like "remind people who leave something
+    in their cart" (the offline engine has an event recipe for that goal only)."""
+    if goal != Goal.CART_RECOVERY or not _TRIGGER_RE.search(text):
+        return None
+    wait = 4.0
+    m = _WITHIN_HOURS_RE.search(text)
+    if m:
+        wait = float(m.group(1)) * (24 if m.group(2).lower() == "day" else 1)
+    return EntryTrigger(
+        event="Product Added", unless_event="Order Completed", wait_hours=min(wait, 720)
+    )
+
+
+def _recurrence(text: str) -> Recurrence | None:
+    """`every Monday 9:00`, `every Friday at 5pm`, `every day`: a recurrence, or None."""
+    m = _RECURRENCE_RE.search(text)
+    if m is None:
+        return None
+    day, hour, half = m.group(1).lower(), m.group(2), (m.group(3) or "").lower()
+    h = int(hour) if hour else 9
+    if half == "pm" and h < 12:
+        h += 12
+    elif half == "am" and h == 12:
+        h = 0
+    if h > 23:
+        return None
+    if day == "day":
+        return Recurrence(every="day", hour_local=h)
+    return Recurrence(every="week", weekday=_WEEKDAYS.index(day), hour_local=h)
 
 
 class PlanDraft(BaseModel):
@@ -265,6 +314,8 @@ def _offline_parse(
             start=start,
             end=end,
             constraints=constraints,
+            recurrence=_recurrence(text),
+            trigger=_trigger(text, goal),
         ),
         assumptions=assumptions,
     )
@@ -644,6 +695,11 @@ def _follow_up_condition(objective: Objective) -> Literal["not_converted", "not_
 
 
 def _validate_plan(objective: Objective, draft: PlanDraft) -> Plan:
+    if objective.trigger is not None and objective.recurrence is not None:
+        raise PlanError(
+            "A campaign either runs on a schedule (every Monday…) or lets people in as events "
+            "arrive (whenever someone…), not both: choose one."
+        )
     allowed = set(objective.channels)
     steps = [s for s in draft.journey if s.channel in allowed]
     if not steps:
@@ -664,7 +720,9 @@ def _validate_plan(objective: Objective, draft: PlanDraft) -> Plan:
         audiences=draft.audiences,
         holdout_fraction=fraction,
         journey=fixed,
-        send_hour_local=draft.send_hour_local,
+        send_hour_local=(
+            objective.recurrence.hour_local if objective.recurrence else draft.send_hour_local
+        ),
         rationale=draft.rationale,
     )
 

@@ -6,14 +6,18 @@ A read model over core's repositories plus the optimizer's measurement; it runs 
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from pydantic import BaseModel
 
+from agents.journeys import has_entries_to_come
 from agents.optimizer import Measurement, measure
 from core import campaigns as repo
 from core import messages as outbox
 from core.db import Database
+from core.lifecycle import complete_campaign, measurement_closes_at
 from core.llm_usage import count_calls
-from core.models import Plan
+from core.models import CampaignStatus, Plan
 from core.revisions import RevisionView, list_revisions
 
 
@@ -50,4 +54,32 @@ def campaign_report(db: Database, campaign_id: str) -> CampaignReport:
         revisions=list_revisions(db, campaign_id),
         findings=repo.count_findings(db, campaign_id),
         llm_calls=count_calls(db, campaign_id),
+    )
+
+
+def complete_if_closed(
+    db: Database, campaign_id: str, *, window_days: float, as_of: datetime
+) -> bool:
+    """Complete an active campaign whose measurement window has closed as of `as_of` (nothing
+    left to send, `window_days` past its last send), storing its final report. Idempotent:
+    True only for the call that completed it."""
+    if has_entries_to_come(repo.latest_plan(db, campaign_id), as_of):
+        return False  # more runs or entries to come
+    closes = measurement_closes_at(db, campaign_id, window_days=window_days)
+    if closes is None or as_of < closes:
+        return False
+    report = campaign_report(db, campaign_id)
+    report.campaign = report.campaign.model_copy(update={"status": CampaignStatus.COMPLETED})
+    return complete_campaign(
+        db,
+        campaign_id,
+        report=report.model_dump(mode="json"),
+        closed_at=closes,
+        evidence={
+            "as_of": as_of.isoformat(),
+            "window_days": window_days,
+            "messages": report.messages,
+            "treated_n": report.measurement.treated_n,
+            "holdout_n": report.measurement.holdout_n,
+        },
     )

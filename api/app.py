@@ -18,6 +18,7 @@ from api.limits import BodySizeLimit
 from api.routes import (
     approvals,
     briefs,
+    campaign_controls,
     campaigns,
     events,
     guardrails,
@@ -84,6 +85,7 @@ def create_app(settings: Settings | None = None, *, deps: Deps | None = None) ->
 
     app.include_router(briefs.router, prefix="/api/v1")
     app.include_router(campaigns.router, prefix="/api/v1")
+    app.include_router(campaign_controls.router, prefix="/api/v1")
     app.include_router(approvals.router, prefix="/api/v1")
     app.include_router(guardrails.router, prefix="/api/v1")
     app.include_router(unsubscribe.router)

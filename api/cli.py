@@ -252,6 +252,10 @@ def _print_brief_result(res: BriefResult) -> None:
     for a in res.assumptions:
         console.print(f"  assumed: {a}")
     console.print(f"  audience: {res.audience_size} people, {res.holdout_size} held out at random")
+    rec = res.plan.objective.recurrence if res.plan else None
+    if rec is not None:
+        day = "day" if rec.every == "day" else f"week on day {rec.weekday} (0 = Monday)"
+        console.print(f"  recurs: every {day} at {rec.hour_local}:00, brand timezone")
     for st in res.plan.journey if res.plan else []:
         console.print(
             f"  step {st.id}: {st.channel} after {st.delay_hours:g} h "
@@ -271,17 +275,74 @@ def _print_brief_result(res: BriefResult) -> None:
 
 
 @app.command()
-def resume(campaign_id: Annotated[str, typer.Argument(help="The campaign id.")]) -> None:
-    """Continue a campaign from its last checkpoint (e.g. after a crash during activation)."""
-    from core.campaigns import NotFound
+def resume(
+    campaign_id: Annotated[str, typer.Argument(help="The campaign id.")],
+    by: Annotated[str, typer.Option(help="Who resumes a paused campaign (audited).")] = (
+        os.environ.get("USER", "")
+    ),
+    reason: Annotated[str, typer.Option(help="Why (audited).")] = "",
+) -> None:
+    """Resume a paused campaign; otherwise continue it from its last checkpoint (e.g. after a
+    crash during activation)."""
+    from core.campaigns import NotFound, get_campaign
+    from core.db import Database
+    from core.models import CampaignStatus
     from graphs.operations import resume as resume_campaign
     from graphs.runtime import build_deps
 
+    db = Database(_settings().db_url)
+    try:
+        paused = get_campaign(db, campaign_id).status == CampaignStatus.PAUSED
+    except NotFound as exc:
+        raise _fail(str(exc)) from exc
+    finally:
+        db.dispose()
+    if paused:
+        _lifecycle("resume", campaign_id, by, reason)
+        return
     try:
         res = resume_campaign(build_deps(_settings()), campaign_id)
     except NotFound as exc:
         raise _fail(str(exc)) from exc
     _print_brief_result(res)
+
+
+def _lifecycle(action: str, campaign_id: str, by: str, reason: str) -> None:
+    from core import lifecycle
+    from core.campaigns import NotFound
+    from core.db import Database
+
+    db = Database(_settings().db_url)
+    db.create_all()
+    change = getattr(lifecycle, f"{action}_campaign")
+    try:
+        res = change(db, campaign_id, by=by, reason=reason)
+    except (NotFound, ValueError) as exc:
+        raise _fail(str(exc)) from exc
+    finally:
+        db.dispose()
+    extra = f"; {res.messages_skipped} scheduled messages skipped" if action == "stop" else ""
+    console.print(f"Campaign {campaign_id}: {res.previous.value} → {res.status.value}{extra}.")
+
+
+@app.command()
+def pause(
+    campaign_id: Annotated[str, typer.Argument(help="The campaign id.")],
+    by: Annotated[str, typer.Option(help="Who pauses (audited).")] = os.environ.get("USER", ""),
+    reason: Annotated[str, typer.Option(help="Why (audited).")] = "",
+) -> None:
+    """Pause a live campaign: its messages stay scheduled; nothing is sent until `resume`."""
+    _lifecycle("pause", campaign_id, by, reason)
+
+
+@app.command()
+def stop(
+    campaign_id: Annotated[str, typer.Argument(help="The campaign id.")],
+    by: Annotated[str, typer.Option(help="Who stops (audited).")] = os.environ.get("USER", ""),
+    reason: Annotated[str, typer.Option(help="Why (audited).")] = "",
+) -> None:
+    """Stop a live or paused campaign for good: its scheduled messages are skipped."""
+    _lifecycle("stop", campaign_id, by, reason)
 
 
 @app.command()

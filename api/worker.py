@@ -9,6 +9,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from agents.journeys import run_recurring, scan_trigger
+from agents.reporting import complete_if_closed
 from core.campaigns import campaign_ids_with_status
 from core.db import DATABASE_UNAVAILABLE, Database
 from core.models import CampaignStatus
@@ -29,7 +31,10 @@ def run_worker(
     as_of: datetime | None,
     echo: Callable[[str], None] = print,
 ) -> None:
-    """Dispatch every `worker_dispatch_interval_s`, optimize every `worker_optimize_interval_s`.
+    """Start the due runs of recurring campaigns, enter people into triggered journeys from the
+    events since the last scan, and dispatch every `worker_dispatch_interval_s`;
+    every `worker_optimize_interval_s`, complete
+    the active campaigns whose measurement window has closed and optimize the others.
 
     SIGTERM or SIGINT stops it cleanly: the message being sent finishes, results are committed,
     the rest of the claimed batch goes back to `scheduled`, and the process exits. (After a
@@ -56,6 +61,13 @@ def run_worker(
         while not stop["now"]:
             now = as_of or datetime.now(UTC)
             try:
+                for cid in campaign_ids_with_status(deps.db, CampaignStatus.ACTIVE):
+                    run = run_recurring(deps.db, deps.settings, deps.kit, cid, as_of=now)
+                    if run is not None:
+                        echo(f"  {cid}: recurring run started, {run.scheduled} messages scheduled")
+                    entered = scan_trigger(deps.db, deps.settings, deps.kit, cid, as_of=now)
+                    if entered:
+                        echo(f"  {cid}: {len(entered)} people entered the journey")
                 stats = dispatch_due(
                     deps.db,
                     deps.settings,
@@ -71,6 +83,10 @@ def run_worker(
                 )
                 if once or due:
                     for cid in campaign_ids_with_status(deps.db, CampaignStatus.ACTIVE):
+                        window = deps.kit.measurement_window_days
+                        if complete_if_closed(deps.db, cid, window_days=window, as_of=now):
+                            echo(f"  {cid}: completed (measurement window closed); report stored")
+                            continue
                         out = optimize(deps, cid, as_of=now)
                         for o in out.outcomes:
                             echo(f"  optimizer {cid}: {o.status} — {o.description}")

@@ -334,6 +334,9 @@ class BrandKit(_Model):
     """Local hours with no sends."""
     frequency_caps: dict[Channel, FrequencyCap] = Field(default_factory=dict)
     """Per-channel message caps over rolling days."""
+    measurement_window_days: float = Field(default=7, ge=0)
+    """Days after a campaign's last send during which outcomes still count for it; when they
+    have passed the campaign completes and its final report is stored."""
     copy_bank: list[CopyTemplate] = Field(default_factory=list)
     """Approved templates used by the offline engine."""
     approval_policy: ApprovalPolicy = Field(default_factory=ApprovalPolicy)

@@ -382,3 +382,22 @@ def _approval_view(r: ApprovalRow, campaign_name: str) -> ApprovalView:
         comment=r.comment,
         created_at=r.created_at.isoformat(),
     )
+
+
+def add_assignments(db: Database, campaign_id: str, rows: Sequence[tuple[str, str, str]]) -> int:
+    """Add (customer_id, group, audience) to a campaign, keeping everyone already assigned as
+    they are (a recurring run's new members); returns how many were added."""
+    with db.session() as s:
+        known = set(
+            s.scalars(
+                select(AssignmentRow.customer_id).where(AssignmentRow.campaign_id == campaign_id)
+            )
+        )
+        fresh = [
+            {"campaign_id": campaign_id, "customer_id": c, "group": g, "audience": a}
+            for c, g, a in rows
+            if c not in known
+        ]
+        for i in range(0, len(fresh), 5000):
+            s.execute(insert(AssignmentRow), fresh[i : i + 5000])
+        return len(fresh)

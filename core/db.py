@@ -180,7 +180,8 @@ class CampaignRow(Base):
     name: Mapped[str] = mapped_column(String(200), default="")
     brief: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(32), default="draft")
-    """draft, needs_input, awaiting_approval, active, completed, rejected, failed."""
+    """draft, needs_input, planned, awaiting_approval, active, paused, stopped, completed,
+    rejected, failed."""
     thread_id: Mapped[str] = mapped_column(String(64))
     engine: Mapped[str] = mapped_column(String(32), default="offline")
     created_by: Mapped[str | None] = mapped_column(String(200))
@@ -380,6 +381,54 @@ class DecisionRow(Base):
     reason: Mapped[str] = mapped_column(Text)
     evidence: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class FinalReportRow(Base):
+    """The report stored when a campaign completes (its measurement window closed)."""
+
+    __tablename__ = "final_reports"
+    campaign_id: Mapped[str] = mapped_column(ForeignKey("campaigns.id"), primary_key=True)
+    report: Mapped[dict[str, Any]] = mapped_column(JSON)
+    """The campaign report as JSON, frozen at completion."""
+    closed_at: Mapped[datetime]
+    """When the measurement window closed."""
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CampaignRunRow(Base):
+    """One run of a recurring campaign. The key is unique per campaign and period, so a period
+    runs once whatever restarts; `finished_at` stays empty until its outbox is written."""
+
+    __tablename__ = "campaign_runs"
+    campaign_id: Mapped[str] = mapped_column(ForeignKey("campaigns.id"), primary_key=True)
+    run_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    """`run-<period start, UTC>`, e.g. `run-20261109T1400Z`."""
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    scheduled: Mapped[int] = mapped_column(Integer, default=0)
+    """Messages the run scheduled."""
+
+
+class JourneyEntryRow(Base):
+    """A person entering a triggered journey; one per person and triggering event."""
+
+    __tablename__ = "journey_entries"
+    campaign_id: Mapped[str] = mapped_column(ForeignKey("campaigns.id"), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    entry_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    """Derived from the triggering event's id; part of the entry's message keys."""
+    group: Mapped[str] = mapped_column("grp", String(16))
+    """`treated` or `holdout`."""
+    entered_at: Mapped[datetime]
+
+
+class TriggerCursorRow(Base):
+    """How far a triggered campaign's worker scan has read the events."""
+
+    __tablename__ = "trigger_cursors"
+    campaign_id: Mapped[str] = mapped_column(ForeignKey("campaigns.id"), primary_key=True)
+    scanned_through: Mapped[datetime]
+    """Events up to this time have been considered."""
 
 
 class LLMUsageRow(Base):

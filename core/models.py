@@ -44,6 +44,12 @@ class CampaignStatus(StrEnum):
     PLANNED = "planned"
     AWAITING_APPROVAL = "awaiting_approval"
     ACTIVE = "active"
+    PAUSED = "paused"
+    """Live but held: its messages stay scheduled and the dispatcher sends none of them."""
+    STOPPED = "stopped"
+    """Ended by a person: its scheduled messages are skipped (`campaign_stopped`)."""
+    COMPLETED = "completed"
+    """Every message is out and the measurement window has closed; the final report is stored."""
     REJECTED = "rejected"
     FAILED = "failed"
 
@@ -82,6 +88,7 @@ class SkipReason(StrEnum):
     SUPPRESSED_COMPLAINT = "suppressed_complaint"
     CONDITION_NOT_MET = "condition_not_met"
     FREQUENCY_CAP = "frequency_cap"
+    CAMPAIGN_STOPPED = "campaign_stopped"
 
 
 class OutcomeKind(StrEnum):
@@ -249,6 +256,34 @@ class Offer(_Model):
     """Human-readable expiry, e.g. `Sunday midnight`."""
 
 
+class Recurrence(_Model):
+    """A campaign that runs again every period: each run draws the audience afresh and sends
+    the journey to it. Periods are in the brand's default timezone."""
+
+    every: Literal["day", "week"] = "week"
+    """Run daily or weekly."""
+    weekday: int = Field(default=0, ge=0, le=6)
+    """Day of a weekly run, 0 = Monday … 6 = Sunday."""
+    hour_local: int = Field(default=9, ge=0, le=23)
+    """Local hour a run starts; the plan sends at this hour in each person's timezone."""
+
+
+class EntryTrigger(_Model):
+    """Who enters an always-on journey, and when: instead of a one-off audience, people enter
+    as their events arrive (e.g. cart abandonment: `Product Added` with no `Order Completed`
+    within 4 hours)."""
+
+    event: str = Field(min_length=1, max_length=64)
+    """The `track` event that lets a person in, e.g. `Product Added`."""
+    unless_event: str | None = Field(default=None, max_length=64)
+    """They do not enter if they send this event within `wait_hours` after it (e.g.
+    `Order Completed`)."""
+    wait_hours: float = Field(default=0, ge=0, le=720)
+    """Hours after the event before the person enters (the time `unless_event` has)."""
+    reentry_days: float | None = Field(default=30, ge=0)
+    """A person enters at most once in this many days; None: once ever."""
+
+
 class Objective(_Model):
     """What the marketer wants, parsed from a brief."""
 
@@ -270,6 +305,10 @@ class Objective(_Model):
     """Campaign end (UTC)."""
     constraints: list[str] = Field(default_factory=list)
     """Free-text constraints from the brief (budget, exclusions)."""
+    recurrence: Recurrence | None = None
+    """Run again every period (e.g. every Monday 9:00); None: a one-off campaign."""
+    trigger: EntryTrigger | None = None
+    """People enter as events arrive (always-on journey); None: the audience is drawn once."""
 
 
 class BriefParse(_Model):

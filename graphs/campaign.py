@@ -16,8 +16,8 @@ from langgraph.runtime import Runtime
 from langgraph.types import interrupt
 
 from agents import planner
-from agents.activation import schedule_campaign
 from agents.content import write_variants
+from agents.journeys import launch_outbox
 from agents.review import blocking, review_variant
 from brand_guardrails.policy import launch_review
 from core import campaigns as repo
@@ -26,7 +26,7 @@ from core.catalog import list_products
 from core.models import CampaignStatus, Channel, Finding, Plan, Severity, VariantTemplate
 from graphs.runtime import Deps
 from graphs.state import CampaignState
-from tools.audience import draw_audience
+from tools.audience import AudienceDraw, draw_audience
 
 MAX_CONTENT_ATTEMPTS = 3
 """How many times a blocked variant goes back to the content agent before a human sees it."""
@@ -91,8 +91,11 @@ def plan_node(state: CampaignState, runtime: Runtime[Deps]) -> CampaignState:
         repo.set_campaign_status(deps.db, cid, CampaignStatus.NEEDS_INPUT)
         _audit(deps, cid, "planner", "plan_rejected", str(exc))
         return {"status": "needs_input", "questions": [str(exc)]}
-    drawn = draw_audience(deps.db, cid, plan, as_of=now)
-    if not drawn.audience_of:
+    if plan.objective.trigger is not None:  # people enter later, as their events arrive
+        drawn = AudienceDraw(audience_of={}, treated=[], holdout=[])
+    else:
+        drawn = draw_audience(deps.db, cid, plan, as_of=now)
+    if not drawn.audience_of and plan.objective.trigger is None:
         q = (
             "No contactable customer matches this audience "
             f"({'; '.join(a.name for a in plan.audiences)}). Widen it or choose another goal."
@@ -335,7 +338,7 @@ def activate_node(state: CampaignState, runtime: Runtime[Deps]) -> CampaignState
     variants = [VariantTemplate.model_validate(v) for v in state["variants"]]
     treated = [c for c, _ in repo.assignments(deps.db, cid, "treated")]
     start = planner.start_time(plan.objective, datetime.fromisoformat(state["now"]))
-    report = schedule_campaign(
+    report = launch_outbox(
         deps.db,
         deps.settings,
         deps.kit,

@@ -361,6 +361,16 @@ def split_holdout(
     return treated, holdout
 
 
+def contactable(db: Database, customer_ids: Sequence[str], plan: Plan) -> set[str]:
+    """The known people among `customer_ids` with consent on one of the journey's channels."""
+    channels = {step.channel for step in plan.journey}
+    return {
+        cid
+        for cid, c in get_customers(db, customer_ids).items()
+        if any(k.granted and k.channel in channels for k in c.consent)
+    }
+
+
 class AudienceDraw(BaseModel):
     """Who a campaign reaches: the contactable people its audiences match, split at random."""
 
@@ -379,13 +389,7 @@ def draw_audience(db: Database, campaign_id: str, plan: Plan, *, as_of: datetime
     with db.session() as s:
         features = compute_features(s, as_of=as_of)
     matched = select_audience(features, plan.audiences)
-    channels = {step.channel for step in plan.journey}
-    customers = get_customers(db, [c for c, _ in matched])
-    reachable = {
-        cid
-        for cid, c in customers.items()
-        if any(k.granted and k.channel in channels for k in c.consent)
-    }
+    reachable = contactable(db, [c for c, _ in matched], plan)
     audience_of = {c: a for c, a in matched if c in reachable}
     treated, holdout = split_holdout(campaign_id, list(audience_of), plan.holdout_fraction)
     return AudienceDraw(audience_of=audience_of, treated=treated, holdout=holdout)

@@ -165,7 +165,7 @@ def test_worker_once_sends_what_is_due_and_nothing_twice(world: Deps) -> None:
 def test_a_crash_during_activation_resumes_without_duplicates(
     world: Deps, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import graphs.campaign as campaign_graph
+    import agents.journeys as journeys
     from agents.activation import schedule_campaign as real
     from graphs.operations import decide, resume
 
@@ -176,12 +176,12 @@ def test_a_crash_during_activation_resumes_without_duplicates(
 
     res = submit_brief(world, WINBACK_BRIEF)
     assert res.approval_id
-    monkeypatch.setattr(campaign_graph, "schedule_campaign", crash_half_way)
+    monkeypatch.setattr(journeys, "schedule_campaign", crash_half_way)
     with pytest.raises(RuntimeError, match="lost power"):
         decide(world, res.approval_id, approved=True, decided_by="qa")
     half = _count(world, MessageRow.campaign_id == res.campaign_id)
     assert half > 0
-    monkeypatch.setattr(campaign_graph, "schedule_campaign", real)
+    monkeypatch.setattr(journeys, "schedule_campaign", real)
     done = resume(world, res.campaign_id)
     assert done.status == "active"
     with world.db.session() as s:

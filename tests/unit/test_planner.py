@@ -254,3 +254,37 @@ def test_a_brief_that_leaves_opted_out_people_out_is_not_refused(llm: LLMClient)
     )
     assert res.objective is not None
     assert not any(a.startswith("Refused") for a in res.assumptions)
+
+
+def test_a_recurring_brief_gives_a_recurring_objective(llm: LLMClient) -> None:
+    parsed = parse_brief(
+        llm, "Run a promotion with 10% off every Friday at 5pm by email", categories=[]
+    )
+    assert parsed.objective is not None
+    rec = parsed.objective.recurrence
+    assert rec is not None and (rec.every, rec.weekday, rec.hour_local) == ("week", 4, 17)
+    once = parse_brief(llm, "Run a promotion with 10% off by email this week", categories=[])
+    assert once.objective is not None and once.objective.recurrence is None
+
+
+def test_a_cart_brief_about_people_who_leave_gives_an_entry_trigger(llm: LLMClient) -> None:
+    parsed = parse_brief(
+        llm, "Remind people who leave something in their cart within 2 hours", categories=[]
+    )
+    assert parsed.objective is not None and parsed.objective.goal == Goal.CART_RECOVERY
+    trig = parsed.objective.trigger
+    assert trig is not None
+    assert (trig.event, trig.unless_event, trig.wait_hours, trig.reentry_days) == (
+        "Product Added",
+        "Order Completed",
+        2,
+        30,
+    )
+    one_off = parse_brief(llm, "Recover abandoned carts with free shipping by email", categories=[])
+    assert one_off.objective is not None and one_off.objective.trigger is None
+
+    both = parse_brief(llm, "Every Monday, remind people who abandon their cart", categories=[])
+    assert both.objective is not None
+    assert both.objective.trigger is not None and both.objective.recurrence is not None
+    with pytest.raises(PlanError, match="not both"):
+        draft_plan(llm, both.objective, categories=[])

@@ -13,6 +13,7 @@ from tools.delivery.scheduling import (
     defer_quiet_hours,
     in_quiet_hours,
     local_hour,
+    period_start,
     resolve_tz,
     schedule_time,
 )
@@ -241,3 +242,20 @@ def test_defer_properties(at: datetime, zone: str, window: tuple[int, int]) -> N
         # It is the *first* allowed instant: just before it is still quiet.
         assert in_quiet_hours(out - timedelta(seconds=1), tz, *window)
         assert out - at <= timedelta(hours=14)
+
+
+def test_period_start_is_the_latest_weekly_or_daily_start_in_local_time() -> None:
+    ny = ZoneInfo("America/New_York")
+    # Monday 2 Nov 2026 (EST, UTC-5): 9:00 local is 14:00 UTC.
+    before = datetime(2026, 11, 2, 13, 59, tzinfo=UTC)
+    at = datetime(2026, 11, 2, 14, 0, tzinfo=UTC)
+    weekly = {"every": "week", "weekday": 0, "hour": 9, "tz": ny}
+    assert period_start(at, **weekly) == at  # type: ignore[arg-type]
+    # A minute earlier it is still last week's period, which started under EDT (UTC-4).
+    last_week = datetime(2026, 10, 26, 13, 0, tzinfo=UTC)
+    assert period_start(before, **weekly) == last_week  # type: ignore[arg-type]
+    assert period_start(before, every="day", weekday=0, hour=9, tz=ny) == datetime(
+        2026, 11, 1, 14, 0, tzinfo=UTC
+    )
+    with pytest.raises(ValueError, match="every"):
+        period_start(at, every="month", weekday=0, hour=9, tz=ny)

@@ -4,15 +4,18 @@ every outcome.
 
 How a batch goes:
 
-1. **Claim** (one statement): up to `batch_size` due rows move to `sending` under a fresh
-   token. Two dispatchers never hold the same row; a row whose claim is older than the lease
-   (a crashed worker) is claimable again.
+1. **Claim** (one statement): up to `batch_size` due rows of campaigns that are not paused or
+   stopped move to `sending` under a fresh token. Two dispatchers never hold the same row; a
+   row whose claim is older than the lease (a crashed worker) is claimable again.
 2. **Check** (one transaction for the batch): the transaction first renews the lease of the
    batch, which on SQLite takes the database's write lock, and on PostgreSQL also locks the
    batch's customer rows (`SELECT … FOR UPDATE`, in id order). Checks and cap counting are
    therefore one serialized step across dispatchers, so caps hold when several campaigns
-   dispatch at once. Rows that will be sent get `attempts + 1` and a cap reservation
-   (`sent_at` set while still `sending`); the others are skipped, deferred or failed.
+   dispatch at once. A campaign paused since the claim gets its rows back untouched, a stopped
+   one's are skipped (`campaign_stopped`); a journey step that would follow the person's
+   previous step sooner than the plan's gap (after an outage) is deferred. Rows that will be
+   sent get `attempts + 1` and a cap reservation (`sent_at` set while still `sending`); the
+   others are skipped, deferred or failed.
 3. **Send**: one message at a time, paced by the per-channel rate limit. Suppressions and
    withdrawn consent are read again while the batch goes out (`dispatch_recheck_interval_s`,
    `tools.delivery.optouts`), so an opt-out arriving mid-batch skips the rest. Each provider
@@ -38,6 +41,7 @@ timeouts.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import socket
@@ -60,14 +64,16 @@ from core.audit import decision_row
 from core.contacts import mask_text
 from core.customers import normalize_address
 from core.db import (
+    CampaignRow,
     ConsentRow,
     CustomerRow,
     Database,
     MessageRow,
     OutcomeRow,
+    PlanRow,
     utcnow,
 )
-from core.models import Channel, MessageStatus, OutcomeKind, SkipReason
+from core.models import CampaignStatus, Channel, MessageStatus, OutcomeKind, Plan, SkipReason
 from core.settings import Settings
 from tools.delivery.channels.base import (
     ChannelAdapter,
@@ -103,6 +109,12 @@ _CONDITION_OUTCOME = {
 }
 _CHANNEL_DOWN_AFTER = 3
 """Consecutive transient errors after which a channel is treated as down for the batch."""
+_HALTED = (CampaignStatus.PAUSED.value, CampaignStatus.STOPPED.value)
+"""Campaign statuses whose messages are not claimed (paused: held; stopped: skipped)."""
+_SPACING_SLACK = timedelta(hours=1)
+"""Most a journey step may go out before its full gap after the person's previous step has
+passed (at most a tenth of the gap): a plan's send times drift a little from the actual sends
+(seconds of dispatch), and that drift must not push every follow-up to the next cycle."""
 
 
 class DispatchPolicy(BaseModel):
@@ -156,6 +168,7 @@ class _Claimed:
     id: str
     idempotency_key: str
     campaign_id: str
+    step_id: str
     customer_id: str
     channel: str
     to_address: str
@@ -335,6 +348,7 @@ class Dispatcher:
             )
         self._as_of = utcnow()
         self._t0 = time.monotonic()
+        self._journeys: dict[str, dict[str, tuple[str, timedelta]]] = {}
 
     # --- the loop -------------------------------------------------------------------------
 
@@ -351,6 +365,7 @@ class Dispatcher:
         elif as_of.tzinfo is None:
             raise ValueError("as_of must be timezone-aware (UTC)")
         self._as_of, self._t0 = as_of, time.monotonic()
+        self._journeys = {}
         stats = DispatchStats()
         tally = _Tally()
         reconcile_journals(self.db, self.settings.journal_dir)
@@ -382,9 +397,14 @@ class Dispatcher:
         """
         token = f"{self.worker_id}/{uuid.uuid4().hex[:12]}"
         wall = utcnow()
-        due = or_(
-            and_(MessageRow.status == _SCHEDULED, MessageRow.scheduled_at <= self._now()),
-            and_(MessageRow.status == _SENDING, MessageRow.claimed_at < wall - self._lease),
+        due = and_(
+            or_(
+                and_(MessageRow.status == _SCHEDULED, MessageRow.scheduled_at <= self._now()),
+                and_(MessageRow.status == _SENDING, MessageRow.claimed_at < wall - self._lease),
+            ),
+            MessageRow.campaign_id.not_in(
+                select(CampaignRow.id).where(CampaignRow.status.in_(_HALTED))
+            ),
         )
         pick = (
             select(MessageRow.id)
@@ -515,11 +535,25 @@ class Dispatcher:
             suppressed = suppressed_addresses(conn, map(_recipient, batch))
             met = self._conditions_met(conn, batch)
             sends_so_far = self._recent_sends(conn, batch, token, now)
+            halted = self._halted(conn, batch)
+            not_before = self._spacing(conn, batch, now)
 
             for c in batch:
                 verdict, detail, tz = self._verdict(
                     c, now, consents, tzs, suppressed, met, sends_so_far
                 )
+                if halted.get(c.campaign_id) == CampaignStatus.STOPPED.value:
+                    verdict, detail = "skip", SkipReason.CAMPAIGN_STOPPED.value
+                elif c.campaign_id in halted:  # paused after the claim: back, untouched
+                    defers.append(self._requeue_params(c, until=c.scheduled_at, token=token))
+                    stats.released += 1
+                    continue
+                elif verdict == "send" and c.id in not_before:
+                    # The journey's spacing: the previous step went out late (or has not yet).
+                    defers.append(self._requeue_params(c, until=not_before[c.id], token=token))
+                    stats.deferred += 1
+                    tally.add(c.campaign_id, "deferred_spacing")
+                    continue
                 if verdict == "send":
                     try:
                         channel = Channel(c.channel)
@@ -605,6 +639,95 @@ class Dispatcher:
         if cap is not None and sends_so_far[(c.customer_id, c.channel)] >= cap[0]:
             return "skip", SkipReason.FREQUENCY_CAP.value, tz
         return "send", "", tz
+
+    def _halted(self, conn: Connection, batch: Iterable[_Claimed]) -> dict[str, str]:
+        """Campaigns of the batch paused or stopped since the claim, with their status."""
+        rows = conn.execute(
+            select(CampaignRow.id, CampaignRow.status).where(
+                CampaignRow.id.in_(sorted({c.campaign_id for c in batch})),
+                CampaignRow.status.in_(_HALTED),
+            )
+        )
+        return {r.id: r.status for r in rows}
+
+    def _spacing(
+        self, conn: Connection, batch: Iterable[_Claimed], now: datetime
+    ) -> dict[str, datetime]:
+        """Messages of a journey's later steps that must wait, with the time they may go out.
+
+        A step follows the person's previous step of the journey by at least the plan's gap
+        (the difference of the steps' delays), measured from when the previous step was
+        actually sent; while the previous step is still waiting or being sent, from now. So a
+        person never gets two steps minutes apart because both fell due during an outage.
+        """
+        prev_of = self._previous_steps(conn, {c.campaign_id for c in batch})
+        prev_key: dict[str, str] = {}
+        for c in batch:
+            prev = prev_of.get(c.campaign_id, {}).get(c.step_id)
+            own = f"{c.step_id}:{c.customer_id}"
+            if prev is not None and c.idempotency_key.endswith(own):
+                # The same journey entry's previous step: its key differs only in the step id.
+                stem = c.idempotency_key[: -len(own)]
+                prev_key[c.id] = f"{stem}{prev[0]}:{c.customer_id}"
+        if not prev_key:
+            return {}
+        previous = {
+            r.idempotency_key: (r.status, r.sent_at)
+            for r in conn.execute(
+                select(MessageRow.idempotency_key, MessageRow.status, MessageRow.sent_at).where(
+                    MessageRow.idempotency_key.in_(sorted(set(prev_key.values()))),
+                    MessageRow.status.in_([_SENT, _SCHEDULED, _SENDING]),
+                )
+            )
+        }
+        out: dict[str, datetime] = {}
+        for c in batch:
+            found = previous.get(prev_key.get(c.id, ""))
+            if found is None:
+                continue  # a first step, no previous message, or it was skipped or failed
+            gap = prev_of[c.campaign_id][c.step_id][1]
+            status, sent_at = found
+            if status == _SENT and sent_at is not None:
+                if now < sent_at + gap - min(_SPACING_SLACK, gap / 10):
+                    out[c.id] = sent_at + gap
+            else:
+                out[c.id] = now + gap
+        return out
+
+    def _previous_steps(
+        self, conn: Connection, campaign_ids: set[str]
+    ) -> dict[str, dict[str, tuple[str, timedelta]]]:
+        """Per campaign, per journey step after the first: (previous step id, gap), from the
+        campaign's current plan (read once per run)."""
+        missing = sorted(campaign_ids - set(self._journeys))
+        if missing:
+            latest = (
+                select(PlanRow.campaign_id, func.max(PlanRow.version).label("v"))
+                .where(PlanRow.campaign_id.in_(missing))
+                .group_by(PlanRow.campaign_id)
+                .subquery()
+            )
+            rows = conn.execute(
+                select(PlanRow.campaign_id, PlanRow.plan).join(
+                    latest,
+                    and_(
+                        PlanRow.campaign_id == latest.c.campaign_id,
+                        PlanRow.version == latest.c.v,
+                    ),
+                )
+            )
+            for cid in missing:
+                self._journeys[cid] = {}
+            for cid, data in rows:
+                steps = Plan.model_validate(data).journey
+                self._journeys[cid] = {
+                    cur.id: (
+                        prev.id,
+                        timedelta(hours=max(cur.delay_hours - prev.delay_hours, 0.0)),
+                    )
+                    for prev, cur in itertools.pairwise(steps)
+                }
+        return {cid: self._journeys[cid] for cid in campaign_ids}
 
     def _conditions_met(
         self, conn: Connection, batch: Iterable[_Claimed]

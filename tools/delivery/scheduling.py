@@ -92,3 +92,21 @@ def _aware(at: datetime) -> datetime:
 def _check_hour(hour: int, what: str) -> None:
     if not 0 <= hour <= 23:
         raise ValueError(f"{what} must be an hour 0-23, got {hour}")
+
+
+def period_start(at: datetime, *, every: str, weekday: int, hour: int, tz: ZoneInfo) -> datetime:
+    """The latest start of a recurring period at or before `at`: `hour:00` local in `tz` every
+    day (`every="day"`) or on `weekday` (0 = Monday) every week. Aware UTC."""
+    _check_hour(hour, "hour")
+    if every not in ("day", "week"):
+        raise ValueError(f"every must be 'day' or 'week', got {every!r}")
+    at = _aware(at)
+    day = at.astimezone(tz).date()
+    for back in range(15):
+        d = day - timedelta(days=back)
+        if every == "week" and d.weekday() != weekday:
+            continue
+        start = _wall(d, hour, tz)
+        if start <= at:
+            return start
+    raise ValueError(f"no period start found before {at.isoformat()}")  # pragma: no cover

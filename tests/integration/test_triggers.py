@@ -1,0 +1,132 @@
+"""A triggered (always-on) cart-abandonment journey on a real SQLite file: the planner makes it
+from a plain brief, people enter from events imported after launch (through the importer),
+buyers don't, the holdout is drawn at entry, re-entry is limited, and a second worker run
+enters nobody twice."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from api.worker import run_worker
+from core.campaigns import assignments
+from core.db import ConsentRow, JourneyEntryRow, MessageRow
+from core.models import MessageStatus
+from core.settings import Settings
+from graphs.operations import decide, submit_brief
+from graphs.runtime import Deps
+from tests.integration.conftest import NOW, run_cli, seeded
+from tools.audience import split_holdout
+from tools.importer import import_file
+
+pytestmark = pytest.mark.integration
+
+BRIEF = "Remind people who leave something in their cart, by email."
+
+
+def _quiet(_: str) -> None:
+    """Worker output is not asserted here."""
+
+
+def _event(mid: str, user: str, name: str, at: datetime) -> str:
+    return json.dumps(
+        {
+            "type": "track",
+            "messageId": mid,
+            "userId": user,
+            "event": name,
+            "properties": {"product_id": "p1"},
+            "timestamp": at.isoformat(),
+        }
+    )
+
+
+def _entries(deps: Deps, cid: str) -> list[JourneyEntryRow]:
+    with deps.db.session() as s:
+        return list(s.scalars(select(JourneyEntryRow).where(JourneyEntryRow.campaign_id == cid)))
+
+
+def _messages(deps: Deps, cid: str) -> list[MessageRow]:
+    with deps.db.session() as s:
+        return list(s.scalars(select(MessageRow).where(MessageRow.campaign_id == cid)))
+
+
+def test_a_cart_abandonment_journey_enrols_people_from_events_after_launch(
+    settings: Settings, tmp_path: Path
+) -> None:
+    deps = seeded(settings, customers=300, with_rules=False)
+    res = submit_brief(deps, BRIEF)
+    assert res.plan is not None and res.approval_id
+    trig = res.plan.objective.trigger
+    assert trig is not None
+    assert (trig.event, trig.unless_event, trig.wait_hours) == (
+        "Product Added",
+        "Order Completed",
+        4,
+    )
+    assert res.audience_size == 0  # nobody is drawn up front
+    decide(deps, res.approval_id, approved=True, decided_by="ana")
+    cid = res.campaign_id
+    assert _messages(deps, cid) == [] and assignments(deps.db, cid) == []
+
+    with deps.db.session() as s:
+        emailable = sorted(
+            s.scalars(
+                select(ConsentRow.customer_id).where(
+                    ConsentRow.channel == "email", ConsentRow.granted.is_(True)
+                )
+            )
+        )
+    # Enough people that both groups of the holdout draw are non-empty.
+    people = emailable[:40]
+    treated_all, holdout_all = split_holdout(cid, people, res.plan.holdout_fraction)
+    assert treated_all and holdout_all
+    buyers, abandoners = people[:5], people[5:]
+    lines = [_event(f"before-{u}", u, "Product Added", NOW - timedelta(hours=1)) for u in people]
+    lines += [_event(f"add-{u}", u, "Product Added", NOW + timedelta(hours=1)) for u in people]
+    lines += [_event(f"buy-{u}", u, "Order Completed", NOW + timedelta(hours=2)) for u in buyers]
+    events = tmp_path / "events.jsonl"
+    events.write_text("\n".join(lines) + "\n")
+    assert import_file(deps.db, "events", events).inserted == len(lines)
+
+    # Four hours have not passed since the adds: nobody yet.
+    run_worker(settings, once=True, as_of=NOW + timedelta(hours=4), echo=_quiet)
+    assert _entries(deps, cid) == []
+    # Then the abandoners enter (the buyers and the events before launch do not); twice.
+    as_of = NOW + timedelta(hours=6)
+    out = run_cli(settings, "worker", "--once", "--as-of", as_of.isoformat())
+    assert out.returncode == 0, out.stderr
+    run_worker(settings, once=True, as_of=as_of + timedelta(minutes=5), echo=_quiet)
+    entries = _entries(deps, cid)
+    assert sorted(e.customer_id for e in entries) == abandoners
+    groups = dict(assignments(deps.db, cid))
+    assert {u for u, g in groups.items() if g == "holdout"} == set(holdout_all) & set(abandoners)
+    for e in entries:
+        assert e.group == groups[e.customer_id]
+        assert e.entered_at == NOW + timedelta(hours=5)
+
+    msgs = _messages(deps, cid)
+    steps = len(res.plan.journey)
+    treated = [u for u in abandoners if groups[u] == "treated"]
+    assert len(msgs) == len(treated) * steps  # the holdout gets nothing
+    assert {m.customer_id for m in msgs} == set(treated)
+    assert all(m.scheduled_at >= as_of for m in msgs)
+
+    # They add to cart again the next day: within 30 days, nobody re-enters.
+    again = tmp_path / "again.jsonl"
+    again.write_text(
+        "\n".join(
+            _event(f"again-{u}", u, "Product Added", NOW + timedelta(days=1)) for u in abandoners
+        )
+        + "\n"
+    )
+    import_file(deps.db, "events", again)
+    run_worker(settings, once=True, as_of=NOW + timedelta(days=2), echo=_quiet)
+    assert len(_entries(deps, cid)) == len(abandoners)
+    sent = [m for m in _messages(deps, cid) if m.status == MessageStatus.SENT]
+    assert sent and {m.customer_id for m in sent} <= set(treated)
+    deps.db.dispose()
