@@ -188,7 +188,9 @@ def test_api_judge_runs_with_an_llm_and_says_why_not_without(
     settings: Settings, deps: Deps
 ) -> None:
     body = {**MESSAGES[1], "judge": True}
-    with TestClient(create_app(deps=deps)) as client:
+    create_user(deps.db, "vic", "viewer", "a long password")
+    auth = {"Authorization": f"Bearer {create_token(deps.db, 'vic')}"}
+    with TestClient(create_app(deps=deps), headers=auth) as client:
         r = client.post("/api/v1/guardrails/check", json=body)
         assert r.status_code == 422 and "needs an LLM" in r.json()["detail"]
         plain = client.post("/api/v1/guardrails/check", json=MESSAGES[1])
@@ -199,7 +201,7 @@ def test_api_judge_runs_with_an_llm_and_says_why_not_without(
         )
         d = build_deps(configured, with_rules=False)
         try:
-            with TestClient(create_app(deps=d)) as client:
+            with TestClient(create_app(deps=d), headers=auth) as client:
                 r = client.post("/api/v1/guardrails/check", json=[body, MESSAGES[1]])
         finally:
             d.db.dispose()
