@@ -24,6 +24,7 @@ from core.models import Channel
 from core.settings import Settings
 from graphs.runtime import Deps, build_deps
 from tests.integration.conftest import add_team, bearer
+from tests.support.outbox import add_scheduled_message
 from tests.support.servers import SMTPSink
 from tools.delivery.channels.base import ChannelAdapter
 from tools.delivery.channels.file_sink import FileSinkAdapter
@@ -75,24 +76,7 @@ def _sms(client: TestClient, body: str, sender: str, sid: str = "SM" + "1" * 32)
 
 
 def _outbox(deps: Deps, mid: str, cid: str, channel: str, to: str, at: datetime = T0) -> None:
-    with deps.db.session() as s:
-        s.add(
-            MessageRow(
-                id=mid,
-                idempotency_key=f"k:{mid}",
-                campaign_id="cmp_1",
-                step_id="s1",
-                customer_id=cid,
-                variant_id="v",
-                arm="A",
-                channel=channel,
-                to_address=to,
-                subject="Hi" if channel == "email" else None,
-                body="Hello. Reply STOP to opt out.",
-                scheduled_at=at - timedelta(minutes=1),
-                status="scheduled",
-            )
-        )
+    add_scheduled_message(deps.db, mid, cid, channel, to, due=at)
 
 
 def _file_adapters(deps: Deps) -> dict[Channel, ChannelAdapter]:

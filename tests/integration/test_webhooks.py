@@ -8,7 +8,7 @@ import time
 import urllib.parse
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 from fastapi.testclient import TestClient
@@ -19,6 +19,7 @@ from core.db import ConsentRow, CustomerRow, DecisionRow, MessageRow, OutcomeRow
 from core.models import Channel
 from core.settings import Settings
 from graphs.runtime import Deps, build_deps
+from tests.support.outbox import add_scheduled_message
 from tools.delivery.channels.base import ChannelAdapter
 from tools.delivery.channels.file_sink import FileSinkAdapter
 from tools.delivery.channels.sms import twilio_signature
@@ -155,24 +156,7 @@ def _events(
 
 
 def _outbox(deps: Deps, mid: str, cid: str, channel: str, to: str) -> None:
-    with deps.db.session() as s:
-        s.add(
-            MessageRow(
-                id=mid,
-                idempotency_key=f"k:{mid}",
-                campaign_id="cmp_1",
-                step_id="s1",
-                customer_id=cid,
-                variant_id="v",
-                arm="A",
-                channel=channel,
-                to_address=to,
-                subject="Hi" if channel == "email" else None,
-                body="Hello. Reply STOP to opt out.",
-                scheduled_at=T0 - timedelta(minutes=1),
-                status="scheduled",
-            )
-        )
+    add_scheduled_message(deps.db, mid, cid, channel, to, due=T0)
 
 
 def test_bounces_and_complaints_suppress_and_the_dispatcher_honours_them(
