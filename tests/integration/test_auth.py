@@ -128,13 +128,30 @@ def test_browser_login_session_csrf_and_rate_limit(world: Deps) -> None:
 
 
 def test_serve_refuses_the_default_secret_and_generates_one(settings: Settings) -> None:
-    out = run_cli(settings, "serve", "--port", "1")
+    out = run_cli(settings, "serve", "--port", "1", env={"AUTOCMO_DEV_MODE": "0"})
     assert out.returncode == 2 and "AUTOCMO_SECRET_KEY" in out.stderr
     assert settings.default_secret
     path = settings.generate_secret()
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     again = Settings(data_dir=settings.data_dir, _env_file=None)  # type: ignore[call-arg]
     assert again.secret_key == settings.secret_key and not again.default_secret
+
+
+def test_worker_refuses_the_default_secret_like_serve(settings: Settings) -> None:
+    refused = run_cli(settings, "worker", "--once", env={"AUTOCMO_DEV_MODE": "0"})
+    assert refused.returncode == 2 and "AUTOCMO_SECRET_KEY" in refused.stderr
+    assert "dispatch" not in refused.stdout  # nothing ran
+    dev = run_cli(settings, "worker", "--once", env={"AUTOCMO_DEV_MODE": "1"})
+    assert dev.returncode == 0, dev.stderr
+    assert "development mode" in dev.stderr and "dispatch" in dev.stdout
+    keyed = run_cli(
+        settings,
+        "worker",
+        "--once",
+        env={"AUTOCMO_DEV_MODE": "0", "AUTOCMO_SECRET_KEY": "a-configured-key-0123456789"},
+    )
+    assert keyed.returncode == 0, keyed.stderr
+    assert "development mode" not in keyed.stderr and "dispatch" in keyed.stdout
 
 
 def test_links_signed_before_a_key_rotation_keep_working(world: Deps) -> None:
