@@ -24,13 +24,9 @@ def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
     raw = (high - low) / max(count - 1, 1)
     mag = 10 ** math.floor(math.log10(raw))
     step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
-    start = math.floor(low / step) * step
-    ticks = []
-    v = start
-    while v <= high + step * 0.5:
-        ticks.append(round(v, 10))
-        v += step
-    return ticks
+    first = math.floor(low / step)
+    last = math.ceil(high / step)
+    return [round(i * step, 10) for i in range(first, last + 1)]
 
 
 def _x_positions(n: int) -> list[float]:

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.auth import PUBLIC_PREFIXES, is_public
-from api.routes import pages
+from api.routes import admin_pages, check_pages, dashboard_pages, pages
 from core.settings import Settings
 from graphs.runtime import Deps
 from tests.integration.conftest import PASSWORD, WINBACK_BRIEF, bearer, run_cli
@@ -28,7 +28,11 @@ def test_every_non_public_route_refuses_anonymous_callers(world: Deps) -> None:
         routes = [(m.upper(), path) for path, ops in spec["paths"].items() for m in ops]
         # the pages are left out of the schema; walk their router too
         routes += [
-            (m, r.path) for r in pages.router.routes if isinstance(r, APIRoute) for m in r.methods
+            (m, r.path)
+            for router in (pages, dashboard_pages, check_pages, admin_pages)
+            for r in router.router.routes
+            if isinstance(r, APIRoute)
+            for m in r.methods
         ]
         checked = 0
         for method, path in routes:
@@ -38,7 +42,7 @@ def test_every_non_public_route_refuses_anonymous_callers(world: Deps) -> None:
             assert r.status_code == 401, (method, path, r.status_code, r.text)
             assert "Bearer" in r.headers.get("www-authenticate", "")
             checked += 1
-        assert checked >= 14
+        assert checked >= 22
         # a browser is sent to the login page instead
         page = client.get("/approvals", headers={"Accept": "text/html"}, follow_redirects=False)
         assert page.status_code == 303 and page.headers["location"] == "/login?next=/approvals"
