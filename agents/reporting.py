@@ -6,7 +6,7 @@ A read model over core's repositories plus the optimizer's measurement; it runs 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 from pydantic import BaseModel
 
@@ -80,9 +80,11 @@ class CampaignSeries(BaseModel):
     """A campaign over time, per UTC day: lift with its interval, and sends per arm."""
 
     lift: list[LiftPoint]
-    """Cumulative conversion lift at the end of each day since the first send."""
+    """Cumulative conversion lift at the end of every day from the first send to the last
+    activity (send or conversion)."""
     sends: dict[str, dict[str, int]]
-    """Messages sent per day and arm (`{day: {arm: count}}`)."""
+    """Messages sent per day and arm (`{day: {arm: count}}`), every day from the first send to
+    the last activity (quiet days empty)."""
     arms: list[str]
     """Every arm that sent, sorted."""
 
@@ -93,10 +95,13 @@ def campaign_series(db: Database, campaign_id: str) -> CampaignSeries:
     are today's assignments: a journey that keeps adding people is shown with its current size."""
     act = daily_activity(db, campaign_id)
     arms = sorted({arm for per_arm in act.sends.values() for arm in per_arm})
-    days = sorted(set(act.sends) | {d for d, _ in act.first_conversions})
-    if not act.sends or not act.treated_n or not act.holdout_n:
-        return CampaignSeries(lift=[], sends=act.sends, arms=arms)
-    days = [d for d in days if d >= min(act.sends)]
+    if not act.sends:
+        return CampaignSeries(lift=[], sends={}, arms=arms)
+    last = max([*act.sends, *(d for d, _ in act.first_conversions)])
+    days = _calendar(min(act.sends), last)
+    sends = {d: act.sends.get(d, {}) for d in days}
+    if not act.treated_n or not act.holdout_n:
+        return CampaignSeries(lift=[], sends=sends, arms=arms)
     points: list[LiftPoint] = []
     conv = {"treated": 0, "holdout": 0}
     pending = iter(act.first_conversions)
@@ -122,7 +127,13 @@ def campaign_series(db: Database, campaign_id: str) -> CampaignSeries:
                 conversions_holdout=conv["holdout"],
             )
         )
-    return CampaignSeries(lift=points, sends=act.sends, arms=arms)
+    return CampaignSeries(lift=points, sends=sends, arms=arms)
+
+
+def _calendar(first: str, last: str) -> list[str]:
+    """Every day from `first` to `last` (ISO dates), so quiet days keep their place."""
+    start, end = date.fromisoformat(first), date.fromisoformat(last)
+    return [(start + timedelta(days=i)).isoformat() for i in range((end - start).days + 1)]
 
 
 def complete_if_closed(

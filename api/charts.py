@@ -91,7 +91,7 @@ def lift_chart(points: Sequence[LiftPoint]) -> Markup:
             f'<line x1="{_LEFT}" y1="{y(t):.1f}" x2="{_W - _RIGHT}" y2="{y(t):.1f}" '
             f'stroke="{_LINE}" stroke-width="0.6"/>'
             f'<text x="{_LEFT - 6}" y="{y(t) + 4:.1f}" text-anchor="end" font-size="11" '
-            f'fill="{_MUTED}">{t:+g}</text>'
+            f'fill="{_MUTED}">{_signed(t)}</text>'
         )
     if len(points) == 1:
         x = xs[0]
@@ -138,6 +138,10 @@ def lift_chart(points: Sequence[LiftPoint]) -> Markup:
     return _svg(label, parts, "lift")
 
 
+def _signed(v: float) -> str:
+    return "0" if v == 0 else f"{v:+g}"
+
+
 def _bound(v: float) -> str:
     return f"{v:+.2f}" if math.isfinite(v) else "no bound"
 
@@ -146,9 +150,10 @@ def allocation_chart(sends: dict[str, dict[str, int]], arms: Sequence[str]) -> M
     """The share of each day's sent messages that went to each arm, as 100 % stacked bars, with
     the day's total above each bar and a legend of the arms."""
     days = sorted(sends)
-    xs = _x_positions(len(days))
     inner = _W - _LEFT - _RIGHT
-    bar = min(48.0, inner / max(len(days), 1) * 0.6)
+    slot = inner / max(len(days), 1)
+    xs = [_LEFT + (i + 0.5) * slot for i in range(len(days))]
+    bar = min(48.0, slot * 0.7)
     inner_h = _H - _TOP - _BOTTOM
     parts = _frame("Share of messages sent, %", "Day (UTC)")
     for t in (0, 25, 50, 75, 100):
@@ -160,7 +165,9 @@ def allocation_chart(sends: dict[str, dict[str, int]], arms: Sequence[str]) -> M
         )
     colour = {a: ARM_COLOURS[i % len(ARM_COLOURS)] for i, a in enumerate(arms)}
     for day, x in zip(days, xs, strict=True):
-        total = sum(sends[day].values()) or 1
+        total = sum(sends[day].values())
+        if not total:
+            continue  # a quiet day keeps its place, without a bar
         top = float(_TOP)
         for arm in arms:
             n = sends[day].get(arm, 0)

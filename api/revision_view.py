@@ -130,6 +130,7 @@ def _evidence(ev: dict[str, Any]) -> list[EvidenceRow]:
         return []
     p_best = ev.get("p_best") or {}
     versus = ev.get("always_valid_vs_best") or {}
+    leader = next((str(a) for a in arms if a not in versus), "the leader")
     rows = []
     for arm, a in sorted(arms.items()):
         vs = versus.get(arm)
@@ -140,13 +141,17 @@ def _evidence(ev: dict[str, Any]) -> list[EvidenceRow]:
                 conversions=int(a.get("conversions", 0)),
                 rate=float(a.get("conversion_rate", 0.0)),
                 p_best=float(p_best[arm]) if arm in p_best else None,
-                vs_best=(
-                    f"leader minus this arm: {vs['lift'] * 100:+.2f} pp "
-                    f"(always-valid 95 % interval {vs['always_valid_low'] * 100:+.2f} to "
-                    f"{vs['always_valid_high'] * 100:+.2f})"
-                )
-                if isinstance(vs, dict)
-                else "leading arm",
+                vs_best=_versus(leader, vs) if isinstance(vs, dict) else "the leading arm",
             )
         )
     return rows
+
+
+def _versus(leader: str, vs: dict[str, float]) -> str:
+    """How far an arm is behind the leader, with the always-valid interval, in words."""
+    low, high = vs["always_valid_low"] * 100, vs["always_valid_high"] * 100
+    words = (
+        f"{vs['lift'] * 100:.2f} points behind {leader} "
+        f"(always-valid 95 % interval {low:+.2f} to {high:+.2f})"
+    )
+    return words + (": not a clear gap yet" if low <= 0 <= high else ": a clear gap")

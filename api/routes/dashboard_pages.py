@@ -22,6 +22,7 @@ from core.lifecycle import (
     resume_campaign,
     stop_campaign,
 )
+from core.models import Decision
 from graphs.runtime import Deps
 
 router = APIRouter(include_in_schema=False)
@@ -55,10 +56,22 @@ def _dashboard(
         allocation_svg=allocation_chart(series.sends, series.arms) if series.sends else None,
         arm_colours=dict(zip(series.arms, ARM_COLOURS, strict=False)),
         actions=allowed_actions(rep.campaign.status),
-        decisions=list_decisions(deps.db, campaign_id),
+        timeline=_fold(list_decisions(deps.db, campaign_id)),
         notice=notice[:300],
         error=error,
     )
+
+
+def _fold(decisions: list[Decision]) -> list[list[Decision]]:
+    """The audit trail with runs of the same agent and action (e.g. dispatch runs) grouped,
+    so the few decisions a person made stand out."""
+    runs: list[list[Decision]] = []
+    for d in decisions:
+        if runs and (runs[-1][0].agent, runs[-1][0].action) == (d.agent, d.action):
+            runs[-1].append(d)
+        else:
+            runs.append([d])
+    return runs
 
 
 @router.get("/campaigns/{campaign_id}", response_class=HTMLResponse)

@@ -214,9 +214,10 @@ def test_revision_approval_shows_the_diff_and_the_evidence(launched: tuple[Deps,
     assert rows == [("A", "50", "100"), ("B", "50", "0")]
     assert "winner: every send" in html
     assert "<td>A</td><td>450</td><td>110</td><td>24.44 %</td>" in html
-    assert "leader minus this arm" in html and "always-valid" in html
+    assert "points behind A (always-valid 95 % interval" in html and ": a clear gap" in html
+    assert "<td>A</td><td>450</td><td>110</td><td>24.44 %</td>" in html
     assert "What people will receive" not in html  # a revision has no new messages
-    assert "Approve and launch" in html
+    assert "Approve and apply" in html
 
 
 def test_check_form_shows_findings_with_the_span_marked(launched: tuple[Deps, str]) -> None:
