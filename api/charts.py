@@ -38,11 +38,13 @@ def _x_positions(n: int) -> list[float]:
 
 def _day_labels(days: Sequence[str], xs: Sequence[float]) -> list[str]:
     every = max(1, math.ceil(len(days) / 8))
+    tail = (len(days) - 1) % every
+    show_last = tail == 0 or tail >= every * 0.75  # not on top of the label before it
     return [
         f'<text x="{x:.1f}" y="{_H - _BOTTOM + 16}" text-anchor="middle" font-size="11" '
         f'fill="{_MUTED}">{escape(d[5:])}</text>'
         for i, (d, x) in enumerate(zip(days, xs, strict=True))
-        if i % every == 0 or i == len(days) - 1
+        if i % every == 0 or (i == len(days) - 1 and show_last)
     ]
 
 
