@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from api.check import CheckRequest, JudgeUnavailable, check_copy, judge_available
 from api.deps import AppDeps, Reader
 from api.routes.page_common import highlight, render
-from core.models import Channel
+from core.models import Channel, Offer
 from tools.llm import LLMError
 
 router = APIRouter(include_in_schema=False)
@@ -27,13 +27,33 @@ def _form(request: Request, deps: AppDeps, status: int = 200, **context: object)
         channels=[c.value for c in Channel],
         judge_ok=judge_available(deps.llm),
         **{
-            "form": {"channel": "email", "subject": "", "body": "", "footer": True},
+            "form": {
+                "channel": "email",
+                "subject": "",
+                "body": "",
+                "footer": True,
+                "percent_off": "",
+            },
             "result": None,
             "marked": None,
             "error": None,
             **context,
         },
     )
+
+
+def _offer(percent_off: str) -> Offer | None:
+    """The offer the copy belongs to, from the form's percent field (blank: none)."""
+    text = percent_off.strip().rstrip("%").strip()
+    if not text:
+        return None
+    try:
+        percent = float(text)
+    except ValueError:
+        raise ValueError(f"The discount {percent_off!r} is not a number: write e.g. 15.") from None
+    if not 0 < percent <= 100:
+        raise ValueError("The discount is a percentage between 0 and 100.")
+    return Offer(kind="percent_off", percent=percent)
 
 
 @router.get("/check", response_class=HTMLResponse)
@@ -52,9 +72,18 @@ async def check_submit(
     subject: Annotated[str, Form(max_length=1000)] = "",
     footer: Annotated[bool, Form()] = False,
     judge: Annotated[bool, Form()] = False,
+    percent_off: Annotated[str, Form(max_length=10)] = "",
 ) -> HTMLResponse:
-    """Check the pasted copy against the brand kit and show the verdict and findings."""
-    form = {"channel": channel, "subject": subject, "body": body, "footer": footer, "judge": judge}
+    """Check the pasted copy against the brand kit and show the verdict and findings; with a
+    percent-off offer, its disclaimer goes into the footer and the brand's limits apply."""
+    form = {
+        "channel": channel,
+        "subject": subject,
+        "body": body,
+        "footer": footer,
+        "judge": judge,
+        "percent_off": percent_off,
+    }
     try:
         item = CheckRequest(
             channel=Channel(channel) if channel in {c.value for c in Channel} else None,
@@ -62,6 +91,7 @@ async def check_submit(
             body=body,
             footer=footer,
             judge=judge,
+            offer=_offer(percent_off),
         )
         if item.channel is None:
             raise ValueError(f"Unknown channel {channel!r}: pick email, sms or push.")

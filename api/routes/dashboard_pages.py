@@ -11,7 +11,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from agents.reporting import campaign_report, campaign_series
-from api.charts import ARM_COLOURS, allocation_chart, lift_chart
+from api.charts import allocation_chart, lift_chart
 from api.deps import AppDeps, Reader, Writer
 from api.routes.page_common import render
 from core.audit import list_decisions
@@ -54,7 +54,6 @@ def _dashboard(
         lift=m.conversion_lift if m.messages_sent else None,  # no lift before anything is sent
         lift_svg=lift_chart(series.lift) if series.lift else None,
         allocation_svg=allocation_chart(series.sends, series.arms) if series.sends else None,
-        arm_colours=dict(zip(series.arms, ARM_COLOURS, strict=False)),
         actions=allowed_actions(rep.campaign.status),
         timeline=_fold(list_decisions(deps.db, campaign_id)),
         notice=notice[:300],

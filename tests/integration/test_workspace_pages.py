@@ -242,6 +242,13 @@ def test_check_form_shows_findings_with_the_span_marked(launched: tuple[Deps, st
         assert f'class="card verdict {expected.verdict}"' in html
         empty = client.post("/check", data={"channel": "sms", "body": "  ", "csrf_token": csrf})
         assert empty.status_code == 422 and "Paste the copy" in empty.text
+        # with the campaign's discount given, its disclaimer is in the footer and its limit applies
+        offer = {"channel": "sms", "body": "Hi Alex, 15% off this week.", "footer": "true"}
+        bare = client.post("/check", data={**offer, "csrf_token": csrf}).text
+        given = client.post("/check", data={**offer, "percent_off": "15", "csrf_token": csrf}).text
+        assert "offer.missing_disclaimer" in bare and "offer.missing_disclaimer" not in given
+        bad = client.post("/check", data={**offer, "percent_off": "lots", "csrf_token": csrf})
+        assert bad.status_code == 422 and "not a number" in bad.text
         odd = client.post("/check", data={"channel": "fax", "body": "hi", "csrf_token": csrf})
         assert odd.status_code == 422 and "Unknown channel" in odd.text
         clean = client.post(
