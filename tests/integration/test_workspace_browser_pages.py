@@ -83,7 +83,8 @@ def test_dashboard_revision_check_and_admin_pages_in_the_browser(
 
         page.click("text=Check copy")
         page.select_option("#channel", "sms")
-        page.fill("#body", "Hi Alex, 90% off everything, guaranteed results! Act now!!!")
+        page.fill("#body", "Hi Alex, 40% off everything, guaranteed results! Act now!!!")
+        page.fill("#percent_off", "40")
         page.click("button:has-text('Check')")
         page.wait_for_selector("#verdict")
         assert page.locator(".bubble mark").count() >= 1
