@@ -204,6 +204,8 @@ def test_revision_approval_shows_the_diff_and_the_evidence(launched: tuple[Deps,
     )
     with TestClient(create_app(deps=deps)) as client:
         _login(client, "qa")
+        queue = client.get("/approvals").text
+        assert '<span class="pill">optimizer revision</span>' in queue and aid in queue
         html = client.get(f"/approvals/{aid}").text
     assert "The optimizer proposes: shift future sends between arms" in html
     rows = re.findall(
