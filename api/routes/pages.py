@@ -1,5 +1,7 @@
 """The marketer's workspace: server-rendered pages (Jinja2 + vendored htmx) for logging in,
-writing briefs, the approval queue with rendered previews, and campaign dashboards.
+writing briefs, the campaigns list and the approval queue with rendered previews (campaign
+dashboards, the check form and the admin pages are in `dashboard_pages`, `check_pages` and
+`admin_pages`).
 
 Every page except /login needs a session (the app-wide gate); every form carries the
 session's CSRF token; the decider is the logged-in user.
