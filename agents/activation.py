@@ -26,7 +26,7 @@ from brand_guardrails.checker import CopyToCheck, check_message
 from brand_guardrails.kit import BrandKit
 from core import messages as outbox
 from core.audit import record_decision
-from core.catalog import bestsellers, list_products
+from core.catalog import bestsellers, list_products, purchase_history
 from core.customers import get_customers
 from core.db import Database, utcnow
 from core.models import (
@@ -44,6 +44,7 @@ from core.settings import Settings
 from tools.audience import CustomerFeatures, compute_features, salted_uniform
 from tools.delivery.scheduling import resolve_tz, schedule_time
 from tools.delivery.tokens import unsubscribe_url
+from tools.recommend import Recommender
 
 _CHUNK = 2000
 
@@ -159,6 +160,22 @@ class PersonRenderer:
         overall = bestsellers(db, limit=1)
         if overall:
             self.fallbacks[None] = overall[0]
+        # Everyone's purchases fit the co-purchase model once; each person is then answered
+        # in memory (no query per person).
+        self.purchases = purchase_history(db, as_of=as_of)
+        self.recommender = Recommender(list(self.products.values()), self.purchases)
+        self._recommended: dict[str, list[str]] = {}
+
+    def recommended(self, customer_id: str) -> list[str]:
+        """The person's recommendations (what goes with what they own; never what they own)."""
+        if customer_id not in self._recommended:
+            feats = self.features.get(customer_id)
+            last_viewed = feats.last_viewed_product_id if feats else None
+            viewed = [last_viewed] if last_viewed else []
+            self._recommended[customer_id] = self.recommender.recommend(
+                self.purchases.get(customer_id, ()), 3, viewed=viewed
+            )
+        return self._recommended[customer_id]
 
     def _tz(self, name: str | None) -> ZoneInfo:
         if name not in self._zones:
@@ -170,7 +187,14 @@ class PersonRenderer:
     ) -> tuple[CopyToCheck, Product | None]:
         """The person's rendered message (subject, body with footer) and its featured product."""
         feats = self.features.get(customer.id)
-        product = pick_product(feats, self.plan.objective, self.products, self.fallbacks)
+        product = pick_product(
+            feats,
+            self.plan.objective,
+            self.products,
+            self.fallbacks,
+            recommended=self.recommended(customer.id),
+            owned=self.purchases.get(customer.id, ()),
+        )
         tz = self._tz(customer.timezone)
         ctx = person_context(
             self.kit,

@@ -8,7 +8,7 @@ data in a sandbox, and the compliance footer is added by the system, never left 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, get_args
@@ -21,7 +21,7 @@ from brand_guardrails.checks.injection import is_injection
 from brand_guardrails.checks.injection import score as injection_score
 from brand_guardrails.copybank import compile_template
 from brand_guardrails.footer import apply_footer
-from brand_guardrails.kit import TEMPLATE_VARIABLES, Angle, BrandKit, CopyTemplate
+from brand_guardrails.kit import TEMPLATE_VARIABLES, Angle, BrandKit, CopyTemplate, Stage
 from brand_guardrails.rules import BrandRule
 from core.models import (
     Channel,
@@ -106,19 +106,28 @@ def write_variants(
     attempt: int = 1,
     feedback: Mapping[str, Sequence[Finding]] | None = None,
     angles: Sequence[str] | None = None,
+    journey: Sequence[JourneyStep] = (),
+    earlier: Sequence[VariantTemplate] = (),
 ) -> list[VariantTemplate]:
     """Write the arms of one step under the retrieved brand rules (and fix earlier findings).
 
     `angles` keeps arm A, B … on the same creative angle across the steps of a journey, so an
-    arm is a coherent treatment whose results can be pooled over steps.
+    arm is a coherent treatment whose results can be pooled over steps. `journey` (the plan's
+    steps) tells the writer where the step sits: a reminder or last-chance message gets its own
+    copy, not the first message again; `earlier` (the variants of the journey's earlier steps)
+    are never repeated.
     """
+    stage = step_stage(step, journey)
+    ids = [s.id for s in journey]
+    before = list(journey[: ids.index(step.id)]) if step.id in ids else []
+    used = {v.body for v in earlier}
     system = render_prompt(
         "write_variants.j2",
         brand_name=kit.name,
         arms=ARMS_PER_STEP,
         channel=step.channel.value,
         angles=list(ANGLES),
-        content_brief=step.content_brief,
+        stage=stage,
         goal=objective.goal.value,
         offer_text=offer_text(objective.offer, kit.currency),
         voice=kit.voice.description,
@@ -130,14 +139,21 @@ def write_variants(
     )
     user = delimit(
         "task",
-        {"step": step.model_dump(mode="json"), "offer": objective.offer.model_dump(mode="json")},
+        {
+            "step": step.model_dump(mode="json"),
+            "offer": objective.offer.model_dump(mode="json"),
+            "earlier_steps": [
+                {"channel": s.channel.value, "content_brief": s.content_brief} for s in before
+            ],
+            "earlier_subjects": sorted({v.subject for v in earlier if v.subject}),
+        },
     )
     drafts = llm.generate(
         "write_variants",
         system=system,
         user=user,
         schema=VariantDraftSet,
-        offline=lambda: _offline_variants(kit, objective, step, attempt, angles),
+        offline=lambda: _offline_variants(kit, objective, step, attempt, angles, stage, used),
         campaign_id=campaign_id,
     )
     out: list[VariantTemplate] = []
@@ -157,14 +173,38 @@ def write_variants(
     return out
 
 
+_STAGE_ORDER: dict[str, tuple[Stage, ...]] = {
+    "first": ("first", "reminder", "last_chance"),
+    "reminder": ("reminder", "last_chance", "first"),
+    "last_chance": ("last_chance", "reminder", "first"),
+}
+
+
+def step_stage(step: JourneyStep, journey: Sequence[JourneyStep] = ()) -> Stage:
+    """Where a step sits in its journey: `first`, a `reminder`, or the `last_chance` (the last
+    step of a journey of three or more). Without the journey: a step sent at once to everyone
+    is the first, any other a reminder."""
+    ids = [s.id for s in journey]
+    if step.id not in ids:
+        return "first" if step.condition == "always" and step.delay_hours == 0 else "reminder"
+    i = ids.index(step.id)
+    if i == 0:
+        return "first"
+    return "last_chance" if i == len(ids) - 1 and len(ids) >= 3 else "reminder"
+
+
 def _offline_variants(
     kit: BrandKit,
     objective: Objective,
     step: JourneyStep,
     attempt: int,
     angles: Sequence[str] | None,
+    stage: Stage = "first",
+    used: Collection[str] = (),
 ) -> VariantDraftSet:
-    """Pick approved templates from the copy bank: different angles, rotated on each retry."""
+    """Pick approved templates from the copy bank written for the step's stage (a reminder is
+    not the first message again), on the journey's angles, rotated on each retry; templates
+    whose body is in `used` (earlier steps') only when nothing else is left."""
     bank: list[CopyTemplate] = [
         t for t in kit.copy_bank if t.goal == objective.goal and t.channel == step.channel
     ]
@@ -175,20 +215,29 @@ def _offline_variants(
             f"The brand kit's copy bank has no {step.channel.value} templates; add some under "
             "`copy_bank` or configure an LLM."
         )
-    # The follow-up step takes the bank from the other end so it does not repeat step 1's copy.
-    order = bank if step.condition == "always" else list(reversed(bank))
     start = (attempt - 1) * ARMS_PER_STEP
-    rotated = order[start:] + order[:start]
     chosen: list[CopyTemplate] = []
-    for angle in list(angles or [])[:ARMS_PER_STEP]:
-        match = next((t for t in rotated if t.angle == angle), None)
-        if match is not None and match not in chosen:
-            chosen.append(match)
-    for t in rotated:
-        if len(chosen) >= ARMS_PER_STEP:
-            break
-        if all(c.angle != t.angle for c in chosen):
-            chosen.append(t)
+    # The step's own stage first; other stages only when the bank has too few for it; copy of
+    # earlier steps last.
+    groups = [
+        [t for t in bank if t.stage == wanted and t.body not in used]
+        for wanted in _STAGE_ORDER[stage]
+    ]
+    groups.append([t for t in bank if t.body in used])
+    for group in groups:
+        if not group or len(chosen) >= ARMS_PER_STEP:
+            continue
+        k = start % len(group)
+        rotated = group[k:] + group[:k]
+        for angle in list(angles or [])[len(chosen) : ARMS_PER_STEP]:
+            match = next((t for t in rotated if t.angle == angle and t not in chosen), None)
+            if match is not None:
+                chosen.append(match)
+        for t in rotated:
+            if len(chosen) >= ARMS_PER_STEP:
+                break
+            if all(c.angle != t.angle for c in chosen):
+                chosen.append(t)
     return VariantDraftSet(
         variants=[
             VariantDraft(arm=chr(ord("A") + i), angle=t.angle, subject=t.subject, body=t.body)
@@ -272,28 +321,49 @@ def _greeting(local_send: datetime | None) -> str:
     return "Good morning" if h < 12 else "Good afternoon" if h < 18 else "Good evening"
 
 
+def featured_product_id(objective: Objective) -> str | None:
+    """The product the brief named (`product:<id>` among the audience hints), if any."""
+    for hint in objective.audience_hints:
+        key, _, value = hint.partition(":")
+        if key.strip() == "product" and value.strip():
+            return value.strip()
+    return None
+
+
 def pick_product(
     features: CustomerFeatures | None,
     objective: Objective,
     products: Mapping[str, Product],
     fallbacks: Mapping[str | None, Product],
+    *,
+    recommended: Sequence[str] = (),
+    owned: Collection[str] = (),
 ) -> Product | None:
-    """The product a person's message features, from their own behaviour or the best-sellers."""
+    """The product a person's message features.
+
+    A launch features the product the brief named, for everyone. Otherwise: the named product
+    (unless the person owns it), the cart's product for cart recovery, then the person's
+    recommendations (`recommended`: what goes with what they own), then what they last viewed
+    and the best-sellers; never a product in `owned` (what they bought), except a launch's.
+    """
+    named = featured_product_id(objective)
+    goal = objective.goal.value
+    if named is not None and named in products and (goal == "product_launch" or named not in owned):
+        return products[named]
+    cart = features.last_cart_product_id if features is not None else None
+    if goal == "cart_recovery" and cart is not None and cart in products:
+        return products[cart]  # what is in the cart, even if they bought it before
+    candidates: list[str | None] = list(recommended)
     if features is not None:
-        ordered = {
-            "cart_recovery": [features.last_cart_product_id, features.last_viewed_product_id],
-            "cross_sell": [features.last_viewed_product_id],
-            "winback": [features.last_bought_product_id, features.last_viewed_product_id],
-        }.get(objective.goal.value, [features.last_viewed_product_id])
-        for pid in ordered:
-            if pid and pid in products:
-                if objective.goal.value == "cross_sell" and pid == features.last_bought_product_id:
-                    continue
-                return products[pid]
-        fav = features.favorite_category
-        if fav in fallbacks:
-            return fallbacks[fav]
-    return fallbacks.get(None)
+        candidates.append(features.last_viewed_product_id)
+        fav = fallbacks.get(features.favorite_category)
+        candidates.append(fav.id if fav else None)
+    overall = fallbacks.get(None)
+    candidates.append(overall.id if overall else None)
+    for pid in candidates:
+        if pid and pid in products and pid not in owned:
+            return products[pid]
+    return None
 
 
 def person_context(

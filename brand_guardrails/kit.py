@@ -37,6 +37,9 @@ TEMPLATE_VARIABLES: frozenset[str] = frozenset(
 
 OfferKind = Literal["percent_off", "free_shipping", "gift"]
 Angle = Literal["urgency", "value", "social_proof", "new_arrivals", "personal"]
+Stage = Literal["first", "reminder", "last_chance"]
+"""Where a message sits in a journey: the first message, a reminder to people who did not act
+on an earlier one, or the last message of a longer journey (last-chance framing)."""
 
 _JINJA = Environment(autoescape=False)
 
@@ -243,6 +246,8 @@ class CopyTemplate(_Model):
     """Channel it is written for."""
     angle: Angle
     """Creative angle."""
+    stage: Stage = "first"
+    """Journey position it is written for: `first`, `reminder` or `last_chance`."""
     subject: str | None = None
     """Subject template (e-mail, push); None for SMS."""
     body: str

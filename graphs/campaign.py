@@ -171,6 +171,8 @@ def write_node(state: CampaignState, runtime: Runtime[Deps]) -> CampaignState:
                 attempt=attempt,
                 feedback=step_feedback or None,
                 angles=angles,
+                journey=plan.journey,
+                earlier=out,
             )
             out.extend(written)
             _audit(
