@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 
 from agents.content import (
     RenderError,
+    message_language,
     person_context,
     pick_product,
     profile_findings,
@@ -196,6 +197,7 @@ class PersonRenderer:
             owned=self.purchases.get(customer.id, ()),
         )
         tz = self._tz(customer.timezone)
+        language = message_language(self.kit, variant, customer.locale)
         ctx = person_context(
             self.kit,
             self.plan.objective,
@@ -203,12 +205,18 @@ class PersonRenderer:
             product,
             features=feats,
             local_send=send_at.astimezone(tz),
+            language=language,
         )
         url = unsubscribe_url(
             self.settings, customer_id=customer.id, channel=variant.channel, campaign_id=campaign_id
         )
         msg = render_message(
-            self.kit, variant, ctx, unsubscribe_url=url, offer=self.plan.objective.offer
+            self.kit,
+            variant,
+            ctx,
+            unsubscribe_url=url,
+            offer=self.plan.objective.offer,
+            language=language,
         )
         copy = CopyToCheck(
             channel=variant.channel,
@@ -217,6 +225,7 @@ class PersonRenderer:
             offer=self.plan.objective.offer,
             system_links=(url,),
             recipient=recipient_data(self.kit, customer),
+            locale=msg.language,
         )
         return copy, product
 

@@ -11,6 +11,7 @@ import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any, get_args
 
 from jinja2 import TemplateError
@@ -21,7 +22,17 @@ from brand_guardrails.checks.injection import is_injection
 from brand_guardrails.checks.injection import score as injection_score
 from brand_guardrails.copybank import compile_template
 from brand_guardrails.footer import apply_footer
-from brand_guardrails.kit import TEMPLATE_VARIABLES, Angle, BrandKit, CopyTemplate, Stage
+from brand_guardrails.kit import (
+    TEMPLATE_VARIABLES,
+    Angle,
+    BrandKit,
+    CopyTemplate,
+    Disclaimers,
+    FooterText,
+    LocaleText,
+    Stage,
+)
+from brand_guardrails.locale import kit_for
 from brand_guardrails.rules import BrandRule
 from core.models import (
     Channel,
@@ -33,9 +44,10 @@ from core.models import (
     Product,
     Severity,
     VariantTemplate,
+    VariantText,
 )
 from tools.audience import CustomerFeatures
-from tools.llm import LLMClient, delimit
+from tools.llm import LLMClient, LLMError, delimit
 
 ANGLES: tuple[str, ...] = get_args(Angle)
 """Creative angles an arm can take (the brand kit's list)."""
@@ -79,17 +91,36 @@ class RenderedMessage:
     """Rendered subject."""
     body: str
     """Rendered body including the footer."""
+    language: str = "en"
+    """Language it is written in (copy and footer)."""
 
 
-def offer_text(offer: Offer, currency: str = "USD") -> str:
-    """The offer in words, e.g. `20% off` or `free shipping`; empty when there is none."""
+def offer_text(offer: Offer, currency: str = "USD", words: LocaleText | None = None) -> str:
+    """The offer in words, e.g. `20% off` or `free shipping` (in `words`' language when
+    given); empty when there is none."""
+    w = words or _ENGLISH
     if offer.kind == "percent_off" and offer.percent:
-        return f"{offer.percent:g}% off"
+        return w.percent_off.format(percent=f"{offer.percent:g}")
     if offer.kind == "free_shipping":
-        return "free shipping"
+        return w.free_shipping
     if offer.kind == "gift":
-        return "a free gift with your order"
+        return w.gift
     return ""
+
+
+_ENGLISH = LocaleText(footer=FooterText(), disclaimers=Disclaimers())
+"""The system's English words (offer wording, greetings, fallbacks)."""
+
+
+def message_language(kit: BrandKit, variant: VariantTemplate, locale: str | None) -> str:
+    """The language a person's message is written in: their own when the kit and the variant
+    have it, else the kit's default."""
+    lang = kit.language_of(locale)
+    return lang if lang in variant.translations else kit.default_locale
+
+
+def _words(kit: BrandKit, language: str | None) -> LocaleText:
+    return kit.locales.get(language or "", _ENGLISH) if language != kit.default_locale else _ENGLISH
 
 
 # --- writing templates --------------------------------------------------------------------
@@ -156,8 +187,10 @@ def write_variants(
         offline=lambda: _offline_variants(kit, objective, step, attempt, angles, stage, used),
         campaign_id=campaign_id,
     )
+    drafted = drafts.variants[:4]
+    translated = _translate(llm, kit, drafted, step=step, stage=stage, campaign_id=campaign_id)
     out: list[VariantTemplate] = []
-    for i, d in enumerate(drafts.variants[:4]):
+    for i, d in enumerate(drafted):
         arm = chr(ord("A") + i)
         out.append(
             VariantTemplate(
@@ -168,8 +201,80 @@ def write_variants(
                 subject=d.subject if step.channel != Channel.SMS else None,
                 body=d.body,
                 angle=d.angle if d.angle in ANGLES else "value",
+                translations={
+                    lang: VariantText(
+                        subject=t.subject if step.channel != Channel.SMS else None, body=t.body
+                    )
+                    for lang, t in translated[i].items()
+                },
             )
         )
+    return out
+
+
+def _same(value: VariantDraftSet) -> VariantDraftSet:
+    return value
+
+
+def _translate(
+    llm: LLMClient,
+    kit: BrandKit,
+    drafts: Sequence[VariantDraft],
+    *,
+    step: JourneyStep,
+    stage: Stage,
+    campaign_id: str,
+) -> list[dict[str, VariantDraft]]:
+    """Each arm in every language of the kit (`kit.locales`): the copy bank's approved
+    translation of a bank template, else (with an LLM) the arms written again in that
+    language; an arm with neither stays in the default language for those readers."""
+    by_body = {t.body: t for t in kit.copy_bank}
+    out: list[dict[str, VariantDraft]] = [{} for _ in drafts]
+    for lang in sorted(kit.locales):
+        bank: list[VariantDraft | None] = []
+        for d in drafts:
+            t = by_body.get(d.body)
+            local = t.translations.get(lang) if t else None
+            bank.append(
+                VariantDraft(arm=d.arm, angle=d.angle, subject=local.subject, body=local.body)
+                if local
+                else None
+            )
+        if all(b is not None for b in bank) or llm.engine == "offline":
+            written: list[VariantDraft | None] = bank
+        else:
+            system = render_prompt(
+                "translate_variants.j2",
+                brand_name=kit.name,
+                language=lang,
+                channel=step.channel.value,
+                stage=stage,
+                variables=sorted(TEMPLATE_VARIABLES),
+                subject_max=kit.channel_rules.email.subject_max_length,
+            )
+            user = delimit("variants", [d.model_dump(mode="json") for d in drafts])
+            fallback = VariantDraftSet(variants=[b or d for b, d in zip(bank, drafts, strict=True)])
+            try:
+                result = llm.generate(
+                    f"write_variants_{lang}",
+                    system=system,
+                    user=user,
+                    schema=VariantDraftSet,
+                    offline=partial(_same, fallback),
+                    campaign_id=campaign_id,
+                )
+            except LLMError:  # readers of this language get the bank's text or the default
+                result = fallback
+            written = list(result.variants[: len(drafts)])
+            written += [None] * (len(drafts) - len(written))
+            # what the offline fallback returned unchanged is the default language, not lang
+            written = [
+                w if w is not None and w.body != d.body else b
+                for w, b, d in zip(written, bank, drafts, strict=True)
+            ]
+        for i, w in enumerate(written):
+            if w is not None:
+                out[i][lang] = w
     return out
 
 
@@ -268,14 +373,20 @@ def render_message(
     *,
     unsubscribe_url: str,
     offer: Offer | None = None,
+    language: str | None = None,
 ) -> RenderedMessage:
     """Render a variant for one person and append the system's compliance footer
-    (with the disclaimer the offer requires)."""
-    subject = render_template(variant.subject, context) if variant.subject else None
-    body = render_template(variant.body, context)
+    (with the disclaimer the offer requires), in `language` when the variant has a
+    translation for it (see `message_language`), else in the kit's default language."""
+    text = variant.translations.get(language or "") if language != kit.default_locale else None
+    subject_src, body_src = (text.subject, text.body) if text else (variant.subject, variant.body)
+    subject = render_template(subject_src, context) if subject_src else None
+    body = render_template(body_src, context)
+    footer_kit = kit_for(kit, language) if text else kit
     return RenderedMessage(
         subject=subject,
-        body=apply_footer(kit, variant.channel, body, unsubscribe_url, offer=offer),
+        body=apply_footer(footer_kit, variant.channel, body, unsubscribe_url, offer=offer),
+        language=footer_kit.default_locale,
     )
 
 
@@ -314,11 +425,12 @@ def profile_findings(customer: Customer) -> list[Finding]:
     return out
 
 
-def _greeting(local_send: datetime | None) -> str:
+def _greeting(local_send: datetime | None, words: LocaleText = _ENGLISH) -> str:
+    morning, afternoon, evening = words.greetings
     if local_send is None:
-        return "Hello"
+        return "Hello" if words is _ENGLISH else morning
     h = local_send.hour
-    return "Good morning" if h < 12 else "Good afternoon" if h < 18 else "Good evening"
+    return morning if h < 12 else afternoon if h < 18 else evening
 
 
 def featured_product_id(objective: Objective) -> str | None:
@@ -374,37 +486,44 @@ def person_context(
     *,
     features: CustomerFeatures | None,
     local_send: datetime | None,
+    language: str | None = None,
 ) -> dict[str, Any]:
-    """The template variables for one person, from their own data only."""
+    """The template variables for one person, from their own data only, with the system's
+    words (offer, greeting, category) in `language` (the message's, see `message_language`)."""
     offer = objective.offer
+    words = _words(kit, language)
     category = (product.category if product else None) or (
         features.favorite_category if features else None
     )
     return {
         "first_name": clean_first_name(customer.first_name),
         "brand_name": kit.name,
-        "product_name": product.name if product else "our latest gear",
+        "product_name": product.name if product else words.fallback_product,
         "product_url": product.url if product else kit.site_url,
-        "category": category or "new arrivals",
-        "offer_text": offer_text(offer, kit.currency),
+        "category": words.categories.get(category, category) if category else "new arrivals",
+        "offer_text": offer_text(offer, kit.currency, words),
         "code": offer.code or "",
         "expires": offer.expires or "",
         "shop_url": kit.site_url,
-        "greeting": _greeting(local_send),
+        "greeting": _greeting(local_send, words),
     }
 
 
-def preview_contexts(kit: BrandKit, objective: Objective) -> list[dict[str, Any]]:
-    """Synthetic people for checking templates before any real person is rendered."""
+def preview_contexts(
+    kit: BrandKit, objective: Objective, *, language: str | None = None
+) -> list[dict[str, Any]]:
+    """Synthetic people for checking templates before any real person is rendered (the
+    system's words in `language`)."""
+    words = _words(kit, language)
     base = {
         "brand_name": kit.name,
         "product_name": "Trailhead 40L Pack",
         "product_url": kit.site_url.rstrip("/") + "/p/preview",
-        "category": "outdoor",
-        "offer_text": offer_text(objective.offer, kit.currency),
+        "category": words.categories.get("outdoor", "outdoor"),
+        "offer_text": offer_text(objective.offer, kit.currency, words),
         "code": objective.offer.code or "",
         "expires": objective.offer.expires or "",
         "shop_url": kit.site_url,
-        "greeting": "Good morning",
+        "greeting": words.greetings[0],
     }
     return [{**base, "first_name": "Alex"}, {**base, "first_name": ""}]

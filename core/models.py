@@ -468,6 +468,15 @@ class Plan(_Model):
     """What the planner assumed while drafting (e.g. that the offline engine took over)."""
 
 
+class VariantText(_Model):
+    """A variant's subject and body templates in another language."""
+
+    subject: str | None = None
+    """Subject template (e-mail, push title)."""
+    body: str
+    """Body template; the compliance footer is appended by the system."""
+
+
 class VariantTemplate(_Model):
     """An arm: a Jinja2 subject/body template for one step."""
 
@@ -489,6 +498,9 @@ class VariantTemplate(_Model):
     """Allocation weight for future sends."""
     status: Literal["active", "paused", "blocked"] = "active"
     """Whether it is used for new sends."""
+    translations: dict[str, VariantText] = Field(default_factory=dict)
+    """The same arm in other languages, by language code (`de`); a person whose language has
+    none gets the default language."""
 
 
 class Finding(_Model):

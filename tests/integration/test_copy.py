@@ -11,11 +11,28 @@ import pytest
 
 from agents.activation import PersonRenderer, choose_arm
 from agents.content import write_variants
+from agents.review import review_variant
+from brand_guardrails.checker import check_message
+from brand_guardrails.kit import load_brand_kit
 from core.catalog import list_products, purchase_history
-from core.models import Channel, Goal, JourneyStep, Objective, Offer, Plan, VariantTemplate
+from core.customers import get_customers
+from core.models import (
+    Channel,
+    Goal,
+    JourneyStep,
+    Objective,
+    Offer,
+    Plan,
+    Severity,
+    VariantTemplate,
+    VariantText,
+)
 from core.settings import Settings
 from graphs.runtime import Deps
 from tests.integration.conftest import NOW, seeded
+from tests.support.marketing_llm import MarketingLLM
+from tests.support.openai_server import OpenAIServer
+from tools.llm import LLMClient
 
 
 @pytest.fixture
@@ -158,3 +175,83 @@ def test_a_launch_features_the_launched_product_for_everyone(shop: Deps) -> None
     featured = _featured(shop, plan, people)
     assert {pid for pid, _ in featured.values()} == {launched.id}
     assert all(launched.name in body for _, body in featured.values())
+
+
+def test_each_person_reads_the_journey_in_their_language(shop: Deps) -> None:
+    plan = _plan(Goal.WINBACK, 2)
+    variants = _variants(shop, plan)
+    assert all(set(v.translations) == {"de", "fr", "ja", "pt"} for v in variants)
+    customers = get_customers(shop.db, sorted(_buyers(shop)))
+    by_lang: dict[str, list[str]] = {}
+    for cid, c in customers.items():
+        by_lang.setdefault(shop.kit.language_of(c.locale), []).append(cid)
+    assert set(by_lang) == {"en", "de", "fr", "ja", "pt"}, set(by_lang)
+    people = [cid for ids in by_lang.values() for cid in ids[:8]]
+    renderer = PersonRenderer(
+        shop.db, shop.settings, shop.kit, plan, customer_ids=people, as_of=NOW
+    )
+    unsubscribe = {
+        "en": "Unsubscribe: ",
+        **{k: v.footer.unsubscribe + ": " for k, v in shop.kit.locales.items()},
+    }
+    for cid in people:
+        customer = customers[cid]
+        lang = shop.kit.language_of(customer.locale)
+        bodies = []
+        for step in plan.journey:
+            mine = [v for v in variants if v.step_id == step.id]
+            variant, _ = choose_arm("cmp_copy", cid, mine)
+            copy, _ = renderer.render("cmp_copy", variant, customer, NOW)
+            assert copy.locale == lang
+            assert unsubscribe[lang] in copy.body, (lang, copy.body)
+            if lang != "en":
+                assert copy.subject == renderer_subject(shop, variant, lang, copy.subject)
+                assert "Unsubscribe:" not in copy.body
+            blocks = [f for f in check_message(shop.kit, copy) if f.severity == Severity.BLOCK]
+            assert blocks == [], (lang, blocks, copy.body)
+            bodies.append(_copy_without_footer(copy.body))
+        assert bodies[0] != bodies[1]
+
+
+def renderer_subject(
+    shop: Deps, variant: VariantTemplate, lang: str, rendered: str | None
+) -> str | None:
+    """The rendered subject when it came from the translation (its fixed words are in it)."""
+    source = variant.translations[lang].subject or ""
+    fixed = [w for w in re.split(r"\{\{.*?\}\}", source) if w.strip()]
+    assert rendered is not None and all(w.strip() in rendered for w in fixed), (source, rendered)
+    return rendered
+
+
+def test_the_llm_writes_each_language_and_translations_are_checked(settings: Settings) -> None:
+    writer = MarketingLLM()
+    with OpenAIServer(writer) as server:
+        s = settings.model_copy(
+            update={"openai_api_key": "sk-test", "openai_base_url": server.base_url}
+        )
+        llm = LLMClient(s, retry_wait_s=0.01)
+        kit = load_brand_kit(s.brand_path)
+        plan = _plan(Goal.WINBACK, 1)
+        written = write_variants(
+            llm, kit, objective=plan.objective, step=plan.journey[0], rules=[], campaign_id="c"
+        )
+        llm.close()
+    assert writer.translate_calls == ["de", "fr", "ja", "pt"]
+    prompts = [r["messages"][0]["content"] for r in server.requests[1:]]
+    assert all(
+        f'language with code "{lang}"' in p
+        for p, lang in zip(prompts, ["de", "fr", "ja", "pt"], strict=True)
+    )
+    for v in written:
+        assert set(v.translations) == {"de", "fr", "ja", "pt"}
+        assert v.translations["de"].body == f"(de) {v.body}"
+    # review checks each translation in its language (here: English words under a German
+    # footer pass the German checks, and a broken translation is caught)
+    broken = written[0].model_copy(
+        update={"translations": {"de": VariantText(subject="x", body="{{ nope }}")}}
+    )
+    findings = review_variant(kit, broken, plan.objective)
+    assert any(
+        f.rule_id == "tokens.template_error" and "(de translation)" in f.explanation
+        for f in findings
+    )
