@@ -18,6 +18,7 @@ from jinja2 import Environment, TemplateSyntaxError, meta
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from core.models import Channel, Goal, TrackingPolicy
+from tools.delivery.channels.html import EmailDesign
 
 TEMPLATE_VARIABLES: frozenset[str] = frozenset(
     {
@@ -404,6 +405,8 @@ class BrandKit(_Model):
     have passed the campaign completes and its final report is stored."""
     copy_bank: list[CopyTemplate] = Field(default_factory=list)
     """Approved templates used by the offline engine."""
+    email_design: EmailDesign = Field(default_factory=EmailDesign)
+    """The e-mail look (colours, logo, font) the HTML part is built in."""
     default_locale: str = "en"
     """Language of the kit's own text and of people whose language has no translation."""
     footer: FooterText = Field(default_factory=FooterText)
