@@ -18,6 +18,7 @@ from jinja2 import TemplateError
 from pydantic import BaseModel, Field
 
 from agents.prompts import render_prompt
+from brand_guardrails.checker import CopyToCheck, check_message
 from brand_guardrails.checks.injection import is_injection
 from brand_guardrails.checks.injection import score as injection_score
 from brand_guardrails.copybank import compile_template
@@ -41,6 +42,7 @@ from core.models import (
     JourneyStep,
     Objective,
     Offer,
+    Plan,
     Product,
     Severity,
     VariantTemplate,
@@ -349,6 +351,182 @@ def _offline_variants(
             for i, t in enumerate(chosen)
         ]
     )
+
+
+# --- per-person LLM copy ------------------------------------------------------------------
+
+
+class PersonalDraft(BaseModel):
+    """One person's message as the LLM writes it: final text, no template syntax."""
+
+    subject: str | None = None
+    """Subject (e-mail); null for SMS."""
+    body: str = Field(min_length=1, max_length=4000)
+    """Body without footer."""
+
+
+class PersonalCopyReport(BaseModel):
+    """What the per-person LLM copy mode did in one activation."""
+
+    active: bool = False
+    """Whether the mode ran (opted in, an LLM and its price configured, audience eligible)."""
+    reason: str = ""
+    """Why it did not run, or how it ended."""
+    ceiling_usd: float = 0.0
+    """The campaign's cost ceiling."""
+    spent_usd: float = 0.0
+    """What the per-person calls cost (prompt and completion tokens at `llm_prices`)."""
+    written: int = 0
+    """Messages the LLM wrote for one person each."""
+    fallback: dict[str, int] = Field(default_factory=dict)
+    """Messages rendered from the templates instead, by reason (`cost_ceiling`, `llm_error`,
+    `guardrail_block`, `not_high_value`)."""
+    stopped_at_ceiling: bool = False
+    """True when the ceiling was reached and the rest got the templates."""
+
+
+_COMPLETION_ESTIMATE = 400
+"""Completion tokens assumed for the first call, before any real call's cost is known."""
+
+
+class PersonalWriter:
+    """Writes each person's message with the LLM within the campaign's cost ceiling; every
+    message it cannot write (budget spent, model failure, blocked by the guardrails) falls back
+    to the template, and the report says how many and why."""
+
+    def __init__(
+        self,
+        llm: LLMClient,
+        kit: BrandKit,
+        plan: Plan,
+        *,
+        prices: Mapping[str, tuple[float, float]],
+        model: str,
+        campaign_id: str,
+        audience_size: int,
+    ) -> None:
+        """Decide whether the mode runs for this campaign (see `report.reason` when not)."""
+        self.llm = llm
+        self.kit = kit
+        self.plan = plan
+        self.campaign_id = campaign_id
+        cfg = plan.personal_copy
+        self.report = PersonalCopyReport(ceiling_usd=cfg.max_cost_usd if cfg else 0.0)
+        self._price = prices.get(model)
+        self._max_cost = 0.0
+        if cfg is None:
+            self.report.reason = "not requested"
+        elif llm.engine != "openai":
+            self.report.reason = "no LLM configured: every message from the templates"
+        elif self._price is None:
+            self.report.reason = (
+                f"no price for model {model!r} in llm_prices: the cost ceiling cannot be kept, "
+                "so every message comes from the templates"
+            )
+        elif cfg.min_monetary is None and audience_size > cfg.max_people:
+            self.report.reason = (
+                f"audience of {audience_size} is above the mode's {cfg.max_people} people and "
+                "no high-value threshold is set: every message from the templates"
+            )
+        else:
+            self.report.active = True
+
+    def _fallback(self, reason: str) -> None:
+        self.report.fallback[reason] = self.report.fallback.get(reason, 0) + 1
+
+    def write(
+        self,
+        variant: VariantTemplate,
+        context: Mapping[str, Any],
+        *,
+        monetary: float,
+        language: str,
+        unsubscribe_url: str,
+        recipient: Mapping[str, str],
+    ) -> RenderedMessage | None:
+        """The person's message written by the LLM and passed by the guardrails, or None
+        (the caller renders the template)."""
+        cfg = self.plan.personal_copy
+        if not self.report.active or cfg is None or self._price is None:
+            return None
+        if cfg.min_monetary is not None and monetary < cfg.min_monetary:
+            self._fallback("not_high_value")
+            return None
+        offer = self.plan.objective.offer
+        base = render_message(
+            self.kit, variant, context, unsubscribe_url=unsubscribe_url, language=language
+        )
+        system = render_prompt(
+            "write_personal.j2",
+            brand_name=self.kit.name,
+            channel=variant.channel.value,
+            language=language,
+            voice=self.kit.voice.description,
+            banned=self.kit.banned_phrases,
+            subject_max=self.kit.channel_rules.email.subject_max_length,
+        )
+        person = {k: context[k] for k in sorted(context) if k not in {"brand_name", "greeting"}}
+        base_body = base.body.split("\n--\n", 1)[0]
+        approved = {"subject": base.subject, "body": base_body}
+        user = delimit("person and approved message", {"person": person, "approved": approved})
+        p_in, p_out = self._price
+        estimate = max(self._max_cost, (len(system) + len(user)) / 4 * p_in / 1e6)
+        estimate = max(estimate, _COMPLETION_ESTIMATE * p_out / 1e6)
+        if self.report.spent_usd + estimate > cfg.max_cost_usd:
+            self.report.stopped_at_ceiling = True
+            self.report.reason = f"cost ceiling ${cfg.max_cost_usd:g} reached"
+            self._fallback("cost_ceiling")
+            return None
+        before = (self.llm.prompt_tokens, self.llm.completion_tokens)
+        try:
+            draft = self.llm.generate(
+                "write_personal",
+                system=system,
+                user=user,
+                schema=PersonalDraft,
+                offline=lambda: PersonalDraft(subject=base.subject, body=base_body),
+                campaign_id=self.campaign_id,
+            )
+        except LLMError:
+            draft = None
+        cost = (
+            (self.llm.prompt_tokens - before[0]) * p_in
+            + (self.llm.completion_tokens - before[1]) * p_out
+        ) / 1e6
+        self.report.spent_usd = round(self.report.spent_usd + cost, 6)
+        self._max_cost = max(self._max_cost, cost)
+        if draft is None:
+            self._fallback("llm_error")
+            return None
+        footer_kit = kit_for(self.kit, language)
+        subject = (
+            draft.subject.strip() if draft.subject and variant.channel != Channel.SMS else None
+        )
+        msg = RenderedMessage(
+            subject=subject,
+            body=apply_footer(
+                footer_kit, variant.channel, draft.body, unsubscribe_url, offer=offer
+            ),
+            language=footer_kit.default_locale,
+        )
+        copy = CopyToCheck(
+            channel=variant.channel,
+            subject=msg.subject,
+            body=msg.body,
+            offer=offer,
+            system_links=(unsubscribe_url,),
+            recipient=dict(recipient),
+            locale=msg.language,
+        )
+        if (
+            "{{" in draft.body
+            or "{%" in draft.body
+            or any(f.severity == Severity.BLOCK for f in check_message(self.kit, copy))
+        ):
+            self._fallback("guardrail_block")
+            return None
+        self.report.written += 1
+        return msg
 
 
 # --- rendering ----------------------------------------------------------------------------

@@ -449,6 +449,19 @@ class JourneyStep(_Model):
     """What the message should do, for the content agent."""
 
 
+class PersonalCopy(_Model):
+    """Opt-in: the LLM writes each person's message itself (not only the templates), for a
+    small or high-value audience, within a cost ceiling for the campaign."""
+
+    max_cost_usd: float = Field(gt=0, le=10_000)
+    """Most the campaign may spend on per-person copy (tokens priced by `llm_prices`); when
+    the next message would pass it, the rest get the templates."""
+    max_people: int = Field(default=500, ge=1)
+    """The mode applies only when the campaign reaches at most this many people…"""
+    min_monetary: float | None = Field(default=None, ge=0)
+    """…or, when set, to the people whose total revenue is at least this (high value)."""
+
+
 class Plan(_Model):
     """The planner's output: audiences, holdout and journey."""
 
@@ -462,6 +475,8 @@ class Plan(_Model):
     """Steps in send order."""
     send_hour_local: int = Field(default=10, ge=0, le=23)
     """Preferred send hour in each person's own timezone."""
+    personal_copy: PersonalCopy | None = None
+    """Opt-in per-person LLM copy with a cost ceiling; None: every message from templates."""
     rationale: str = ""
     """Why this plan, in a sentence or two."""
     assumptions: list[str] = Field(default_factory=list)

@@ -349,6 +349,7 @@ def activate_node(state: CampaignState, runtime: Runtime[Deps]) -> CampaignState
         variants=variants,
         treated=treated,
         start=start,
+        llm=deps.llm,
     )
     repo.set_campaign_status(deps.db, cid, CampaignStatus.ACTIVE)
     return {"status": "active", "activation": report.as_dict()}
