@@ -16,7 +16,10 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, Field
 
 from agents.content import (
+    PersonalCopyReport,
+    PersonalWriter,
     RenderError,
+    message_language,
     person_context,
     pick_product,
     profile_findings,
@@ -26,7 +29,7 @@ from brand_guardrails.checker import CopyToCheck, check_message
 from brand_guardrails.kit import BrandKit
 from core import messages as outbox
 from core.audit import record_decision
-from core.catalog import bestsellers, list_products
+from core.catalog import bestsellers, list_products, purchase_history
 from core.customers import get_customers
 from core.db import Database, utcnow
 from core.models import (
@@ -44,6 +47,8 @@ from core.settings import Settings
 from tools.audience import CustomerFeatures, compute_features, salted_uniform
 from tools.delivery.scheduling import resolve_tz, schedule_time
 from tools.delivery.tokens import unsubscribe_url
+from tools.llm import LLMClient
+from tools.recommend import Recommender
 
 _CHUNK = 2000
 
@@ -57,14 +62,19 @@ class ActivationReport(BaseModel):
     """Rows written as `skipped`, by reason."""
     already_present: int = 0
     """Rows that existed from an earlier run (idempotent re-run)."""
+    personal_copy: PersonalCopyReport | None = None
+    """What the opt-in per-person LLM copy mode did (None when the plan did not ask for it)."""
 
     def as_dict(self) -> dict[str, object]:
         """JSON-friendly form."""
-        return {
+        out: dict[str, object] = {
             "scheduled": self.scheduled,
             "skipped": dict(self.skipped),
             "already_present": self.already_present,
         }
+        if self.personal_copy is not None:
+            out["personal_copy"] = self.personal_copy.model_dump()
+        return out
 
 
 def arm_probabilities(variants: Sequence[VariantTemplate]) -> dict[str, float]:
@@ -159,6 +169,24 @@ class PersonRenderer:
         overall = bestsellers(db, limit=1)
         if overall:
             self.fallbacks[None] = overall[0]
+        # Everyone's purchases fit the co-purchase model once; each person is then answered
+        # in memory (no query per person).
+        self.purchases = purchase_history(db, as_of=as_of)
+        self.recommender = Recommender(list(self.products.values()), self.purchases)
+        self._recommended: dict[str, list[str]] = {}
+        self.personal: PersonalWriter | None = None
+        """Per-person LLM copy (opt-in, within its cost ceiling); None: templates only."""
+
+    def recommended(self, customer_id: str) -> list[str]:
+        """The person's recommendations (what goes with what they own; never what they own)."""
+        if customer_id not in self._recommended:
+            feats = self.features.get(customer_id)
+            last_viewed = feats.last_viewed_product_id if feats else None
+            viewed = [last_viewed] if last_viewed else []
+            self._recommended[customer_id] = self.recommender.recommend(
+                self.purchases.get(customer_id, ()), 3, viewed=viewed
+            )
+        return self._recommended[customer_id]
 
     def _tz(self, name: str | None) -> ZoneInfo:
         if name not in self._zones:
@@ -170,8 +198,16 @@ class PersonRenderer:
     ) -> tuple[CopyToCheck, Product | None]:
         """The person's rendered message (subject, body with footer) and its featured product."""
         feats = self.features.get(customer.id)
-        product = pick_product(feats, self.plan.objective, self.products, self.fallbacks)
+        product = pick_product(
+            feats,
+            self.plan.objective,
+            self.products,
+            self.fallbacks,
+            recommended=self.recommended(customer.id),
+            owned=self.purchases.get(customer.id, ()),
+        )
         tz = self._tz(customer.timezone)
+        language = message_language(self.kit, variant, customer.locale)
         ctx = person_context(
             self.kit,
             self.plan.objective,
@@ -179,13 +215,30 @@ class PersonRenderer:
             product,
             features=feats,
             local_send=send_at.astimezone(tz),
+            language=language,
         )
         url = unsubscribe_url(
             self.settings, customer_id=customer.id, channel=variant.channel, campaign_id=campaign_id
         )
-        msg = render_message(
-            self.kit, variant, ctx, unsubscribe_url=url, offer=self.plan.objective.offer
-        )
+        msg = None
+        if self.personal is not None:
+            msg = self.personal.write(
+                variant,
+                ctx,
+                monetary=feats.monetary if feats else 0.0,
+                language=language,
+                unsubscribe_url=url,
+                recipient=recipient_data(self.kit, customer),
+            )
+        if msg is None:
+            msg = render_message(
+                self.kit,
+                variant,
+                ctx,
+                unsubscribe_url=url,
+                offer=self.plan.objective.offer,
+                language=language,
+            )
         copy = CopyToCheck(
             channel=variant.channel,
             subject=msg.subject,
@@ -193,6 +246,7 @@ class PersonRenderer:
             offer=self.plan.objective.offer,
             system_links=(url,),
             recipient=recipient_data(self.kit, customer),
+            locale=msg.language,
         )
         return copy, product
 
@@ -208,17 +262,30 @@ def schedule_campaign(
     treated: Sequence[str],
     start: datetime,
     run_keys: Mapping[str, str] | None = None,
+    llm: LLMClient | None = None,
 ) -> ActivationReport:
     """Write the outbox for a campaign: one row per treated person and journey step.
 
     Idempotent: rows whose idempotency key (`campaign:step:person`, or `campaign:run:step:person`
     for a person's run of a recurring campaign or entry into a triggered one, from `run_keys`)
     exists are left alone, so a re-run after a crash completes the outbox without duplicating
-    anything.
+    anything. With `llm` and a plan that opts in (`plan.personal_copy`), the LLM writes each
+    person's message within the campaign's cost ceiling (see `PersonalWriter`).
     """
     runs = {cid: f"{run}:" for cid, run in (run_keys or {}).items()}
     report = ActivationReport()
     renderer = PersonRenderer(db, settings, kit, plan, customer_ids=treated, as_of=start)
+    if plan.personal_copy is not None and llm is not None:
+        renderer.personal = PersonalWriter(
+            llm,
+            kit,
+            plan,
+            prices=settings.llm_prices,
+            model=settings.llm_model,
+            campaign_id=campaign_id,
+            audience_size=len(treated),
+        )
+        report.personal_copy = renderer.personal.report
     existing = outbox.idempotency_keys(db, campaign_id)
     by_step: dict[str, list[VariantTemplate]] = {}
     for v in variants:
@@ -327,11 +394,23 @@ def schedule_campaign(
         reason=(
             f"{report.scheduled} messages scheduled in each person's timezone at "
             f"{plan.send_hour_local}:00 local, outside quiet hours; skips: "
-            f"{dict(report.skipped) or 'none'}."
+            f"{dict(report.skipped) or 'none'}." + _personal_summary(report.personal_copy)
         ),
         evidence=report.as_dict(),
     )
     return report
+
+
+def _personal_summary(p: PersonalCopyReport | None) -> str:
+    if p is None:
+        return ""
+    if not p.active:
+        return f" Per-person LLM copy not used: {p.reason}."
+    return (
+        f" Per-person LLM copy: {p.written} messages written for ${p.spent_usd:.4f} of the "
+        f"${p.ceiling_usd:g} ceiling; from templates instead: {p.fallback or 'none'}"
+        + (" (stopped at the cost ceiling)." if p.stopped_at_ceiling else ".")
+    )
 
 
 def _finding_row(

@@ -43,6 +43,7 @@ from core.runs import begin_run, finish_run
 from core.settings import Settings
 from tools.audience import contactable, draw_audience, split_holdout
 from tools.delivery.scheduling import period_start, resolve_tz
+from tools.llm import LLMClient
 
 
 def current_period(kit: BrandKit, recurrence: Recurrence, at: datetime) -> tuple[str, datetime]:
@@ -76,8 +77,10 @@ def launch_outbox(
     variants: Sequence[VariantTemplate],
     treated: list[str],
     start: datetime,
+    llm: LLMClient | None = None,
 ) -> ActivationReport:
-    """Write a launch's outbox: the whole campaign. A triggered one writes nothing but starts its
+    """Write a launch's outbox: the whole campaign (with `llm`, per-person copy when the plan
+    opts in). A triggered one writes nothing but starts its
     trigger scan at `start`; a recurring one marks the current period as run so that the first
     run is the next period's."""
     if plan.objective.trigger is not None:
@@ -94,6 +97,7 @@ def launch_outbox(
             variants=variants,
             treated=treated,
             start=start,
+            llm=llm,
         )
     key, _ = current_period(kit, recurrence, start)
     begin_run(db, campaign_id, key, at=start)

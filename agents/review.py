@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from agents.content import RenderError, preview_contexts, render_message
+from agents.content import RenderedMessage, RenderError, preview_contexts, render_message
 from brand_guardrails.checker import CopyToCheck, check_message
 from brand_guardrails.judge import judge
 from brand_guardrails.kit import BrandKit
@@ -48,6 +48,41 @@ def review_variant(
         if i == 0 and llm is not None:
             found += judge(llm, kit, copy, campaign_id=_campaign_id(variant))
         for f in found:
+            findings.setdefault((f.rule_id, f.span, f.field), f)
+    for lang in sorted(variant.translations):  # each translation, checked in its language
+        ctx = preview_contexts(kit, objective, language=lang)[0]
+        local: RenderedMessage | None
+        try:
+            local = render_message(
+                kit,
+                variant,
+                ctx,
+                unsubscribe_url=_preview_url(kit),
+                offer=objective.offer,
+                language=lang,
+            )
+        except RenderError as exc:
+            local = None
+            found = [
+                Finding(
+                    rule_id="tokens.template_error",
+                    severity=Severity.BLOCK,
+                    explanation=str(exc),
+                    suggested_fix="Use only the documented template variables and valid Jinja2.",
+                    field="message",
+                )
+            ]
+        if local is not None:
+            copy = CopyToCheck(
+                channel=variant.channel,
+                subject=local.subject,
+                body=local.body,
+                offer=objective.offer,
+                locale=local.language,
+            )
+            found = check_message(kit, copy)
+        for f in found:
+            f = f.model_copy(update={"explanation": f"({lang} translation) {f.explanation}"})
             findings.setdefault((f.rule_id, f.span, f.field), f)
     return list(findings.values())
 

@@ -10,6 +10,7 @@ from typing import Literal
 
 from brand_guardrails.checks._engine import engine
 from brand_guardrails.kit import BrandKit
+from brand_guardrails.locale import kit_for
 from brand_guardrails.message import CopyToCheck
 from core.models import Finding, Severity
 
@@ -17,8 +18,9 @@ __all__ = ["CopyToCheck", "check_message", "verdict"]
 
 
 def check_message(kit: BrandKit, msg: CopyToCheck) -> list[Finding]:
-    """All findings of all check families on one message (in family order)."""
-    return engine(kit).check(msg)
+    """All findings of all check families on one message (in family order), in the kit's
+    text for the message's language (`msg.locale`)."""
+    return engine(kit_for(kit, msg.locale)).check(msg)
 
 
 def verdict(findings: list[Finding]) -> Literal["pass", "warn", "block"]:

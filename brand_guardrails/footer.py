@@ -43,10 +43,9 @@ def compliance_footer(
         lines = [
             *parts,
             *([ad.strip()] if ad and ad.strip() else []),
-            f"You are receiving this e-mail because you signed up for news from {kit.name} "
-            f"at {site}.",
-            f"Sent by {kit.sender.from_name} <{kit.sender.from_email}>.",
-            f"Unsubscribe: {unsubscribe_url}",
+            kit.footer.signed_up.format(brand=kit.name, site=site),
+            f"{kit.footer.sent_by} {kit.sender.from_name} <{kit.sender.from_email}>.",
+            f"{kit.footer.unsubscribe}: {unsubscribe_url}",
             kit.postal_address.strip(),
         ]
         return "--\n" + "\n".join(lines)

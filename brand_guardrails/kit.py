@@ -18,6 +18,7 @@ from jinja2 import Environment, TemplateSyntaxError, meta
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from core.models import Channel, Goal, TrackingPolicy
+from tools.delivery.channels.html import EmailDesign
 
 TEMPLATE_VARIABLES: frozenset[str] = frozenset(
     {
@@ -37,6 +38,9 @@ TEMPLATE_VARIABLES: frozenset[str] = frozenset(
 
 OfferKind = Literal["percent_off", "free_shipping", "gift"]
 Angle = Literal["urgency", "value", "social_proof", "new_arrivals", "personal"]
+Stage = Literal["first", "reminder", "last_chance"]
+"""Where a message sits in a journey: the first message, a reminder to people who did not act
+on an earlier one, or the last message of a longer journey (last-chance framing)."""
 
 _JINJA = Environment(autoescape=False)
 
@@ -234,6 +238,54 @@ class FrequencyCap(_Model):
     """Rolling window in days."""
 
 
+class LocalizedCopy(_Model):
+    """A template's subject and body in another language (same variables)."""
+
+    subject: str | None = None
+    """Subject template; None for SMS."""
+    body: str
+    """Body template, without footer."""
+
+
+class FooterText(_Model):
+    """The words of the e-mail footer the system writes (one set per language)."""
+
+    signed_up: str = (
+        "You are receiving this e-mail because you signed up for news from {brand} at {site}."
+    )
+    """Why the person gets the e-mail; `{brand}` and `{site}` are filled in."""
+    sent_by: str = "Sent by"
+    """Precedes the sender's name and address."""
+    unsubscribe: str = "Unsubscribe"
+    """Label of the unsubscribe link."""
+
+
+class LocaleText(_Model):
+    """Everything the system writes itself, in one language: footer, disclaimers, the SMS
+    opt-out, offer words and greetings. Copy-bank templates carry their own `translations`."""
+
+    footer: FooterText
+    """E-mail footer wording."""
+    ad_disclosure: str | None = None
+    """The e-mail ad disclosure in this language (required when the kit sets one)."""
+    disclaimers: Disclaimers
+    """Disclaimers in this language (every channel and offer kind the kit has)."""
+    sms_opt_out: str | None = None
+    """The SMS opt-out instruction in this language (keep the keyword, e.g. STOP)."""
+    percent_off: str = "{percent}% off"
+    """How a percentage discount reads; `{percent}` is filled in."""
+    free_shipping: str = "free shipping"
+    """How free shipping reads."""
+    gift: str = "a free gift with your order"
+    """How a gift with purchase reads."""
+    greetings: tuple[str, str, str] = ("Good morning", "Good afternoon", "Good evening")
+    """Morning, afternoon and evening greetings (local send time)."""
+    fallback_product: str = "our latest gear"
+    """Product wording when nobody's product is known."""
+    categories: dict[str, str] = Field(default_factory=dict)
+    """Category names in this language (`footwear` → `Schuhe`); missing ones stay as they are."""
+
+
 class CopyTemplate(_Model):
     """An approved copy-bank template (Jinja2); the system appends the compliance footer."""
 
@@ -243,14 +295,28 @@ class CopyTemplate(_Model):
     """Channel it is written for."""
     angle: Angle
     """Creative angle."""
+    stage: Stage = "first"
+    """Journey position it is written for: `first`, `reminder` or `last_chance`."""
     subject: str | None = None
     """Subject template (e-mail, push); None for SMS."""
     body: str
     """Body template, without footer."""
+    translations: dict[str, LocalizedCopy] = Field(default_factory=dict)
+    """The same message in other languages, by language code (`de`, `fr`, `ja`, `pt`)."""
 
     @model_validator(mode="after")
     def _variables_allowed(self) -> CopyTemplate:
-        for part, source in (("subject", self.subject), ("body", self.body)):
+        sources = [("subject", self.subject), ("body", self.body)]
+        for lang, t in self.translations.items():
+            if (t.subject is None) != (self.subject is None):
+                raise ValueError(
+                    f"translations.{lang}: subject must be given exactly when the template has one"
+                )
+            sources += [
+                (f"translations.{lang}.subject", t.subject),
+                (f"translations.{lang}.body", t.body),
+            ]
+        for part, source in sources:
             if source is None:
                 continue
             try:
@@ -339,6 +405,15 @@ class BrandKit(_Model):
     have passed the campaign completes and its final report is stored."""
     copy_bank: list[CopyTemplate] = Field(default_factory=list)
     """Approved templates used by the offline engine."""
+    email_design: EmailDesign = Field(default_factory=EmailDesign)
+    """The e-mail look (colours, logo, font) the HTML part is built in."""
+    default_locale: str = "en"
+    """Language of the kit's own text and of people whose language has no translation."""
+    footer: FooterText = Field(default_factory=FooterText)
+    """E-mail footer wording in the default language."""
+    locales: dict[str, LocaleText] = Field(default_factory=dict)
+    """The system's own text in other languages, by language code; a person whose language is
+    here gets copy (when the template has a translation), footer and disclaimers in it."""
     approval_policy: ApprovalPolicy = Field(default_factory=ApprovalPolicy)
     """When a human must approve."""
     spam: SpamPolicy = Field(default_factory=SpamPolicy)
@@ -359,6 +434,37 @@ class BrandKit(_Model):
     @classmethod
     def _domains_lower(cls, v: list[str]) -> list[str]:
         return [d.strip().lower().lstrip(".") for d in v if d.strip()]
+
+    @model_validator(mode="after")
+    def _locales_complete(self) -> BrandKit:
+        for lang, text in self.locales.items():
+            where = f"locales.{lang}"
+            if self.channel_rules.email.ad_disclosure and not text.ad_disclosure:
+                raise ValueError(f"{where}.ad_disclosure: required (the kit sets one in English)")
+            missing = [
+                *(
+                    f"by_channel.{c.value}"
+                    for c in self.disclaimers.by_channel
+                    if c not in text.disclaimers.by_channel
+                ),
+                *(
+                    f"by_offer.{k}"
+                    for k in self.disclaimers.by_offer
+                    if k not in text.disclaimers.by_offer
+                ),
+            ]
+            if missing:
+                raise ValueError(
+                    f"{where}.disclaimers: missing {', '.join(missing)} (every disclaimer of "
+                    "the default language needs a translation)"
+                )
+        return self
+
+    def language_of(self, locale: str | None) -> str:
+        """The kit language for a person's locale (`de-AT` → `de`); the default when the kit
+        has no text in that language."""
+        lang = (locale or "").replace("_", "-").split("-", 1)[0].strip().lower()
+        return lang if lang in self.locales else self.default_locale
 
     def fingerprint(self) -> str:
         """A hash of the kit's content, for versioning and caches."""

@@ -27,5 +27,8 @@ class CopyToCheck(BaseModel):
     """The recipient's own data as the template could place it: `email`, `phone`,
     `first_name`, and the values of their private traits (keyed by the kit's
     `private_fields` names). Their own e-mail/phone may appear in copy; private values never."""
+    locale: str | None = None
+    """The recipient's locale (`de-DE`); the checks apply in the kit's text for that language
+    (footer, disclaimers, opt-out), the default language when the kit has none for it."""
     sender: str | None = None
     """The From header as it will be sent (`Name <address>`), when known (e-mail)."""

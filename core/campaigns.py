@@ -222,6 +222,7 @@ def load_variants(db: Database, campaign_id: str) -> list[VariantTemplate]:
                 angle=r.angle,
                 weight=r.weight,
                 status=r.status,  # type: ignore[arg-type]
+                translations=r.translations or {},
             )
             for r in rows
         ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+from datetime import datetime
 
 from sqlalchemy import func, select
 
@@ -60,3 +61,33 @@ def bestsellers(db: Database, *, category: str | None = None, limit: int = 5) ->
     query = query.order_by(n.desc(), ProductRow.id).limit(limit)
     with db.session() as s:
         return [_to_model(r) for r in s.scalars(query)]
+
+
+def purchase_history(
+    db: Database, *, as_of: datetime | None = None, customer_ids: Collection[str] | None = None
+) -> dict[str, list[str]]:
+    """Person id → product ids of their Order Completed events, oldest first (one query, or one
+    per chunk of `customer_ids`); only events at or before `as_of` when given."""
+    pid = EventRow.properties["product_id"].as_string()
+    base = select(EventRow.user_id, pid).where(
+        EventRow.event == _ORDER, pid.is_not(None), EventRow.user_id.is_not(None)
+    )
+    if as_of is not None:
+        base = base.where(EventRow.timestamp <= as_of)
+    base = base.order_by(EventRow.user_id, EventRow.timestamp, EventRow.message_id)
+    queries = (
+        [base]
+        if customer_ids is None
+        else [
+            base.where(EventRow.user_id.in_(chunk))
+            for chunk in (
+                sorted(customer_ids)[i : i + _CHUNK] for i in range(0, len(customer_ids), _CHUNK)
+            )
+        ]
+    )
+    out: dict[str, list[str]] = {}
+    with db.session() as s:
+        for q in queries:
+            for uid, product_id in s.execute(q):
+                out.setdefault(uid, []).append(product_id)
+    return out

@@ -227,6 +227,7 @@ class VariantRow(Base):
     angle: Mapped[str] = mapped_column(String(64), default="")
     weight: Mapped[float] = mapped_column(Float, default=1.0)
     status: Mapped[str] = mapped_column(String(16), default="active")
+    translations: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
 
 class FindingRow(Base):

@@ -449,6 +449,19 @@ class JourneyStep(_Model):
     """What the message should do, for the content agent."""
 
 
+class PersonalCopy(_Model):
+    """Opt-in: the LLM writes each person's message itself (not only the templates), for a
+    small or high-value audience, within a cost ceiling for the campaign."""
+
+    max_cost_usd: float = Field(gt=0, le=10_000)
+    """Most the campaign may spend on per-person copy (tokens priced by `llm_prices`); when
+    the next message would pass it, the rest get the templates."""
+    max_people: int = Field(default=500, ge=1)
+    """The mode applies only when the campaign reaches at most this many people…"""
+    min_monetary: float | None = Field(default=None, ge=0)
+    """…or, when set, to the people whose total revenue is at least this (high value)."""
+
+
 class Plan(_Model):
     """The planner's output: audiences, holdout and journey."""
 
@@ -462,10 +475,21 @@ class Plan(_Model):
     """Steps in send order."""
     send_hour_local: int = Field(default=10, ge=0, le=23)
     """Preferred send hour in each person's own timezone."""
+    personal_copy: PersonalCopy | None = None
+    """Opt-in per-person LLM copy with a cost ceiling; None: every message from templates."""
     rationale: str = ""
     """Why this plan, in a sentence or two."""
     assumptions: list[str] = Field(default_factory=list)
     """What the planner assumed while drafting (e.g. that the offline engine took over)."""
+
+
+class VariantText(_Model):
+    """A variant's subject and body templates in another language."""
+
+    subject: str | None = None
+    """Subject template (e-mail, push title)."""
+    body: str
+    """Body template; the compliance footer is appended by the system."""
 
 
 class VariantTemplate(_Model):
@@ -489,6 +513,9 @@ class VariantTemplate(_Model):
     """Allocation weight for future sends."""
     status: Literal["active", "paused", "blocked"] = "active"
     """Whether it is used for new sends."""
+    translations: dict[str, VariantText] = Field(default_factory=dict)
+    """The same arm in other languages, by language code (`de`); a person whose language has
+    none gets the default language."""
 
 
 class Finding(_Model):

@@ -74,6 +74,12 @@ class Settings(BaseSettings):
     )
     """Model name sent to the endpoint."""
 
+    llm_prices: dict[str, tuple[float, float]] = Field(
+        default_factory=lambda: {"gpt-4o-mini": (0.15, 0.60), "gpt-4o": (2.50, 10.00)},
+        validation_alias=AliasChoices("AUTOCMO_LLM_PRICES", "llm_prices"),
+    )
+    """USD per million (prompt, completion) tokens, by model name; a JSON object in the
+    environment, e.g. `{"my-model": [0.5, 1.5]}`. Cost ceilings need the model's price."""
     llm_timeout_s: float = Field(
         default=60.0, validation_alias=AliasChoices("AUTOCMO_LLM_TIMEOUT", "llm_timeout_s")
     )

@@ -171,6 +171,8 @@ def write_node(state: CampaignState, runtime: Runtime[Deps]) -> CampaignState:
                 attempt=attempt,
                 feedback=step_feedback or None,
                 angles=angles,
+                journey=plan.journey,
+                earlier=out,
             )
             out.extend(written)
             _audit(
@@ -347,6 +349,7 @@ def activate_node(state: CampaignState, runtime: Runtime[Deps]) -> CampaignState
         variants=variants,
         treated=treated,
         start=start,
+        llm=deps.llm,
     )
     repo.set_campaign_status(deps.db, cid, CampaignStatus.ACTIVE)
     return {"status": "active", "activation": report.as_dict()}

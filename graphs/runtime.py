@@ -46,6 +46,7 @@ class Deps:
             },
             click_tracking=kit.tracking.click_tracking,
             open_pixel=kit.tracking.open_pixel,
+            email_design=kit.email_design,
         )
 
 

@@ -34,7 +34,10 @@ def check(kit: BrandKit, msg: CopyToCheck) -> list[Finding]:
         return []
     out: list[Finding] = []
     folded = fold(msg.body)
-    if not any(rx.search(folded) for rx in _UNSUBSCRIBE):
+    label = fold(kit.footer.unsubscribe)
+    if not any(rx.search(folded) for rx in _UNSUBSCRIBE) and not re.search(
+        re.escape(label) + r"[^\n]{0,60}?https?://\S", folded
+    ):
         out.append(
             Finding(
                 rule_id="email.unsubscribe_missing",

@@ -46,7 +46,8 @@ def check(kit: BrandKit, msg: CopyToCheck) -> list[Finding]:
                 field="body",
             )
         )
-    if not _OPT_OUT.search(folded):
+    own = squash(rules.opt_out_text)  # the kit's opt-out in the message's language
+    if not _OPT_OUT.search(folded) and not ("stop" in own and own in squash(msg.body)):
         out.append(
             Finding(
                 rule_id="sms.opt_out_missing",

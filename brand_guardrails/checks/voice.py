@@ -229,7 +229,9 @@ def _reading_and_length(
 ) -> list[Finding]:
     out: list[Finding] = []
     limit = kit.voice.reading_grade_max
-    if limit is not None and msg.channel != Channel.SMS:
+    # Flesch-Kincaid is an English formula: other languages' copy is not graded by it.
+    english = kit.default_locale.lower().startswith("en")
+    if limit is not None and msg.channel != Channel.SMS and english:
         grade = reading_grade(stats)
         if grade is not None and grade > limit:
             out.append(

@@ -75,7 +75,10 @@ def test_brief_pauses_for_approval_and_resumes_in_another_process(world: Deps) -
         if m.status == "skipped":
             assert m.skip_reason in {"no_consent", "no_address", "guardrail_block"}
     emails = [m for m in scheduled if m.channel == "email"]
-    assert emails and all("Unsubscribe:" in m.body and "/u/" in m.body for m in emails)
+    # the unsubscribe line is in the person's language (the kit's locales) or English
+    labels = ["Unsubscribe:", *(t.footer.unsubscribe + ":" for t in world.kit.locales.values())]
+    assert emails and all(any(x in m.body for x in labels) and "/u/" in m.body for m in emails)
+    assert any("Abmelden:" in m.body for m in emails)  # German customers read German
     sms = [m for m in scheduled if m.channel == "sms"]
     assert all("STOP" in m.body for m in sms)
     # a person keeps the same arm across steps

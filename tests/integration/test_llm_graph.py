@@ -40,7 +40,10 @@ def test_llm_engine_runs_the_graph_and_records_tokens(settings: Settings) -> Non
         tasks = [r["response_format"]["json_schema"]["name"] for r in server.requests]
         # one judge call per variant (2 steps x 2 arms), not per person
         judge = ["judge_copy"] * 4
-        assert tasks == ["parse_brief", "draft_plan", "write_variants", "write_variants", *judge]
+        # each step's arms are written again in each language of the kit (de, fr, ja, pt)
+        langs = [f"write_variants_{lang}" for lang in ("de", "fr", "ja", "pt")]
+        writes = ["write_variants", *langs] * 2
+        assert tasks == ["parse_brief", "draft_plan", *writes, *judge]
         # brand rules retrieved from Chroma are in the writer's prompt
         assert "STOP" in llm.write_calls[1]
         # the brief reaches the model only as delimited data
@@ -49,7 +52,7 @@ def test_llm_engine_runs_the_graph_and_records_tokens(settings: Settings) -> Non
         usage = s.scalars(
             select(LLMUsageRow).where(LLMUsageRow.campaign_id == res.campaign_id)
         ).all()
-    assert len(usage) == 8 and all(u.engine == "openai" and u.prompt_tokens > 0 for u in usage)
+    assert len(usage) == 16 and all(u.engine == "openai" and u.prompt_tokens > 0 for u in usage)
 
 
 def test_blocked_copy_goes_back_to_the_writer_and_never_reaches_the_outbox(

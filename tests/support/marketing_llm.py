@@ -71,6 +71,7 @@ class MarketingLLM:
         self.bad_copy = bad_copy
         self.judge = judge
         self.write_calls: list[str] = []
+        self.translate_calls: list[str] = []
         self.judge_calls: list[dict[str, Any]] = []
 
     def __call__(self, request: dict[str, Any]) -> str:
@@ -136,6 +137,16 @@ class MarketingLLM:
             bad = self.bad_copy == "always" or (self.bad_copy == "first" and not retry)
             variants = GOOD_SMS if is_sms else BAD_EMAIL if bad else GOOD_EMAIL
             return json.dumps({"variants": variants})
+        if task and task.startswith("write_variants_"):  # the arms in another language
+            lang = task.removeprefix("write_variants_")
+            self.translate_calls.append(lang)
+            arms = copy_under_review(request)
+            assert isinstance(arms, list)
+            for arm in arms:
+                arm["body"] = f"({lang}) {arm['body']}"
+                if arm.get("subject"):
+                    arm["subject"] = f"({lang}) {arm['subject']}"
+            return json.dumps({"variants": arms})
         if task == "judge_copy":
             copy = copy_under_review(request)
             self.judge_calls.append(copy)
@@ -143,12 +154,12 @@ class MarketingLLM:
         raise AssertionError(f"unexpected task {task!r}")
 
 
-def copy_under_review(request: dict[str, Any]) -> dict[str, Any]:
-    """The copy a judge request carries (the delimited JSON block of the user message)."""
+def copy_under_review(request: dict[str, Any]) -> Any:
+    """The copy a judge (or translation) request carries (the delimited JSON block of the user
+    message)."""
     user = request["messages"][-1]["content"]
     block = user.split("```json\n", 1)[1].rsplit("\n```", 1)[0]
-    copy: dict[str, Any] = json.loads(block)
-    return copy
+    return json.loads(block)
 
 
 def judge_findings(mode: str, copy: dict[str, Any]) -> list[dict[str, Any]]:

@@ -82,6 +82,7 @@ from tools.delivery.channels.base import (
     SendResult,
     TransientSendError,
 )
+from tools.delivery.channels.html import EmailDesign, branded_html
 from tools.delivery.channels.mime import text_to_html
 from tools.delivery.channels.registry import build_adapters, close_adapters
 from tools.delivery.journal import SendJournal, orphans, settle
@@ -137,6 +138,9 @@ class DispatchPolicy(BaseModel):
     """E-mail links go through the signed click redirect."""
     open_pixel: bool = False
     """E-mails carry an open pixel."""
+    email_design: EmailDesign | None = None
+    """The brand's e-mail look; the HTML part is built in it (a plain HTML rendering of the
+    text when None)."""
 
 
 class DispatchStats(BaseModel):
@@ -814,10 +818,14 @@ class Dispatcher:
     def _outbound(self, c: _Claimed, channel: Channel) -> OutboundMessage:
         body, html = c.body, None
         if channel is Channel.EMAIL:
-            if self.policy.click_tracking:
+            p = self.policy
+            if p.click_tracking:
                 body = track_links(self.settings, c.id, body)
-            if self.policy.open_pixel:
-                html = with_open_pixel(text_to_html(body), open_pixel_url(self.settings, c.id))
+            if p.email_design is not None:
+                html = branded_html(body, p.email_design, brand=p.from_name, title=c.subject or "")
+            if p.open_pixel:
+                doc = html or text_to_html(body)
+                html = with_open_pixel(doc, open_pixel_url(self.settings, c.id))
         return OutboundMessage(
             id=c.id,
             idempotency_key=c.idempotency_key,

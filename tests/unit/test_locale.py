@@ -1,0 +1,166 @@
+"""Copy in the customer's language: the kit's translations, the footer and the checks per
+language."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from agents.content import message_language, offer_text, person_context, render_message
+from brand_guardrails.checker import CopyToCheck, check_message
+from brand_guardrails.copybank import compile_template
+from brand_guardrails.footer import apply_footer
+from brand_guardrails.kit import BrandKit, BrandKitError, load_brand_kit
+from brand_guardrails.locale import kit_for
+from core.models import (
+    Channel,
+    Customer,
+    Goal,
+    Objective,
+    Offer,
+    Product,
+    Severity,
+    VariantTemplate,
+    VariantText,
+)
+from core.settings import Settings
+
+OFFERS = [
+    Offer(kind="percent_off", percent=10, code="TRAIL10", expires="Sunday"),
+    Offer(kind="free_shipping"),
+    None,
+]
+URL = "https://northwind.example/u/t1"
+NINE_AM = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def kit(settings: Settings) -> BrandKit:
+    return load_brand_kit(settings.brand_path)
+
+
+def test_the_sample_kit_speaks_the_sample_customers_languages(kit: BrandKit) -> None:
+    assert set(kit.locales) == {"de", "fr", "ja", "pt"}
+    assert kit.language_of("de-DE") == "de"
+    assert kit.language_of("pt_BR") == "pt"
+    assert kit.language_of("fr-CA") == "fr"
+    assert kit.language_of("es-ES") == "en"  # no Spanish text: the default
+    assert kit.language_of(None) == "en"
+    assert kit_for(kit, "en-GB") is kit
+    assert kit_for(kit, "de-AT") is kit_for(kit, "de-DE")  # built once
+
+
+@pytest.mark.parametrize("offer", OFFERS)
+def test_every_translation_passes_every_check_in_its_language(
+    kit: BrandKit, offer: Offer | None
+) -> None:
+    checked = 0
+    for t in kit.copy_bank:
+        for lang, tr in t.translations.items():
+            words = kit.locales[lang]
+            variables = {
+                "first_name": "Zoë",
+                "brand_name": kit.name,
+                "product_name": "Switchback Trail Runner",
+                "product_url": "https://northwind.example/p/switchback",
+                "category": words.categories["footwear"],
+                "offer_text": offer_text(offer, kit.currency, words) if offer else "",
+                "code": (offer.code or "") if offer else "",
+                "expires": (offer.expires or "") if offer else "",
+                "shop_url": kit.site_url,
+            }
+            subject = compile_template(tr.subject).render(**variables) if tr.subject else None
+            body = compile_template(tr.body).render(**variables).strip()
+            final = apply_footer(kit_for(kit, lang), t.channel, body, URL, offer=offer)
+            msg = CopyToCheck(
+                channel=t.channel, subject=subject, body=final, offer=offer, locale=lang
+            )
+            assert check_message(kit, msg) == [], (lang, t.goal, t.channel, t.stage, final)
+            checked += 1
+    assert checked >= 20
+
+
+def _german_message(kit: BrandKit, footer_kit: BrandKit, offer: Offer) -> str:
+    body = "Hallo Alex,\n\nkomm zurück und sichere dir 10 % Rabatt mit dem Code TRAIL10."
+    return apply_footer(footer_kit, Channel.EMAIL, body, URL, offer=offer)
+
+
+def test_checks_apply_in_the_language_of_the_message(kit: BrandKit) -> None:
+    offer = OFFERS[0]
+    german = _german_message(kit, kit_for(kit, "de"), offer)
+    assert "Abmelden: " + URL in german
+    assert "Dies ist eine Werbe-E-Mail von Northwind Outfitters." in german
+    ok = CopyToCheck(channel=Channel.EMAIL, subject="Hallo", body=german, offer=offer, locale="de")
+    assert [f for f in check_message(kit, ok) if f.severity == Severity.BLOCK] == []
+    # German copy with the English footer lacks the German offer terms: blocked
+    english_footer = _german_message(kit, kit, offer)
+    mixed = ok.model_copy(update={"body": english_footer})
+    assert "offer.missing_disclaimer" in {f.rule_id for f in check_message(kit, mixed)}
+    # and an English reader's message with the German footer is missing the English terms
+    as_english = ok.model_copy(update={"locale": "en-US"})
+    assert "offer.missing_disclaimer" in {f.rule_id for f in check_message(kit, as_english)}
+
+
+def test_a_german_sms_needs_the_german_opt_out(kit: BrandKit) -> None:
+    de = kit_for(kit, "de")
+    body = apply_footer(de, Channel.SMS, "Wir vermissen dich.", URL)
+    assert body.endswith("Antworte STOP zum Abbestellen")
+    msg = CopyToCheck(channel=Channel.SMS, body=body, locale="de")
+    assert check_message(kit, msg) == []
+    stripped = msg.model_copy(update={"body": body.replace("Antworte STOP zum Abbestellen", "")})
+    assert "sms.opt_out_missing" in {f.rule_id for f in check_message(kit, stripped)}
+
+
+def test_a_person_gets_the_translation_and_falls_back_to_the_default(kit: BrandKit) -> None:
+    variant = VariantTemplate(
+        id="c:s1:A",
+        step_id="s1",
+        arm="A",
+        channel=Channel.EMAIL,
+        subject="Hello {{ first_name }}",
+        body="{{ greeting }}, {{ offer_text }} on {{ category }}.",
+        translations={
+            "de": VariantText(
+                subject="Hallo {{ first_name }}",
+                body="{{ greeting }}, {{ offer_text }} auf {{ category }}.",
+            )
+        },
+    )
+    objective = Objective(name="x", goal=Goal.WINBACK, offer=OFFERS[0])
+    product = Product(
+        id="p", name="Boot", category="footwear", price=1, url="https://northwind.example/p"
+    )
+    for locale, subject, words, footer in [
+        ("de-DE", "Hallo Alex", "Guten Morgen, 10 % Rabatt auf Schuhe.", "Abmelden: "),
+        ("fr-FR", "Hello Alex", "Good morning, 10% off on footwear.", "Unsubscribe: "),
+        ("en-US", "Hello Alex", "Good morning, 10% off on footwear.", "Unsubscribe: "),
+    ]:
+        lang = message_language(kit, variant, locale)
+        customer = Customer(id="c1", first_name="Alex", locale=locale)
+        ctx = person_context(
+            kit, objective, customer, product, features=None, local_send=NINE_AM, language=lang
+        )
+        msg = render_message(
+            kit, variant, ctx, unsubscribe_url=URL, offer=objective.offer, language=lang
+        )
+        assert msg.subject == subject
+        assert msg.body.startswith(words), msg.body
+        assert footer + URL in msg.body
+        assert msg.language == ("de" if locale == "de-DE" else "en")
+
+
+def test_a_locale_without_every_disclaimer_is_refused(settings: Settings, tmp_path: Path) -> None:
+    text = Path(settings.brand_path).read_text(encoding="utf-8")
+    broken = text.replace("          short: Solange der Vorrat reicht.\n", "", 1).replace(
+        "        gift:\n          text: Gratisgeschenk, solange der Vorrat reicht; eines pro "
+        "Bestellung, keine Barauszahlung.\n",
+        "",
+        1,
+    )
+    assert broken != text
+    p = tmp_path / "brand.yaml"
+    p.write_text(broken, encoding="utf-8")
+    with pytest.raises(BrandKitError, match=r"locales\.de\.disclaimers: missing by_offer\.gift"):
+        load_brand_kit(p)
