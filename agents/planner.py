@@ -8,7 +8,7 @@ Either way the result is validated here, so a plan that reaches the graph is alw
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Literal, TypeVar
 
@@ -30,7 +30,7 @@ from core.models import (
     Product,
     Recurrence,
 )
-from tools.llm import LLMClient, LLMInvalidAnswer, delimit
+from tools.llm import LLMClient, delimit
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -306,8 +306,7 @@ def parse_brief(
     system = render_prompt(
         "parse_brief.j2", categories=list(categories), goals=[g.value for g in Goal]
     )
-    parsed, fallback = _generate_or_offline(
-        llm,
+    parsed, fallback = llm.generate_or_offline(
         "parse_brief",
         system=system,
         user=delimit("brief", text),
@@ -321,38 +320,6 @@ def parse_brief(
     if notes:
         parsed = parsed.model_copy(update={"assumptions": [*parsed.assumptions, *notes]})
     return parsed
-
-
-def _generate_or_offline(
-    llm: LLMClient,
-    task: str,
-    *,
-    system: str,
-    user: str,
-    schema: type[T],
-    offline: Callable[[], T],
-    campaign_id: str | None,
-) -> tuple[T, str | None]:
-    """The model's answer, or the offline engine's when the model keeps answering invalidly.
-
-    The second item is the note for the plan's assumptions when the offline engine took over.
-    """
-    try:
-        result = llm.generate(
-            task,
-            system=system,
-            user=user,
-            schema=schema,
-            offline=offline,
-            campaign_id=campaign_id,
-        )
-        return result, None
-    except LLMInvalidAnswer as exc:
-        note = (
-            f"The LLM's answers for {task} failed validation, so the offline engine did this "
-            f"step instead ({exc.detail[:300]})."
-        )
-        return offline(), note
 
 
 def _normalize_parse(parsed: BriefParse) -> BriefParse:
@@ -876,8 +843,7 @@ def draft_plan(
         categories=list(categories),
         channels=[c.value for c in objective.channels],
     )
-    draft, fallback = _generate_or_offline(
-        llm,
+    draft, fallback = llm.generate_or_offline(
         "draft_plan",
         system=system,
         user=delimit("objective", objective.model_dump(mode="json")),
