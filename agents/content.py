@@ -132,7 +132,7 @@ def write_variants(
         "task",
         {"step": step.model_dump(mode="json"), "offer": objective.offer.model_dump(mode="json")},
     )
-    drafts = llm.generate(
+    drafts, _fallback = llm.generate_or_offline(
         "write_variants",
         system=system,
         user=user,

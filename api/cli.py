@@ -469,7 +469,14 @@ def report(campaign_id: Annotated[str, typer.Argument(help="The campaign id.")])
 
     deps = build_deps(_settings(), with_rules=False)
     try:
-        print(json.dumps(campaign_report(deps.db, campaign_id).model_dump(mode="json"), indent=2))
+        print(
+            json.dumps(
+                campaign_report(deps.db, campaign_id, prices=deps.settings.llm_prices).model_dump(
+                    mode="json"
+                ),
+                indent=2,
+            )
+        )
     except NotFound as exc:
         raise _fail(str(exc)) from exc
 

@@ -84,6 +84,18 @@ class Settings(BaseSettings):
     )
     """Attempts per LLM call on transient errors (timeouts, 429, 5xx)."""
 
+    llm_prices: dict[str, dict[str, float]] = Field(
+        default_factory=lambda: {
+            "gpt-4o-mini": {"input": 0.15, "output": 0.60},
+            "gpt-4o": {"input": 2.50, "output": 10.00},
+            "gpt-4.1-mini": {"input": 0.40, "output": 1.60},
+        },
+        validation_alias=AliasChoices("AUTOCMO_LLM_PRICES", "llm_prices"),
+    )
+    """US dollars per million tokens per model, `{"model": {"input": …, "output": …}}` (JSON);
+    the campaign report prices its token use with it. Check your provider's current prices:
+    these defaults are list prices at the time of writing, and a model not listed is unpriced."""
+
     smtp_host: str | None = Field(
         default=None, validation_alias=AliasChoices("AUTOCMO_SMTP_HOST", "smtp_host")
     )

@@ -269,8 +269,13 @@ class LLMClient:
                 campaign_id=campaign_id,
             ), None
         except (LLMInvalidAnswer, LLMUnavailable) as exc:
-            reason = exc.detail if isinstance(exc, LLMInvalidAnswer) else str(exc)
-            result = offline()
+            note = self.note_fallback(task, campaign_id, exc)
+            return offline(), note
+
+    def note_fallback(self, task: str, campaign_id: str | None, exc: LLMError) -> str:
+        """Keep and record that the offline engine (or nothing, for the judge) did `task`
+        because of `exc`; returns the note for the plan or report."""
+        reason = exc.detail if isinstance(exc, LLMInvalidAnswer) else str(exc)
         fallback = LLMFallback(task=task, campaign_id=campaign_id, reason=reason[:300])
         self.fallbacks.append(fallback)
         self._record(
@@ -284,11 +289,10 @@ class LLMClient:
                 campaign_id=campaign_id,
             )
         )
-        note = (
+        return (
             f"The LLM could not do {task} (its answers failed validation or the endpoint kept "
             f"failing), so the offline engine did this step instead ({fallback.reason})."
         )
-        return result, note
 
     # --- OpenAI engine --------------------------------------------------------------------
 
