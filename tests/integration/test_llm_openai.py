@@ -365,3 +365,46 @@ def test_a_bad_key_is_not_hidden_by_the_offline_engine(settings: Settings) -> No
                 "headline", system="s", user="u", schema=Headline, offline=_offline_headline
             )
     assert client.fallbacks == []
+
+
+def test_a_campaigns_tokens_are_priced_per_model_and_fallbacks_listed(db: Database) -> None:
+    from agents.reporting import llm_spend
+    from core.llm_usage import record_usage
+
+    def use(model: str, engine: str, task: str, pt: int, ct: int, cid: str = "cmp_a") -> None:
+        record_usage(
+            db,
+            campaign_id=cid,
+            task=task,
+            engine=engine,
+            model=model,
+            prompt_tokens=pt,
+            completion_tokens=ct,
+            attempts=1,
+        )
+
+    use("gpt-4o-mini", "openai", "parse_brief", 1_000_000, 0)
+    use("gpt-4o-mini", "openai", "draft_plan", 200_000, 100_000)
+    use("offline", "fallback", "draft_plan", 0, 0)
+    use("gpt-4o-mini", "openai", "write_variants", 0, 1_000_000)
+    use("gpt-4o-mini", "openai", "parse_brief", 5_000_000, 0, cid="cmp_other")
+    prices = {"gpt-4o-mini": {"input": 0.15, "output": 0.60}}
+    spend = llm_spend(db, "cmp_a", prices)
+    assert spend.prompt_tokens == 1_200_000 and spend.completion_tokens == 1_100_000
+    assert spend.cost_usd == pytest.approx(1.2 * 0.15 + 1.1 * 0.60)
+    assert spend.by_task["draft_plan"] == {
+        "calls": 1,
+        "prompt_tokens": 200_000,
+        "completion_tokens": 100_000,
+    }
+    assert spend.fallbacks == ["draft_plan"]
+    # a model without a price: no made-up cost, and the report says which model
+    use("local-llama", "openai", "judge_copy", 10, 10)
+    spend = llm_spend(db, "cmp_a", prices)
+    assert spend.cost_usd is None and spend.unpriced_models == ["local-llama"]
+
+
+def test_prices_come_from_the_environment_as_json(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AUTOCMO_LLM_PRICES", '{"my-model": {"input": 1.0, "output": 2.0}}')
+    s = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert s.llm_prices == {"my-model": {"input": 1.0, "output": 2.0}}
