@@ -339,7 +339,7 @@ def _offline_parse(
     assumptions: list[str] = []
     questions: list[str] = []
 
-    goal = next((g for g, words in _GOAL_WORDS if any(w in low for w in words)), None)
+    goal = next((g for g, words in _GOAL_WORDS if any(_says(low, w) for w in words)), None)
     if goal is None:
         questions.append(_QUESTIONS[lang]["goal"])
 
@@ -423,6 +423,18 @@ _QUESTIONS: dict[str, dict[str, str]] = {
     },
 }
 """Clarifying questions per language of the brief."""
+
+
+_NEEDS_NEW = frozenset({"announce", "ankündig", "vorstellen"})
+"""Goal words that mean a launch only when the brief also says the thing is new ("announce the
+new boot", not "announce the sale")."""
+
+
+def _says(low: str, word: str) -> bool:
+    """True when the brief has the goal word (and, for `_NEEDS_NEW` words, says "new")."""
+    if word not in low:
+        return False
+    return word not in _NEEDS_NEW or re.search(r"\bnew\b|\bneue?[nrsm]?\b", low) is not None
 
 
 def _channels_in_order(low: str) -> list[Channel]:
@@ -708,8 +720,8 @@ def _read_dates(
     end: datetime | None = None
     for pos, when in found:
         before = text[max(0, pos - 12) : pos]
-        is_end = re.search(r"\b(?:until|through|to|till|by)\s*$", text[pos : pos + 9]) or (
-            re.search(r"\b(?:until|through|to|till|by)\s+$", before) is not None
+        is_end = re.match(r"(?:until|through|to|till|by)\b", text[pos:]) or re.search(
+            r"\b(?:until|through|to|till|by)\s+$", before
         )
         if (is_end or start is not None) and end is None and (start is None or when >= start):
             end = when + timedelta(days=1)
