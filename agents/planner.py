@@ -188,6 +188,14 @@ _NOT_OPENED_RE = re.compile(
     r"\b(?:not|n't|hasn't|haven't)\s+opened\b[^.]{0,40}?\b(\d{1,3})\s*(day|week|month)"
     r"|\bseit\s+(\d{1,3})\s*(tag|woche|monat)\w*\s+kein\w*\b[^.]{0,30}?geöffnet"
 )
+_ORDERS = r"(?:orders|purchases|bestellungen|käufe(?:n)?)\b"
+_FREQUENCY_RES: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("gt", re.compile(rf"\b(?:more than|over|>|mehr als)\s*(\d{{1,3}})\s*{_ORDERS}")),
+    ("gte", re.compile(rf"\b(?:at least|mindestens)\s*(\d{{1,3}})\s*{_ORDERS}")),
+    ("gte", re.compile(rf"\b(\d{{1,3}})\s*\+\s*{_ORDERS}")),
+    ("eq", re.compile(r"\bfirst[- ]time (?:buyers|customers)\b|\berstkäufer\w*()")),
+)
+"""Order counts named in the brief ("more than 5 orders", "3+ orders", "first-time buyers")."""
 _STAGE_WORDS: tuple[tuple[str, str], ...] = (
     ("at_risk", r"\bat[- ]risk\b|\bgefährdet"),
     ("lapsed", r"\blapsed\b"),
@@ -465,7 +473,8 @@ def _opens_hints(low: str, assumptions: list[str]) -> list[str]:
 
 
 def _audience_hints(low: str) -> list[str]:
-    """Spend (`monetary_gt:200`), lifecycle stage and country named in the brief."""
+    """Spend (`monetary_gt:200`), order count, lifecycle stage and country named in the
+    brief."""
     hints: list[str] = []
     for pattern in _MONETARY_RES:
         m = pattern.search(low)
@@ -474,6 +483,11 @@ def _audience_hints(low: str) -> list[str]:
             less = word in ("under", "less than", "below", "<", "unter", "weniger als")
             op = "lt" if less else "gte" if word == "at least" else "gt"
             hints.append(f"monetary_{op}:{amount:g}")
+            break
+    for op, pattern in _FREQUENCY_RES:
+        m = pattern.search(low)
+        if m:
+            hints.append(f"frequency_{op}:{m.group(1) or 1}")
             break
     stage = next((name for name, rx in _STAGE_WORDS if re.search(rx, low)), None)
     if stage:
@@ -994,6 +1008,9 @@ _NAMED_HINTS: tuple[tuple[str, str, str], ...] = (
     ("monetary_gt", "monetary", "gt"),
     ("monetary_gte", "monetary", "gte"),
     ("monetary_lt", "monetary", "lt"),
+    ("frequency_gt", "frequency", "gt"),
+    ("frequency_gte", "frequency", "gte"),
+    ("frequency_eq", "frequency", "eq"),
     ("opens_eq", "opens", "eq"),
     ("days_since_open_gte", "days_since_open", "gte"),
 )

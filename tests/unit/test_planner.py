@@ -356,3 +356,40 @@ def test_a_fixed_amount_off_is_said_not_invented(llm: LLMClient) -> None:
     )
     assert res.objective is not None and res.objective.offer.kind == "none"
     assert any("fixed amount off ($10 off)" in a for a in res.assumptions)
+
+
+@pytest.mark.parametrize(
+    ("brief", "filters"),
+    [
+        (
+            "Loyalty campaign for customers with more than 5 orders: early access, email.",
+            [("frequency", "gt", 5)],
+        ),
+        (
+            "Kostenloser Versand für Stammkunden mit mindestens 3 Bestellungen, per E-Mail.",
+            [("frequency", "gte", 3)],
+        ),
+        (
+            "Thank first-time buyers and recommend what goes with it, email.",
+            [("frequency", "eq", 1)],
+        ),
+        (
+            "Treue Kunden, die mehr als 200 € ausgegeben haben, bekommen ein Geschenk. E-Mail.",
+            [("monetary", "gt", 200)],
+        ),
+        (
+            "Free shipping for lapsed customers in Germany, email.",
+            [
+                ("lifecycle_stage", "eq", "lapsed"),
+                ("country", "eq", "DE"),
+            ],
+        ),
+    ],
+)
+def test_audiences_named_in_the_brief_replace_the_recipe(
+    llm: LLMClient, brief: str, filters: list[tuple[str, str, object]]
+) -> None:
+    res = _offline_parse(brief, CATS, NOW)
+    assert res.objective is not None, res.questions
+    plan = draft_plan(llm, res.objective, categories=CATS)
+    assert [(f.feature, f.op, f.value) for f in plan.audiences[0].filters] == filters
