@@ -48,6 +48,7 @@ from core.models import (
     VariantTemplate,
     VariantText,
 )
+from core.settings import LLMPrice
 from tools.audience import CustomerFeatures
 from tools.llm import LLMClient, LLMError, delimit
 
@@ -181,7 +182,7 @@ def write_variants(
             "earlier_subjects": sorted({v.subject for v in earlier if v.subject}),
         },
     )
-    drafts = llm.generate(
+    drafts, _fallback = llm.generate_or_offline(
         "write_variants",
         system=system,
         user=user,
@@ -400,7 +401,7 @@ class PersonalWriter:
         kit: BrandKit,
         plan: Plan,
         *,
-        prices: Mapping[str, tuple[float, float]],
+        prices: Mapping[str, LLMPrice],
         model: str,
         campaign_id: str,
         audience_size: int,
@@ -469,7 +470,7 @@ class PersonalWriter:
         base_body = base.body.split("\n--\n", 1)[0]
         approved = {"subject": base.subject, "body": base_body}
         user = delimit("person and approved message", {"person": person, "approved": approved})
-        p_in, p_out = self._price
+        p_in, p_out = self._price.input, self._price.output
         estimate = max(self._max_cost, (len(system) + len(user)) / 4 * p_in / 1e6)
         estimate = max(estimate, _COMPLETION_ESTIMATE * p_out / 1e6)
         if self.report.spent_usd + estimate > cfg.max_cost_usd:

@@ -8,7 +8,7 @@ Either way the result is validated here, so a plan that reaches the graph is alw
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Literal, TypeVar
 
@@ -30,7 +30,7 @@ from core.models import (
     Product,
     Recurrence,
 )
-from tools.llm import LLMClient, LLMInvalidAnswer, delimit
+from tools.llm import LLMClient, delimit
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -38,7 +38,7 @@ DEFAULT_HOLDOUT = 0.10
 """Share of each audience held out at random (no message) unless the brief says otherwise."""
 
 _GOAL_WORDS: list[tuple[Goal, tuple[str, ...]]] = [
-    (Goal.CART_RECOVERY, ("abandon", "cart", "basket", "checkout")),
+    (Goal.CART_RECOVERY, ("abandon", "cart", "basket", "checkout", "warenkorb", "warenkörb")),
     (
         Goal.WINBACK,
         (
@@ -53,11 +53,70 @@ _GOAL_WORDS: list[tuple[Goal, tuple[str, ...]]] = [
             "come back",
             "re-engage",
             "reengage",
+            "reaktiv",
+            "reactivat",
+            "zurückgewinn",
+            "zurückhol",
+            "zurückbring",
+            "inaktiv",
+            "miss you",
+            "vermissen",
+            "never opened",
+            "nie eine e-mail geöffnet",
         ),
     ),
-    (Goal.CROSS_SELL, ("cross-sell", "cross sell", "upsell", "complementary", "also buy")),
-    (Goal.PRODUCT_LAUNCH, ("launch", "new arrival", "new collection", "just dropped", "introduce")),
-    (Goal.RETENTION, ("retain", "retention", "loyal", "at risk", "at-risk", "churn")),
+    (
+        Goal.CROSS_SELL,
+        (
+            "cross-sell",
+            "cross sell",
+            "upsell",
+            "complementary",
+            "also buy",
+            "recommend",
+            "goes with",
+            "go with",
+            "empfehl",
+            "passend",
+        ),
+    ),
+    (
+        Goal.PRODUCT_LAUNCH,
+        (
+            "launch",
+            "new arrival",
+            "new collection",
+            "just dropped",
+            "introduce",
+            "announce",
+            "einführung",
+            "ankündig",
+            "vorstellen",
+        ),
+    ),
+    (
+        Goal.RETENTION,
+        (
+            "retain",
+            "retention",
+            "loyal",
+            "at risk",
+            "at-risk",
+            "churn",
+            "new customers",
+            "welcome",
+            "thank",
+            "regulars",
+            "vip",
+            "danken",
+            "neukunden",
+            "stammkunden",
+            "treue",
+            "willkommen",
+            "begrüß",
+            "gefährdet",
+        ),
+    ),
     (
         Goal.PROMOTION,
         (
@@ -70,11 +129,18 @@ _GOAL_WORDS: list[tuple[Goal, tuple[str, ...]]] = [
             "cyber monday",
             "holiday",
             "weekend offer",
+            "aktion",
+            "rabatt",
+            "angebot",
+            "verkauf",
+            "free shipping",
+            "bogo",
+            "versand",
         ),
     ),
 ]
 _CHANNEL_WORDS: dict[Channel, tuple[str, ...]] = {
-    Channel.EMAIL: ("email", "e-mail", "newsletter", "inbox"),
+    Channel.EMAIL: ("email", "e-mail", "newsletter", "inbox", "mail"),
     Channel.SMS: ("sms", "text message", "texts", "text them"),
     Channel.PUSH: ("push", "app notification"),
 }
@@ -83,16 +149,66 @@ _HOLDOUT_RE = re.compile(
     r"|(\d{1,2}(?:\.\d+)?)\s*%\s*(?:holdout|hold-out|control)",
     re.I,
 )
-_PERCENT_RE = re.compile(r"(?<![\d.])(\d{1,3}(?:\.\d+)?)\s*%\s*(?:off|discount)?", re.I)
+_PERCENT_RE = re.compile(
+    r"(?<![\d.])(\d{1,3}(?:[.,]\d+)?)\s*(?:%|prozent\b|percent\b|pct\b)\s*(?:off|discount)?", re.I
+)
 _CODE_RE = re.compile(r"\bcode\s*(?::|is)?\s*([A-Za-z0-9]{3,20})\b", re.I)
 _BOGO_RE = re.compile(
     r"\b(?:second|2nd|next)\s+(?:one|item|pair|product)?\s*(?:at\s+|for\s+)?"
-    r"(\d{1,3})\s*%\s*off|\bbuy\s+one,?\s+get\s+one(?:\s+free)?\b|\bbogo\b",
+    r"(\d{1,3})\s*%\s*off|\bbuy\s+one,?\s+get\s+one(?:\s+free)?\b|\bbogo\b"
+    r"|\bzweite\w*\s+(?:gratis|umsonst|kostenlos)\b|\b2\s+für\s+1\b",
     re.I,
 )
 _RECENCY_RE = re.compile(
-    r"(?:in|for|over|past|last)\s+(?:the\s+)?(?:last\s+|past\s+)?(\d{1,3})\s*(day|week|month)s?",
+    r"\b(?:in|for|over|past|last|seit|letzten)\s+(?:the\s+|den\s+)?"
+    r"(?:last\s+|past\s+|letzten\s+|über\s+|mehr als\s+)?"
+    r"(\d{1,3}|a|an|one|einem|einer)\s*(day|week|month|year|tag|woche|monat|jahr)",
     re.I,
+)
+_RECENCY_DAYS = {"day": 1, "tag": 1, "week": 7, "woche": 7, "month": 30, "monat": 30}
+_MORE = (
+    r"(?:over|more than|above|north of|>|at least|under|less than|below|<|"
+    r"mehr als|über|unter|weniger als)"
+)
+_MONETARY_RES = (
+    re.compile(
+        rf"\b(?:spent|spend|spending|lifetime|umsatz)\b(?:\s+\w+){{0,3}}?\s*({_MORE})\s*"
+        r"[$€£]?\s*(\d[\d,]*)"
+    ),
+    re.compile(
+        rf"({_MORE})\s*[$€£]?\s*(\d[\d,]*)\s*(?:€|eur\w*|\$|dollars?|bucks)?\s*"
+        r"(?:\w+\s+){0,2}?(?:umsatz|ausgegeben|spent|in total)"
+    ),
+)
+_NEVER_OPENED_RE = re.compile(
+    r"\bnever\s+(?:once\s+)?opened\b|\bhaven'?t opened a single\b|\bnoch nie\b[^.]{0,40}?geöffnet"
+    r"|\bnie\b[^.]{0,40}?geöffnet"
+)
+_NOT_OPENED_RE = re.compile(
+    r"\b(?:not|n't|hasn't|haven't)\s+opened\b[^.]{0,40}?\b(\d{1,3})\s*(day|week|month)"
+    r"|\bseit\s+(\d{1,3})\s*(tag|woche|monat)\w*\s+kein\w*\b[^.]{0,30}?geöffnet"
+)
+_ORDERS = r"(?:orders|purchases|bestellungen|käufe(?:n)?)\b"
+_FREQUENCY_RES: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("gt", re.compile(rf"\b(?:more than|over|>|mehr als)\s*(\d{{1,3}})\s*{_ORDERS}")),
+    ("gte", re.compile(rf"\b(?:at least|mindestens)\s*(\d{{1,3}})\s*{_ORDERS}")),
+    ("gte", re.compile(rf"\b(\d{{1,3}})\s*\+\s*{_ORDERS}")),
+    ("eq", re.compile(r"\bfirst[- ]time (?:buyers|customers)\b|\berstkäufer\w*()")),
+)
+"""Order counts named in the brief ("more than 5 orders", "3+ orders", "first-time buyers")."""
+_STAGE_WORDS: tuple[tuple[str, str], ...] = (
+    ("at_risk", r"\bat[- ]risk\b|\bgefährdet"),
+    ("lapsed", r"\blapsed\b"),
+    ("new", r"\bnew customers\b|\bneukunden\b"),
+    ("active", r"\bactive customers\b|\baktive\w* kunden\b"),
+)
+_COUNTRIES: tuple[tuple[str, str], ...] = (
+    ("DE", r"\b(?:in )?(?:germany|deutschland)\b"),
+    ("AT", r"\b(?:austria|österreich)\b"),
+    ("CH", r"\b(?:switzerland|schweiz)\b"),
+    ("GB", r"\b(?:uk|united kingdom|britain)\b"),
+    ("US", r"\b(?:us|usa|united states)\b customers|\bin the us\b"),
+    ("CA", r"\b(?:canada|kanada)\b"),
 )
 
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -198,8 +314,7 @@ def parse_brief(
     system = render_prompt(
         "parse_brief.j2", categories=list(categories), goals=[g.value for g in Goal]
     )
-    parsed, fallback = _generate_or_offline(
-        llm,
+    parsed, fallback = llm.generate_or_offline(
         "parse_brief",
         system=system,
         user=delimit("brief", text),
@@ -213,38 +328,6 @@ def parse_brief(
     if notes:
         parsed = parsed.model_copy(update={"assumptions": [*parsed.assumptions, *notes]})
     return parsed
-
-
-def _generate_or_offline(
-    llm: LLMClient,
-    task: str,
-    *,
-    system: str,
-    user: str,
-    schema: type[T],
-    offline: Callable[[], T],
-    campaign_id: str | None,
-) -> tuple[T, str | None]:
-    """The model's answer, or the offline engine's when the model keeps answering invalidly.
-
-    The second item is the note for the plan's assumptions when the offline engine took over.
-    """
-    try:
-        result = llm.generate(
-            task,
-            system=system,
-            user=user,
-            schema=schema,
-            offline=offline,
-            campaign_id=campaign_id,
-        )
-        return result, None
-    except LLMInvalidAnswer as exc:
-        note = (
-            f"The LLM's answers for {task} failed validation, so the offline engine did this "
-            f"step instead ({exc.detail[:300]})."
-        )
-        return offline(), note
 
 
 def _normalize_parse(parsed: BriefParse) -> BriefParse:
@@ -264,11 +347,11 @@ def _offline_parse(
     assumptions: list[str] = []
     questions: list[str] = []
 
-    goal = next((g for g, words in _GOAL_WORDS if any(w in low for w in words)), None)
+    goal = next((g for g, words in _GOAL_WORDS if any(_says(low, w) for w in words)), None)
     if goal is None:
         questions.append(_QUESTIONS[lang]["goal"])
 
-    channels = [c for c, words in _CHANNEL_WORDS.items() if any(w in low for w in words)]
+    channels = _channels_in_order(low)
     if not channels:
         channels = [Channel.EMAIL]
         assumptions.append("No channel named: using e-mail.")
@@ -286,12 +369,15 @@ def _offline_parse(
     for cat in categories:
         if re.search(rf"\b{re.escape(cat.lower())}\b", low):
             hints.append(f"category:{cat}")
+    opens = _opens_hints(low, assumptions)
+    hints.extend(opens)
     recency = _RECENCY_RE.search(low)
-    if recency and goal in (Goal.WINBACK, Goal.RETENTION, Goal.CROSS_SELL):
-        n, unit = int(recency.group(1)), recency.group(2)
-        days = n * {"day": 1, "week": 7, "month": 30}[unit]
+    if recency and not opens and goal in (Goal.WINBACK, Goal.RETENTION, Goal.CROSS_SELL):
+        n = int(recency.group(1)) if recency.group(1).isdigit() else 1
+        days = n * _RECENCY_DAYS.get(recency.group(2), 365)
         # lapsed for at least N days (win-back, retention); bought within N days (cross-sell)
         hints.append(f"recency_days_{'lte' if goal == Goal.CROSS_SELL else 'gte'}:{days}")
+    hints.extend(_audience_hints(low))
     hints.extend(_journey_hints(low))
     hints.extend(_catalog_hints(text, products, assumptions))
     start, end = _read_dates(low, now, assumptions)
@@ -347,6 +433,71 @@ _QUESTIONS: dict[str, dict[str, str]] = {
 """Clarifying questions per language of the brief."""
 
 
+_NEEDS_NEW = frozenset({"announce", "ankündig", "vorstellen"})
+"""Goal words that mean a launch only when the brief also says the thing is new ("announce the
+new boot", not "announce the sale")."""
+
+
+def _says(low: str, word: str) -> bool:
+    """True when the brief has the goal word (and, for `_NEEDS_NEW` words, says "new")."""
+    if word not in low:
+        return False
+    return word not in _NEEDS_NEW or re.search(r"\bnew\b|\bneue?[nrsm]?\b", low) is not None
+
+
+def _channels_in_order(low: str) -> list[Channel]:
+    """The channels the brief names, in the order it first names them ("SMS, then e-mail")."""
+    first: list[tuple[int, Channel]] = []
+    for channel, words in _CHANNEL_WORDS.items():
+        hits = [low.find(w) for w in words if w in low]
+        if hits:
+            first.append((min(hits), channel))
+    return [c for _, c in sorted(first)]
+
+
+def _opens_hints(low: str, assumptions: list[str]) -> list[str]:
+    """`opens_eq:0` for "never opened", `days_since_open_gte:N` for "not opened in N days"."""
+    hints: list[str] = []
+    window = _NOT_OPENED_RE.search(low)
+    if window:
+        n, unit = window.group(1, 2) if window.group(1) else window.group(3, 4)
+        hints.append(f"days_since_open_gte:{int(n) * _RECENCY_DAYS[unit]}")
+    elif _NEVER_OPENED_RE.search(low):
+        hints.append("opens_eq:0")
+    if hints:
+        assumptions.append(
+            "Opens are known only for messages sent with the open pixel on (brand kit "
+            "tracking.open_pixel): people whose opens were never tracked count as never opened."
+        )
+    return hints
+
+
+def _audience_hints(low: str) -> list[str]:
+    """Spend (`monetary_gt:200`), order count, lifecycle stage and country named in the
+    brief."""
+    hints: list[str] = []
+    for pattern in _MONETARY_RES:
+        m = pattern.search(low)
+        if m:
+            word, amount = m.group(1), float(m.group(2).replace(",", ""))
+            less = word in ("under", "less than", "below", "<", "unter", "weniger als")
+            op = "lt" if less else "gte" if word == "at least" else "gt"
+            hints.append(f"monetary_{op}:{amount:g}")
+            break
+    for op, pattern in _FREQUENCY_RES:
+        m = pattern.search(low)
+        if m:
+            hints.append(f"frequency_{op}:{m.group(1) or 1}")
+            break
+    stage = next((name for name, rx in _STAGE_WORDS if re.search(rx, low)), None)
+    if stage:
+        hints.append(f"stage:{stage}")
+    country = next((code for code, rx in _COUNTRIES if re.search(rx, low)), None)
+    if country:
+        hints.append(f"country:{country}")
+    return hints
+
+
 def _language(low: str) -> str:
     """`de` when the brief reads as German (common function words, umlauts), else `en`."""
     words = re.findall(r"[a-zäöüß]+", low)
@@ -359,8 +510,16 @@ def _read_offer(rest: str, assumptions: list[str]) -> tuple[Offer, list[str]]:
     low = rest.lower()
     constraints: list[str] = []
     offer = Offer()
-    if "free shipping" in low:
+    if re.search(r"free shipping|kostenlose\w* versand|gratis-?versand|versandkostenfrei", low):
         offer = Offer(kind="free_shipping")
+    elif re.search(r"\b(?:free )?gift\b|\bgeschenk", low):
+        offer = Offer(kind="gift")
+    amount = re.search(r"[$€£]\s?(\d+)\s*off|\b(\d+)\s*(?:€|eur\w*|dollars?)\s*(?:off|rabatt)", low)
+    if amount and not _PERCENT_RE.search(rest):
+        assumptions.append(
+            f"A fixed amount off ({amount.group(0).strip()}) is not an offer the system can send "
+            "yet: no discount is set. Give it as a percent, or as a code the shop honours."
+        )
     bogo = _BOGO_RE.search(rest)
     pct = _PERCENT_RE.search(rest)
     if bogo:
@@ -370,8 +529,8 @@ def _read_offer(rest: str, assumptions: list[str]) -> tuple[Offer, list[str]]:
         assumptions.append(
             f"Read as buy-one-get-one: {percent:g}% off applies to the second item only."
         )
-    elif pct and float(pct.group(1)) <= 100:
-        offer = Offer(kind="percent_off", percent=float(pct.group(1)))
+    elif pct and float(pct.group(1).replace(",", ".")) <= 100:
+        offer = Offer(kind="percent_off", percent=float(pct.group(1).replace(",", ".")))
     code = _CODE_RE.search(rest)
     if code and _looks_like_code(code.group(1)):
         if offer.kind == "none":
@@ -406,8 +565,6 @@ _DELAY_RE = re.compile(
     rf"\b{_AMOUNT}\s+(hour|day|week)s?\s+later\b|\b(?:after|wait)\s+{_AMOUNT}\s+(hour|day|week)s?\b"
 )
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-_START_RE = re.compile(r"\b(?:(next|this)\s+(" + "|".join(_WEEKDAYS) + r")|(tomorrow))\b")
-_DURATION_RE = re.compile(rf"\bfor\s+(?:the\s+next\s+)?{_AMOUNT}\s+(day|week)s?\b")
 
 
 def _amount(token: str) -> int:
@@ -417,40 +574,182 @@ def _amount(token: str) -> int:
 def _journey_hints(low: str) -> list[str]:
     """Delay between steps (`delay_hours:48`) and a follow-up condition (`condition:…`)."""
     hints: list[str] = []
-    delay = _DELAY_RE.search(low)
+    delay = _DELAY_RE.search(_english_time(low))
     if delay:
         n, unit = (delay.group(1), delay.group(2)) if delay.group(1) else delay.group(3, 4)
         hints.append(f"delay_hours:{_amount(n) * _UNIT_HOURS[unit]}")
-    if re.search(r"\b(?:didn't|did not|didnt|haven't|have not|not)\s+click", low):
+    if re.search(r"\b(?:didn't|did not|didnt|haven't|have not|not)\s+click|nicht geklickt", low):
         hints.append("condition:not_clicked")
     return hints
+
+
+_MONTHS = (
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+)
+_GERMAN_TIME_WORDS = {
+    "nächsten": "next",
+    "nächste": "next",
+    "diesen": "this",
+    "dieses": "this",
+    "diese": "this",
+    "montag": "monday",
+    "dienstag": "tuesday",
+    "mittwoch": "wednesday",
+    "donnerstag": "thursday",
+    "freitag": "friday",
+    "samstag": "saturday",
+    "sonntag": "sunday",
+    "morgen": "tomorrow",
+    "für": "for",
+    "ab": "from",
+    "vom": "from",
+    "bis": "to",
+    "nach": "after",
+    "später": "later",
+    "ein": "one",
+    "eine": "one",
+    "einen": "one",
+    "einem": "one",
+    "zwei": "two",
+    "drei": "three",
+    "vier": "four",
+    "fünf": "five",
+    "sechs": "six",
+    "sieben": "seven",
+    "stunde": "hour",
+    "stunden": "hours",
+    "h": "hours",
+    "tag": "day",
+    "tage": "days",
+    "tagen": "days",
+    "woche": "week",
+    "wochen": "weeks",
+    "lang": "long",
+    "januar": "january",
+    "februar": "february",
+    "märz": "march",
+    "mai": "may",
+    "juni": "june",
+    "juli": "july",
+    "oktober": "october",
+    "dezember": "december",
+}
+_WEEKDAY_RX = "|".join(_WEEKDAYS)
+_MONTH_RX = "|".join(_MONTHS)
+_ABS_DATE_RE = re.compile(
+    rf"\b(?:({_MONTH_RX})\s+(\d{{1,2}})(?:st|nd|rd|th)?\b"
+    rf"|(\d{{1,2}})(?:st|nd|rd|th|\.)?\s+(?:of\s+)?({_MONTH_RX})\b"
+    rf"|(\d{{1,2}})\.?\s+(?:to|-|–)\s+(?=\d{{1,2}}\.?\s+({_MONTH_RX})\b)"
+    r"|\bthe\s+(\d{1,2})(?:st|nd|rd|th)\b)"
+)
+_WEEKDAY_RE = re.compile(
+    rf"\b(?:(next|this)\s+|(?:on|starting|from|until|through|to|till|by)\s+)({_WEEKDAY_RX})\b"
+    r"|\b(tomorrow)\b"
+)
+_DURATION_RE = re.compile(
+    rf"\bfor\s+(?:the\s+next\s+)?{_AMOUNT}\s+(hour|day|week)s?\b"
+    rf"|\b{_AMOUNT}\s+(day|week)s?\s+long\b"
+)
+_MONTH_END_RE = re.compile(r"\bend of (?:the|this) month\b|\bende des monats\b")
+
+
+def _english_time(low: str) -> str:
+    """German date and delay words as English ones, so one set of patterns reads both."""
+    return re.sub(
+        r"[a-zäöüß]+", lambda m: _GERMAN_TIME_WORDS.get(m.group(0), m.group(0)), low
+    ).replace("48h", "48 hours")
+
+
+def _date_on(now: datetime, month: int, day: int) -> datetime | None:
+    """Midnight UTC of the next `month`/`day` on or after `now`'s day."""
+    base = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    for year in (now.year, now.year + 1):
+        try:
+            when = base.replace(year=year, month=month, day=day)
+        except ValueError:
+            return None
+        if when >= base:
+            return when
+    return None
+
+
+def _absolute_dates(text: str, now: datetime) -> list[tuple[int, datetime]]:
+    """(position, date) of "December 1st", "1. Dezember", "27. to 30. November", "the 15th"."""
+    out: list[tuple[int, datetime]] = []
+    for m in _ABS_DATE_RE.finditer(text):
+        if m.group(1):
+            month, day = _MONTHS.index(m.group(1)) + 1, int(m.group(2))
+        elif m.group(3):
+            month, day = _MONTHS.index(m.group(4)) + 1, int(m.group(3))
+        elif m.group(5):
+            month, day = _MONTHS.index(m.group(6)) + 1, int(m.group(5))
+        else:
+            day = int(m.group(7))
+            month = now.month if day >= now.day else now.month % 12 + 1
+        when = _date_on(now, month, day)
+        if when is not None:
+            out.append((m.start(), when))
+    return out
 
 
 def _read_dates(
     low: str, now: datetime | None, assumptions: list[str]
 ) -> tuple[datetime | None, datetime | None]:
-    """Start and end from "next Monday", "tomorrow", "for two weeks", relative to `now`."""
-    start_match = _START_RE.search(low)
-    duration = _DURATION_RE.search(low)
-    if not start_match and not duration:
-        return None, None
+    """Start and end (exclusive) from "next Monday", "tomorrow", "for two weeks", "December
+    1st", "November 27 to November 30", "until Sunday", "end of the month" (German too),
+    relative to `now`."""
+    text = _english_time(low)
+    weekdays = list(_WEEKDAY_RE.finditer(text))
+    duration = _DURATION_RE.search(text)
+    month_end = _MONTH_END_RE.search(low)
     if now is None:
-        assumptions.append("Dates in the brief were not resolved (no reference time): start now.")
+        if weekdays or duration or month_end or _ABS_DATE_RE.search(text):
+            assumptions.append(
+                "Dates in the brief were not resolved (no reference time): start now."
+            )
         return None, None
     day = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    start: datetime | None = None
-    if start_match and start_match.group(3):
-        start = day + timedelta(days=1)
-    elif start_match:
-        ahead = (_WEEKDAYS.index(start_match.group(2)) - now.weekday()) % 7
-        if start_match.group(1) == "next" and ahead == 0:
+    found = _absolute_dates(text, now)
+    for m in weekdays:
+        if m.group(3):
+            found.append((m.start(), day + timedelta(days=1)))
+            continue
+        ahead = (_WEEKDAYS.index(m.group(2)) - now.weekday()) % 7
+        if m.group(1) == "next" and ahead == 0:
             ahead = 7
-        start = day + timedelta(days=ahead)
-    first = start or now
-    end = None
-    if duration:
-        n = _amount(duration.group(1))
-        end = first + timedelta(days=n * (7 if duration.group(2) == "week" else 1))
+        found.append((m.start(), day + timedelta(days=ahead)))
+    found.sort(key=lambda x: x[0])
+    start: datetime | None = None
+    end: datetime | None = None
+    for pos, when in found:
+        before = text[max(0, pos - 12) : pos]
+        is_end = re.match(r"(?:until|through|to|till|by)\b", text[pos:]) or re.search(
+            r"\b(?:until|through|to|till|by)\s+$", before
+        )
+        if (is_end or start is not None) and end is None and (start is None or when >= start):
+            end = when + timedelta(days=1)
+        elif start is None:
+            start = when
+    if duration and end is None:
+        n, unit = duration.group(1, 2) if duration.group(1) else duration.group(3, 4)
+        end = (start or now) + timedelta(hours=_amount(n) * _UNIT_HOURS[unit])
+    if month_end and end is None:
+        end = _date_on(now, now.month % 12 + 1, 1) if now.month < 12 else None
+        if end is None:
+            end = day.replace(year=now.year + 1, month=1, day=1)
+    if start is None and end is None:
+        return None, None
     assumptions.append(
         "Dates read in UTC: start "
         + (f"{start:%A %Y-%m-%d}" if start else "now")
@@ -524,12 +823,17 @@ def _names(product: Product, word: str) -> bool:
 
 
 _OPTED_OUT_RE = re.compile(
-    r"\b(?:opted[- ]out|opt[- ]outs?|unsubscribed|unsubscribers|without consent|"
-    r"did not consent|didn't consent|no consent)\b"
+    r"\b(?:opted[- ]out|opt[- ]outs?|unsubscribed|unsubscribers|unsubscribe list|without consent|"
+    r"did not consent|didn't consent|no consent|never agreed|replied stop|data broker|"
+    r"(?:bought|purchased|rented) (?:e-?mail )?(?:list|addresses)|abgemeldet|abmeldeliste|"
+    r"keiner \w+ zugestimmt|nicht zugestimmt|ohne einwilligung|gekaufte\w* adress\w*)\b"
 )
 
 
-_EXCLUSION_RE = re.compile(r"\b(?:exclud\w*|except|not|no|without|skip\w*|minus|leave out)\b")
+_EXCLUSION_RE = re.compile(
+    r"\b(?:exclud\w*|except|not|no|without|skip\w*|minus|leave out|don't|dont|never|"
+    r"nicht|kein\w*|niemand\w*|ohne|außer|ausgenommen)\b"
+)
 
 
 def _consent_conflicts(low: str) -> list[str]:
@@ -538,7 +842,7 @@ def _consent_conflicts(low: str) -> list[str]:
     asks = [
         m
         for m in _OPTED_OUT_RE.finditer(low)
-        if not _EXCLUSION_RE.search(low[max(0, m.start() - 30) : m.start()])
+        if not _EXCLUSION_RE.search(low[max(0, m.start() - 40) : m.start()])
     ]
     if not asks:
         return []
@@ -565,8 +869,7 @@ def draft_plan(
         categories=list(categories),
         channels=[c.value for c in objective.channels],
     )
-    draft, fallback = _generate_or_offline(
-        llm,
+    draft, fallback = llm.generate_or_offline(
         "draft_plan",
         system=system,
         user=delimit("objective", objective.model_dump(mode="json")),
@@ -591,6 +894,7 @@ def _offline_plan(objective: Objective) -> PlanDraft:
     cat = _hint(objective, "category")
     cat_filter = [AudienceFilter(feature="favorite_category", op="eq", value=cat)] if cat else []
     bought = _hint(objective, "bought")
+    recency_hint = _hint(objective, "recency_days_gte") or _hint(objective, "recency_days_lte")
     recency = float(_hint(objective, "recency_days_gte") or 90)
     bought_within = float(_hint(objective, "recency_days_lte") or 60)
     first = objective.channels[0]
@@ -651,6 +955,12 @@ def _offline_plan(objective: Objective) -> PlanDraft:
         ),
     }
     filters, name, gap, brief1, brief2 = recipes[objective.goal]
+    named = _named_filters(objective)
+    if named and objective.goal != Goal.CART_RECOVERY:
+        # the brief says who: its filters replace the recipe's (kept: a recency it gave)
+        kept = [f for f in filters if f.feature == "recency_days"] if recency_hint else []
+        filters = kept + named
+        name = "; ".join(_describe(f) for f in filters)
     if bought:
         bought_filter = AudienceFilter(feature="bought", op="contains", value=bought)
         if objective.goal == Goal.PRODUCT_LAUNCH:  # past buyers replace recent browsers
@@ -659,6 +969,10 @@ def _offline_plan(objective: Objective) -> PlanDraft:
             filters, name = [*filters, bought_filter], f"{name}, bought a {bought} before"
     gap = float(_hint(objective, "delay_hours") or gap)
     follow_up = _follow_up_condition(objective)
+    country = _hint(objective, "country")
+    if country:
+        filters = [*filters, AudienceFilter(feature="country", op="eq", value=country)]
+        name = f"{name}, in {country}"
     audience = Audience(
         name=name + (f", favourite category {cat}" if cat else ""),
         description=f"Offline recipe for {objective.goal.value}.",
@@ -687,6 +1001,37 @@ def _offline_plan(objective: Objective) -> PlanDraft:
             "lift."
         ),
     )
+
+
+_NAMED_HINTS: tuple[tuple[str, str, str], ...] = (
+    ("stage", "lifecycle_stage", "eq"),
+    ("monetary_gt", "monetary", "gt"),
+    ("monetary_gte", "monetary", "gte"),
+    ("monetary_lt", "monetary", "lt"),
+    ("frequency_gt", "frequency", "gt"),
+    ("frequency_gte", "frequency", "gte"),
+    ("frequency_eq", "frequency", "eq"),
+    ("opens_eq", "opens", "eq"),
+    ("days_since_open_gte", "days_since_open", "gte"),
+)
+"""Audience hints that name who the campaign is for: hint key, feature, operator."""
+
+
+def _named_filters(objective: Objective) -> list[AudienceFilter]:
+    """Filters for the audience the brief itself described (stage, spend, opens)."""
+    out: list[AudienceFilter] = []
+    for key, feature, op in _NAMED_HINTS:
+        value = _hint(objective, key)
+        if value is not None:
+            out.append(
+                AudienceFilter.model_validate({"feature": feature, "op": op, "value": value})
+            )
+    return out
+
+
+def _describe(f: AudienceFilter) -> str:
+    """A filter in words for an audience name (`monetary gt 200`)."""
+    return f"{f.feature.replace('_', ' ')} {f.op} {f.value}"
 
 
 def _follow_up_condition(objective: Objective) -> Literal["not_converted", "not_clicked"]:

@@ -6,6 +6,7 @@ A read model over core's repositories plus the optimizer's measurement; it runs 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 
 from pydantic import BaseModel
@@ -16,11 +17,30 @@ from core import campaigns as repo
 from core import messages as outbox
 from core.db import Database
 from core.lifecycle import complete_campaign, measurement_closes_at
-from core.llm_usage import count_calls
+from core.llm_usage import count_calls, usage_by_model
 from core.models import CampaignStatus, Plan
 from core.outcomes import daily_activity
 from core.revisions import RevisionView, list_revisions
+from core.settings import LLMPrice
 from tools.statistics import proportion_lift
+
+
+class LLMSpend(BaseModel):
+    """A campaign's token use and what it cost, from the recorded usage and a price table."""
+
+    prompt_tokens: int
+    """Prompt (input) tokens over every call and attempt."""
+    completion_tokens: int
+    """Completion (output) tokens over every call and attempt."""
+    cost_usd: float | None
+    """Cost at `Settings.llm_prices`; None when a model that used tokens has no price."""
+    unpriced_models: list[str]
+    """Models that used tokens but are not in the price table."""
+    by_task: dict[str, dict[str, int]]
+    """Per task (parse_brief, draft_plan, write_variants …): calls, prompt and completion
+    tokens."""
+    fallbacks: list[str]
+    """Tasks the offline engine did because the LLM could not (one entry per time)."""
 
 
 class CampaignReport(BaseModel):
@@ -42,10 +62,50 @@ class CampaignReport(BaseModel):
     """Guardrail findings by severity."""
     llm_calls: int
     """LLM calls made for the campaign."""
+    llm_spend: LLMSpend | None = None
+    """Tokens and their cost, and the steps that fell back to the offline engine."""
 
 
-def campaign_report(db: Database, campaign_id: str) -> CampaignReport:
-    """The report of one campaign, or `NotFound`."""
+def llm_spend(db: Database, campaign_id: str, prices: Mapping[str, LLMPrice]) -> LLMSpend:
+    """Tokens, cost and fallbacks of a campaign; `prices` are $ per 1M tokens per model."""
+    prompt = completion = 0
+    cost = 0.0
+    unpriced: set[str] = set()
+    by_task: dict[str, dict[str, int]] = {}
+    fallbacks: list[str] = []
+    for model, engine, task, calls, pt, ct in usage_by_model(db, campaign_id):
+        if engine == "fallback":
+            fallbacks.extend([task] * calls)
+            continue
+        row = by_task.setdefault(task, {"calls": 0, "prompt_tokens": 0, "completion_tokens": 0})
+        row["calls"] += calls
+        row["prompt_tokens"] += pt
+        row["completion_tokens"] += ct
+        prompt, completion = prompt + pt, completion + ct
+        if pt or ct:
+            price = prices.get(model)
+            if price is None:
+                unpriced.add(model)
+            else:
+                cost += (pt * price.input + ct * price.output) / 1e6
+    return LLMSpend(
+        prompt_tokens=prompt,
+        completion_tokens=completion,
+        cost_usd=None if unpriced else round(cost, 6),
+        unpriced_models=sorted(unpriced),
+        by_task=by_task,
+        fallbacks=fallbacks,
+    )
+
+
+def campaign_report(
+    db: Database,
+    campaign_id: str,
+    *,
+    prices: Mapping[str, LLMPrice] | None = None,
+) -> CampaignReport:
+    """The report of one campaign, or `NotFound`. With `prices` (`Settings.llm_prices`), the
+    report prices the campaign's token use."""
     camp = repo.get_campaign(db, campaign_id)
     return CampaignReport(
         campaign=camp,
@@ -56,6 +116,7 @@ def campaign_report(db: Database, campaign_id: str) -> CampaignReport:
         revisions=list_revisions(db, campaign_id),
         findings=repo.count_findings(db, campaign_id),
         llm_calls=count_calls(db, campaign_id),
+        llm_spend=llm_spend(db, campaign_id, prices) if prices is not None else None,
     )
 
 

@@ -14,7 +14,7 @@ from brand_guardrails.checker import CopyToCheck, check_message
 from brand_guardrails.judge import judge
 from brand_guardrails.kit import BrandKit
 from core.models import Finding, Objective, Severity, VariantTemplate
-from tools.llm import LLMClient
+from tools.llm import LLMClient, LLMInvalidAnswer, LLMUnavailable
 
 
 def review_variant(
@@ -46,7 +46,7 @@ def review_variant(
         )
         found = check_message(kit, copy)
         if i == 0 and llm is not None:
-            found += judge(llm, kit, copy, campaign_id=_campaign_id(variant))
+            found += _judged(llm, kit, copy, _campaign_id(variant))
         for f in found:
             findings.setdefault((f.rule_id, f.span, f.field), f)
     for lang in sorted(variant.translations):  # each translation, checked in its language
@@ -85,6 +85,28 @@ def review_variant(
             f = f.model_copy(update={"explanation": f"({lang} translation) {f.explanation}"})
             findings.setdefault((f.rule_id, f.span, f.field), f)
     return list(findings.values())
+
+
+def _judged(llm: LLMClient, kit: BrandKit, copy: CopyToCheck, cid: str | None) -> list[Finding]:
+    """The judge's findings; when the model keeps answering invalidly or the endpoint stays
+    unavailable, a warning that only the deterministic checks ran (and the fallback noted)."""
+    try:
+        return judge(llm, kit, copy, campaign_id=cid)
+    except (LLMInvalidAnswer, LLMUnavailable) as exc:
+        llm.note_fallback("judge_copy", cid, exc)
+        return [
+            Finding(
+                rule_id="judge.unavailable",
+                severity=Severity.WARN,
+                span=None,
+                explanation=(
+                    "The LLM judge could not review this copy (its answers failed validation or "
+                    "the endpoint kept failing): only the deterministic checks ran."
+                ),
+                suggested_fix="Read the copy for tone and claims before approving.",
+                field="message",
+            )
+        ]
 
 
 def _campaign_id(variant: VariantTemplate) -> str | None:

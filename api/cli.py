@@ -485,7 +485,14 @@ def report(campaign_id: Annotated[str, typer.Argument(help="The campaign id.")])
 
     deps = build_deps(_settings(), with_rules=False)
     try:
-        print(json.dumps(campaign_report(deps.db, campaign_id).model_dump(mode="json"), indent=2))
+        print(
+            json.dumps(
+                campaign_report(deps.db, campaign_id, prices=deps.settings.llm_prices).model_dump(
+                    mode="json"
+                ),
+                indent=2,
+            )
+        )
     except NotFound as exc:
         raise _fail(str(exc)) from exc
 
@@ -612,14 +619,25 @@ def eval_(
     shared_data: Annotated[
         Path | None, typer.Option(help="Folder of the shared real data sets (optional).")
     ] = None,
+    planner: Annotated[
+        bool,
+        typer.Option(
+            "--planner",
+            help="Run the planner eval instead (briefs → plans; the LLM engine when configured).",
+        ),
+    ] = False,
 ) -> None:
-    """Run the guardrail evals; exits non-zero when a threshold is missed."""
+    """Run the guardrail evals (or, with --planner, the planner eval); exits non-zero when a
+    threshold is missed."""
     from brand_guardrails.kit import load_brand_kit
     from evals.runner import DATASETS_DIR, run_evals
     from tools.llm import LLMClient
 
     settings = _settings()
     out = report or settings.data_dir / "eval"
+    if planner:
+        _planner_eval(settings, out)
+        return
     kit = load_brand_kit(settings.brand_path)
     llm = LLMClient(settings)  # offline: the adversarial-generation part is skipped and reported
     try:
@@ -634,6 +652,37 @@ def eval_(
             err.print(f"[red]FAIL[/red] {f}")
         raise typer.Exit(1)
     console.print("[green]all eval thresholds met[/green]")
+
+
+def _planner_eval(settings: Settings, out: Path) -> None:
+    """`autocmo eval --planner`: score the planner on the shipped briefs and print the table."""
+    from evals.planner_eval import (
+        load_planner_cases,
+        planner_table,
+        run_planner_eval,
+        sample_catalog,
+        write_planner_report,
+    )
+    from evals.runner import DATASETS_DIR
+    from tools.llm import LLMClient
+
+    llm = LLMClient(settings)
+    try:
+        res = run_planner_eval(
+            llm,
+            cases=load_planner_cases(DATASETS_DIR / "planner_briefs.jsonl"),
+            products=sample_catalog(),
+        )
+    finally:
+        llm.close()
+    path = write_planner_report(res, out)
+    console.print(planner_table(res), markup=False, highlight=False)
+    console.print(f"planner eval report: {path.with_suffix('.json')}")
+    if not res.passed:
+        for f in res.failures:
+            err.print(f"[red]FAIL[/red] {f}")
+        raise typer.Exit(1)
+    console.print("[green]all planner eval thresholds met[/green]")
 
 
 @app.command()

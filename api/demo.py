@@ -334,7 +334,7 @@ def run_demo(
                     console.print("  no revision: not enough evidence yet")
 
     with progress.stage("Final measurement"):
-        rep = campaign_report(deps.db, cid)
+        rep = campaign_report(deps.db, cid, prices=s.llm_prices)
         m = rep.measurement
         lift = m.conversion_lift
         lj = lift.model_dump(mode="json") if lift else {}
@@ -392,6 +392,8 @@ def run_demo(
         "optimizer_revisions": revisions,
         "llm_calls": deps.llm.calls,
         "llm_tokens": {"prompt": deps.llm.prompt_tokens, "completion": deps.llm.completion_tokens},
+        "llm_spend": rep.llm_spend.model_dump(mode="json") if rep.llm_spend else None,
+        "llm_fallbacks": [f.model_dump(mode="json") for f in deps.llm.fallbacks],
         "simulated": "Outcomes come from the response simulator (synthetic customers), "
         "reported through the production paths (event API ingestion, tracking links).",
         "elapsed_s": round(time.perf_counter() - progress.t0, 1),
@@ -413,6 +415,23 @@ def _summary(console: Console, r: dict[str, Any], path: Path) -> None:
     console.print()
     console.print("[bold]Summary[/bold]")
     console.print(f"  engine: {r['engine']}   LLM calls: {r['llm_calls']}")
+    spend = r.get("llm_spend") or {}
+    if r["engine"] == "openai":
+        cost = spend.get("cost_usd")
+        console.print(
+            f"  LLM tokens: {r['llm_tokens']['prompt']} in, {r['llm_tokens']['completion']} out; "
+            + (
+                f"cost ${cost:.4f}"
+                if cost is not None
+                else f"cost unknown (no price for {', '.join(spend.get('unpriced_models', []))};"
+                " set AUTOCMO_LLM_PRICES)"
+            )
+        )
+        fell = Counter(f["task"] for f in r["llm_fallbacks"])
+        console.print(
+            "  steps the offline engine did because the LLM could not: "
+            + (", ".join(f"{t} ×{n}" for t, n in sorted(fell.items())) or "none")
+        )
     console.print(
         f"  audience {r['audience_size']} (holdout {r['holdout_size']}), "
         f"{r['messages_sent']} messages sent, skipped: {r['skipped'] or 'none'}"

@@ -40,3 +40,22 @@ def record_usage(
                 at=utcnow(),
             )
         )
+
+
+def usage_by_model(db: Database, campaign_id: str) -> list[tuple[str, str, str, int, int, int]]:
+    """A campaign's LLM use per (model, engine, task): calls, prompt and completion tokens."""
+    with db.session() as s:
+        rows = s.execute(
+            select(
+                LLMUsageRow.model,
+                LLMUsageRow.engine,
+                LLMUsageRow.task,
+                func.count(),
+                func.coalesce(func.sum(LLMUsageRow.prompt_tokens), 0),
+                func.coalesce(func.sum(LLMUsageRow.completion_tokens), 0),
+            )
+            .where(LLMUsageRow.campaign_id == campaign_id)
+            .group_by(LLMUsageRow.model, LLMUsageRow.engine, LLMUsageRow.task)
+            .order_by(LLMUsageRow.task, LLMUsageRow.engine)
+        )
+        return [(m, e, t, int(n), int(pt), int(ct)) for m, e, t, n, pt, ct in rows]

@@ -336,6 +336,8 @@ FILTER_FEATURE_KINDS: dict[str, FilterFeatureKind] = {
     "lifecycle_stage": "text",
     "country": "text",
     "bought": "list",
+    "opens": "number",
+    "days_since_open": "number",
 }
 """The value type of each audience feature."""
 _OPS_BY_KIND: dict[str, frozenset[str]] = {
@@ -388,9 +390,12 @@ class AudienceFilter(_Model):
         "country",
         "views_30d",
         "bought",
+        "opens",
+        "days_since_open",
     ]
     """Customer feature computed from events (`bought`: names and categories of products
-    the person ordered; `contains` matches a whole word of one of them, any case)."""
+    the person ordered; `contains` matches a whole word of one of them, any case) and from
+    outcomes (`opens`: messages opened; `days_since_open`: None if never)."""
     op: FilterOp
     """Comparison."""
     value: Any
@@ -400,7 +405,8 @@ class AudienceFilter(_Model):
     def _check_value(self) -> AudienceFilter:
         """Type the value per feature and operator, so a filter that validates can be matched.
 
-        Numbers (recency_days, frequency, monetary, views_30d) take every operator but
+        Numbers (recency_days, frequency, monetary, views_30d, opens, days_since_open) take
+        every operator but
         `contains`, with a number (or numeric string) or, for `in`, a list of numbers;
         `cart_abandoned` takes `eq`/`ne` with true/false; text features take `eq`, `ne`, `in`
         and `contains` with text, and `lifecycle_stage` only its known stages; `bought` takes

@@ -11,7 +11,7 @@ import secrets
 from importlib.resources import files
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, model_validator
+from pydantic import AliasChoices, BaseModel, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROCESS_ENVIRONMENT = {
@@ -41,6 +41,15 @@ def set_process_environment() -> None:
 def sample_brand_kit() -> Path:
     """The sample brand kit (Northwind Outfitters), shipped as package data of `brands`."""
     return Path(str(files("brands") / "sample" / "brand.yaml"))
+
+
+class LLMPrice(BaseModel):
+    """A model's list price in US dollars per million tokens."""
+
+    input: float = Field(ge=0)
+    """Per million prompt (input) tokens."""
+    output: float = Field(ge=0)
+    """Per million completion (output) tokens."""
 
 
 class Settings(BaseSettings):
@@ -74,12 +83,6 @@ class Settings(BaseSettings):
     )
     """Model name sent to the endpoint."""
 
-    llm_prices: dict[str, tuple[float, float]] = Field(
-        default_factory=lambda: {"gpt-4o-mini": (0.15, 0.60), "gpt-4o": (2.50, 10.00)},
-        validation_alias=AliasChoices("AUTOCMO_LLM_PRICES", "llm_prices"),
-    )
-    """USD per million (prompt, completion) tokens, by model name; a JSON object in the
-    environment, e.g. `{"my-model": [0.5, 1.5]}`. Cost ceilings need the model's price."""
     llm_timeout_s: float = Field(
         default=60.0, validation_alias=AliasChoices("AUTOCMO_LLM_TIMEOUT", "llm_timeout_s")
     )
@@ -89,6 +92,19 @@ class Settings(BaseSettings):
         default=4, validation_alias=AliasChoices("AUTOCMO_LLM_MAX_ATTEMPTS", "llm_max_attempts")
     )
     """Attempts per LLM call on transient errors (timeouts, 429, 5xx)."""
+
+    llm_prices: dict[str, LLMPrice] = Field(
+        default_factory=lambda: {
+            "gpt-4o-mini": LLMPrice(input=0.15, output=0.60),
+            "gpt-4o": LLMPrice(input=2.50, output=10.00),
+            "gpt-4.1-mini": LLMPrice(input=0.40, output=1.60),
+        },
+        validation_alias=AliasChoices("AUTOCMO_LLM_PRICES", "llm_prices"),
+    )
+    """US dollars per million tokens per model, `{"model": {"input": …, "output": …}}` (JSON);
+    the campaign report prices its token use with it, and per-person copy keeps its cost
+    ceiling with it. Check your provider's current prices:
+    these defaults are list prices at the time of writing, and a model not listed is unpriced."""
 
     smtp_host: str | None = Field(
         default=None, validation_alias=AliasChoices("AUTOCMO_SMTP_HOST", "smtp_host")

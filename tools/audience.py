@@ -25,8 +25,8 @@ from sqlalchemy import ColumnElement, and_, case, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from core.customers import get_customers
-from core.db import CustomerRow, Database, EventRow, ProductRow, UTCDateTime
-from core.models import Audience, AudienceFilter, Plan
+from core.db import CustomerRow, Database, EventRow, OutcomeRow, ProductRow, UTCDateTime
+from core.models import Audience, AudienceFilter, OutcomeKind, Plan
 
 ORDER = "Order Completed"
 """Event name of a purchase."""
@@ -79,6 +79,12 @@ class CustomerFeatures(BaseModel):
     """Product of the most recent add-to-cart."""
     bought: list[str] = []
     """Names and categories of the products the person ordered, sorted (for "bought a tent")."""
+    opens: int = 0
+    """Messages the person opened (`opened` outcomes of any campaign; known only where the open
+    pixel is on)."""
+    days_since_open: float | None = None
+    """Days since the person last opened a message; None if never (a `gt`/`gte` filter counts
+    never as longer than any window: "not opened in 90 days" includes people who never did)."""
 
 
 def _chunks(ids: Sequence[str]) -> Iterator[Sequence[str]]:
@@ -116,7 +122,7 @@ def _stage(
 def _features_for(
     session: Session, as_of: datetime, ids: Sequence[str] | None
 ) -> dict[str, CustomerFeatures]:
-    """Features for `ids` (or everyone when None) in four aggregate queries."""
+    """Features for `ids` (or everyone when None) in five aggregate queries."""
     in_scope: list[ColumnElement[bool]] = [EventRow.timestamp <= as_of]
     people = select(CustomerRow.id, CustomerRow.country)
     if ids is not None:
@@ -206,6 +212,16 @@ def _features_for(
     for uid, name, cat in session.execute(ordered):
         bought.setdefault(uid, set()).update(x for x in (name, cat) if x)
 
+    opened_q = select(OutcomeRow.customer_id, func.count(), _ts(func.max(OutcomeRow.at))).where(
+        OutcomeRow.kind == OutcomeKind.OPENED.value, OutcomeRow.at <= as_of
+    )
+    if ids is not None:
+        opened_q = opened_q.where(OutcomeRow.customer_id.in_(ids))
+    opened: dict[str, tuple[int, datetime]] = {
+        uid: (int(n), at)
+        for uid, n, at in session.execute(opened_q.group_by(OutcomeRow.customer_id))
+    }
+
     out: dict[str, CustomerFeatures] = {}
     cart_since = as_of - timedelta(days=CART_DAYS)
     for cid, country in countries.items():
@@ -234,6 +250,10 @@ def _features_for(
             last_bought_product_id=last.get((cid, ORDER)),
             last_cart_product_id=last.get((cid, CART)),
             bought=sorted(bought.get(cid, ())),
+            opens=opened[cid][0] if cid in opened else 0,
+            days_since_open=(
+                (as_of - opened[cid][1]).total_seconds() / 86400.0 if cid in opened else None
+            ),
         )
     return out
 
@@ -282,6 +302,8 @@ def _coerce(feature_value: Any, value: Any) -> Any:
 
 def _holds(f: AudienceFilter, actual: Any) -> bool:
     if f.op in _NUMERIC_OPS:
+        if actual is None and f.feature == "days_since_open":
+            return f.op in ("gt", "gte")  # never opened: longer ago than any window
         if actual is None:
             return False
         value = _coerce(actual, f.value)

@@ -3,6 +3,12 @@
 With `OPENAI_API_KEY` set, `LLMClient.generate` asks an OpenAI-compatible endpoint for a reply
 that matches a pydantic model (a strict JSON schema), retries transient failures with tenacity
 and records token usage. Without a key it returns the caller's deterministic `offline()` result.
+
+Servers differ: one that rejects `json_schema` structured outputs (400/422) is asked again in
+JSON mode, then with a forced tool call, then with the schema in the prompt; the mode that works
+is kept for the client's later calls. A reply wrapped in prose or a code fence is read from the
+JSON inside it. `generate_or_offline` hands a step to the offline engine when the model keeps
+answering invalidly or the endpoint keeps timing out, rate-limiting or failing (5xx), and says so.
 """
 
 from __future__ import annotations
@@ -41,8 +47,8 @@ class LLMUsage(BaseModel):
 
     task: str
     """What the call was for, e.g. `parse_brief` (also the JSON schema name sent)."""
-    engine: Literal["openai", "offline"]
-    """Which engine answered."""
+    engine: Literal["openai", "offline", "fallback"]
+    """Which engine answered (`fallback`: the offline engine, after the LLM failed the step)."""
     model: str
     """Model name sent to the endpoint (`offline` for the offline engine)."""
     prompt_tokens: int
@@ -69,6 +75,30 @@ class LLMInvalidAnswer(LLMError):
         super().__init__(message)
         self.detail = detail
         """What was wrong with the last reply (e.g. the validation errors)."""
+
+
+class LLMUnavailable(LLMError):
+    """The endpoint kept timing out, rate-limiting (429) or failing (5xx) after every attempt.
+
+    A temporary condition of the endpoint, so a caller with a deterministic alternative may use
+    it instead for this step.
+    """
+
+
+StructuredMode = Literal["json_schema", "json_object", "tools", "prompt"]
+"""How the reply's structure is asked for, from the strictest to the most widely supported."""
+_MODES: tuple[StructuredMode, ...] = ("json_schema", "json_object", "tools", "prompt")
+
+
+class LLMFallback(BaseModel):
+    """A step the offline engine did because the LLM could not (`generate_or_offline`)."""
+
+    task: str
+    """The step, e.g. `draft_plan`."""
+    campaign_id: str | None
+    """The campaign it was for."""
+    reason: str
+    """What went wrong with the LLM."""
 
 
 class _MalformedReply(Exception):
@@ -141,6 +171,10 @@ class LLMClient:
         self.calls = 0
         self.prompt_tokens = 0
         self.completion_tokens = 0
+        self.mode: StructuredMode = "json_schema"
+        """How structured replies are asked for; moves down `_MODES` when a server rejects one."""
+        self.fallbacks: list[LLMFallback] = []
+        """Steps the offline engine did instead of the LLM, in order."""
         self._client: openai.OpenAI | None = None
         if self.engine == "openai":
             self._client = openai.OpenAI(
@@ -208,6 +242,58 @@ class LLMClient:
                 )
             )
 
+    def generate_or_offline(
+        self,
+        task: str,
+        *,
+        system: str,
+        user: str,
+        schema: type[T],
+        offline: Callable[[], T],
+        campaign_id: str | None = None,
+    ) -> tuple[T, str | None]:
+        """`generate`, or `offline()` when the model keeps answering invalidly or the endpoint
+        stays unavailable (timeouts, 429, 5xx) after the bounded attempts.
+
+        The second item is a note for the plan or report when the offline engine took over
+        (None otherwise); the fallback is also kept in `fallbacks` and recorded as usage with
+        engine `fallback`. Permanent errors (bad key, model or URL) still raise `LLMError`.
+        """
+        try:
+            return self.generate(
+                task,
+                system=system,
+                user=user,
+                schema=schema,
+                offline=offline,
+                campaign_id=campaign_id,
+            ), None
+        except (LLMInvalidAnswer, LLMUnavailable) as exc:
+            note = self.note_fallback(task, campaign_id, exc)
+            return offline(), note
+
+    def note_fallback(self, task: str, campaign_id: str | None, exc: LLMError) -> str:
+        """Keep and record that the offline engine (or nothing, for the judge) did `task`
+        because of `exc`; returns the note for the plan or report."""
+        reason = exc.detail if isinstance(exc, LLMInvalidAnswer) else str(exc)
+        fallback = LLMFallback(task=task, campaign_id=campaign_id, reason=reason[:300])
+        self.fallbacks.append(fallback)
+        self._record(
+            LLMUsage(
+                task=task,
+                engine="fallback",
+                model="offline",
+                prompt_tokens=0,
+                completion_tokens=0,
+                attempts=1,
+                campaign_id=campaign_id,
+            )
+        )
+        return (
+            f"The LLM could not do {task} (its answers failed validation or the endpoint kept "
+            f"failing), so the offline engine did this step instead ({fallback.reason})."
+        )
+
     # --- OpenAI engine --------------------------------------------------------------------
 
     def _generate_openai(
@@ -220,18 +306,53 @@ class LLMClient:
         schema: type[T],
     ) -> T:
         response_format = _response_format(schema, task)
+        name = response_format["json_schema"]["name"]
         messages: list[ChatCompletionMessageParam] = [
             {"role": "system", "content": system},
             {"role": "user", "content": user},
         ]
 
+        def request() -> ChatCompletion:
+            mode = self.mode
+            extra: dict[str, Any] = {}
+            sent = messages
+            if mode == "json_schema":
+                extra["response_format"] = response_format
+            else:
+                schema_text = json.dumps(response_format["json_schema"]["schema"])
+                instruction = (
+                    f"\n\nAnswer with one JSON object for `{name}` that matches this JSON "
+                    f"schema, and nothing else:\n{schema_text}"
+                )
+                sent = [{"role": "system", "content": system + instruction}, *messages[1:]]
+                if mode == "json_object":
+                    extra["response_format"] = {"type": "json_object"}
+                elif mode == "tools":
+                    extra["tools"] = [
+                        {
+                            "type": "function",
+                            "function": {
+                                "name": name,
+                                "description": f"Return the {name} answer.",
+                                "parameters": response_format["json_schema"]["schema"],
+                            },
+                        }
+                    ]
+                    extra["tool_choice"] = {"type": "function", "function": {"name": name}}
+            try:
+                return client.chat.completions.create(
+                    model=self.settings.llm_model, messages=sent, **extra
+                )
+            except (openai.BadRequestError, openai.UnprocessableEntityError):
+                if mode == _MODES[-1]:
+                    raise
+                # the server does not take this way of asking for structure: try the next one
+                self.mode = _MODES[_MODES.index(mode) + 1]
+                return request()
+
         def attempt() -> T:
             state.attempts += 1
-            completion = client.chat.completions.create(
-                model=self.settings.llm_model,
-                messages=messages,
-                response_format=cast(Any, response_format),
-            )
+            completion = request()
             if completion.usage is not None:
                 state.prompt_tokens += completion.usage.prompt_tokens
                 state.completion_tokens += completion.usage.completion_tokens
@@ -262,15 +383,17 @@ class LLMClient:
                 str(exc),
             ) from exc
         except openai.APIStatusError as exc:
+            if _transient_status(exc.status_code):
+                raise LLMUnavailable(self._status_message(exc, state)) from exc
             raise LLMError(self._status_message(exc, state)) from exc
         except openai.APITimeoutError as exc:
-            raise LLMError(
+            raise LLMUnavailable(
                 f"The LLM endpoint at {self._endpoint} timed out {state.attempts} time(s) "
                 f"(timeout {self.settings.llm_timeout_s:g} s). Raise AUTOCMO_LLM_TIMEOUT, check "
                 "that the server is not overloaded, or raise AUTOCMO_LLM_MAX_ATTEMPTS."
             ) from exc
         except openai.APIConnectionError as exc:
-            raise LLMError(
+            raise LLMUnavailable(
                 f"Could not connect to the LLM endpoint at {self._endpoint} after "
                 f"{state.attempts} attempt(s): {exc}. Check OPENAI_BASE_URL and that the "
                 "server is running and reachable."
@@ -387,8 +510,17 @@ def _parse(completion: ChatCompletion, schema: type[T]) -> T:
     if choice.finish_reason == "length":
         raise _MalformedReply("the reply was cut off at the token limit")
     content = message.content or ""
+    if message.tool_calls:  # the tools mode: the answer is the forced call's arguments
+        call = message.tool_calls[0]
+        content = getattr(getattr(call, "function", None), "arguments", None) or content
+    candidates = _json_candidates(content)
+    for candidate in candidates[1:]:  # prose around the JSON: try what is inside first
+        try:
+            return schema.model_validate_json(candidate)
+        except ValidationError:
+            continue
     try:
-        return schema.model_validate_json(_strip_fence(content))
+        return schema.model_validate_json(candidates[0])
     except ValidationError as exc:
         errors = [
             f"{'.'.join(str(p) for p in e.get('loc', ())) or '(root)'}: {e.get('msg')}"
@@ -416,6 +548,20 @@ def _strip_fence(content: str) -> str:
     text = content.strip()
     match = re.fullmatch(r"```(?:json)?\s*(.*?)\s*```", text, flags=re.DOTALL)
     return match.group(1) if match else text
+
+
+def _json_candidates(content: str) -> list[str]:
+    """The reply as JSON text (a whole-reply fence stripped) first, then the JSON inside prose:
+    a fenced block anywhere, and the span from the first `{` to the last `}`."""
+    text = _strip_fence(content)
+    out = [text]
+    fence = re.search(r"```(?:json)?\s*(\{.*?\})\s*```", text, flags=re.DOTALL)
+    if fence:
+        out.append(fence.group(1))
+    start, end = text.find("{"), text.rfind("}")
+    if 0 <= start < end and (start, end) != (0, len(text) - 1):
+        out.append(text[start : end + 1])
+    return out
 
 
 def _response_format(schema: type[BaseModel], task: str) -> dict[str, Any]:

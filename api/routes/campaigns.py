@@ -22,7 +22,7 @@ def list_campaigns(deps: AppDeps) -> list[repo.CampaignView]:
 @router.get("/campaigns/{campaign_id}", response_model=CampaignReport)
 def read_campaign(campaign_id: str, deps: AppDeps) -> CampaignReport:
     """A campaign with its plan, outbox counts, lift against the holdout, arms and revisions."""
-    return campaign_report(deps.db, campaign_id)
+    return campaign_report(deps.db, campaign_id, prices=deps.settings.llm_prices)
 
 
 @router.get("/campaigns/{campaign_id}/decisions", response_model=list[Decision])

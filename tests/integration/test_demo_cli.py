@@ -86,3 +86,52 @@ def test_the_same_demo_runs_against_an_openai_compatible_endpoint(
     assert r["llm_calls"] == len(tasks)
     assert r["llm_tokens"]["prompt"] > 0
     assert r["messages_sent"] > 0 and r["lift"]["estimate"] is not None
+
+
+def test_the_demo_completes_against_a_wrong_malformed_and_rate_limited_endpoint(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """Schema-valid but wrong plans (a filter value that is not a number), broken JSON every
+    fourth reply and a 429 every fifth: the demo completes on the production path, and the
+    report and summary say which steps the offline engine did."""
+    from tests.support.lesser_llm import FlakyServer
+    from tests.support.marketing_llm import MarketingLLM
+    from tests.support.openai_server import OpenAIServer
+
+    flaky = FlakyServer(MarketingLLM(), malformed_every=4, limit_every=5, wrong_plans=True)
+    report = tmp_path / "demo.json"
+    with OpenAIServer(flaky) as server:
+        out = run_cli(
+            settings,
+            "demo",
+            "--report",
+            str(report),
+            "--customers",
+            "1500",
+            env={
+                "OPENAI_API_KEY": "sk-local",
+                "OPENAI_BASE_URL": server.base_url,
+                "AUTOCMO_LLM_MODEL": "gpt-4o-mini",
+            },
+        )
+        requests = len(server.requests)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    assert "Traceback" not in out.stderr
+    assert flaky.malformed >= 1 and flaky.limited >= 1
+    r = json.loads(report.read_text())
+    assert r["engine"] == "openai"
+    fell = [f["task"] for f in r["llm_fallbacks"]]
+    assert "draft_plan" in fell  # every plan it drafted was wrong: the offline engine planned
+    assert "parse_brief" not in fell  # one malformed reply is corrected, not a fallback
+    assert r["llm_spend"]["fallbacks"] == fell
+    assert any("offline engine did this step" in a for a in r["plan"]["assumptions"])
+    assert r["plan"]["audiences"][0]["filters"] != [
+        {"feature": "recency_days", "op": "lte", "value": "soon"}
+    ]
+    assert r["messages_sent"] > 0
+    # tokens were counted over every attempt, and priced
+    assert r["llm_spend"]["prompt_tokens"] > 0 and r["llm_spend"]["cost_usd"] > 0
+    assert requests > r["llm_calls"]  # retries happened
+    assert "steps the offline engine did because the LLM could not: draft_plan" in " ".join(
+        out.stdout.split()
+    )

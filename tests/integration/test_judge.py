@@ -125,3 +125,22 @@ def test_offline_judge_makes_no_call(settings: Settings) -> None:
     assert judge(llm, KIT, msg) == []
     assert review_variant(KIT, BAD, OBJECTIVE, llm) == review_variant(KIT, BAD, OBJECTIVE)
     assert llm.calls == 0
+
+
+@pytest.mark.parametrize("failure", ["malformed", "unavailable"])
+def test_a_judge_that_cannot_answer_leaves_a_warning_not_a_crash(
+    settings: Settings, failure: str
+) -> None:
+    with OpenAIServer(lambda _req: "this is not JSON") as server:
+        if failure == "unavailable":
+            for _ in range(settings.llm_max_attempts):
+                server.enqueue(status=503, content="overloaded")
+        llm = _client(settings, server)
+        found = review_variant(KIT, BAD, OBJECTIVE, llm)
+    deterministic = review_variant(KIT, BAD, OBJECTIVE)
+    unavailable = [f for f in found if f.rule_id == "judge.unavailable"]
+    assert len(unavailable) == 1 and unavailable[0].severity == Severity.WARN
+    assert "only the deterministic checks ran" in unavailable[0].explanation
+    # the deterministic blocks stand
+    assert {f.rule_id for f in blocking(found)} == {f.rule_id for f in blocking(deterministic)}
+    assert [(f.task, f.campaign_id) for f in llm.fallbacks] == [("judge_copy", "camp1")]

@@ -11,9 +11,10 @@ from pydantic import BaseModel
 from sqlalchemy import select
 
 from core.db import Database, LLMUsageRow
-from core.settings import Settings
+from core.settings import LLMPrice, Settings
+from tests.support.lesser_llm import LesserServer
 from tests.support.openai_server import OpenAIServer, schema_name
-from tools.llm import LLMClient, LLMError, LLMUsage, db_usage_recorder
+from tools.llm import LLMClient, LLMError, LLMUnavailable, LLMUsage, db_usage_recorder
 
 pytestmark = pytest.mark.integration
 
@@ -181,8 +182,7 @@ def test_unauthorized_fails_at_once_with_an_actionable_message(settings: Setting
 
 
 @pytest.mark.parametrize(
-    ("status", "hint"),
-    [(404, "AUTOCMO_LLM_MODEL='test-model'"), (403, "denied access"), (400, "structured outputs")],
+    ("status", "hint"), [(404, "AUTOCMO_LLM_MODEL='test-model'"), (403, "denied access")]
 )
 def test_other_client_errors_are_permanent(settings: Settings, status: int, hint: str) -> None:
     with OpenAIServer(lambda _req: GOOD) as server:
@@ -263,3 +263,148 @@ def test_usage_is_written_to_the_database(settings: Settings, db: Database) -> N
     assert rows[2].prompt_tokens == 0
     assert rows[0].at.tzinfo is not None
     assert sum(r.prompt_tokens for r in rows) == client.prompt_tokens
+
+
+@pytest.mark.parametrize(
+    ("modes", "expected"),
+    [
+        ({"json_object"}, ["json_schema", "json_object"]),
+        ({"tools"}, ["json_schema", "json_object", "tools"]),
+        ({"prompt"}, ["json_schema", "json_object", "tools", "prompt"]),
+    ],
+)
+def test_servers_without_json_schema_are_asked_in_the_next_mode_that_works(
+    settings: Settings, modes: set[str], expected: list[str]
+) -> None:
+    lesser = LesserServer(lambda _req: GOOD, modes=modes)
+    with OpenAIServer(lesser) as server:
+        client = _client(_online(settings, server))
+        assert _ask(client).score == 7
+        assert lesser.seen_modes == expected
+        assert client.mode == expected[-1]
+        assert _ask(client).score == 7  # the mode that works is kept
+        assert lesser.seen_modes == [*expected, expected[-1]]
+        if expected[-1] != "tools":  # the schema and the task go into the system prompt
+            system = server.requests[-1]["messages"][0]["content"]
+            assert "one JSON object for `headline`" in system and '"score"' in system
+
+
+def test_a_server_that_takes_no_structured_mode_at_all_gives_a_clear_error(
+    settings: Settings,
+) -> None:
+    with OpenAIServer(LesserServer(lambda _req: GOOD, modes=set())) as server:
+        client = _client(_online(settings, server))
+        with pytest.raises(LLMError, match="structured outputs"):
+            _ask(client)
+        assert len(server.requests) == 4
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        f"Sure! Here it is:\n```json\n{GOOD}\n```\nAnything else?",
+        f"The headline is {GOOD} — enjoy.",
+        f"```\n{GOOD}\n```",
+    ],
+)
+def test_json_wrapped_in_prose_or_fences_is_read(settings: Settings, reply: str) -> None:
+    with OpenAIServer(lambda _req: reply) as server:
+        client = _client(_online(settings, server))
+        assert _ask(client).text == "Spring sale: 20 % off"
+        assert len(server.requests) == 1
+
+
+def _offline_headline() -> Headline:
+    return Headline(text="offline", score=1)
+
+
+@pytest.mark.parametrize("status", [429, 503])
+def test_an_endpoint_that_stays_unavailable_hands_the_step_to_the_offline_engine(
+    settings: Settings, status: int
+) -> None:
+    usages: list[LLMUsage] = []
+    with OpenAIServer(lambda _req: GOOD) as server:
+        for _ in range(3):
+            server.enqueue(status=status, content="busy")
+        client = _client(_online(settings, server, llm_max_attempts=3), usages)
+        with pytest.raises(LLMUnavailable):  # generate itself still says what went wrong
+            _ask(client)
+        for _ in range(3):
+            server.enqueue(status=status, content="busy")
+        result, note = client.generate_or_offline(
+            "headline",
+            system="s",
+            user="u",
+            schema=Headline,
+            offline=_offline_headline,
+            campaign_id="cmp_x",
+        )
+        assert len(server.requests) == 6  # bounded: 3 attempts each
+    assert result.text == "offline"
+    assert note is not None and "offline engine did this step" in note and str(status) in note
+    assert [f.task for f in client.fallbacks] == ["headline"]
+    assert [u.engine for u in usages] == ["openai", "openai", "fallback"]
+
+
+def test_malformed_replies_hand_the_step_to_the_offline_engine(settings: Settings) -> None:
+    with OpenAIServer(lambda _req: "not json at all") as server:
+        client = _client(_online(settings, server))
+        result, note = client.generate_or_offline(
+            "headline", system="s", user="u", schema=Headline, offline=_offline_headline
+        )
+        assert len(server.requests) == 2
+    assert result.text == "offline" and note is not None and "headline" in note
+
+
+def test_a_bad_key_is_not_hidden_by_the_offline_engine(settings: Settings) -> None:
+    with OpenAIServer(lambda _req: GOOD) as server:
+        server.enqueue(status=401, content="bad key")
+        client = _client(_online(settings, server))
+        with pytest.raises(LLMError, match="OPENAI_API_KEY"):
+            client.generate_or_offline(
+                "headline", system="s", user="u", schema=Headline, offline=_offline_headline
+            )
+    assert client.fallbacks == []
+
+
+def test_a_campaigns_tokens_are_priced_per_model_and_fallbacks_listed(db: Database) -> None:
+    from agents.reporting import llm_spend
+    from core.llm_usage import record_usage
+
+    def use(model: str, engine: str, task: str, pt: int, ct: int, cid: str = "cmp_a") -> None:
+        record_usage(
+            db,
+            campaign_id=cid,
+            task=task,
+            engine=engine,
+            model=model,
+            prompt_tokens=pt,
+            completion_tokens=ct,
+            attempts=1,
+        )
+
+    use("gpt-4o-mini", "openai", "parse_brief", 1_000_000, 0)
+    use("gpt-4o-mini", "openai", "draft_plan", 200_000, 100_000)
+    use("offline", "fallback", "draft_plan", 0, 0)
+    use("gpt-4o-mini", "openai", "write_variants", 0, 1_000_000)
+    use("gpt-4o-mini", "openai", "parse_brief", 5_000_000, 0, cid="cmp_other")
+    prices = {"gpt-4o-mini": LLMPrice(input=0.15, output=0.60)}
+    spend = llm_spend(db, "cmp_a", prices)
+    assert spend.prompt_tokens == 1_200_000 and spend.completion_tokens == 1_100_000
+    assert spend.cost_usd == pytest.approx(1.2 * 0.15 + 1.1 * 0.60)
+    assert spend.by_task["draft_plan"] == {
+        "calls": 1,
+        "prompt_tokens": 200_000,
+        "completion_tokens": 100_000,
+    }
+    assert spend.fallbacks == ["draft_plan"]
+    # a model without a price: no made-up cost, and the report says which model
+    use("local-llama", "openai", "judge_copy", 10, 10)
+    spend = llm_spend(db, "cmp_a", prices)
+    assert spend.cost_usd is None and spend.unpriced_models == ["local-llama"]
+
+
+def test_prices_come_from_the_environment_as_json(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AUTOCMO_LLM_PRICES", '{"my-model": {"input": 1.0, "output": 2.0}}')
+    s = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert s.llm_prices == {"my-model": LLMPrice(input=1.0, output=2.0)}

@@ -175,3 +175,7 @@ def test_clicks_and_purchases_flow_back_and_the_follow_up_skips_buyers(
     assert sum(s["clicked"] for s in m["steps"] if s["step_id"] == "s1") == len(clickers)
     assert sum(a["conversions"] for a in m["arms"]) == 3  # attributed to the e-mail they got
     assert json.loads(report.stdout)["skipped"].get("condition_not_met", 0) >= 2
+    # the offline engine spends no tokens, costs nothing and never falls back
+    spend = json.loads(report.stdout)["llm_spend"]
+    assert spend["cost_usd"] == 0 and spend["fallbacks"] == [] and spend["prompt_tokens"] == 0
+    assert set(spend["by_task"]) >= {"parse_brief", "draft_plan", "write_variants"}

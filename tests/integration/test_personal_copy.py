@@ -17,7 +17,7 @@ from core import campaigns as repo
 from core.catalog import purchase_history
 from core.db import DecisionRow, MessageRow
 from core.models import Channel, Goal, JourneyStep, Objective, Offer, PersonalCopy, Plan
-from core.settings import Settings
+from core.settings import LLMPrice, Settings
 from graphs.runtime import Deps
 from tests.integration.conftest import NOW, seeded
 from tests.support.marketing_llm import copy_under_review
@@ -63,7 +63,7 @@ def _launch(shop: Deps, base_url: str, personal: PersonalCopy, *, prices: Any) -
             "openai_api_key": "sk-test",
             "openai_base_url": base_url,
             "llm_model": "test-model",
-            "llm_prices": prices,
+            "llm_prices": {m: LLMPrice.model_validate(p) for m, p in prices.items()},
         }
     )
     step = JourneyStep(id="s1", channel=Channel.EMAIL, content_brief="Come back")
@@ -107,7 +107,7 @@ def test_per_person_copy_stops_at_the_ceiling_and_falls_back_to_templates(shop: 
             shop,
             server.base_url,
             PersonalCopy(max_cost_usd=2.0),
-            prices={"test-model": (1000.0, 1000.0)},
+            prices={"test-model": {"input": 1000.0, "output": 1000.0}},
         )
     p = report.personal_copy
     assert p is not None and p.active
@@ -134,7 +134,7 @@ def test_blocked_personal_copy_falls_back_and_no_price_means_templates(shop: Dep
             shop,
             server.base_url,
             PersonalCopy(max_cost_usd=100.0),
-            prices={"test-model": (0.1, 0.1)},
+            prices={"test-model": {"input": 0.1, "output": 0.1}},
         )
         p = report.personal_copy
         assert p is not None and not p.stopped_at_ceiling

@@ -4,11 +4,13 @@ and every assumption listed."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from core import campaigns as repo
 from core.catalog import list_products
-from core.db import ProductRow
+from core.db import OutcomeRow, ProductRow
 from graphs.operations import submit_brief
 from graphs.runtime import Deps
 from tests.integration.conftest import NOW
@@ -69,3 +71,79 @@ def test_a_free_second_item_goes_to_a_person_for_approval(world: Deps) -> None:
     res = submit_brief(world, "Weekend promotion by email: buy any jacket, get the second 100% off")
     assert res.status == "awaiting_approval", res
     assert any("100%" in r for r in res.approval_reasons)
+
+
+def test_spent_over_200_is_an_audience_of_big_spenders(world: Deps) -> None:
+    res = submit_brief(
+        world, "Reach customers who spent over $200 with us and thank them with a free gift. Email."
+    )
+    assert res.plan is not None, res.questions
+    assert res.plan.objective.goal == "retention"
+    assert res.plan.objective.offer.kind == "gift"
+    filters = [(f.feature, f.op, f.value) for a in res.plan.audiences for f in a.filters]
+    assert filters == [("monetary", "gt", 200)]
+    drawn = {c for c, _ in repo.assignments(world.db, res.campaign_id)}
+    with world.db.session() as s:
+        everyone = compute_features(s, as_of=NOW)
+    assert drawn and len(drawn) < len(everyone)
+    assert all(everyone[c].monetary > 200 for c in drawn)
+
+
+def test_never_opened_leaves_out_everyone_who_opened_a_message(world: Deps) -> None:
+    with world.db.session() as s:
+        everyone = sorted(compute_features(s, as_of=NOW))
+        openers = everyone[::3]
+        for i, cid in enumerate(openers):
+            s.add(
+                OutcomeRow(
+                    campaign_id="cmp_earlier",
+                    customer_id=cid,
+                    message_id=f"m{i}",
+                    kind="opened",
+                    value=0.0,
+                    at=NOW - timedelta(days=40),
+                )
+            )
+    res = submit_brief(
+        world, "Re-engage people who never opened any of our emails: one SMS, 10% off, code HI10."
+    )
+    assert res.plan is not None, res.questions
+    assert res.plan.objective.goal == "winback"
+    assert [(f.feature, f.op, f.value) for f in res.plan.audiences[0].filters] == [
+        ("opens", "eq", 0)
+    ]
+    assert any("open pixel" in a for a in res.assumptions)
+    drawn = {c for c, _ in repo.assignments(world.db, res.campaign_id)}
+    assert drawn and not drawn & set(openers)
+
+    res = submit_brief(
+        world, "Win back customers who have not opened an email in the last 30 days. Email."
+    )
+    assert res.plan is not None, res.questions
+    filters = [(f.feature, f.op, f.value) for f in res.plan.audiences[0].filters]
+    assert filters == [("days_since_open", "gte", 30)]
+    drawn = {c for c, _ in repo.assignments(world.db, res.campaign_id)}
+    # opened 40 days ago, or never: all in; nobody is left out by the window
+    assert set(openers) & drawn
+
+
+@pytest.mark.parametrize(
+    ("brief", "goal"),
+    [
+        ("Warenkorb-Erinnerung per SMS nach 2 Stunden, kein Rabatt.", "cart_recovery"),
+        ("Kunden reaktivieren, die seit 6 Monaten nicht bestellt haben, 15 % Rabatt.", "winback"),
+        ("Begrüße unsere Neukunden mit 10 % Rabatt auf die zweite Bestellung.", "retention"),
+    ],
+)
+def test_german_goal_words(world: Deps, brief: str, goal: str) -> None:
+    res = submit_brief(world, brief)
+    assert res.plan is not None, res.questions
+    assert res.plan.objective.goal == goal
+    if goal == "winback":
+        assert ("recency_days", "gte", 180) in [
+            (f.feature, f.op, f.value) for f in res.plan.audiences[0].filters
+        ]
+    if goal == "retention":
+        assert [(f.feature, f.value) for f in res.plan.audiences[0].filters] == [
+            ("lifecycle_stage", "new")
+        ]

@@ -2,7 +2,9 @@
 
 It speaks `POST /v1/chat/completions` over HTTP, so the real `openai` client talks to it with
 no patching. Replies come from a FIFO of scripted replies (status, content, headers, delay),
-then from a responder function, else a 500 that says no responder is configured.
+then from a responder function, else a 500 that says no responder is configured. A responder
+returns the assistant's content, a whole completion (a dict), or an error as
+`{"__status__": 429, "message": …, "headers": {…}}`.
 
     with OpenAIServer(lambda req: '{"ok": true}') as server:
         settings = settings.model_copy(update={"openai_api_key": "test",
@@ -223,6 +225,10 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if isinstance(reply, str):
             reply = owner._completion(body, reply)
+        elif "__status__" in reply:  # a responder's HTTP error (tests/support/lesser_llm.py)
+            status = int(reply["__status__"])
+            self._send(status, _error(status, reply["message"]), reply.get("headers"))
+            return
         self._send(200, reply, headers)
 
     def _send(

@@ -7,7 +7,14 @@ from datetime import UTC, datetime
 import pytest
 from pydantic import ValidationError
 
-from agents.planner import PlanDraft, PlanError, _validate_plan, draft_plan, parse_brief
+from agents.planner import (
+    PlanDraft,
+    PlanError,
+    _offline_parse,
+    _validate_plan,
+    draft_plan,
+    parse_brief,
+)
 from brand_guardrails.kit import ApprovalPolicy
 from brand_guardrails.policy import launch_review
 from core.models import Audience, AudienceFilter, Channel, Goal, JourneyStep, Objective
@@ -288,3 +295,101 @@ def test_a_cart_brief_about_people_who_leave_gives_an_entry_trigger(llm: LLMClie
     assert both.objective.trigger is not None and both.objective.recurrence is not None
     with pytest.raises(PlanError, match="not both"):
         draft_plan(llm, both.objective, categories=[])
+
+
+NOW = datetime(2026, 11, 4, 9, 0, tzinfo=UTC)  # a Wednesday
+
+
+@pytest.mark.parametrize(
+    ("brief", "goal"),
+    [
+        ("Announce our Black Friday sale: 20% off everything, by email.", Goal.PROMOTION),
+        ("Announce the new Alpine Sleeping Bag to outdoor fans by email.", Goal.PRODUCT_LAUNCH),
+        ("Die neue Storm Regenjacke nächsten Dienstag per Push ankündigen.", Goal.PRODUCT_LAUNCH),
+        ("Vergessene Warenkörbe: nur SMS, kein Rabatt.", Goal.CART_RECOVERY),
+    ],
+)
+def test_goal_words_in_context(brief: str, goal: Goal) -> None:
+    # the offline parser itself: the injection classifier in front of it flags some plain briefs
+    # (e.g. "Announce our Black Friday sale: 20% off everything, by email.")
+    res = _offline_parse(brief, CATS, NOW)
+    assert res.objective is not None, res.questions
+    assert res.objective.goal == goal
+
+
+@pytest.mark.parametrize(
+    ("brief", "start", "end"),
+    [
+        ("Black Friday: 25% off from November 27 to November 30, email.", "11-27", "12-01"),
+        ("Black-Friday-Aktion: 25 % vom 27. bis 30. November, per E-Mail.", "11-27", "12-01"),
+        ("Flash sale: 40% off for 48 hours starting Saturday, SMS.", "11-07", "11-09"),
+        ("Promote 15% off footwear via email until Sunday.", None, "11-09"),
+        ("Sale with 10% off through the end of the month, email.", None, "12-01"),
+        ("Winterschlussverkauf ab nächsten Montag für zwei Wochen: 20 % Rabatt.", "11-09", "11-23"),
+    ],
+)
+def test_dates_and_ranges(llm: LLMClient, brief: str, start: str | None, end: str) -> None:
+    res = parse_brief(llm, brief, categories=CATS, now=NOW)
+    obj = res.objective
+    assert obj is not None, res.questions
+    assert (obj.start and f"{obj.start:%m-%d}") == start
+    assert obj.end is not None and f"{obj.end:%m-%d}" == end
+    assert any(a.startswith("Dates read in UTC") for a in res.assumptions)
+
+
+def test_channels_keep_the_order_the_brief_names_them(llm: LLMClient) -> None:
+    res = parse_brief(
+        llm, "Cart recovery: push first, then an e-mail 12 hours later.", categories=CATS, now=NOW
+    )
+    assert res.objective is not None
+    assert res.objective.channels == [Channel.PUSH, Channel.EMAIL]
+    plan = draft_plan(llm, res.objective, categories=CATS)
+    assert [(s.channel, s.delay_hours) for s in plan.journey] == [
+        (Channel.PUSH, 0),
+        (Channel.EMAIL, 12),
+    ]
+
+
+def test_a_fixed_amount_off_is_said_not_invented(llm: LLMClient) -> None:
+    res = parse_brief(
+        llm, "Win back lapsed customers with $10 off orders over $50, email.", categories=CATS
+    )
+    assert res.objective is not None and res.objective.offer.kind == "none"
+    assert any("fixed amount off ($10 off)" in a for a in res.assumptions)
+
+
+@pytest.mark.parametrize(
+    ("brief", "filters"),
+    [
+        (
+            "Loyalty campaign for customers with more than 5 orders: early access, email.",
+            [("frequency", "gt", 5)],
+        ),
+        (
+            "Kostenloser Versand für Stammkunden mit mindestens 3 Bestellungen, per E-Mail.",
+            [("frequency", "gte", 3)],
+        ),
+        (
+            "Thank first-time buyers and recommend what goes with it, email.",
+            [("frequency", "eq", 1)],
+        ),
+        (
+            "Treue Kunden, die mehr als 200 € ausgegeben haben, bekommen ein Geschenk. E-Mail.",
+            [("monetary", "gt", 200)],
+        ),
+        (
+            "Free shipping for lapsed customers in Germany, email.",
+            [
+                ("lifecycle_stage", "eq", "lapsed"),
+                ("country", "eq", "DE"),
+            ],
+        ),
+    ],
+)
+def test_audiences_named_in_the_brief_replace_the_recipe(
+    llm: LLMClient, brief: str, filters: list[tuple[str, str, object]]
+) -> None:
+    res = _offline_parse(brief, CATS, NOW)
+    assert res.objective is not None, res.questions
+    plan = draft_plan(llm, res.objective, categories=CATS)
+    assert [(f.feature, f.op, f.value) for f in plan.audiences[0].filters] == filters
