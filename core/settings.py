@@ -249,6 +249,17 @@ class Settings(BaseSettings):
     )
     """Longest time send results wait uncommitted, in seconds."""
 
+    dispatch_concurrency: int = Field(
+        default=8,
+        ge=1,
+        le=64,
+        validation_alias=AliasChoices("AUTOCMO_DISPATCH_CONCURRENCY", "dispatch_concurrency"),
+    )
+    """Sends a dispatcher keeps in flight at once (threads; the SMTP adapter keeps up to this
+    many connections to its server open and reuses them). A crash of the worker may send the
+    messages in flight again (same `Message-ID` / idempotency key): at most this many; 1 sends
+    one message at a time."""
+
     channel_rate_limits: dict[str, float] = Field(
         default_factory=dict,
         validation_alias=AliasChoices("AUTOCMO_RATE_LIMITS", "channel_rate_limits"),
