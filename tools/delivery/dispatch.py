@@ -382,9 +382,11 @@ class Dispatcher:
 
     # --- the loop -------------------------------------------------------------------------
 
-    def run_once(self, *, as_of: datetime | None = None) -> DispatchStats:
-        """Claim and process batches until nothing is due (or `should_stop`), then write one
-        audit record per campaign touched.
+    def run_once(
+        self, *, as_of: datetime | None = None, max_batches: int | None = None
+    ) -> DispatchStats:
+        """Claim and process batches until nothing is due (or `should_stop`, or `max_batches`
+        were processed), then write one audit record per campaign touched.
 
         `as_of` (default: now) is the dispatcher's clock at the start of the run; it advances
         with the wall clock during the run and is used for due-ness, quiet hours, frequency
@@ -404,7 +406,9 @@ class Dispatcher:
         )
         self._pool = futures.ThreadPoolExecutor(self._concurrency, thread_name_prefix="send")
         try:
-            while not self.should_stop() and (batch := self._claim()):
+            for _ in itertools.count() if max_batches is None else range(max_batches):
+                if self.should_stop() or not (batch := self._claim()):
+                    break
                 stats.claimed += len(batch)
                 self._process_batch(batch, stats, tally)
         finally:
@@ -429,15 +433,7 @@ class Dispatcher:
         """
         token = f"{self.worker_id}/{uuid.uuid4().hex[:12]}"
         wall = utcnow()
-        due = and_(
-            or_(
-                and_(MessageRow.status == _SCHEDULED, MessageRow.scheduled_at <= self._now()),
-                and_(MessageRow.status == _SENDING, MessageRow.claimed_at < wall - self._lease),
-            ),
-            MessageRow.campaign_id.not_in(
-                select(CampaignRow.id).where(CampaignRow.status.in_(_HALTED))
-            ),
-        )
+        due = _due(self._now(), wall - self._lease)
         pick = (
             select(MessageRow.id)
             .where(due)
@@ -996,6 +992,32 @@ class Dispatcher:
                     )
         except Exception:  # the outbox rows carry every outcome; the summary must not crash
             _log.exception("could not write the dispatch audit record")
+
+
+def _due(now: datetime, lapsed_before: datetime) -> Any:
+    """Claimable rows: scheduled and due by `now`, or claimed before `lapsed_before` (a dead
+    dispatcher's), of campaigns that are not paused or stopped."""
+    return and_(
+        or_(
+            and_(MessageRow.status == _SCHEDULED, MessageRow.scheduled_at <= now),
+            and_(MessageRow.status == _SENDING, MessageRow.claimed_at < lapsed_before),
+        ),
+        MessageRow.campaign_id.not_in(
+            select(CampaignRow.id).where(CampaignRow.status.in_(_HALTED))
+        ),
+    )
+
+
+def count_due(db: Database, settings: Settings, *, as_of: datetime) -> int:
+    """How many outbox rows a dispatcher could claim now (what the job queue splits into
+    dispatch jobs)."""
+    lapsed = utcnow() - timedelta(seconds=settings.dispatch_lease_s)
+    with db.engine.connect() as conn:
+        return int(
+            conn.execute(
+                select(func.count()).select_from(MessageRow).where(_due(as_of, lapsed))
+            ).scalar_one()
+        )
 
 
 def _sent_params(message_id: str, at: datetime, provider_id: str, row: Any) -> dict[str, Any]:
