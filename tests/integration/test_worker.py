@@ -141,7 +141,7 @@ def _local_ids(sink: SMTPSink) -> dict[str, int]:
     return {mid.strip("<>").split("@")[0]: n for mid, n in sink.ids.items()}
 
 
-@pytest.mark.parametrize("concurrency", [1, 4])
+@pytest.mark.parametrize("concurrency", [1, 8])
 def test_kill_9_mid_batch_then_restart_delivers_every_message_once(
     settings: Settings, db: Database, smtp_sink: SMTPSink, concurrency: int
 ) -> None:
