@@ -24,6 +24,7 @@ import contextlib
 import math
 import os
 import socket
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -59,12 +60,15 @@ class _Runtime:
     echo: Callable[[str], None]
     deps: Deps | None = None
     adapters: dict[Channel, ChannelAdapter] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def open(self) -> Deps:
-        if self.deps is None:
-            self.deps = build_deps(self.settings, with_rules=False)
-            self.adapters = build_adapters(self.deps.settings)
-        return self.deps
+        """The shared dependencies, built by the first job (jobs run on several threads)."""
+        with self._lock:
+            if self.deps is None:
+                self.deps = build_deps(self.settings, with_rules=False)
+                self.adapters = build_adapters(self.deps.settings)
+            return self.deps
 
     def close(self) -> None:
         close_adapters(self.adapters)

@@ -218,7 +218,6 @@ class _Pending:
 class _BatchRun:
     """One batch on its way out: sends in flight on the pool and results not yet committed."""
 
-    token: str
     stats: DispatchStats
     tally: _Tally
     pending: _Pending = field(default_factory=_Pending)
@@ -470,7 +469,7 @@ class Dispatcher:
     def _process_batch(self, batch: list[_Claimed], stats: DispatchStats, tally: _Tally) -> None:
         token = batch[0].claimed_by
         to_send = self._check_batch(batch, token, stats, tally)
-        run = _BatchRun(token, stats, tally)
+        run = _BatchRun(stats, tally)
         last_commit = time.monotonic()
         p = self.policy
         watch = OptOutWatch(
