@@ -4,9 +4,9 @@ dispatcher processes, and print messages per second. The sink counts what it rec
 `Message-ID` / `Idempotency-Key`, so duplicates are counted, not assumed away.
 
 The last line is `smtp_per_s=… webhook_per_s=… duplicates=…` (medians over `--runs`, for the
-last `--workers` value); with several `--workers` values there is one
-`workers=N smtp_per_s=… webhook_per_s=… duplicates=…` line each. Before it, the same sinks are
-measured with a bare client re-sending one prebuilt message over one connection
+last `--workers` / `--concurrency` values); with several values there is one
+`workers=N concurrency=C smtp_per_s=… webhook_per_s=… duplicates=…` line each. Before it, the
+same sinks are measured with a bare client re-sending one prebuilt message over one connection
 (`*_ceiling_per_s`). A dispatcher or sink process that dies ends the bench with exit status 1.
 
     .venv/bin/python bench/dispatch.py --messages 50000 --runs 3
@@ -259,8 +259,9 @@ def _gather(procs: list[tuple[Any, Any]], sink: Any) -> list[Any]:
             if conn.poll(0.05):
                 try:
                     reply = conn.recv()
-                except EOFError:
-                    reply = ("failed", "closed its pipe")
+                except EOFError:  # it died without a word
+                    proc.join(5)
+                    raise ChildFailed(f"dispatcher {k} died (exit code {proc.exitcode})") from None
                 if isinstance(reply, tuple) and reply and reply[0] == "failed":
                     raise ChildFailed(f"dispatcher {k} failed:\n{reply[1]}")
                 replies[k] = reply
@@ -292,6 +293,7 @@ def _database(url: str | None, tmp: Path) -> Iterator[str]:
 def _run(
     args: argparse.Namespace,
     workers: int,
+    concurrency: int,
     n_people: int,
     ports: tuple[int, int],
     sink: tuple[Any, Any],
@@ -310,7 +312,7 @@ def _run(
             smtp_host="127.0.0.1",
             smtp_port=smtp_port,
             webhook_url=f"http://127.0.0.1:{http_port}/hook",
-            dispatch_concurrency=args.concurrency,
+            dispatch_concurrency=concurrency,
             _env_file=None,
         )
         settings.ensure_dirs()
@@ -415,9 +417,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument(
         "--concurrency",
-        type=int,
-        default=Settings.model_fields["dispatch_concurrency"].default,
-        help="sends in flight per dispatcher (AUTOCMO_DISPATCH_CONCURRENCY)",
+        default=str(Settings.model_fields["dispatch_concurrency"].default),
+        help="sends in flight per dispatcher (AUTOCMO_DISPATCH_CONCURRENCY), a comma-separated "
+        "list (1,8): the settings take turns within each run, so noise hits them alike",
     )
     parser.add_argument(
         "--database-url",
@@ -429,22 +431,20 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
     n_people = max(1, args.messages // 2)
-    try:
-        workers = [int(w) for w in args.workers.split(",")]
-    except ValueError:
-        parser.error(f"--workers must be a comma-separated list of numbers: {args.workers!r}")
-    if not workers or min(workers) < 1:
-        parser.error("--workers must be >= 1")
+    workers, concurrency = (
+        _numbers(parser, name, value)
+        for name, value in (("--workers", args.workers), ("--concurrency", args.concurrency))
+    )
 
     proc, parent, (smtp_port, http_port) = start_child(_sinks, SECRET)
     try:
-        results = {
-            w: [
-                _run(args, w, n_people, (smtp_port, http_port), (proc, parent))
-                for _ in range(max(1, args.runs))
-            ]
-            for w in workers
-        }
+        results: dict[tuple[int, int], list[dict[str, float]]] = {}
+        for _ in range(max(1, args.runs)):
+            for w in workers:
+                for c in concurrency:
+                    results.setdefault((w, c), []).append(
+                        _run(args, w, c, n_people, (smtp_port, http_port), (proc, parent))
+                    )
         ceiling = _ceiling(smtp_port, http_port, args.ceiling) if args.ceiling > 0 else {}
         parent.send("stop")
         proc.join(10)
@@ -457,19 +457,30 @@ def main(argv: list[str] | None = None) -> None:
             f"webhook_ceiling_per_s={ceiling['webhook']:.0f}"
         )
     line = ""
-    for w, runs in results.items():
+    for (w, c), runs in results.items():
         smtp = statistics.median(r["smtp"] for r in runs)
         hook = statistics.median(r["webhook"] for r in runs)
         dups = sum(int(r["duplicates"]) for r in runs)
         if len(runs) > 1:
             print(
-                f"workers={w} runs: "
+                f"workers={w} concurrency={c} runs: "
                 + ", ".join(f"{r['smtp']:.0f}/{r['webhook']:.0f}" for r in runs)
             )
         line = f"smtp_per_s={smtp:.0f} webhook_per_s={hook:.0f} duplicates={dups}"
         if len(results) > 1:
-            print(f"workers={w} concurrency={args.concurrency} {line}")
+            print(f"workers={w} concurrency={c} {line}")
     print(line)
+
+
+def _numbers(parser: argparse.ArgumentParser, name: str, value: str) -> list[int]:
+    """A comma-separated list of numbers >= 1, or a usage error."""
+    try:
+        numbers = [int(v) for v in value.split(",")]
+    except ValueError:
+        parser.error(f"{name} must be a comma-separated list of numbers: {value!r}")
+    if not numbers or min(numbers) < 1:
+        parser.error(f"{name} must be >= 1")
+    return numbers
 
 
 if __name__ == "__main__":
