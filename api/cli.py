@@ -538,8 +538,27 @@ def worker(
     as_of: Annotated[
         str | None, typer.Option("--as-of", help="Fixed clock (ISO) instead of now.")
     ] = None,
+    queue: Annotated[
+        bool,
+        typer.Option(
+            "--queue",
+            help="Take jobs from the distributed job queue (procrastinate on PostgreSQL): "
+            "run any number of these on any number of hosts.",
+        ),
+    ] = False,
 ) -> None:
     """Scheduled autonomous runs: dispatch due messages every minute, optimize on an interval."""
+    if queue:
+        from api.queue import QueueNeedsPostgres, run_queue_worker
+
+        if once:
+            raise typer.BadParameter("--once and --queue do not go together", param_hint="--once")
+        try:
+            run_queue_worker(_settings(), as_of=_parse_time(as_of), echo=console.print)
+        except QueueNeedsPostgres as exc:
+            console.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(2) from exc
+        return
     from api.worker import run_worker
 
     settings = _settings()

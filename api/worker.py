@@ -16,7 +16,7 @@ from core.db import DATABASE_UNAVAILABLE, Database
 from core.models import CampaignStatus
 from core.settings import Settings
 from graphs.operations import optimize
-from graphs.runtime import build_deps
+from graphs.runtime import Deps, build_deps
 from tools.delivery.dispatch import dispatch_due
 
 _log = logging.getLogger(__name__)
@@ -61,13 +61,7 @@ def run_worker(
         while not stop["now"]:
             now = as_of or datetime.now(UTC)
             try:
-                for cid in campaign_ids_with_status(deps.db, CampaignStatus.ACTIVE):
-                    run = run_recurring(deps.db, deps.settings, deps.kit, cid, as_of=now)
-                    if run is not None:
-                        echo(f"  {cid}: recurring run started, {run.scheduled} messages scheduled")
-                    entered = scan_trigger(deps.db, deps.settings, deps.kit, cid, as_of=now)
-                    if entered:
-                        echo(f"  {cid}: {len(entered)} people entered the journey")
+                run_journeys(deps, now, echo)
                 stats = dispatch_due(
                     deps.db,
                     deps.settings,
@@ -82,14 +76,7 @@ def run_worker(
                     time.monotonic() - last_opt >= settings.worker_optimize_interval_s
                 )
                 if once or due:
-                    for cid in campaign_ids_with_status(deps.db, CampaignStatus.ACTIVE):
-                        window = deps.kit.measurement_window_days
-                        if complete_if_closed(deps.db, cid, window_days=window, as_of=now):
-                            echo(f"  {cid}: completed (measurement window closed); report stored")
-                            continue
-                        out = optimize(deps, cid, as_of=now)
-                        for o in out.outcomes:
-                            echo(f"  optimizer {cid}: {o.status} — {o.description}")
+                    complete_and_optimize(deps, now, echo)
                     last_opt = time.monotonic()
                 wait_s = settings.worker_dispatch_interval_s
             except DATABASE_UNAVAILABLE as exc:
@@ -106,6 +93,29 @@ def run_worker(
             signal.signal(sig, handler)
         deps.db.dispose()
     echo("worker: stopped")
+
+
+def run_journeys(deps: Deps, now: datetime, echo: Callable[[str], None]) -> None:
+    """Start the due runs of recurring campaigns and enter people into triggered journeys."""
+    for cid in campaign_ids_with_status(deps.db, CampaignStatus.ACTIVE):
+        run = run_recurring(deps.db, deps.settings, deps.kit, cid, as_of=now)
+        if run is not None:
+            echo(f"  {cid}: recurring run started, {run.scheduled} messages scheduled")
+        entered = scan_trigger(deps.db, deps.settings, deps.kit, cid, as_of=now)
+        if entered:
+            echo(f"  {cid}: {len(entered)} people entered the journey")
+
+
+def complete_and_optimize(deps: Deps, now: datetime, echo: Callable[[str], None]) -> None:
+    """Complete the active campaigns whose measurement window has closed; optimize the others."""
+    for cid in campaign_ids_with_status(deps.db, CampaignStatus.ACTIVE):
+        window = deps.kit.measurement_window_days
+        if complete_if_closed(deps.db, cid, window_days=window, as_of=now):
+            echo(f"  {cid}: completed (measurement window closed); report stored")
+            continue
+        out = optimize(deps, cid, as_of=now)
+        for o in out.outcomes:
+            echo(f"  optimizer {cid}: {o.status} — {o.description}")
 
 
 def _database_unavailable(

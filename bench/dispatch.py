@@ -1,11 +1,19 @@
-"""Dispatcher throughput: fill an outbox in a temporary SQLite database, send half of it over
-SMTP to an aiosmtpd sink and half as signed webhooks to a local HTTP sink (both on 127.0.0.1,
-in a child process), and print messages per second. The last line is
-`smtp_per_s=… webhook_per_s=…` (medians over `--runs`). Before it, the same sinks are measured
-with a bare client re-sending one prebuilt message (`*_ceiling_per_s`): the dispatcher is
-sink-bound when its rate approaches that ceiling.
+"""Dispatcher throughput: fill an outbox, send half of it over SMTP to an aiosmtpd sink and half
+as signed webhooks to a local HTTP sink (both on 127.0.0.1, in a child process) with N
+dispatcher processes, and print messages per second. The sink counts what it receives by
+`Message-ID` / `Idempotency-Key`, so duplicates are counted, not assumed away.
+
+The last line is `smtp_per_s=… webhook_per_s=… duplicates=…` (medians over `--runs`, for the
+last `--workers` / `--concurrency` values); with several values there is one
+`workers=N concurrency=C smtp_per_s=… webhook_per_s=… duplicates=…` line each. Before it, the
+same sinks are measured with a bare client re-sending one prebuilt message over one connection
+(`*_ceiling_per_s`). A dispatcher or sink process that dies ends the bench with exit status 1.
 
     .venv/bin/python bench/dispatch.py --messages 50000 --runs 3
+    .venv/bin/python bench/dispatch.py --messages 20000 --workers 1,2,4 \
+        --database-url postgresql+psycopg://postgres@127.0.0.1:5432/postgres
+
+With `--database-url` each run gets its own new database on that server (dropped afterwards).
 """
 
 from __future__ import annotations
@@ -17,6 +25,9 @@ import statistics
 import sys
 import tempfile
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -25,14 +36,12 @@ _ROOT = Path(__file__).resolve().parent.parent
 if str(_ROOT) not in sys.path:
     sys.path.insert(0, str(_ROOT))
 
-from sqlalchemy import insert  # noqa: E402
+from sqlalchemy import func, insert, select  # noqa: E402
 
 from core.db import ConsentRow, CustomerRow, Database, MessageRow  # noqa: E402
 from core.models import Channel  # noqa: E402
 from core.settings import Settings  # noqa: E402
-from tools.delivery.channels.base import ChannelAdapter  # noqa: E402
-from tools.delivery.channels.smtp import SMTPAdapter  # noqa: E402
-from tools.delivery.channels.webhook import WebhookAdapter  # noqa: E402
+from tools.delivery.channels.registry import build_adapters, close_adapters  # noqa: E402
 from tools.delivery.dispatch import Dispatcher, DispatchPolicy  # noqa: E402
 
 T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
@@ -86,7 +95,9 @@ def start_child(target: Any, *args: Any, timeout: float = 60.0) -> tuple[Any, An
 def _sinks(conn: Any, secret: str) -> None:
     """Child process: an aiosmtpd sink and a signature-checking webhook sink that count."""
     import json
+    import re
     import threading
+    from collections import Counter
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
     from aiosmtpd.controller import Controller
@@ -94,12 +105,16 @@ def _sinks(conn: Any, secret: str) -> None:
     from tools.delivery.channels.webhook import verify_signature
 
     counts = {"smtp": 0, "webhook": 0, "bad_signature": 0}
+    seen: Counter[bytes] = Counter()
     lock = threading.Lock()
+    message_id = re.compile(rb"^Message-ID:\s*(\S+)", re.IGNORECASE | re.MULTILINE)
 
     class SMTPHandler:
         async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+            found = message_id.search(envelope.content)
             with lock:
                 counts["smtp"] += 1
+                seen[b"smtp:" + (found.group(1) if found else b"?")] += 1
             return "250 OK"
 
     class HookHandler(BaseHTTPRequestHandler):
@@ -117,6 +132,8 @@ def _sinks(conn: Any, secret: str) -> None:
             )
             with lock:
                 counts["webhook" if ok else "bad_signature"] += 1
+                if ok:
+                    seen[b"hook:" + self.headers.get("Idempotency-Key", "?").encode()] += 1
             data = json.dumps({"id": json.loads(raw)["id"]} if ok else {}).encode()
             self.send_response(200 if ok else 401)
             self.send_header("Content-Type", "application/json")
@@ -138,11 +155,15 @@ def _sinks(conn: Any, secret: str) -> None:
     http.daemon_threads = True
     threading.Thread(target=http.serve_forever, daemon=True).start()
     conn.send((smtp_port, http.server_address[1]))
-    conn.recv()  # wait for "stop"
+    while conn.recv() == "report":  # counts since the last report; anything else stops
+        with lock:
+            report = dict(counts, duplicates=sum(n - 1 for n in seen.values()))
+            counts.update(smtp=0, webhook=0, bad_signature=0)
+            seen.clear()
+        conn.send(report)
     http.shutdown()
     controller.stop()
     asyncio.set_event_loop(None)
-    conn.send(dict(counts))
 
 
 def _fill(db: Database, n_people: int) -> None:
@@ -207,40 +228,135 @@ def _fill(db: Database, n_people: int) -> None:
             )
 
 
+def _dispatcher(conn: Any, settings: Settings, worker_id: str, batch_size: int) -> None:
+    """Child process: one dispatcher; runs `run_once(as_of)` for every `as_of` it is sent."""
+    db = Database(settings.db_url)
+    adapters = build_adapters(settings)
+    policy = DispatchPolicy(
+        from_name="Bench Shop",
+        from_email="shop@example.com",
+        default_timezone="Europe/Berlin",
+        quiet_start=0,
+        quiet_end=0,
+    )
+    dispatcher = Dispatcher(
+        db, adapters, policy, settings, worker_id=worker_id, batch_size=batch_size
+    )
+    conn.send("ready")
+    while (as_of := conn.recv()) is not None:
+        conn.send(dispatcher.run_once(as_of=as_of).model_dump())
+    close_adapters(adapters)
+    db.dispose()
+
+
+def _gather(procs: list[tuple[Any, Any]], sink: Any) -> list[Any]:
+    """One reply from each child; `ChildFailed` if a child or the sink process dies first."""
+    replies: dict[int, Any] = {}
+    while len(replies) < len(procs):
+        for k, (proc, conn) in enumerate(procs):
+            if k in replies:
+                continue
+            if conn.poll(0.05):
+                try:
+                    reply = conn.recv()
+                except EOFError:  # it died without a word
+                    proc.join(5)
+                    raise ChildFailed(f"dispatcher {k} died (exit code {proc.exitcode})") from None
+                if isinstance(reply, tuple) and reply and reply[0] == "failed":
+                    raise ChildFailed(f"dispatcher {k} failed:\n{reply[1]}")
+                replies[k] = reply
+            elif not proc.is_alive():
+                raise ChildFailed(f"dispatcher {k} died (exit code {proc.exitcode})")
+        if not sink.is_alive():
+            raise ChildFailed(f"the sink process died (exit code {sink.exitcode})")
+    return [replies[k] for k in range(len(procs))]
+
+
+@contextmanager
+def _database(url: str | None, tmp: Path) -> Iterator[str]:
+    """A new empty database: a SQLite file in `tmp`, or a fresh one on the `url` server."""
+    if url is None:
+        yield f"sqlite:///{(tmp / 'bench.db').as_posix()}"
+        return
+    import psycopg
+
+    name = f"bench_dispatch_{uuid.uuid4().hex[:10]}"
+    admin_dsn = url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(admin_dsn, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            yield url.rsplit("/", 1)[0] + f"/{name}"
+        finally:
+            admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
 def _run(
-    args: argparse.Namespace, n_people: int, smtp_port: int, http_port: int
+    args: argparse.Namespace,
+    workers: int,
+    concurrency: int,
+    n_people: int,
+    ports: tuple[int, int],
+    sink: tuple[Any, Any],
 ) -> dict[str, float]:
-    """One benchmark run on a fresh outbox: messages per second per channel."""
-    with tempfile.TemporaryDirectory(prefix="autocmo-bench-") as tmp:
-        settings = Settings(data_dir=Path(tmp), secret_key=SECRET, _env_file=None)  # type: ignore[call-arg]
+    """One run on a fresh outbox with `workers` dispatcher processes: messages per second per
+    channel, and the duplicates the sink counted."""
+    smtp_port, http_port = ports
+    with (
+        tempfile.TemporaryDirectory(prefix="autocmo-bench-") as tmp,
+        _database(args.database_url, Path(tmp)) as url,
+    ):
+        settings = Settings(  # type: ignore[call-arg]
+            data_dir=Path(tmp),
+            database_url=url,
+            secret_key=SECRET,
+            smtp_host="127.0.0.1",
+            smtp_port=smtp_port,
+            webhook_url=f"http://127.0.0.1:{http_port}/hook",
+            dispatch_concurrency=concurrency,
+            _env_file=None,
+        )
         settings.ensure_dirs()
         db = Database(settings.db_url)
         db.migrate()
         started = time.perf_counter()
         _fill(db, n_people)
         print(f"filled outbox: {2 * n_people} messages in {time.perf_counter() - started:.1f}s")
-
-        smtp = SMTPAdapter("127.0.0.1", smtp_port, timeout=30)
-        hook = WebhookAdapter(f"http://127.0.0.1:{http_port}/hook", SECRET, 30)
-        adapters: dict[Channel, ChannelAdapter] = {Channel.EMAIL: smtp, Channel.WEBHOOK: hook}
-        policy = DispatchPolicy(
-            from_name="Bench Shop",
-            from_email="shop@example.com",
-            default_timezone="Europe/Berlin",
-            quiet_start=0,
-            quiet_end=0,
-        )
-        dispatcher = Dispatcher(db, adapters, policy, settings, batch_size=args.batch_size)
+        procs = [
+            start_child(_dispatcher, settings, f"bench-{k}", args.batch_size)[:2]
+            for k in range(workers)
+        ]
         rates: dict[str, float] = {}
-        for name, as_of in (("smtp", T0 - timedelta(hours=2)), ("webhook", T0)):
-            started = time.perf_counter()
-            stats = dispatcher.run_once(as_of=as_of)
-            elapsed = time.perf_counter() - started
-            rates[name] = stats.sent / elapsed if elapsed else 0.0
-            print(f"{name}: {stats.model_dump()} in {elapsed:.1f}s")
-        smtp.close()
-        hook.close()
+        try:
+            for name, as_of in (("smtp", T0 - timedelta(hours=2)), ("webhook", T0)):
+                started = time.perf_counter()
+                for _, conn in procs:
+                    conn.send(as_of)
+                stats = _gather(procs, sink[0])
+                elapsed = time.perf_counter() - started
+                sent = sum(s["sent"] for s in stats)
+                rates[name] = sent / elapsed if elapsed else 0.0
+                per = ", ".join(str(s["sent"]) for s in stats)
+                print(f"{name}: {workers} dispatcher(s) sent {sent} ({per}) in {elapsed:.1f}s")
+            for proc, conn in procs:
+                conn.send(None)
+                proc.join(30)
+        finally:
+            for proc, _ in procs:
+                if proc.is_alive():
+                    proc.kill()
+        with db.engine.connect() as c:
+            statuses = dict(
+                c.execute(select(MessageRow.status, func.count()).group_by(MessageRow.status)).all()
+            )
         db.dispose()
+    sink[1].send("report")
+    counts = sink[1].recv()
+    print(f"outbox: {statuses}; sinks received: {counts}")
+    if statuses != {"sent": 2 * n_people} or counts["bad_signature"]:
+        raise ChildFailed("not every message was sent and recorded once: see above")
+    if counts["smtp"] - counts["duplicates"] < n_people:
+        raise ChildFailed("the sinks are missing messages: see above")
+    rates["duplicates"] = counts["duplicates"]
     return rates
 
 
@@ -297,33 +413,74 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--batch-size", type=int, default=500, help="dispatcher claim batch")
     parser.add_argument("--runs", type=int, default=1, help="repeat on a fresh outbox; median")
     parser.add_argument(
+        "--workers", default="1", help="dispatcher processes, a comma-separated list (1,2,4)"
+    )
+    parser.add_argument(
+        "--concurrency",
+        default=str(Settings.model_fields["dispatch_concurrency"].default),
+        help="sends in flight per dispatcher (AUTOCMO_DISPATCH_CONCURRENCY), a comma-separated "
+        "list (1,8): the settings take turns within each run, so noise hits them alike",
+    )
+    parser.add_argument(
+        "--database-url",
+        default=None,
+        help="a PostgreSQL server (postgresql+psycopg://…/postgres); default: SQLite files",
+    )
+    parser.add_argument(
         "--ceiling", type=int, default=5000, help="messages for the bare-client sink ceiling"
     )
     args = parser.parse_args(argv)
     n_people = max(1, args.messages // 2)
+    workers, concurrency = (
+        _numbers(parser, name, value)
+        for name, value in (("--workers", args.workers), ("--concurrency", args.concurrency))
+    )
 
     proc, parent, (smtp_port, http_port) = start_child(_sinks, SECRET)
-
-    runs = [_run(args, n_people, smtp_port, http_port) for _ in range(max(1, args.runs))]
-    ceiling = _ceiling(smtp_port, http_port, args.ceiling) if args.ceiling > 0 else {}
-
-    parent.send("stop")
-    counts = parent.recv()
-    proc.join(10)
-    print(f"sinks received: {counts}")
-    expected = n_people * len(runs) + max(args.ceiling, 0)
-    if counts["smtp"] != expected or counts["webhook"] != expected or counts["bad_signature"]:
-        print("WARNING: sinks did not receive every message exactly once", file=sys.stderr)
+    try:
+        results: dict[tuple[int, int], list[dict[str, float]]] = {}
+        for _ in range(max(1, args.runs)):
+            for w in workers:
+                for c in concurrency:
+                    results.setdefault((w, c), []).append(
+                        _run(args, w, c, n_people, (smtp_port, http_port), (proc, parent))
+                    )
+        ceiling = _ceiling(smtp_port, http_port, args.ceiling) if args.ceiling > 0 else {}
+        parent.send("stop")
+        proc.join(10)
+    finally:
+        if proc.is_alive():
+            proc.kill()
     if ceiling:
         print(
             f"bare client into the same sinks: smtp_ceiling_per_s={ceiling['smtp']:.0f} "
             f"webhook_ceiling_per_s={ceiling['webhook']:.0f}"
         )
-    smtp = statistics.median(r["smtp"] for r in runs)
-    hook = statistics.median(r["webhook"] for r in runs)
-    if len(runs) > 1:
-        print("runs: " + ", ".join(f"{r['smtp']:.0f}/{r['webhook']:.0f}" for r in runs))
-    print(f"smtp_per_s={smtp:.0f} webhook_per_s={hook:.0f}")
+    line = ""
+    for (w, c), runs in results.items():
+        smtp = statistics.median(r["smtp"] for r in runs)
+        hook = statistics.median(r["webhook"] for r in runs)
+        dups = sum(int(r["duplicates"]) for r in runs)
+        if len(runs) > 1:
+            print(
+                f"workers={w} concurrency={c} runs: "
+                + ", ".join(f"{r['smtp']:.0f}/{r['webhook']:.0f}" for r in runs)
+            )
+        line = f"smtp_per_s={smtp:.0f} webhook_per_s={hook:.0f} duplicates={dups}"
+        if len(results) > 1:
+            print(f"workers={w} concurrency={c} {line}")
+    print(line)
+
+
+def _numbers(parser: argparse.ArgumentParser, name: str, value: str) -> list[int]:
+    """A comma-separated list of numbers >= 1, or a usage error."""
+    try:
+        numbers = [int(v) for v in value.split(",")]
+    except ValueError:
+        parser.error(f"{name} must be a comma-separated list of numbers: {value!r}")
+    if not numbers or min(numbers) < 1:
+        parser.error(f"{name} must be >= 1")
+    return numbers
 
 
 if __name__ == "__main__":

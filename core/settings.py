@@ -271,6 +271,43 @@ class Settings(BaseSettings):
     )
     """Longest time send results wait uncommitted, in seconds."""
 
+    dispatch_concurrency: int = Field(
+        default=8,
+        ge=1,
+        le=64,
+        validation_alias=AliasChoices("AUTOCMO_DISPATCH_CONCURRENCY", "dispatch_concurrency"),
+    )
+    """Sends a dispatcher keeps in flight at once (threads; the SMTP adapter keeps up to this
+    many connections to its server open and reuses them). A crash of the worker may send the
+    messages in flight again (same `Message-ID` / idempotency key): at most this many; 1 sends
+    one message at a time."""
+
+    queue_fanout: int = Field(
+        default=16,
+        ge=1,
+        le=1024,
+        validation_alias=AliasChoices("AUTOCMO_QUEUE_FANOUT", "queue_fanout"),
+    )
+    """`autocmo worker --queue`: most dispatch jobs waiting in the job queue at once (each
+    claims and sends one batch of `dispatch_batch_size`, then queues its successor while more
+    is due); about how many worker processes can send in parallel."""
+
+    queue_concurrency: int = Field(
+        default=2,
+        ge=1,
+        le=64,
+        validation_alias=AliasChoices("AUTOCMO_QUEUE_CONCURRENCY", "queue_concurrency"),
+    )
+    """`autocmo worker --queue`: jobs one worker process runs at once (threads)."""
+
+    queue_sweep_cron: str = Field(
+        default="* * * * *",
+        validation_alias=AliasChoices("AUTOCMO_QUEUE_SWEEP_CRON", "queue_sweep_cron"),
+    )
+    """`autocmo worker --queue`: when the sweep runs (cron; a 6th column is seconds): it
+    starts due recurring runs and triggered journeys, counts the due outbox rows and queues
+    dispatch jobs for them. One sweep per tick across all workers."""
+
     channel_rate_limits: dict[str, float] = Field(
         default_factory=dict,
         validation_alias=AliasChoices("AUTOCMO_RATE_LIMITS", "channel_rate_limits"),

@@ -122,7 +122,9 @@ def make(
     **overrides: Any,
 ) -> tuple[Dispatcher, SMTPAdapter]:
     """A dispatcher sending to `sink`; `overrides` are Settings fields."""
-    adapter = SMTPAdapter("127.0.0.1", sink.port, timeout=5)
+    adapter = SMTPAdapter(
+        "127.0.0.1", sink.port, timeout=5, max_connections=settings.dispatch_concurrency
+    )
     adapters: dict[Channel, ChannelAdapter] = {Channel.EMAIL: adapter}
     tuned = settings.model_copy(
         update={"dispatch_retry_base_s": retry_base_s, "dispatch_retry_max_s": 3600, **overrides}
@@ -177,6 +179,24 @@ def test_sends_due_messages_only_and_records_delivery(
     # Idempotent: a second run finds nothing to do.
     again = run(*make(db, settings, smtp_sink))
     assert again.claimed == 0 and len(smtp_sink.messages) == 1
+
+
+def test_concurrent_sends_go_over_a_few_reused_smtp_connections(
+    db: Database, settings: Settings, smtp_sink: SMTPSink
+) -> None:
+    for i in range(40):
+        add_customer(db, f"cus_{i:02d}")
+        add_message(db, f"msg_{i:02d}", f"cus_{i:02d}")
+    smtp_sink.delay_s = 0.01  # each reply waits: the next sends go out on other connections
+
+    stats = run(*make(db, settings.model_copy(update={"dispatch_concurrency": 4}), smtp_sink))
+
+    assert stats.sent == 40
+    assert len(smtp_sink.ids) == 40 and set(smtp_sink.ids.values()) == {1}
+    connections = Counter(smtp_sink.peers)
+    assert 2 <= len(connections) <= 4  # concurrent, within the pool's size ...
+    assert sum(connections.values()) == 40  # ... and each connection carried many messages
+    assert max(connections.values()) >= 10
 
 
 def test_consent_is_checked_at_send_time(

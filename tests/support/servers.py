@@ -50,6 +50,8 @@ class SMTPSink:
     def __init__(self, port: int | None = None) -> None:
         self.messages: list[EmailMessage] = []
         self.envelopes: list[tuple[str, list[str]]] = []
+        self.peers: list[tuple[str, int]] = []
+        """The client connection (address, port) each accepted message came over."""
         self.reply = "250 OK"
         self.fail_next = 0
         self.delay_s = 0.0
@@ -70,6 +72,7 @@ class SMTPSink:
             msg = email.message_from_bytes(envelope.content, policy=default_policy)
             assert isinstance(msg, EmailMessage)
             self.messages.append(msg)
+            self.peers.append(tuple(session.peer))
             self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
         return "250 OK"
 

@@ -1,4 +1,5 @@
-"""Benchmarks fail loudly: a helper process that cannot start ends the run with its error."""
+"""Benchmarks fail loudly: a helper process that cannot start, or dies mid-run, ends the run
+with its error."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from bench.dispatch import ChildFailed, start_child
+from bench.dispatch import ChildFailed, _gather, start_child
 
 
 def _broken_sink(conn: Any) -> None:
@@ -40,3 +41,38 @@ def test_a_ready_sink_hands_back_its_first_message() -> None:
     conn.send("stop")
     proc.join(10)
     assert proc.exitcode == 0
+
+
+def _dies_when_asked(conn: Any) -> None:
+    import os
+
+    conn.send("ready")
+    conn.recv()
+    os._exit(9)  # as a kill -9 would: no reply, no traceback
+
+
+def _quiet_worker(conn: Any) -> None:
+    conn.send("ready")
+    conn.recv()  # never answers the run it was given
+    conn.recv()
+
+
+def test_a_dispatcher_that_dies_mid_run_ends_the_benchmark() -> None:
+    proc, conn, _ = start_child(_dies_when_asked, timeout=30)
+    sink, sink_conn, _ = start_child(_ready, 1, timeout=30)
+    conn.send("run")
+    with pytest.raises(ChildFailed, match="dispatcher 0 died"):
+        _gather([(proc, conn)], sink)
+    sink_conn.send("stop")
+    sink.join(10)
+
+
+def test_a_sink_that_dies_mid_run_ends_the_benchmark() -> None:
+    proc, conn, _ = start_child(_quiet_worker, timeout=30)
+    sink, sink_conn, _ = start_child(_dies_when_asked, timeout=30)
+    conn.send("run")
+    sink_conn.send("die")
+    with pytest.raises(ChildFailed, match="sink process died"):
+        _gather([(proc, conn)], sink)
+    proc.kill()
+    proc.join(10)

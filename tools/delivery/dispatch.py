@@ -16,7 +16,9 @@ How a batch goes:
    previous step sooner than the plan's gap (after an outage) is deferred. Rows that will be
    sent get `attempts + 1` and a cap reservation (`sent_at` set while still `sending`); the
    others are skipped, deferred or failed.
-3. **Send**: one message at a time, paced by the per-channel rate limit. Suppressions and
+3. **Send**: up to `dispatch_concurrency` messages in flight at once (provider calls on a
+   thread pool; the SMTP adapter keeps one reused connection per concurrent send), started
+   in order and paced by the per-channel rate limit. Suppressions and
    withdrawn consent are read again while the batch goes out (`dispatch_recheck_interval_s`,
    `tools.delivery.optouts`), so an opt-out arriving mid-batch skips the rest. Each provider
    call is journalled before and after (`tools.delivery.journal`). A transient error
@@ -25,14 +27,16 @@ How a batch goes:
    `dispatch_max_attempts` it fails. After 3 transient errors in a row a channel counts as
    down for the rest of the batch and its messages go back untried.
 4. **Record**: results are committed in groups (`dispatch_commit_every` sends or
-   `dispatch_commit_interval_s`), each group in one transaction that also renews the lease.
+   `dispatch_commit_interval_s`), each group in one transaction that also renews the lease;
+   the sends in flight finish first, since the commit empties the send journal.
 
 Guarantees and their limits: no message is lost (every row ends `sent`, `failed` or
 `skipped`, or is claimable again); nothing is sent without consent as of the last re-check.
-Delivery to the provider is at-least-once, with a window of one message per crashed worker:
-what a provider accepted before the crash but after the last commit is in the dead worker's
-send journal and is recorded as sent by the next run on the same host, not re-sent; only the
-message in flight at the crash is sent again after the lease expires, with the same
+Delivery to the provider is at-least-once, with a window of the messages in flight per
+crashed worker (at most `dispatch_concurrency`; one with a concurrency of 1): what a provider
+accepted before the crash but after the last commit is in the dead worker's send journal and
+is recorded as sent by the next run on the same host, not re-sent; only the messages in
+flight at the crash are sent again after the lease expires, with the same
 `Message-ID` / `Idempotency-Key`, so a provider or receiver that honours the key sees it
 exactly once. A dispatcher whose lease lapses while a
 single send hangs can race a second one the same way; keep the lease well above the adapters'
@@ -45,10 +49,12 @@ import itertools
 import logging
 import os
 import socket
+import threading
 import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
+from concurrent import futures
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -212,6 +218,20 @@ class _Pending:
         return len(self.sent) + len(self.requeue) + len(self.failed) + len(self.skipped)
 
 
+@dataclass
+class _BatchRun:
+    """One batch on its way out: sends in flight on the pool and results not yet committed."""
+
+    stats: DispatchStats
+    tally: _Tally
+    pending: _Pending = field(default_factory=_Pending)
+    in_flight: dict[futures.Future[Any], _ToSend] = field(default_factory=dict)
+    down: dict[Channel, str] = field(default_factory=dict)
+    errors_in_row: Counter[Channel] = field(default_factory=Counter)
+    healthy: set[Channel] = field(default_factory=set)
+    """Channels whose last finished send was accepted: they get concurrent sends."""
+
+
 class _Tally:
     """Per-campaign counts for the run's audit record."""
 
@@ -304,6 +324,8 @@ class Dispatcher:
 
     _journal: SendJournal
     """The send journal of the current run (see `tools.delivery.journal`)."""
+    _pool: futures.ThreadPoolExecutor
+    """The threads of the current run that make the provider calls."""
 
     def __init__(
         self,
@@ -353,12 +375,21 @@ class Dispatcher:
         self._as_of = utcnow()
         self._t0 = time.monotonic()
         self._journeys: dict[str, dict[str, tuple[str, timedelta]]] = {}
+        self._concurrency = settings.dispatch_concurrency
+        self._adapter_locks = {
+            id(a): threading.Lock()
+            for a in self.adapters.values()
+            if not getattr(a, "thread_safe", False)
+        }
+        """Adapters that do not say they are thread-safe send one message at a time."""
 
     # --- the loop -------------------------------------------------------------------------
 
-    def run_once(self, *, as_of: datetime | None = None) -> DispatchStats:
-        """Claim and process batches until nothing is due (or `should_stop`), then write one
-        audit record per campaign touched.
+    def run_once(
+        self, *, as_of: datetime | None = None, max_batches: int | None = None
+    ) -> DispatchStats:
+        """Claim and process batches until nothing is due (or `should_stop`, or `max_batches`
+        were processed), then write one audit record per campaign touched.
 
         `as_of` (default: now) is the dispatcher's clock at the start of the run; it advances
         with the wall clock during the run and is used for due-ness, quiet hours, frequency
@@ -376,11 +407,15 @@ class Dispatcher:
         self._journal = SendJournal(
             self.settings.journal_dir, self.worker_id, fsync=self.settings.dispatch_journal_fsync
         )
+        self._pool = futures.ThreadPoolExecutor(self._concurrency, thread_name_prefix="send")
         try:
-            while not self.should_stop() and (batch := self._claim()):
+            for _ in itertools.count() if max_batches is None else range(max_batches):
+                if self.should_stop() or not (batch := self._claim()):
+                    break
                 stats.claimed += len(batch)
                 self._process_batch(batch, stats, tally)
         finally:
+            self._pool.shutdown(wait=True)
             self._journal.close()
             self._audit(tally)
         return stats
@@ -401,15 +436,7 @@ class Dispatcher:
         """
         token = f"{self.worker_id}/{uuid.uuid4().hex[:12]}"
         wall = utcnow()
-        due = and_(
-            or_(
-                and_(MessageRow.status == _SCHEDULED, MessageRow.scheduled_at <= self._now()),
-                and_(MessageRow.status == _SENDING, MessageRow.claimed_at < wall - self._lease),
-            ),
-            MessageRow.campaign_id.not_in(
-                select(CampaignRow.id).where(CampaignRow.status.in_(_HALTED))
-            ),
-        )
+        due = _due(self._now(), wall - self._lease)
         pick = (
             select(MessageRow.id)
             .where(due)
@@ -446,9 +473,7 @@ class Dispatcher:
     def _process_batch(self, batch: list[_Claimed], stats: DispatchStats, tally: _Tally) -> None:
         token = batch[0].claimed_by
         to_send = self._check_batch(batch, token, stats, tally)
-        pending = _Pending()
-        down: dict[Channel, str] = {}
-        errors_in_row: Counter[Channel] = Counter()
+        run = _BatchRun(stats, tally)
         last_commit = time.monotonic()
         p = self.policy
         watch = OptOutWatch(
@@ -458,43 +483,52 @@ class Dispatcher:
         )
         for i, item in enumerate(to_send):
             c = item.row
+            # A free slot (and fresh news of a channel down). A channel goes one message at a
+            # time until it has accepted one, and again after a transient error, so a dead
+            # server costs `_CHANNEL_DOWN_AFTER` attempts, not a pool's worth.
+            healthy = item.channel in run.healthy
+            self._settle(run, limit=self._concurrency - 1 if healthy else 0)
             if self.should_stop():
+                self._settle(run, limit=0)
                 for rest in to_send[i:]:
-                    self._requeue(pending, rest.row, rest.row.scheduled_at, untried=True)
+                    self._requeue(run.pending, rest.row, rest.row.scheduled_at, untried=True)
                     stats.released += 1
                 break
             now = self._now()
-            if item.channel in down:
+            if item.channel in run.down:
                 until = now + timedelta(seconds=self.settings.dispatch_retry_base_s)
-                self._requeue(pending, c, until, untried=True, error=down[item.channel])
+                self._requeue(run.pending, c, until, untried=True, error=run.down[item.channel])
                 stats.released += 1
             elif in_quiet_hours(now, item.tz, p.quiet_start, p.quiet_end):
                 # The batch ran into quiet hours after its check: defer, never drop.
                 until = defer_quiet_hours(now, item.tz, p.quiet_start, p.quiet_end)
-                self._requeue(pending, c, until, untried=True)
+                self._requeue(run.pending, c, until, untried=True)
                 stats.deferred += 1
                 tally.add(c.campaign_id, "deferred")
             else:
                 self._pacer.wait(item.channel.value)
                 late = watch.skip_reason(_recipient(c))
                 if late is None:
-                    self._send_one(item, pending, stats, tally, down, errors_in_row)
+                    run.in_flight[self._pool.submit(self._provider_call, item)] = item
                 else:  # opted out or suppressed while the batch was being sent
-                    pending.skipped.append(
+                    run.pending.skipped.append(
                         {"b_id": c.id, "b_token": token, "b_status": _SKIPPED, "b_reason": late}
                     )
                     stats.skipped[late] = stats.skipped.get(late, 0) + 1
                     tally.add(c.campaign_id, f"skipped:{late}")
             elapsed = time.monotonic() - last_commit
             if (
-                len(pending.sent) >= self.settings.dispatch_commit_every
+                len(run.pending.sent) >= self.settings.dispatch_commit_every
                 or elapsed >= self.settings.dispatch_commit_interval_s
                 or elapsed >= self.settings.dispatch_lease_s / 3
             ):
-                self._commit(pending, token)
-                pending = _Pending()
+                # Everything in flight settles first: the commit empties the send journal.
+                self._settle(run, limit=0)
+                self._commit(run.pending, token)
+                run.pending = _Pending()
                 last_commit = time.monotonic()
-        self._commit(pending, token)
+        self._settle(run, limit=0)
+        self._commit(run.pending, token)
 
     # --- checks ---------------------------------------------------------------------------
 
@@ -780,36 +814,48 @@ class Dispatcher:
 
     # --- sending --------------------------------------------------------------------------
 
-    def _send_one(
-        self,
-        item: _ToSend,
-        pending: _Pending,
-        stats: DispatchStats,
-        tally: _Tally,
-        down: dict[Channel, str],
-        errors_in_row: Counter[Channel],
-    ) -> None:
+    def _provider_call(self, item: _ToSend) -> tuple[SendResult, datetime]:
+        """On a pool thread: hand one message to its adapter, journalled before and after."""
         c = item.row
         self._journal.sending(c.id)
-        try:
+        lock = self._adapter_locks.get(id(item.adapter))
+        if lock is None:
             result = item.adapter.send(self._outbound(c, item.channel))
-        except TransientSendError as exc:
-            errors_in_row[item.channel] += 1
-            if errors_in_row[item.channel] >= _CHANNEL_DOWN_AFTER:
-                down[item.channel] = f"not tried: {item.channel.value} looks down: {exc}"
-            self._transient(pending, c, str(exc), stats, tally)
-            return
-        except PermanentSendError as exc:
-            self._fail(pending, c, str(exc), stats, tally)
-            return
-        except Exception as exc:  # an adapter bug must not wedge the row in `sending`
-            _log.exception("adapter for %s raised unexpectedly on %s", item.channel, c.id)
-            self._fail(pending, c, f"unexpected {type(exc).__name__}: {exc}", stats, tally)
-            return
-        errors_in_row[item.channel] = 0
+        else:
+            with lock:
+                result = item.adapter.send(self._outbound(c, item.channel))
         at = self._now()
         self._journal.sent(c.id, result.provider_message_id, at)
-        self._record_sent(pending, c, result, at)
+        return result, at
+
+    def _settle(self, run: _BatchRun, *, limit: int) -> None:
+        """Wait until at most `limit` sends are in flight and record the finished ones."""
+        while len(run.in_flight) > limit:
+            done, _ = futures.wait(run.in_flight, return_when=futures.FIRST_COMPLETED)
+            for fut in done:
+                self._record(run, run.in_flight.pop(fut), fut)
+
+    def _record(self, run: _BatchRun, item: _ToSend, fut: futures.Future[Any]) -> None:
+        c, stats, tally = item.row, run.stats, run.tally
+        try:
+            result, at = fut.result()
+        except TransientSendError as exc:
+            run.healthy.discard(item.channel)
+            run.errors_in_row[item.channel] += 1
+            if run.errors_in_row[item.channel] >= _CHANNEL_DOWN_AFTER:
+                run.down[item.channel] = f"not tried: {item.channel.value} looks down: {exc}"
+            self._transient(run.pending, c, str(exc), stats, tally)
+            return
+        except PermanentSendError as exc:
+            self._fail(run.pending, c, str(exc), stats, tally)
+            return
+        except Exception as exc:  # an adapter bug must not wedge the row in `sending`
+            _log.error("adapter for %s raised unexpectedly on %s", item.channel, c.id, exc_info=exc)
+            self._fail(run.pending, c, f"unexpected {type(exc).__name__}: {exc}", stats, tally)
+            return
+        run.errors_in_row[item.channel] = 0
+        run.healthy.add(item.channel)
+        self._record_sent(run.pending, c, result, at)
         stats.sent += 1
         if result.segments:
             stats.sms_segments += result.segments
@@ -953,6 +999,32 @@ class Dispatcher:
                     )
         except Exception:  # the outbox rows carry every outcome; the summary must not crash
             _log.exception("could not write the dispatch audit record")
+
+
+def _due(now: datetime, lapsed_before: datetime) -> Any:
+    """Claimable rows: scheduled and due by `now`, or claimed before `lapsed_before` (a dead
+    dispatcher's), of campaigns that are not paused or stopped."""
+    return and_(
+        or_(
+            and_(MessageRow.status == _SCHEDULED, MessageRow.scheduled_at <= now),
+            and_(MessageRow.status == _SENDING, MessageRow.claimed_at < lapsed_before),
+        ),
+        MessageRow.campaign_id.not_in(
+            select(CampaignRow.id).where(CampaignRow.status.in_(_HALTED))
+        ),
+    )
+
+
+def count_due(db: Database, settings: Settings, *, as_of: datetime) -> int:
+    """How many outbox rows a dispatcher could claim now (what the job queue splits into
+    dispatch jobs)."""
+    lapsed = utcnow() - timedelta(seconds=settings.dispatch_lease_s)
+    with db.engine.connect() as conn:
+        return int(
+            conn.execute(
+                select(func.count()).select_from(MessageRow).where(_due(as_of, lapsed))
+            ).scalar_one()
+        )
 
 
 def _sent_params(message_id: str, at: datetime, provider_id: str, row: Any) -> dict[str, Any]:

@@ -12,9 +12,12 @@ It closes the duplicate window of a crash (kill -9, power loss, a database that 
 between a provider accepting a message and the commit that records it. Whoever dispatches
 next on the same data directory reconciles the journals that no live dispatcher holds: a
 message journalled as `sent` is recorded as sent and not sent again; one journalled only as
-`sending` is the single ambiguous message in flight (it will be sent again, with the same
-`Message-ID` / `Idempotency-Key`). A live dispatcher holds an exclusive `flock` on its
-journal, which the kernel releases when the process dies.
+`sending` was in flight and is ambiguous (it will be sent again, with the same `Message-ID` /
+`Idempotency-Key`): at most as many as the dispatcher had sends in flight
+(`dispatch_concurrency`). Records are appended by the dispatcher's send threads (one `write`
+each, atomic with `O_APPEND`); the journal is emptied only when no send is in flight. A live
+dispatcher holds an exclusive `flock` on its journal, which the kernel releases when the
+process dies.
 
 Journals live on the dispatcher's host: dispatchers on several hosts reconcile their own.
 """
@@ -54,7 +57,8 @@ class Orphan:
     sent: list[JournalledSend]
     """Messages the provider accepted."""
     in_flight: list[str]
-    """Messages handed to the provider with no answer journalled (at most one)."""
+    """Messages handed to the provider with no answer journalled (at most the dead
+    dispatcher's concurrency)."""
 
 
 class SendJournal:

@@ -57,7 +57,8 @@ class PermanentSendError(Exception):
 
 class ChannelAdapter(Protocol):
     """A way out of the system for one channel. Adapters are synchronous and not shared
-    between threads unless they say so."""
+    between threads unless they say so with a class attribute `thread_safe = True` (the
+    dispatcher sends through the others one message at a time)."""
 
     channel: Channel
     """The channel this adapter delivers."""

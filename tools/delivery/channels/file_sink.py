@@ -29,6 +29,9 @@ class FileSinkAdapter:
     A re-send of the same message overwrites its file, so the sink holds each message once.
     """
 
+    thread_safe = True
+    """Concurrent sends are safe (each writes its own temporary file)."""
+
     def __init__(self, directory: Path | str, *, channel: Channel = Channel.EMAIL) -> None:
         self.directory = Path(directory)
         self.channel = channel

@@ -25,6 +25,7 @@ def build_adapters(settings: Settings) -> dict[Channel, ChannelAdapter]:
             username=settings.smtp_username,
             password=settings.smtp_password,
             starttls=settings.smtp_starttls,
+            max_connections=settings.dispatch_concurrency,
         )
     if settings.sms_account_sid and settings.sms_auth_token and settings.sms_from:
         adapters[Channel.SMS] = SMSAdapter(

@@ -38,6 +38,8 @@ class SMSAdapter:
     """Sends SMS through a Twilio-compatible API; keeps one HTTP connection pool."""
 
     channel = Channel.SMS
+    thread_safe = True
+    """Concurrent sends are safe (httpx's client is thread-safe and pools connections)."""
 
     def __init__(
         self,

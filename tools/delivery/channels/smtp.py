@@ -1,4 +1,4 @@
-"""E-mail over SMTP (smtplib), one connection reused across sends."""
+"""E-mail over SMTP (smtplib): a pool of connections to one server, reused across sends."""
 
 from __future__ import annotations
 
@@ -21,13 +21,17 @@ _log = logging.getLogger(__name__)
 
 
 class SMTPAdapter:
-    """Sends e-mail through one SMTP server. Thread-safe (sends are serialized on one connection).
+    """Sends e-mail through one SMTP server over a pool of reused connections. Thread-safe:
+    up to `max_connections` sends go out at once, each on its own connection (a connection
+    carries one SMTP transaction at a time); idle connections are kept open and reused.
 
     SMTP 4xx replies and connection problems raise `TransientSendError`; 5xx replies and
     unbuildable messages raise `PermanentSendError`.
     """
 
     channel = Channel.EMAIL
+    thread_safe = True
+    """Concurrent sends are safe (one pooled connection each)."""
 
     def __init__(
         self,
@@ -38,15 +42,20 @@ class SMTPAdapter:
         password: str | None = None,
         starttls: bool = False,
         timeout: float = 30,
+        max_connections: int = 1,
     ) -> None:
+        if max_connections < 1:
+            raise ValueError(f"max_connections must be >= 1, got {max_connections}")
         self.host = host
         self.port = port
         self.username = username
         self.password = password
         self.starttls = starttls
         self.timeout = timeout
-        self._conn: smtplib.SMTP | None = None
+        self.max_connections = max_connections
+        self._idle: list[smtplib.SMTP] = []
         self._lock = threading.Lock()
+        self._slots = threading.BoundedSemaphore(max_connections)
 
     def send(self, msg: OutboundMessage) -> SendResult:
         """Send one e-mail; reconnects once if a reused connection turns out to be dead."""
@@ -55,22 +64,26 @@ class SMTPAdapter:
             data = email_bytes(mime)
         except ValueError as exc:
             raise PermanentSendError(f"cannot build e-mail {msg.id}: {exc}") from exc
-        with self._lock:
+        with self._slots:
             for _ in range(2):
-                reused = self._conn is not None
+                conn = self._take()
+                reused = conn is not None
                 try:
-                    conn = self._conn if self._conn is not None else self._open()
+                    if conn is None:
+                        conn = self._open()
                     conn.sendmail(msg.from_email.strip(), [msg.to.strip()], data)
-                    return SendResult(provider_message_id=str(mime["Message-ID"]))
                 except smtplib.SMTPRecipientsRefused as exc:
+                    self._give_back(conn)
                     code, text = next(iter(exc.recipients.values()), (550, b"recipient refused"))
                     raise _classify(code, text, f"recipient {msg.to} refused") from exc
                 except smtplib.SMTPResponseException as exc:
                     if exc.smtp_code == 421:  # the server is closing the connection
-                        self._drop()
+                        _drop(conn)
+                    else:
+                        self._give_back(conn)
                     raise _classify(exc.smtp_code, exc.smtp_error, "server refused") from exc
                 except (smtplib.SMTPServerDisconnected, OSError) as exc:
-                    self._drop()
+                    _drop(conn)
                     if reused:
                         _log.info(
                             "SMTP connection to %s:%s went stale; reconnecting",
@@ -81,15 +94,30 @@ class SMTPAdapter:
                     raise TransientSendError(
                         f"cannot talk to SMTP server {self.host}:{self.port}: {exc!r}"
                     ) from exc
+                except BaseException:
+                    _drop(conn)
+                    raise
+                self._give_back(conn)
+                return SendResult(provider_message_id=str(mime["Message-ID"]))
             raise TransientSendError(f"SMTP server {self.host}:{self.port} keeps disconnecting")
 
     def close(self) -> None:
-        """Say QUIT and close the connection, if open."""
+        """Say QUIT on the idle connections and close them."""
         with self._lock:
-            if self._conn is not None:
-                with contextlib.suppress(smtplib.SMTPException, OSError):
-                    self._conn.quit()
-                self._drop()
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            with contextlib.suppress(smtplib.SMTPException, OSError):
+                conn.quit()
+            _drop(conn)
+
+    def _take(self) -> smtplib.SMTP | None:
+        with self._lock:
+            return self._idle.pop() if self._idle else None
+
+    def _give_back(self, conn: smtplib.SMTP | None) -> None:
+        if conn is not None:
+            with self._lock:
+                self._idle.append(conn)
 
     def _open(self) -> smtplib.SMTP:
         conn = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
@@ -103,14 +131,13 @@ class SMTPAdapter:
         except BaseException:
             conn.close()
             raise
-        self._conn = conn
         return conn
 
-    def _drop(self) -> None:
-        if self._conn is not None:
-            with contextlib.suppress(OSError):
-                self._conn.close()
-        self._conn = None
+
+def _drop(conn: smtplib.SMTP | None) -> None:
+    if conn is not None:
+        with contextlib.suppress(OSError):
+            conn.close()
 
 
 def _classify(code: int, text: bytes | str, what: str) -> Exception:

@@ -67,6 +67,9 @@ class WebhookAdapter:
     replies raise `PermanentSendError`.
     """
 
+    thread_safe = True
+    """Concurrent sends are safe (httpx's client is thread-safe and pools connections)."""
+
     def __init__(
         self, url: str, secret: str, timeout: float = 10.0, *, channel: Channel = Channel.WEBHOOK
     ) -> None:
