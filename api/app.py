@@ -14,12 +14,14 @@ from fastapi.staticfiles import StaticFiles
 from swagger_ui_bundle import swagger_ui_path
 
 from api.auth import LoginLimiter, LoginRequired, require_login
+from api.errors import error_page, install_error_pages, wants_html
 from api.limits import BodySizeLimit
 from api.routes import (
     approvals,
     briefs,
     campaign_controls,
     campaigns,
+    chat,
     events,
     guardrails,
     pages,
@@ -62,8 +64,12 @@ def create_app(settings: Settings | None = None, *, deps: Deps | None = None) ->
     app.state.login_limiter = LoginLimiter()
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
 
+    install_error_pages(app)
+
     @app.exception_handler(NotFound)
-    async def _not_found(_request: Request, exc: NotFound) -> JSONResponse:
+    async def _not_found(request: Request, exc: NotFound) -> Response:
+        if wants_html(request):
+            return error_page(request, 404, str(exc))
         return JSONResponse(status_code=404, content={"detail": str(exc)})
 
     @app.exception_handler(InvalidData)
@@ -92,6 +98,7 @@ def create_app(settings: Settings | None = None, *, deps: Deps | None = None) ->
     app.include_router(webhooks.router)
     app.include_router(events.router)
     app.include_router(tracking.router)
+    app.include_router(chat.router)
     app.include_router(pages.router)
     app.mount("/static/swagger", StaticFiles(directory=swagger_ui_path), name="swagger")
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

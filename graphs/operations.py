@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from functools import partial
 from typing import Any, Literal
 
 from langchain_core.runnables import RunnableConfig
@@ -40,6 +41,9 @@ Waiting = Literal["answer", "review", "approval"]
 of the plan (a change or the submission), or an approver's decision."""
 OnStep = Callable[[str], None]
 """Called with each graph node's name as it finishes (progress for the pages)."""
+DraftRun = Callable[[OnStep | None], "BriefResult"]
+"""The graph run a draft message asks for, checked and recorded, not yet run (the pages run
+it in the background)."""
 
 
 class BriefResult(BaseModel):
@@ -88,6 +92,14 @@ def _waiting(interrupts: list[Any]) -> tuple[Waiting | None, dict[str, Any]]:
     payload: dict[str, Any] = dict(getattr(interrupts[0], "value", {}) or {}) if interrupts else {}
     kind = payload.get("kind") or ("approval" if payload.get("approval_id") else None)
     return _WAITING.get(kind or ""), payload
+
+
+def waiting_for(deps: Deps, campaign_id: str) -> Waiting | None:
+    """What a draft waits for now (None: it is running, ended or live)."""
+    camp = repo.get_campaign(deps.db, campaign_id)
+    with _campaign_graph(deps) as graph:
+        snap = graph.get_state({"configurable": {"thread_id": camp.thread_id}})
+    return _waiting(list(snap.interrupts))[0]
 
 
 def _result(campaign_id: str, values: dict[str, Any], interrupts: list[Any]) -> BriefResult:
@@ -223,6 +235,13 @@ def reply_to_draft(
     resumes with it), a change request on a plan under review (the planner re-plans with the
     brief and every follow-up), or a revision of a rejected plan (a new round that ends in a new
     approval request). A draft waiting for an approver, or live, refuses (`DraftConflict`)."""
+    return prepare_reply(deps, campaign_id, text, by=by, now=now)(on_step)
+
+
+def prepare_reply(
+    deps: Deps, campaign_id: str, text: str, *, by: str | None = None, now: datetime | None = None
+) -> DraftRun:
+    """`reply_to_draft` in two halves: check and record the message now, run the graph later."""
     text = text.strip()
     if not text:
         raise ValueError("The message is empty: write your answer or the change you want.")
@@ -268,7 +287,7 @@ def reply_to_draft(
             "draft. Write a new brief instead."
         )
     drafts.add_message(deps.db, campaign_id, role="marketer", kind=kind, text=text, author=by)
-    return _advance(deps, campaign_id, graph_input, config, on_step)
+    return partial(_advance, deps, campaign_id, graph_input, config)
 
 
 def submit_draft(
@@ -281,6 +300,13 @@ def submit_draft(
 ) -> BriefResult:
     """Submit a reviewed plan: the content is written and checked, and the approval gate asks
     for a human (or launches within the brand's thresholds)."""
+    return prepare_submit(deps, campaign_id, by=by, now=now)(on_step)
+
+
+def prepare_submit(
+    deps: Deps, campaign_id: str, *, by: str | None = None, now: datetime | None = None
+) -> DraftRun:
+    """`submit_draft` in two halves: check and record the submission now, run it later."""
     camp = repo.get_campaign(deps.db, campaign_id)
     config: RunnableConfig = {"configurable": {"thread_id": camp.thread_id}}
     with _campaign_graph(deps) as graph:
@@ -296,7 +322,7 @@ def submit_draft(
         deps.db, campaign_id, role="marketer", kind="submit", text="Submit for approval.", author=by
     )
     resume_with = {"action": "submit", "by": by, "now": (now or deps.clock()).isoformat()}
-    return _advance(deps, campaign_id, Command(resume=resume_with), config, on_step)
+    return partial(_advance, deps, campaign_id, Command(resume=resume_with), config)
 
 
 def resume(deps: Deps, campaign_id: str) -> BriefResult:

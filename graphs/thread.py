@@ -69,6 +69,9 @@ def plan_summary(facts: dict[str, Any], assumptions: list[str]) -> str:
     return "\n".join(lines)
 
 
+_ASK_REVIEW = "Ask for changes in your own words, or submit it for approval."
+
+
 def record_reply(db: Database, res: BriefResult, *, replanned: bool) -> drafts.DraftMessage:
     """Store the planner's reply to the last run of a draft's graph. `replanned`: the planner
     made a new plan in this run, so its summary is part of the reply."""
@@ -88,8 +91,8 @@ def record_reply(db: Database, res: BriefResult, *, replanned: bool) -> drafts.D
             cid,
             role="planner",
             kind="plan",
-            text=summary + "\nAsk for changes in your own words, or submit it for approval.",
-            data={"plan": facts, "assumptions": res.assumptions},
+            text=summary + "\n" + _ASK_REVIEW,
+            data={"plan": facts, "assumptions": res.assumptions, "next": _ASK_REVIEW},
         )
     if res.waiting_for == "approval":
         text = (
@@ -112,5 +115,6 @@ def record_reply(db: Database, res: BriefResult, *, replanned: bool) -> drafts.D
             "plan": facts if summary else {},
             "assumptions": res.assumptions if summary else [],
             "approval_id": res.approval_id,
+            "next": text,
         },
     )

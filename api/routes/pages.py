@@ -1,5 +1,5 @@
 """The marketer's workspace: server-rendered pages (Jinja2 + vendored htmx) for logging in,
-writing briefs, the approval queue with rendered previews, and campaign dashboards.
+the approval queue with rendered previews, and campaign dashboards.
 
 Every page except /login needs a session (the app-wide gate); every form carries the
 session's CSRF token; the decider is the logged-in user.
@@ -27,13 +27,12 @@ from api.auth import (
     new_session_cookie,
     set_session_cookie,
 )
-from api.deps import AppDeps, Decider, Reader, Writer
+from api.deps import AppDeps, Decider, Reader
 from api.routes.approvals import decide_as
 from core import campaigns as repo
 from core.audit import list_decisions
 from core.models import Channel, Finding, Plan, VariantTemplate
 from core.users import authenticate
-from graphs.operations import submit_brief
 from tools.sms_encoding import segments as sms_segments
 
 router = APIRouter(include_in_schema=False)
@@ -125,32 +124,6 @@ def campaigns_page(request: Request, deps: AppDeps, _user: Reader) -> HTMLRespon
     items = repo.list_campaigns(deps.db)
     pending = len(repo.list_approvals(deps.db))
     return _page(request, "campaigns.html", campaigns=items, pending=pending)
-
-
-@router.get("/briefs/new", response_class=HTMLResponse)
-def brief_form(request: Request, _user: Writer, text: str = "") -> HTMLResponse:
-    """Write a brief."""
-    return _page(request, "brief.html", text=text, result=None, thread=[])
-
-
-@router.post("/briefs", response_class=HTMLResponse)
-async def brief_submit(
-    request: Request,
-    deps: AppDeps,
-    user: Writer,
-    text: Annotated[str, Form(max_length=5000)],
-    answer: Annotated[str, Form(max_length=2000)] = "",
-) -> HTMLResponse:
-    """Submit a brief (with the answer to the planner's questions, when there is one)."""
-    full = f"{text.strip()}\n{answer.strip()}".strip() if answer.strip() else text.strip()
-    thread = [("you", text.strip())] + ([("you", answer.strip())] if answer.strip() else [])
-    try:
-        res = await run_in_threadpool(submit_brief, deps, full, submitted_by=user.name)
-    except ValueError as exc:
-        return _page(
-            request, "brief.html", status=422, text=text, result=None, thread=thread, error=str(exc)
-        )
-    return _page(request, "brief.html", text=full, result=res, thread=thread, error=None)
 
 
 @router.get("/approvals", response_class=HTMLResponse)
