@@ -613,7 +613,9 @@ _NAMED_PRODUCT_RE = re.compile(
     r"((?:[A-Z][\w&'-]*\s?){1,5})"
 )
 _BOUGHT_RE = re.compile(
-    r"\b(?:bought|purchased|ordered)\s+(?:a|an|the|some|one|our)?\s*([a-z][a-z-]*(?:\s[a-z-]+)?)",
+    r"\b(?:bought|purchased|ordered)\s+(?:a|an|the|some|one|our)?\s*"
+    r"(?!(?:in|for|within|over|during|since|from|at|on|before|after|anything|recently)\b)"
+    r"([a-z][a-z-]*(?:\s[a-z-]+)?)",
     re.I,
 )
 

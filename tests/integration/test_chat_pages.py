@@ -179,3 +179,33 @@ def test_draft_api(world: Deps, client: TestClient) -> None:
     )
     assert viewer.status_code == 403
     assert client.get("/api/v1/briefs/cmp_nope", headers=mia).status_code == 404
+
+
+def test_a_rejected_plan_is_revised_and_resubmitted_on_the_page(
+    world: Deps, client: TestClient
+) -> None:
+    mia = _as(world, "mia")
+    token = bearer(world.db, "mia")
+    r = client.post("/api/v1/briefs", json={"text": WINBACK_BRIEF, "review": True}, headers=token)
+    cid = r.json()["campaign_id"]
+    aid = client.post(f"/api/v1/briefs/{cid}/submit", headers=token).json()["approval_id"]
+    no = client.post(
+        f"/api/v1/approvals/{aid}/reject",
+        json={"comment": "No SMS this month."},
+        headers=bearer(world.db, "qa"),
+    )
+    assert no.status_code == 200
+    html = _settle(client, cid, mia)
+    assert "No SMS this month." in html and "Revise the rejected plan" in html
+
+    r = client.post(f"/drafts/{cid}/messages", data={"text": "email only"}, headers=mia)
+    assert r.status_code == 303
+    html = _settle(client, cid, mia)
+    assert "Change: no sms." in html or "Change: email only." in html
+    assert f"/drafts/{cid}/submit" in html  # the revised plan waits for the marketer again
+    assert client.post(f"/drafts/{cid}/submit", headers=mia).status_code == 303
+    html = _settle(client, cid, mia)
+    again = launch_approval_id(cid, 2)
+    assert f'href="/approvals/{again}"' in html
+    pending = client.get("/api/v1/approvals", headers=token).json()
+    assert [a["id"] for a in pending] == [again]
