@@ -372,7 +372,7 @@ def apply_change(objective: Objective, change: str) -> tuple[Objective, list[str
                     *(c for c in objective.constraints if not c.startswith("BOGO")),
                     *constraints,
                 ]
-            notes.append(f"Change: the offer is now {_offer_words(merged)}.")
+            notes.append(f"Change: the offer is now {offer_words(merged)}.")
     recent = _EXCLUDE_RECENT_RE.search(low)
     if recent:
         n = _amount(recent.group(1)) if recent.group(1) else 1
@@ -385,13 +385,21 @@ def apply_change(objective: Objective, change: str) -> tuple[Objective, list[str
     return objective.model_copy(update=update), notes
 
 
-def _offer_words(offer: Offer) -> str:
-    words = {
-        "percent_off": f"{offer.percent or 0:g}% off",
-        "free_shipping": "free shipping",
-        "gift": "a gift",
-    }.get(offer.kind, "no offer")
-    return words + (f" with code {offer.code}" if offer.code else "")
+def offer_words(offer: Offer) -> str:
+    """The offer in words: `10 % off with code COMEBACK10`, `free shipping`, `no offer`."""
+    if offer.kind == "percent_off":
+        words = f"{offer.percent or 0:g} % off"
+    elif offer.kind == "free_shipping":
+        words = "free shipping"
+    elif offer.kind == "gift":
+        words = "a gift"
+    else:
+        return "no offer"
+    return (
+        words
+        + (f" with code {offer.code}" if offer.code else "")
+        + (f", until {offer.expires}" if offer.expires else "")
+    )
 
 
 def _offline_parse(

@@ -6,29 +6,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from agents.planner import offer_words
 from core import drafts
 from core.db import Database
-from core.models import CampaignStatus, Offer, Plan
+from core.models import CampaignStatus, Plan
 
 if TYPE_CHECKING:
     from graphs.operations import BriefResult
-
-
-def offer_words(offer: Offer) -> str:
-    """The offer in words: `10 % off with code COMEBACK10`, `free shipping`, `no offer`."""
-    if offer.kind == "percent_off":
-        words = f"{offer.percent or 0:g} % off"
-    elif offer.kind == "free_shipping":
-        words = "free shipping"
-    elif offer.kind == "gift":
-        words = "a gift"
-    else:
-        return "no offer"
-    return (
-        words
-        + (f" with code {offer.code}" if offer.code else "")
-        + (f", until {offer.expires}" if offer.expires else "")
-    )
 
 
 def plan_facts(plan: Plan, audience_size: int, holdout_size: int) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from markupsafe import Markup, escape
 from starlette.concurrency import run_in_threadpool
 
 from agents.content import RenderError, preview_contexts, render_message
+from agents.planner import offer_words
 from agents.reporting import campaign_report
 from api.auth import (
     CSRF_FIELD,
@@ -210,22 +211,7 @@ def dashboard(
 
 
 def _offer_words(plan: Plan | None) -> str:
-    if plan is None:
-        return ""
-    o = plan.objective.offer
-    if o.kind == "percent_off":
-        words = f"{o.percent:g} % off"
-    elif o.kind == "free_shipping":
-        words = "free shipping"
-    elif o.kind == "gift":
-        words = "a gift"
-    else:
-        return "no offer"
-    return (
-        words
-        + (f" with code {o.code}" if o.code else "")
-        + (f", until {o.expires}" if o.expires else "")
-    )
+    return offer_words(plan.objective.offer) if plan else ""
 
 
 def _highlight(text: str, spans: list[str]) -> Markup:
