@@ -16,8 +16,9 @@ from typing import Any
 import pytest
 
 from api.app import create_app
+from graphs.operations import submit_brief
 from graphs.runtime import Deps
-from tests.integration.conftest import NOW, PASSWORD, run_cli
+from tests.integration.conftest import NOW, PASSWORD, WINBACK_BRIEF, run_cli
 from tests.support.servers import serve_app
 
 CHROMIUM = "/usr/bin/chromium"
@@ -144,6 +145,14 @@ def test_brief_to_approval_to_dashboard_in_the_browser(
     page.goto(campaign_url)
     page.screenshot(path=str(shots / "6-dashboard-sent.png"), full_page=True)
     html = page.content()
+
+    # an approver's own brief: the four-eyes refusal is a readable page, not JSON
+    own = submit_brief(world, WINBACK_BRIEF, submitted_by="qa")
+    page.goto(f"{server}/approvals/{own.approval_id}")
+    page.click("button:has-text('Approve and launch')")
+    page.wait_for_selector("text=Not allowed")
+    assert "four-eyes" in page.content() and page.locator("a:has-text('Go back')").count() == 1
+    page.screenshot(path=str(shots / "7-four-eyes.png"))
     ctx.close()
     keep = os.environ.get("AUTOCMO_SCREENSHOTS")
     if keep:
