@@ -268,14 +268,6 @@ def prepare_reply(
             "now": clock,
             "status": CampaignStatus.PLANNED.value,
         }
-        record_decision(
-            deps.db,
-            campaign_id=campaign_id,
-            agent="human",
-            action="revised_rejected_plan",
-            reason=text,
-            evidence={"by": by, "round": next_round},
-        )
     elif waiting == "approval":
         raise DraftConflict(
             f"The plan waits for an approver ({payload.get('approval_id')}): it cannot change "
@@ -287,6 +279,15 @@ def prepare_reply(
             "draft. Write a new brief instead."
         )
     drafts.add_message(deps.db, campaign_id, role="marketer", kind=kind, text=text, author=by)
+    if isinstance(graph_input, dict):  # a new round after a rejection: no node audits it
+        record_decision(
+            deps.db,
+            campaign_id=campaign_id,
+            agent="human",
+            action="revised_rejected_plan",
+            reason=text,
+            evidence={"by": by, "round": graph_input["round"]},
+        )
     return partial(_advance, deps, campaign_id, graph_input, config)
 
 
