@@ -279,6 +279,15 @@ class PlanError(ValueError):
 # --- brief → objective --------------------------------------------------------------------
 
 
+class FollowUp(BaseModel):
+    """What the marketer said after the brief, in the same draft."""
+
+    kind: Literal["answer", "change"]
+    """An answer to the planner's questions, or a change request on the plan."""
+    text: str
+    """The message, as written."""
+
+
 def parse_brief(
     llm: LLMClient,
     brief: str,
@@ -287,14 +296,19 @@ def parse_brief(
     campaign_id: str | None = None,
     now: datetime | None = None,
     products: Sequence[Product] = (),
+    follow_ups: Sequence[FollowUp] = (),
 ) -> BriefParse:
     """Read a marketer's brief: an objective, or the clarifying questions that block one.
 
     `now` is when the brief was given: relative dates ("next Monday") are read from it.
     `products` is the catalog that products named in the brief are matched against.
+    `follow_ups` are the answers and change requests said since, in order (later ones win);
+    like the brief they reach a model only as delimited data.
     """
     text = brief.strip()
-    if len(text.split()) < 3:
+    answers = [f.text.strip() for f in follow_ups if f.kind == "answer"]
+    said = "\n".join([text, *(f.text.strip() for f in follow_ups)])
+    if len(" ".join([text, *answers]).split()) < 3:
         return BriefParse(
             questions=[
                 "Tell me a little more: what should this campaign achieve (e.g. win back lapsed "
@@ -302,7 +316,7 @@ def parse_brief(
                 "channels?"
             ]
         )
-    injection = injection_score(text)
+    injection = injection_score(said)
     if injection.hit:
         return BriefParse(
             questions=[
@@ -317,14 +331,19 @@ def parse_brief(
     parsed, fallback = llm.generate_or_offline(
         "parse_brief",
         system=system,
-        user=delimit("brief", text),
+        user=delimit("brief", text)
+        + (
+            "\n\n" + delimit("follow_ups", [f.model_dump() for f in follow_ups])
+            if follow_ups
+            else ""
+        ),
         schema=BriefParse,
-        offline=lambda: _offline_parse(text, categories, now, products),
+        offline=lambda: _offline_read(text, follow_ups, categories, now, products),
         campaign_id=campaign_id,
     )
     parsed = _normalize_parse(parsed)
     # consent is checked here, whatever the engine: the refusal never depends on the model
-    notes = [*_consent_conflicts(text.lower()), *([fallback] if fallback else [])]
+    notes = [*_consent_conflicts(said.lower()), *([fallback] if fallback else [])]
     if notes:
         parsed = parsed.model_copy(update={"assumptions": [*parsed.assumptions, *notes]})
     return parsed
@@ -334,6 +353,136 @@ def _normalize_parse(parsed: BriefParse) -> BriefParse:
     if parsed.objective is None and not parsed.questions:
         return BriefParse(questions=["What is the goal of this campaign?"])
     return parsed
+
+
+def _offline_read(
+    text: str,
+    follow_ups: Sequence[FollowUp],
+    categories: Sequence[str],
+    now: datetime | None,
+    products: Sequence[Product],
+) -> BriefParse:
+    """The offline engine over a draft: the brief with its answers, then each change request
+    applied in order. A change it cannot read changes nothing, and the assumptions say so."""
+    answers = [f.text.strip() for f in follow_ups if f.kind == "answer"]
+    parsed = _offline_parse("\n".join([text, *answers]), categories, now, products)
+    changes = [f.text.strip() for f in follow_ups if f.kind == "change"]
+    if parsed.objective is None or not changes:
+        return parsed
+    objective, notes = parsed.objective, list(parsed.assumptions)
+    for change in changes:
+        objective, done = apply_change(objective, change)
+        notes.extend(
+            done
+            or [
+                f"Not applied: “{change[:120]}” — the offline engine did not understand it, so "
+                "nothing changed. It understands e.g. “SMS only”, “add an SMS reminder”, “drop "
+                "the discount”, “make it 20% off”, “exclude people who bought in the last week”."
+            ]
+        )
+    return parsed.model_copy(update={"objective": objective, "assumptions": notes})
+
+
+_CHANNEL_RE = r"(sms|texts?|text messages?|e-?mails?|push(?: notifications?)?)"
+_ONLY_CHANNEL_RE = re.compile(
+    rf"\b(?:only|just)\s+(?:by\s+|via\s+|through\s+|over\s+)?{_CHANNEL_RE}\b"
+    rf"|\b{_CHANNEL_RE}\s+only\b"
+)
+_DROP_CHANNEL_RE = re.compile(
+    rf"\b(?:no|drop|remove|without|skip|not by|no more)\s+(?:the\s+|any\s+)?{_CHANNEL_RE}"
+    r"(?!\s+(?:code|offer|discount))\b"
+)
+_ADD_CHANNEL_RE = re.compile(
+    rf"\b(?:add|plus|also|and then)\s+(?:by\s+|via\s+)?(?:an?\s+|the\s+)?{_CHANNEL_RE}\b"
+)
+_DROP_OFFER_RE = re.compile(
+    r"\b(?:drop|remove|no|without|skip|cut|lose|take out|get rid of|forget)\s+(?:the\s+|any\s+|"
+    r"that\s+)?(?:discount|offer|coupon|promo code|code|incentive|deal|percent off|% off)s?\b"
+)
+
+
+def _channel(word: str) -> Channel:
+    if word.startswith(("sms", "text")):
+        return Channel.SMS
+    return Channel.PUSH if word.startswith("push") else Channel.EMAIL
+
+
+def apply_change(objective: Objective, change: str) -> tuple[Objective, list[str]]:
+    """Apply a change request the offline engine understands ("SMS only", "add an SMS
+    reminder", "no e-mail", "drop the discount", "make it 20% off", "exclude people who bought in
+    the last week") to an objective; returns it with one note per change made (none: the
+    request was not understood and nothing changed)."""
+    low = change.lower()
+    update: dict[str, object] = {}
+    notes: list[str] = []
+    channels = list(objective.channels)
+    only = _ONLY_CHANNEL_RE.search(low)
+    if only:
+        channels = [_channel(only.group(1) or only.group(2))]
+        notes.append(f"Change: {channels[0].value} only.")
+    else:
+        for m in _DROP_CHANNEL_RE.finditer(low):
+            ch = _channel(m.group(1))
+            if ch in channels and len(channels) > 1:
+                channels.remove(ch)
+                notes.append(f"Change: no {ch.value}.")
+        for m in _ADD_CHANNEL_RE.finditer(low):
+            ch = _channel(m.group(1))
+            if ch not in channels:
+                channels.append(ch)
+                notes.append(f"Change: {ch.value} added as a later step.")
+            else:
+                notes.append(f"No change: {ch.value} is already in the plan.")
+    if channels != objective.channels:
+        update["channels"] = channels
+    if _DROP_OFFER_RE.search(low):
+        if objective.offer.kind != "none":
+            update["offer"] = Offer()
+            update["constraints"] = [c for c in objective.constraints if not c.startswith("BOGO")]
+            notes.append("Change: no offer — the discount and its code are dropped.")
+        else:
+            notes.append("No change: there was no offer to drop.")
+    else:
+        offer, constraints = _read_offer(change, notes)
+        if offer.kind != "none" or offer.code:
+            kind_changed = offer.kind != "none"
+            merged = (offer if kind_changed else objective.offer).model_copy(
+                update={"code": offer.code or objective.offer.code}
+            )
+            update["offer"] = merged
+            if constraints:
+                update["constraints"] = [
+                    *(c for c in objective.constraints if not c.startswith("BOGO")),
+                    *constraints,
+                ]
+            notes.append(f"Change: the offer is now {offer_words(merged)}.")
+    recent = _EXCLUDE_RECENT_RE.search(low)
+    if recent:
+        n = _amount(recent.group(1)) if recent.group(1) else 1
+        days = n * {"day": 1, "week": 7, "month": 30}[recent.group(2)]
+        hints = [h for h in objective.audience_hints if not h.startswith("exclude_bought_days:")]
+        update["audience_hints"] = [*hints, f"exclude_bought_days:{days}"]
+        notes.append(f"Change: people who ordered in the last {days} days are left out.")
+    if not update:
+        return objective, [n for n in notes if n.startswith("No change")]
+    return objective.model_copy(update=update), notes
+
+
+def offer_words(offer: Offer) -> str:
+    """The offer in words: `10 % off with code COMEBACK10`, `free shipping`, `no offer`."""
+    if offer.kind == "percent_off":
+        words = f"{offer.percent or 0:g} % off"
+    elif offer.kind == "free_shipping":
+        words = "free shipping"
+    elif offer.kind == "gift":
+        words = "a gift"
+    else:
+        return "no offer"
+    return (
+        words
+        + (f" with code {offer.code}" if offer.code else "")
+        + (f", until {offer.expires}" if offer.expires else "")
+    )
 
 
 def _offline_parse(
@@ -567,6 +716,13 @@ _DELAY_RE = re.compile(
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
+_EXCLUDE_RECENT_RE = re.compile(
+    r"\b(?:exclud\w*|leave out|skip|without|not|no|except|minus|remove|don't (?:send|target))\b"
+    r"[^.;]*?\b(?:bought|ordered|purchased|buyers|purchasers|customers who (?:bought|ordered))\b"
+    rf"[^.;]*?\b(?:last|past|previous)\s+(?:{_AMOUNT}\s+)?(day|week|month)s?\b"
+)
+
+
 def _amount(token: str) -> int:
     return int(token) if token.isdigit() else _NUMBER_WORDS[token]
 
@@ -764,7 +920,9 @@ _NAMED_PRODUCT_RE = re.compile(
     r"((?:[A-Z][\w&'-]*\s?){1,5})"
 )
 _BOUGHT_RE = re.compile(
-    r"\b(?:bought|purchased|ordered)\s+(?:a|an|the|some|one|our)?\s*([a-z][a-z-]*(?:\s[a-z-]+)?)",
+    r"\b(?:bought|purchased|ordered)\s+(?:a|an|the|some|one|our)?\s*"
+    r"(?!(?:in|for|within|over|during|since|from|at|on|before|after|anything|recently)\b)"
+    r"([a-z][a-z-]*(?:\s[a-z-]+)?)",
     re.I,
 )
 
@@ -1058,11 +1216,25 @@ def _validate_plan(objective: Objective, draft: PlanDraft) -> Plan:
         sid = step.id if step.id and step.id not in seen else f"s{i}"
         seen.add(sid)
         fixed.append(step.model_copy(update={"id": sid}))
+    audiences = draft.audiences
+    recent = _hint(objective, "exclude_bought_days") or ""
+    if recent.replace(".", "", 1).isdigit():  # a change request, whatever the engine drafted
+        days = float(recent)
+        leave_out = AudienceFilter(feature="recency_days", op="lte", value=days)
+        audiences = [
+            a.model_copy(
+                update={
+                    "name": f"{a.name}, not who ordered in the last {days:g} days",
+                    "exclusions": [*a.exclusions, leave_out],
+                }
+            )
+            for a in audiences
+        ]
     holdout = _hint(objective, "holdout")
     fraction = DEFAULT_HOLDOUT if holdout is None else min(max(float(holdout), 0.05), 0.5)
     return Plan(
         objective=objective,
-        audiences=draft.audiences,
+        audiences=audiences,
         holdout_fraction=fraction,
         journey=fixed,
         send_hour_local=(

@@ -14,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from swagger_ui_bundle import swagger_ui_path
 
 from api.auth import LoginLimiter, LoginRequired, require_login
+from api.errors import error_page, install_error_pages, wants_html
 from api.limits import BodySizeLimit
 from api.routes import (
     admin_pages,
@@ -21,6 +22,7 @@ from api.routes import (
     briefs,
     campaign_controls,
     campaigns,
+    chat,
     check_pages,
     dashboard_pages,
     events,
@@ -65,8 +67,12 @@ def create_app(settings: Settings | None = None, *, deps: Deps | None = None) ->
     app.state.login_limiter = LoginLimiter()
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
 
+    install_error_pages(app)
+
     @app.exception_handler(NotFound)
-    async def _not_found(_request: Request, exc: NotFound) -> JSONResponse:
+    async def _not_found(request: Request, exc: NotFound) -> Response:
+        if wants_html(request):
+            return error_page(request, 404, str(exc))
         return JSONResponse(status_code=404, content={"detail": str(exc)})
 
     @app.exception_handler(InvalidData)
@@ -95,6 +101,7 @@ def create_app(settings: Settings | None = None, *, deps: Deps | None = None) ->
     app.include_router(webhooks.router)
     app.include_router(events.router)
     app.include_router(tracking.router)
+    app.include_router(chat.router)
     app.include_router(pages.router)
     app.include_router(dashboard_pages.router)
     app.include_router(check_pages.router)

@@ -233,20 +233,48 @@ def tokens_revoke(user: Annotated[str, typer.Option("--user", help="Whose tokens
 
 @app.command()
 def brief(
-    text: Annotated[str, typer.Argument(help="The brief, in plain words.")],
+    text: Annotated[
+        str, typer.Argument(help="The brief; with --draft, your answer or change request.")
+    ] = "",
+    draft: Annotated[
+        str | None,
+        typer.Option(
+            "--draft",
+            help="Continue this draft (campaign id): answer the planner's questions, ask for a "
+            "change, or revise a rejected plan.",
+        ),
+    ] = None,
+    review: Annotated[
+        bool,
+        typer.Option("--review", help="Stop at the plan for changes; then --draft ID --submit."),
+    ] = False,
+    submit: Annotated[
+        bool, typer.Option("--submit", help="With --draft: submit the reviewed plan.")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     by: Annotated[str, typer.Option(help="The user who submits it (a marketer or up).")] = _ME,
 ) -> None:
-    """Submit a brief (chat-style): get clarifying questions, or a plan awaiting approval."""
-    from graphs.operations import submit_brief
+    """Submit a brief (chat-style): get clarifying questions, or a plan awaiting approval.
+    `autocmo brief --draft ID "answer"` continues the same draft."""
+    from core.campaigns import NotFound
+    from graphs.operations import reply_to_draft, submit_brief, submit_draft
     from graphs.runtime import build_deps
     from tools.llm import LLMError
 
+    if submit and (draft is None or text):
+        raise _fail("--submit needs --draft ID and no text: it submits that draft's plan.")
+    if draft is None and not text.strip():
+        raise _fail('Write the brief: autocmo brief "Win back lapsed customers with 10% off…"')
     deps = build_deps(_settings())
     user = _local_user(deps.db, by, "write")
     try:
-        res = submit_brief(deps, text, submitted_by=user.name)
-    except (ValueError, LLMError) as exc:
+        if draft is None:
+            res = submit_brief(deps, text, submitted_by=user.name, review=review)
+        elif submit:
+            res = submit_draft(deps, draft, by=user.name)
+        else:
+            res = reply_to_draft(deps, draft, text, by=user.name)
+    except (ValueError, LLMError, NotFound) as exc:
         raise _fail(str(exc)) from exc
     if as_json:
         print(res.model_dump_json(indent=2))
@@ -261,7 +289,7 @@ def _print_brief_result(res: BriefResult) -> None:
         console.print("[bold]autocmo:[/bold] I need a little more before I can plan this:")
         for q in res.questions:
             console.print(f"  • {q}")
-        console.print(f"(campaign {res.campaign_id}; send a fuller brief.)")
+        console.print(f'(answer with: autocmo brief --draft {res.campaign_id} "your answer")')
         return
     name = res.plan.objective.name if res.plan else None
     console.print(f"[bold]Campaign {res.campaign_id}[/bold] — {name}")
@@ -286,6 +314,9 @@ def _print_brief_result(res: BriefResult) -> None:
         )
         console.print(f"  approve:  autocmo approve {res.approval_id} --by APPROVER")
         console.print(f"  reject:   autocmo reject {res.approval_id} --by APPROVER --comment WHY")
+    elif res.waiting_for == "review":
+        console.print(f'change it:  autocmo brief --draft {res.campaign_id} "SMS only"')
+        console.print(f"submit it:  autocmo brief --draft {res.campaign_id} --submit")
     else:
         console.print(f"status: {res.status}")
 

@@ -203,6 +203,12 @@ def save_variants(db: Database, campaign_id: str, variants: Sequence[VariantTemp
                     setattr(row, k, val)
 
 
+def delete_variants(db: Database, campaign_id: str) -> None:
+    """Remove a campaign's variants (its plan was revised before launch; findings stay)."""
+    with db.session() as s:
+        s.execute(delete(VariantRow).where(VariantRow.campaign_id == campaign_id))
+
+
 def load_variants(db: Database, campaign_id: str) -> list[VariantTemplate]:
     """The variants of a campaign, by step and arm."""
     with db.session() as s:

@@ -624,3 +624,22 @@ def insert_ignoring_duplicates(conn: Connection, model: type[Base]) -> Insert:
     if conn.dialect.name == "sqlite":
         return sqlite_insert(model).on_conflict_do_nothing()
     raise NotImplementedError(f"{conn.dialect.name} is not supported; use SQLite or PostgreSQL")
+
+
+class DraftMessageRow(Base):
+    """One message of a draft's conversation (the brief chat): the brief, the planner's
+    questions and plan summaries, the marketer's answers and change requests, decisions."""
+
+    __tablename__ = "draft_messages"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    campaign_id: Mapped[str] = mapped_column(ForeignKey("campaigns.id"), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    """marketer, planner or approver."""
+    kind: Mapped[str] = mapped_column(String(16))
+    """brief, answer, change, submit, questions, plan, waiting, decision or error."""
+    text: Mapped[str] = mapped_column(Text)
+    author: Mapped[str | None] = mapped_column(String(200))
+    """The logged-in user who wrote it (people's messages)."""
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    """Structured detail (questions, plan facts) for the pages."""
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -438,6 +438,8 @@ class Audience(_Model):
     """Why this audience."""
     filters: list[AudienceFilter] = Field(default_factory=list)
     """Conditions, all of which must hold."""
+    exclusions: list[AudienceFilter] = Field(default_factory=list)
+    """Conditions that leave a person out when any holds (e.g. ordered in the last 7 days)."""
 
 
 class JourneyStep(_Model):

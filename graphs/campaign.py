@@ -1,7 +1,11 @@
 """The campaign graph: brief → planner → content ⇄ guardrails → approval gate → activation.
 
-Nodes return state updates; records go to the database as they are made; the approval gate
-pauses with `interrupt()` and resumes from the persistent checkpointer, also in a new process.
+Nodes return state updates; records go to the database as they are made. Three places pause
+with `interrupt()` and resume from the persistent checkpointer, also in a new process: the
+planner's clarifying questions (resumed with the marketer's answer), the marketer's review of
+the plan in the brief chat (a change request re-plans, a submission goes on), and the approval
+gate. A rejected plan ends the run; a change request starts the thread's next round from the
+planner, with the brief and everything said since.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
-from langgraph.types import interrupt
+from langgraph.types import Command, interrupt
 
 from agents import planner
 from agents.content import write_variants
@@ -32,9 +36,11 @@ MAX_CONTENT_ATTEMPTS = 3
 """How many times a blocked variant goes back to the content agent before a human sees it."""
 
 
-def launch_approval_id(campaign_id: str) -> str:
-    """The id of a campaign's launch approval (stable, so a re-run does not duplicate it)."""
-    return f"apr_{campaign_id.removeprefix('cmp_')}_launch"
+def launch_approval_id(campaign_id: str, round: int = 1) -> str:
+    """The id of a campaign's launch approval in a submission round (stable, so a re-run does
+    not duplicate it; a revised plan gets a new one)."""
+    suffix = "" if round <= 1 else f"_{round}"
+    return f"apr_{campaign_id.removeprefix('cmp_')}_launch{suffix}"
 
 
 def build_campaign_graph(
@@ -43,6 +49,8 @@ def build_campaign_graph(
     """Wire the nodes into the campaign graph; run it with `context=Deps(...)`."""
     g = StateGraph(CampaignState, context_schema=Deps)
     g.add_node("plan", plan_node)
+    g.add_node("ask", ask_node)
+    g.add_node("review", review_node, destinations=("plan", "write"))
     g.add_node("write", write_node)
     g.add_node("check", check_node)
     g.add_node("gate", gate_node)
@@ -50,6 +58,7 @@ def build_campaign_graph(
     g.add_node("reject", reject_node)
     g.add_edge(START, "plan")
     g.add_conditional_edges("plan", route_after_plan)
+    g.add_edge("ask", "plan")
     g.add_edge("write", "check")
     g.add_conditional_edges("check", route_after_check)
     g.add_conditional_edges("gate", route_after_gate)
@@ -65,8 +74,17 @@ def plan_node(state: CampaignState, runtime: Runtime[Deps]) -> CampaignState:
     now = datetime.fromisoformat(state["now"])
     products = list_products(deps.db)
     categories = sorted({p.category for p in products})
+    follow_ups = [planner.FollowUp.model_validate(f) for f in state.get("follow_ups", [])]
+    if state.get("variants"):  # re-planning: the previous plan's messages are void
+        repo.delete_variants(deps.db, cid)
     parsed = planner.parse_brief(
-        deps.llm, state["brief"], categories=categories, campaign_id=cid, now=now, products=products
+        deps.llm,
+        state["brief"],
+        categories=categories,
+        campaign_id=cid,
+        now=now,
+        products=products,
+        follow_ups=follow_ups,
     )
     if parsed.objective is None:
         repo.set_campaign_status(deps.db, cid, CampaignStatus.NEEDS_INPUT)
@@ -125,18 +143,53 @@ def plan_node(state: CampaignState, runtime: Runtime[Deps]) -> CampaignState:
         holdout=len(holdout),
     )
     return {
+        "status": "planned",
+        "questions": [],
         "plan": plan.model_dump(mode="json"),
         "assumptions": [*parsed.assumptions, *plan.assumptions],
         "audience_size": len(audience_of),
         "holdout_size": len(holdout),
         "attempt": 0,
         "findings_total": 0,
+        "variants": [],
+        "feedback": {},
+        "warnings": [],
     }
 
 
-def route_after_plan(state: CampaignState) -> Literal["write", "__end__"]:
-    """Stop when the planner needs input, else write the content."""
-    return "__end__" if state.get("status") == "needs_input" else "write"
+def route_after_plan(state: CampaignState) -> Literal["ask", "review", "write"]:
+    """Ask when the planner needs input; let the marketer review the plan in the brief chat;
+    else write the content."""
+    if state.get("status") == "needs_input":
+        return "ask"
+    return "review" if state.get("review") else "write"
+
+
+def ask_node(state: CampaignState, runtime: Runtime[Deps]) -> CampaignState:
+    """Pause with the planner's questions; the marketer's answer joins the follow-ups and the
+    planner reads the brief again (nothing is re-typed)."""
+    reply = interrupt({"kind": "questions", "questions": state.get("questions", [])})
+    text = str(reply.get("text", "")).strip()
+    _audit(runtime.context, state["campaign_id"], "human", "answered", text, by=reply.get("by"))
+    return {
+        "follow_ups": [*state.get("follow_ups", []), {"kind": "answer", "text": text}],
+        **({"now": reply["now"]} if reply.get("now") else {}),
+    }
+
+
+def review_node(state: CampaignState, runtime: Runtime[Deps]) -> Command[Literal["plan", "write"]]:
+    """Pause until the marketer submits the plan (on to the content and the approval gate) or
+    asks for a change (the planner re-plans with the brief and every follow-up)."""
+    reply = interrupt({"kind": "review"})
+    cid, by = state["campaign_id"], reply.get("by")
+    clock = {"now": reply["now"]} if reply.get("now") else {}
+    if reply.get("action") == "submit":
+        _audit(runtime.context, cid, "human", "submitted_plan", "Submitted for approval.", by=by)
+        return Command(update=clock, goto="write")
+    text = str(reply.get("text", "")).strip()
+    _audit(runtime.context, cid, "human", "requested_change", text, by=by)
+    follow_ups = [*state.get("follow_ups", []), {"kind": "change", "text": text}]
+    return Command(update={"follow_ups": follow_ups, **clock}, goto="plan")
 
 
 def write_node(state: CampaignState, runtime: Runtime[Deps]) -> CampaignState:
@@ -293,7 +346,7 @@ def gate_node(state: CampaignState, runtime: Runtime[Deps]) -> CampaignState:
     if not reasons:
         _audit(deps, cid, "approval", "auto_approved", "Within the brand's approval thresholds.")
         return {"decision": {"approved": True, "by": "policy", "comment": None}}
-    aid = launch_approval_id(cid)
+    aid = launch_approval_id(cid, state.get("round", 1))
     evidence = {
         "plan": plan.model_dump(mode="json"),
         "audience_size": state["audience_size"],

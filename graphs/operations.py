@@ -1,6 +1,10 @@
-"""Operations that run the graphs, shared by the CLI, the API and the worker: submit a brief,
+"""Operations that run the graphs, shared by the CLI, the API, the pages and the worker: submit
+a brief, answer the planner or ask for a change in the same draft, submit a reviewed plan,
 resume a campaign, carry out a human decision, optimize a campaign. Each runs the campaign or
 optimization graph with the persistent checkpointer.
+
+A draft is one campaign graph thread. What is said in it (the brief, the planner's questions and
+plan summaries, answers, change requests, decisions) is kept in `core.drafts`.
 
 What runs no graph lives elsewhere: the campaign report in `agents/reporting.py`, the dispatch
 cycle in `tools/delivery/dispatch.py` (`dispatch_due`), the campaign queries in
@@ -8,10 +12,11 @@ cycle in `tools/delivery/dispatch.py` (`dispatch_due`), the campaign queries in
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any
+from functools import partial
+from typing import Any, Literal
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.graph.state import CompiledStateGraph
@@ -21,6 +26,7 @@ from pydantic import BaseModel, Field
 from agents import optimizer
 from agents.activation import ActivationReport
 from core import campaigns as repo
+from core import drafts
 from core.audit import record_decision
 from core.models import CampaignStatus, Plan, Revision, RevisionStatus, VariantTemplate
 from core.revisions import set_revision_status
@@ -28,6 +34,16 @@ from graphs.campaign import build_campaign_graph
 from graphs.checkpointer import sqlite_checkpointer
 from graphs.optimization import apply_revision, build_optimization_graph
 from graphs.runtime import Deps
+from graphs.thread import record_reply
+
+Waiting = Literal["answer", "review", "approval"]
+"""What a paused draft waits for: an answer to the planner's questions, the marketer's review
+of the plan (a change or the submission), or an approver's decision."""
+OnStep = Callable[[str], None]
+"""Called with each graph node's name as it finishes (progress for the pages)."""
+DraftRun = Callable[[OnStep | None], "BriefResult"]
+"""The graph run a draft message asks for, checked and recorded, not yet run (the pages run
+it in the background)."""
 
 
 class BriefResult(BaseModel):
@@ -55,6 +71,9 @@ class BriefResult(BaseModel):
     """Why it needs a human."""
     activation: ActivationReport | None = None
     """What activation wrote to the outbox."""
+    waiting_for: Waiting | None = None
+    """What the draft waits for now: `answer` (reply with `autocmo brief --draft ID "…"` or
+    `POST /briefs/{id}/messages`), `review` (a change request, or the submission), `approval`."""
 
 
 @contextmanager
@@ -66,36 +85,91 @@ def _campaign_graph(deps: Deps) -> Iterator[CompiledStateGraph[Any, Any, Any, An
         saver.conn.close()
 
 
+_WAITING: dict[str, Waiting] = {"questions": "answer", "review": "review", "approval": "approval"}
+
+
+def _waiting(interrupts: list[Any]) -> tuple[Waiting | None, dict[str, Any]]:
+    payload: dict[str, Any] = dict(getattr(interrupts[0], "value", {}) or {}) if interrupts else {}
+    kind = payload.get("kind") or ("approval" if payload.get("approval_id") else None)
+    return _WAITING.get(kind or ""), payload
+
+
+def waiting_for(deps: Deps, campaign_id: str) -> Waiting | None:
+    """What a draft waits for now (None: it is running, ended or live)."""
+    camp = repo.get_campaign(deps.db, campaign_id)
+    with _campaign_graph(deps) as graph:
+        snap = graph.get_state({"configurable": {"thread_id": camp.thread_id}})
+    return _waiting(list(snap.interrupts))[0]
+
+
 def _result(campaign_id: str, values: dict[str, Any], interrupts: list[Any]) -> BriefResult:
-    status = values.get("status") or (
-        CampaignStatus.AWAITING_APPROVAL if interrupts else CampaignStatus.PLANNED
-    )
-    reasons: list[str] = []
-    approval_id = values.get("approval_id")
-    for it in interrupts:
-        payload = getattr(it, "value", {}) or {}
-        approval_id = payload.get("approval_id", approval_id)
-        reasons = list(payload.get("reasons", []))
+    waiting, payload = _waiting(interrupts)
+    status = values.get("status") or CampaignStatus.PLANNED
+    if waiting == "approval":
+        status = CampaignStatus.AWAITING_APPROVAL
+    approval_id = payload.get("approval_id")
+    if approval_id is None and status in (CampaignStatus.ACTIVE, CampaignStatus.REJECTED):
+        approval_id = values.get("approval_id")
     return BriefResult(
         campaign_id=campaign_id,
         status=status,
-        questions=values.get("questions", []),
+        questions=values.get("questions", []) if status == CampaignStatus.NEEDS_INPUT else [],
         assumptions=values.get("assumptions", []),
         plan=values.get("plan"),
         audience_size=values.get("audience_size", 0),
         holdout_size=values.get("holdout_size", 0),
         variants=values.get("variants", []),
         approval_id=approval_id,
-        approval_reasons=reasons,
+        approval_reasons=list(payload.get("reasons", [])),
         activation=values.get("activation"),
+        waiting_for=waiting,
     )
 
 
-def submit_brief(
-    deps: Deps, brief: str, *, submitted_by: str | None = None, now: datetime | None = None
+def _advance(
+    deps: Deps,
+    campaign_id: str,
+    graph_input: Any,
+    config: RunnableConfig,
+    on_step: OnStep | None,
 ) -> BriefResult:
-    """Create a campaign for a brief and run the graph until it needs a human or is active.
-    `submitted_by` (the logged-in user) may not decide its approvals when four-eyes is on."""
+    """Run the campaign graph until it pauses or ends; record the planner's reply in the draft.
+    An error marks the campaign failed (audited, and said in the draft) and is raised."""
+    ran: list[str] = []
+    with _campaign_graph(deps) as graph:
+        try:
+            for update in graph.stream(graph_input, config, context=deps, stream_mode="updates"):
+                for node in update:
+                    if not node.startswith("__"):
+                        ran.append(node)
+                        if on_step is not None:
+                            on_step(node)
+        except Exception as exc:
+            repo.set_campaign_status(deps.db, campaign_id, CampaignStatus.FAILED)
+            record_decision(
+                deps.db, campaign_id=campaign_id, agent="graph", action="failed", reason=str(exc)
+            )
+            drafts.add_message(
+                deps.db,
+                campaign_id,
+                role="planner",
+                kind="error",
+                text=f"Something went wrong and the campaign failed: {exc}",
+            )
+            raise
+        snap = graph.get_state(config)
+    res = _result(campaign_id, dict(snap.values), list(snap.interrupts))
+    record_reply(deps.db, res, replanned="plan" in ran)
+    return res
+
+
+class DraftConflict(ValueError):
+    """The draft is not where this message fits (it waits for an approver, or is live)."""
+
+
+def open_draft(deps: Deps, brief: str, *, submitted_by: str | None = None) -> str:
+    """Create the campaign (the draft) for a brief and start its conversation; returns its id.
+    Nothing runs yet: `plan_draft` does."""
     if not brief or not brief.strip():
         raise ValueError("The brief is empty: describe the goal, the audience and the channels.")
     camp = repo.create_campaign(
@@ -105,23 +179,151 @@ def submit_brief(
         engine=deps.llm.engine,
         created_by=submitted_by,
     )
+    drafts.add_message(
+        deps.db, camp.id, role="marketer", kind="brief", text=brief.strip(), author=submitted_by
+    )
+    return camp.id
+
+
+def plan_draft(
+    deps: Deps,
+    campaign_id: str,
+    *,
+    review: bool = False,
+    now: datetime | None = None,
+    on_step: OnStep | None = None,
+) -> BriefResult:
+    """Run a new draft's graph until it needs a human or is active. With `review` the plan
+    waits for the marketer (changes, then `submit_draft`) before the content is written."""
+    camp = repo.get_campaign(deps.db, campaign_id)
     config: RunnableConfig = {"configurable": {"thread_id": camp.thread_id}}
-    clock = now or deps.clock()
+    first = {
+        "campaign_id": camp.id,
+        "brief": camp.brief,
+        "now": (now or deps.clock()).isoformat(),
+        "review": review,
+        "round": 1,
+        "follow_ups": [],
+    }
+    return _advance(deps, camp.id, first, config, on_step)
+
+
+def submit_brief(
+    deps: Deps,
+    brief: str,
+    *,
+    submitted_by: str | None = None,
+    now: datetime | None = None,
+    review: bool = False,
+) -> BriefResult:
+    """Create a campaign for a brief and run the graph until it needs a human or is active.
+    `submitted_by` (the logged-in user) may not decide its approvals when four-eyes is on."""
+    cid = open_draft(deps, brief, submitted_by=submitted_by)
+    return plan_draft(deps, cid, review=review, now=now)
+
+
+def reply_to_draft(
+    deps: Deps,
+    campaign_id: str,
+    text: str,
+    *,
+    by: str | None = None,
+    now: datetime | None = None,
+    on_step: OnStep | None = None,
+) -> BriefResult:
+    """The marketer's next message in a draft: an answer to the planner's questions (the graph
+    resumes with it), a change request on a plan under review (the planner re-plans with the
+    brief and every follow-up), or a revision of a rejected plan (a new round that ends in a new
+    approval request). A draft waiting for an approver, or live, refuses (`DraftConflict`)."""
+    return prepare_reply(deps, campaign_id, text, by=by, now=now)(on_step)
+
+
+def prepare_reply(
+    deps: Deps, campaign_id: str, text: str, *, by: str | None = None, now: datetime | None = None
+) -> DraftRun:
+    """`reply_to_draft` in two halves: check and record the message now, run the graph later."""
+    text = text.strip()
+    if not text:
+        raise ValueError("The message is empty: write your answer or the change you want.")
+    camp = repo.get_campaign(deps.db, campaign_id)
+    config: RunnableConfig = {"configurable": {"thread_id": camp.thread_id}}
+    clock = (now or deps.clock()).isoformat()
     with _campaign_graph(deps) as graph:
-        try:
-            graph.invoke(
-                {"campaign_id": camp.id, "brief": brief.strip(), "now": clock.isoformat()},
-                config,
-                context=deps,
-            )
-        except Exception as exc:
-            repo.set_campaign_status(deps.db, camp.id, CampaignStatus.FAILED)
-            record_decision(
-                deps.db, campaign_id=camp.id, agent="graph", action="failed", reason=str(exc)
-            )
-            raise
         snap = graph.get_state(config)
-    return _result(camp.id, dict(snap.values), list(snap.interrupts))
+    values = dict(snap.values)
+    waiting, payload = _waiting(list(snap.interrupts))
+    graph_input: Any
+    if waiting == "answer":
+        kind: drafts.Kind = "answer"
+        graph_input = Command(resume={"text": text, "by": by, "now": clock})
+    elif waiting == "review":
+        kind = "change"
+        graph_input = Command(resume={"action": "change", "text": text, "by": by, "now": clock})
+    elif not snap.next and values.get("status") == CampaignStatus.REJECTED:
+        kind = "change"
+        next_round = int(values.get("round", 1)) + 1
+        graph_input = {
+            "follow_ups": [*values.get("follow_ups", []), {"kind": "change", "text": text}],
+            "round": next_round,
+            "now": clock,
+            "status": CampaignStatus.PLANNED.value,
+        }
+    elif waiting == "approval":
+        raise DraftConflict(
+            f"The plan waits for an approver ({payload.get('approval_id')}): it cannot change "
+            "now. If it is rejected, revise it here and submit it again."
+        )
+    else:
+        raise DraftConflict(
+            f"Campaign {campaign_id} is {camp.status}: its plan can no longer change in this "
+            "draft. Write a new brief instead."
+        )
+    drafts.add_message(deps.db, campaign_id, role="marketer", kind=kind, text=text, author=by)
+    if isinstance(graph_input, dict):  # a new round after a rejection: no node audits it
+        record_decision(
+            deps.db,
+            campaign_id=campaign_id,
+            agent="human",
+            action="revised_rejected_plan",
+            reason=text,
+            evidence={"by": by, "round": graph_input["round"]},
+        )
+    return partial(_advance, deps, campaign_id, graph_input, config)
+
+
+def submit_draft(
+    deps: Deps,
+    campaign_id: str,
+    *,
+    by: str | None = None,
+    now: datetime | None = None,
+    on_step: OnStep | None = None,
+) -> BriefResult:
+    """Submit a reviewed plan: the content is written and checked, and the approval gate asks
+    for a human (or launches within the brand's thresholds)."""
+    return prepare_submit(deps, campaign_id, by=by, now=now)(on_step)
+
+
+def prepare_submit(
+    deps: Deps, campaign_id: str, *, by: str | None = None, now: datetime | None = None
+) -> DraftRun:
+    """`submit_draft` in two halves: check and record the submission now, run it later."""
+    camp = repo.get_campaign(deps.db, campaign_id)
+    config: RunnableConfig = {"configurable": {"thread_id": camp.thread_id}}
+    with _campaign_graph(deps) as graph:
+        snap = graph.get_state(config)
+    waiting, _ = _waiting(list(snap.interrupts))
+    if waiting != "review":
+        what = {
+            "answer": "the planner's questions need an answer first",
+            "approval": "it was already submitted and waits for an approver",
+        }.get(waiting or "", f"the campaign is {camp.status}")
+        raise DraftConflict(f"Nothing to submit in campaign {campaign_id}: {what}.")
+    drafts.add_message(
+        deps.db, campaign_id, role="marketer", kind="submit", text="Submit for approval.", author=by
+    )
+    resume_with = {"action": "submit", "by": by, "now": (now or deps.clock()).isoformat()}
+    return partial(_advance, deps, campaign_id, Command(resume=resume_with), config)
 
 
 def resume(deps: Deps, campaign_id: str) -> BriefResult:
@@ -196,6 +398,17 @@ def decide(
             f"Launched: {act.scheduled} messages scheduled."
             if approved
             else "Campaign rejected; nothing will be sent."
+        )
+        drafts.add_message(
+            deps.db,
+            cid,
+            role="approver",
+            kind="decision",
+            author=decided_by,
+            text=(f"Approved by {decided_by}. " if approved else f"Rejected by {decided_by}. ")
+            + (f"“{comment}” " if comment else "")
+            + (effect if approved else "Revise the plan in this draft and submit it again."),
+            data={"approval_id": approval_id, "approved": approved},
         )
         return DecisionResult(approval=view, campaign_status=status, effect=effect)
 

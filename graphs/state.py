@@ -15,6 +15,14 @@ class CampaignState(TypedDict, total=False):
     """The marketer's brief, as written."""
     now: str
     """The campaign clock (ISO UTC) at submission; sends are scheduled from it."""
+    follow_ups: list[dict[str, Any]]
+    """What the marketer said since the brief (agents.planner.FollowUp as JSON): answers to
+    questions and change requests, in order; the planner reads the brief with all of them."""
+    review: bool
+    """Pause after planning until the marketer submits the plan (the brief chat); otherwise go
+    straight on to the content and the approval gate."""
+    round: int
+    """Submission round: 1, then one more each time a rejected plan is revised."""
     questions: list[str]
     """Clarifying questions; non-empty means the campaign waits for a better brief."""
     assumptions: list[str]

@@ -334,13 +334,16 @@ def _holds(f: AudienceFilter, actual: Any) -> bool:
 
 
 def matches(features: CustomerFeatures, audience: Audience) -> bool:
-    """True if the person meets every filter of the audience (an audience without filters: all).
+    """True if the person meets every filter of the audience (an audience without filters: all)
+    and none of its exclusions.
 
     Numeric comparisons (gt, gte, lt, lte) never match a None feature (e.g. recency of someone
     who never ordered). `in` takes a list; `contains` is a case-insensitive substring test
     (over `bought`: a whole word, optionally plural, of one of the items).
     """
-    return all(_holds(f, getattr(features, f.feature)) for f in audience.filters)
+    return all(_holds(f, getattr(features, f.feature)) for f in audience.filters) and not any(
+        _holds(f, getattr(features, f.feature)) for f in audience.exclusions
+    )
 
 
 def select_audience(

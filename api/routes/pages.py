@@ -1,7 +1,7 @@
 """The marketer's workspace: server-rendered pages (Jinja2 + vendored htmx) for logging in,
-writing briefs, the campaigns list and the approval queue with rendered previews (campaign
-dashboards, the check form and the admin pages are in `dashboard_pages`, `check_pages` and
-`admin_pages`).
+the campaigns list and the approval queue with rendered previews (the brief chat is in `chat`;
+campaign dashboards, the check form and the admin pages are in `dashboard_pages`,
+`check_pages` and `admin_pages`).
 
 Every page except /login needs a session (the app-wide gate); every form carries the
 session's CSRF token; the decider is the logged-in user.
@@ -18,13 +18,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from agents.content import RenderError, preview_contexts, render_message
+from agents.planner import offer_words
 from api.auth import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
     new_session_cookie,
     set_session_cookie,
 )
-from api.deps import AppDeps, Decider, Reader, Writer
+from api.deps import AppDeps, Decider, Reader
 from api.revision_view import describe_revision
 from api.routes.approvals import decide_as
 from api.routes.page_common import highlight as _highlight
@@ -32,7 +33,6 @@ from api.routes.page_common import render as _page
 from core import campaigns as repo
 from core.models import Channel, Finding, Plan, VariantTemplate
 from core.users import authenticate
-from graphs.operations import submit_brief
 from tools.sms_encoding import segments as sms_segments
 
 router = APIRouter(include_in_schema=False)
@@ -114,32 +114,6 @@ def campaigns_page(request: Request, deps: AppDeps, _user: Reader) -> HTMLRespon
     return _page(request, "campaigns.html", campaigns=items, pending=pending)
 
 
-@router.get("/briefs/new", response_class=HTMLResponse)
-def brief_form(request: Request, _user: Writer, text: str = "") -> HTMLResponse:
-    """Write a brief."""
-    return _page(request, "brief.html", text=text, result=None, thread=[])
-
-
-@router.post("/briefs", response_class=HTMLResponse)
-async def brief_submit(
-    request: Request,
-    deps: AppDeps,
-    user: Writer,
-    text: Annotated[str, Form(max_length=5000)],
-    answer: Annotated[str, Form(max_length=2000)] = "",
-) -> HTMLResponse:
-    """Submit a brief (with the answer to the planner's questions, when there is one)."""
-    full = f"{text.strip()}\n{answer.strip()}".strip() if answer.strip() else text.strip()
-    thread = [("you", text.strip())] + ([("you", answer.strip())] if answer.strip() else [])
-    try:
-        res = await run_in_threadpool(submit_brief, deps, full, submitted_by=user.name)
-    except ValueError as exc:
-        return _page(
-            request, "brief.html", status=422, text=text, result=None, thread=thread, error=str(exc)
-        )
-    return _page(request, "brief.html", text=full, result=res, thread=thread, error=None)
-
-
 @router.get("/approvals", response_class=HTMLResponse)
 def approvals_page(request: Request, deps: AppDeps, _user: Reader) -> HTMLResponse:
     """The approval queue."""
@@ -204,22 +178,7 @@ async def approval_decide(
 
 
 def _offer_words(plan: Plan | None) -> str:
-    if plan is None:
-        return ""
-    o = plan.objective.offer
-    if o.kind == "percent_off":
-        words = f"{o.percent:g} % off"
-    elif o.kind == "free_shipping":
-        words = "free shipping"
-    elif o.kind == "gift":
-        words = "a gift"
-    else:
-        return "no offer"
-    return (
-        words
-        + (f" with code {o.code}" if o.code else "")
-        + (f", until {o.expires}" if o.expires else "")
-    )
+    return offer_words(plan.objective.offer) if plan else ""
 
 
 def _previews(

@@ -1,7 +1,8 @@
 """The workspace in headless Chromium: a marketer logs in, writes a brief in the chat, answers
-the planner's question and submits; the marketer cannot approve; an approver sees the rendered
-previews and findings and approves; the dashboard shows the campaign scheduled, then its sends
-after a worker run. Screenshots go to `{data_dir}/screenshots/` (and `AUTOCMO_SCREENSHOTS`)."""
+the planner's question in the same thread, asks for a change and submits; the marketer cannot
+approve; an approver sees the rendered previews and findings and approves; the dashboard shows
+the campaign scheduled, then its sends after a worker run. Screenshots go to
+`{data_dir}/screenshots/` (and `AUTOCMO_SCREENSHOTS`)."""
 
 from __future__ import annotations
 
@@ -15,8 +16,9 @@ from typing import Any
 import pytest
 
 from api.app import create_app
+from graphs.operations import submit_brief
 from graphs.runtime import Deps
-from tests.integration.conftest import NOW, PASSWORD, run_cli
+from tests.integration.conftest import NOW, PASSWORD, WINBACK_BRIEF, run_cli
 from tests.support.servers import serve_app
 
 CHROMIUM = "/usr/bin/chromium"
@@ -81,17 +83,35 @@ def test_brief_to_approval_to_dashboard_in_the_browser(
     page.click("text=New brief")
     page.fill("#text", "send some email to people")
     page.click("button:has-text('Send')")
-    page.wait_for_selector("#answer")
-    assert "I need a little more" in page.content()
+    # the agents work in the background; the thread polls until the planner asks
+    page.wait_for_selector("text=I need a little more", timeout=120_000)
+    assert page.locator("label:has-text('Your answer')").count() == 1
     page.screenshot(path=str(shots / "2-brief-question.png"), full_page=True)
     page.fill(
-        "#answer",
+        "#message",
         "Win back customers who haven't ordered in the last 3 months with 10% off, "
         "code COMEBACK10, by email.",
     )
-    page.click("button:has-text('Send')")
-    page.wait_for_selector("text=See it in the approval queue")
+    page.click("button:has-text('Send answer')")
+    page.wait_for_selector("button:has-text('Submit for approval')", timeout=120_000)
+    html = page.content()
+    assert "send some email to people" in html  # the same thread: the brief is not re-typed
+    assert "10 % off with code COMEBACK10" in html
     page.screenshot(path=str(shots / "3-brief-plan.png"), full_page=True)
+
+    page.fill("#message", "exclude people who bought in the last week")
+    page.click("button:has-text('Ask for this change')")
+    page.wait_for_selector(
+        "text=people who ordered in the last 7 days are left out", timeout=120_000
+    )
+    assert page.locator(".turn.planner.plan").count() == 2
+    page.screenshot(path=str(shots / "3b-brief-changed.png"), full_page=True)
+
+    page.click("button:has-text('Submit for approval')")
+    page.wait_for_selector(".turn.working")  # progress while the agents write and check
+    page.screenshot(path=str(shots / "3c-brief-working.png"), full_page=True)
+    page.wait_for_selector("text=See it in the approval queue", timeout=120_000)
+    page.screenshot(path=str(shots / "3d-brief-submitted.png"), full_page=True)
 
     page.click("text=See it in the approval queue")
     approval_url = page.url
@@ -125,6 +145,14 @@ def test_brief_to_approval_to_dashboard_in_the_browser(
     page.goto(campaign_url)
     page.screenshot(path=str(shots / "6-dashboard-sent.png"), full_page=True)
     html = page.content()
+
+    # an approver's own brief: the four-eyes refusal is a readable page, not JSON
+    own = submit_brief(world, WINBACK_BRIEF, submitted_by="qa")
+    page.goto(f"{server}/approvals/{own.approval_id}")
+    page.click("button:has-text('Approve and launch')")
+    page.wait_for_selector("text=Not allowed")
+    assert "four-eyes" in page.content() and page.locator("a:has-text('Go back')").count() == 1
+    page.screenshot(path=str(shots / "7-four-eyes.png"))
     ctx.close()
     keep = os.environ.get("AUTOCMO_SCREENSHOTS")
     if keep:
