@@ -346,10 +346,16 @@ class OutcomeRow(Base):
     kind: Mapped[str] = mapped_column(String(16))
     value: Mapped[float] = mapped_column(Float, default=0.0)
     at: Mapped[datetime]
+    event_id: Mapped[str] = mapped_column(String(128), default="", server_default="")
+    """The event (`messageId`) a conversion came from, so each order counts once and a repeat
+    purchase attributed to the same message counts too; empty for message outcomes (clicks,
+    opens), which count once per message."""
 
     __table_args__ = (
         Index("ix_outcomes_campaign", "campaign_id", "kind"),
-        UniqueConstraint("campaign_id", "customer_id", "message_id", "kind", name="uq_outcome"),
+        UniqueConstraint(
+            "campaign_id", "customer_id", "message_id", "kind", "event_id", name="uq_outcome"
+        ),
     )
 
 
@@ -505,6 +511,14 @@ class Database:
             have = {c["name"] for c in inspect(conn).get_columns("messages")}
             if "propensity" not in have:
                 conn.execute(text("ALTER TABLE messages ADD COLUMN propensity FLOAT"))
+            have = {c["name"] for c in inspect(conn).get_columns("outcomes")}
+            if "event_id" not in have:
+                # the old unique key (without event_id) stays on such a database until migrated
+                conn.execute(
+                    text(
+                        "ALTER TABLE outcomes ADD COLUMN event_id VARCHAR(128) NOT NULL DEFAULT ''"
+                    )
+                )
 
     def drop_all(self) -> None:
         """Drop every table (tests and `autocmo demo --fresh`)."""

@@ -3,8 +3,10 @@
 `write_events` is the one place events are stored, for the HTTP API, `autocmo import events`
 and the demo's simulator alike. In one transaction it links `anonymousId`s to customers, moves
 earlier anonymous events to the person (recorded in the audit trail), stores the events that
-are new by `messageId` (a retried call adds nothing), and turns new `Order Completed` events
-into conversions of the campaigns the person belongs to.
+are new by `messageId` (a retried call adds nothing), turns new `Order Completed` events
+into conversions of the campaigns the person belongs to (each order once), and updates people
+from new `identify` traits (contact points, names, locale, timezone, consent; see
+`core.customers.apply_identify_traits`).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from core.audit import decision_row
+from core.customers import apply_identify_traits
 from core.db import (
     Database,
     EventRow,
@@ -171,11 +174,21 @@ def write_events(
             customer_id=e.user_id,
             at=e.timestamp.astimezone(UTC),
             value=order_value(e.properties),
+            event_id=e.message_id,
         )
         for e in result.events
         if e.user_id and e.type == "track" and e.event == ORDER_COMPLETED
     ]
     result.conversions = record_conversions(conn, orders, tracking)
+    apply_identify_traits(
+        session,
+        [
+            (e.user_id, e.traits, e.timestamp)
+            for e in result.events
+            if e.type == "identify" and e.user_id and e.traits
+        ],
+        source="identify",
+    )
     return result
 
 
@@ -213,15 +226,19 @@ def _stitch(session: Session, new_links: dict[str, tuple[str, datetime]]) -> lis
     for anon, (user, _at) in new_links.items():
         key = f"{ANONYMOUS_PREFIX}{anon}"
         earlier = conn.execute(
-            select(EventRow.type, EventRow.event, EventRow.properties, EventRow.timestamp).where(
-                EventRow.user_id == key
-            )
+            select(
+                EventRow.type,
+                EventRow.event,
+                EventRow.properties,
+                EventRow.timestamp,
+                EventRow.message_id,
+            ).where(EventRow.user_id == key)
         ).all()
         if earlier:
             conn.execute(update(EventRow).where(EventRow.user_id == key).values(user_id=user))
         orders += [
-            Order(customer_id=user, at=ts, value=order_value(props))
-            for kind, name, props, ts in earlier
+            Order(customer_id=user, at=ts, value=order_value(props), event_id=mid)
+            for kind, name, props, ts, mid in earlier
             if kind == "track" and name == ORDER_COMPLETED
         ]
         session.add(

@@ -94,7 +94,12 @@ from tools.delivery.optouts import (
 )
 from tools.delivery.scheduling import defer_quiet_hours, in_quiet_hours, resolve_tz
 from tools.delivery.tokens import unsubscribe_url
-from tools.delivery.tracking import open_pixel_url, track_links, with_open_pixel
+from tools.delivery.tracking import (
+    open_pixel_url,
+    track_links,
+    track_sms_links,
+    with_open_pixel,
+)
 
 _log = logging.getLogger(__name__)
 
@@ -134,7 +139,10 @@ class DispatchPolicy(BaseModel):
     """Per channel: (max messages, per days), counted across all campaigns over a rolling
     window ending at the send."""
     click_tracking: bool = True
-    """E-mail links go through the signed click redirect."""
+    """E-mail links (and SMS links on `link_domains`) go through the signed click redirect."""
+    link_domains: list[str] | None = None
+    """The brand's allowed link domains: only their links are tracked. None: every e-mail link,
+    no SMS link."""
     open_pixel: bool = False
     """E-mails carry an open pixel."""
 
@@ -815,9 +823,11 @@ class Dispatcher:
         body, html = c.body, None
         if channel is Channel.EMAIL:
             if self.policy.click_tracking:
-                body = track_links(self.settings, c.id, body)
+                body = track_links(self.settings, c.id, body, self.policy.link_domains)
             if self.policy.open_pixel:
                 html = with_open_pixel(text_to_html(body), open_pixel_url(self.settings, c.id))
+        elif channel is Channel.SMS and self.policy.click_tracking and self.policy.link_domains:
+            body = track_sms_links(self.settings, c.id, body, self.policy.link_domains)
         return OutboundMessage(
             id=c.id,
             idempotency_key=c.idempotency_key,
