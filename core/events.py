@@ -19,7 +19,6 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import select, update
-from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from core.audit import decision_row
@@ -33,7 +32,7 @@ from core.db import (
     new_id,
     utcnow,
 )
-from core.loading import bulk_insert
+from core.loading import insert_new_returning
 from core.models import Event, TrackingPolicy
 from core.outcomes import ORDER_COMPLETED, Order, order_value, record_conversions
 
@@ -166,7 +165,7 @@ def write_events(
                 "timestamp": e.timestamp.astimezone(UTC),
             }
         )
-    stored = _insert_new(conn, rows)
+    stored = insert_new_returning(conn, EventRow, rows, "message_id")
     result.duplicates += len(rows) - len(stored)
     result.events = [e for e in resolved if e.message_id in stored]
     orders += [
@@ -190,25 +189,6 @@ def write_events(
         source="identify",
     )
     return result
-
-
-def _insert_new(conn: Connection, rows: list[dict[str, Any]]) -> set[str]:
-    """Insert the event rows whose `messageId` is not stored yet; returns their ids.
-
-    The look-up makes the count exact; the insert still skips conflicts, so an event a
-    concurrent writer stores in between is not stored twice (it may then be reported by both).
-    """
-    ids = [r["message_id"] for r in rows]
-    have: set[str] = set()
-    for i in range(0, len(ids), 1000):
-        have.update(
-            conn.execute(
-                select(EventRow.message_id).where(EventRow.message_id.in_(ids[i : i + 1000]))
-            ).scalars()
-        )
-    fresh = [r for r in rows if r["message_id"] not in have]
-    bulk_insert(conn, EventRow, fresh, skip_duplicates=True)
-    return {r["message_id"] for r in fresh}
 
 
 def _stitch(session: Session, new_links: dict[str, tuple[str, datetime]]) -> list[Order]:
