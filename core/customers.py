@@ -11,7 +11,13 @@ from sqlalchemy.orm import Session
 
 from core.audit import decision_row
 from core.contacts import mask_email, mask_phone, phone_key
-from core.db import ConsentRow, CustomerRow, Database, SuppressionRow
+from core.db import (
+    ConsentRow,
+    CustomerRow,
+    Database,
+    SuppressionRow,
+    insert_ignoring_duplicates,
+)
 from core.models import CONSENT_TRAITS, PROFILE_TRAITS, Channel, Consent, Customer
 
 _CHUNK = 5000
@@ -172,7 +178,7 @@ def apply_identify_traits(
     session: Session, identified: Sequence[tuple[str, dict[str, Any], datetime]], *, source: str
 ) -> int:
     """Update people from `identify` traits (already checked by `Event`), in the caller's
-    transaction, in time order; returns how many people were created.
+    transaction, in time order; returns how many people it created.
 
     `PROFILE_TRAITS` set the customer's fields, other traits are merged into `traits`, a person
     not known yet is created. `CONSENT_TRAITS` set consent like an import does: an identify older
@@ -181,19 +187,28 @@ def apply_identify_traits(
     """
     if not identified:
         return 0
-    ids = sorted({uid for uid, _t, _at in identified})
+    first_seen: dict[str, datetime] = {}
+    for uid, _traits, at in identified:
+        first_seen[uid] = min(first_seen.get(uid, at), at)
+    ids = sorted(first_seen)
+    have = set(session.scalars(select(CustomerRow.id).where(CustomerRow.id.in_(ids))))
+    new = [uid for uid in ids if uid not in have]
+    if new:  # skipping ids another process creates meanwhile (several server workers)
+        conn = session.connection()
+        conn.execute(
+            insert_ignoring_duplicates(conn, CustomerRow),
+            [
+                {"id": uid, "traits": {}, "created_at": first_seen[uid].astimezone(UTC)}
+                for uid in new
+            ],
+        )
     rows = {r.id: r for r in session.scalars(select(CustomerRow).where(CustomerRow.id.in_(ids)))}
     consents = {
         (r.customer_id, r.channel): (r.granted, r.at)
         for r in session.scalars(select(ConsentRow).where(ConsentRow.customer_id.in_(ids)))
     }
-    created = 0
     for uid, traits, at in sorted(identified, key=lambda item: item[2]):
-        row = rows.get(uid)
-        if row is None:
-            row = rows[uid] = CustomerRow(id=uid, traits={}, created_at=at.astimezone(UTC))
-            session.add(row)
-            created += 1
+        row = rows[uid]
         extra = {
             k: v for k, v in traits.items() if k not in PROFILE_TRAITS and k not in CONSENT_TRAITS
         }
@@ -221,7 +236,6 @@ def apply_identify_traits(
                         },
                     )
                 )
-        session.flush()  # new people exist before their consent is recorded
         for key, channel in CONSENT_TRAITS.items():
             granted = traits.get(key)
             if not isinstance(granted, bool):
@@ -232,7 +246,7 @@ def apply_identify_traits(
             _set_consent(session, uid, channel, granted, source, at)
             session.flush()
             consents[uid, channel.value] = (granted, at)
-    return created
+    return len(new)
 
 
 SUPPRESSION_REASONS = ("hard_bounce", "complaint")
