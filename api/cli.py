@@ -76,7 +76,7 @@ def seed(
     settings = _settings()
     settings.ensure_dirs()
     db = Database(settings.db_url)
-    db.create_all()
+    db.migrate()
     n = seed_world(db, customers=customers, seed=seed, now=datetime.now(UTC))
     console.print(
         f"Loaded {n['customers']} customers, {n['products']} products, "
@@ -99,7 +99,7 @@ def import_(
     settings = _settings()
     settings.ensure_dirs()
     db = Database(settings.db_url)
-    db.create_all()
+    db.migrate()
     try:
         tracking = load_brand_kit(settings.brand_path).tracking
         rep = import_file(
@@ -157,7 +157,7 @@ def users_add(
     settings = _settings()
     settings.ensure_dirs()
     db = Database(settings.db_url)
-    db.create_all()
+    db.migrate()
     try:
         user = create_user(db, name, role, password)
     except UserError as exc:
@@ -172,7 +172,7 @@ def users_list() -> None:
     from core.users import list_users
 
     db = Database(_settings().db_url)
-    db.create_all()
+    db.migrate()
     table = Table("name", "role")
     for u in list_users(db):
         table.add_row(u.name, u.role.value)
@@ -191,7 +191,7 @@ def tokens_create(
     settings = _settings()
     settings.ensure_dirs()
     db = Database(settings.db_url)
-    db.create_all()
+    db.migrate()
     try:
         token = create_token(db, user, label)
     except UserError as exc:
@@ -207,7 +207,7 @@ def tokens_revoke(user: Annotated[str, typer.Option("--user", help="Whose tokens
     from core.users import UserError, revoke_tokens
 
     db = Database(_settings().db_url)
-    db.create_all()
+    db.migrate()
     try:
         n = revoke_tokens(db, user)
     except UserError as exc:
@@ -313,7 +313,7 @@ def _lifecycle(action: str, campaign_id: str, by: str, reason: str) -> None:
     from core.db import Database
 
     db = Database(_settings().db_url)
-    db.create_all()
+    db.migrate()
     change = getattr(lifecycle, f"{action}_campaign")
     try:
         user = _local_user(db, by, "write")
@@ -358,7 +358,7 @@ def approvals(
 
     settings = _settings()
     db = Database(settings.db_url)
-    db.create_all()
+    db.migrate()
     items = list_approvals(db, status=None if all_ else ApprovalStatus.PENDING)
     if as_json:
         print(json.dumps([a.model_dump(mode="json") for a in items], indent=2))
@@ -427,7 +427,7 @@ def sources_add(
     settings = _settings()
     settings.ensure_dirs()
     db = Database(settings.db_url)
-    db.create_all()
+    db.migrate()
     try:
         source, write_key = create_source(db, name)
     except ValueError as exc:
@@ -450,7 +450,7 @@ def campaigns(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     from core.db import Database
 
     db = Database(_settings().db_url)
-    db.create_all()
+    db.migrate()
     items = list_campaigns(db)
     if as_json:
         print(json.dumps([c.model_dump() for c in items], indent=2))

@@ -227,7 +227,7 @@ def run_demo(
         f"Sample world: {customers} synthetic customers, catalog, 90 days of events"
     ):
         db = Database(s.db_url)
-        db.create_all()
+        db.migrate()
         counts = seed_world(db, customers=customers, seed=seed, now=now)
         db.dispose()
         console.print(f"  {counts}")

@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         settings.ensure_dirs()
         db = Database(settings.db_url)
-        db.create_all()
+        db.migrate()
         t = time.perf_counter()
         seed_world(db, customers=args.customers, seed=args.seed, now=NOW)
         print(f"seed_world: {time.perf_counter() - t:.1f}s (not part of the figure)")

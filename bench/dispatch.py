@@ -215,7 +215,7 @@ def _run(
         settings = Settings(data_dir=Path(tmp), secret_key=SECRET, _env_file=None)  # type: ignore[call-arg]
         settings.ensure_dirs()
         db = Database(settings.db_url)
-        db.create_all()
+        db.migrate()
         started = time.perf_counter()
         _fill(db, n_people)
         print(f"filled outbox: {2 * n_people} messages in {time.perf_counter() - started:.1f}s")

@@ -143,7 +143,7 @@ def main() -> int:
         settings = Settings(data_dir=Path(tmp), _env_file=None)  # type: ignore[call-arg]
         settings.ensure_dirs()
         db = Database(settings.db_url)
-        db.create_all()
+        db.migrate()
         _source, key = create_source(db, "bench")
         auth = base64.b64encode(f"{key}:".encode()).decode()
         server = ApiServer(

@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, ClassVar
 
 from sqlalchemy import (
@@ -504,25 +505,40 @@ class Database:
         self.engine = make_engine(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
-    def create_all(self) -> None:
-        """Create missing tables and add columns newer code expects (idempotent)."""
-        Base.metadata.create_all(self.engine)
+    def migrate(self) -> None:
+        """Bring the schema to the newest Alembic revision (idempotent; safe at every start).
+
+        An empty database gets the tables from the models and is stamped at head (Alembic's
+        recipe for a new database; a test proves it equals running every migration). A
+        database made before Alembic (autocmo's `create_all`) is adopted at the baseline
+        revision, then upgraded. On PostgreSQL an advisory lock keeps two starting processes
+        from migrating at once.
+        """
+        from alembic import command
+
         with self.engine.begin() as conn:
-            have = {c["name"] for c in inspect(conn).get_columns("messages")}
-            if "propensity" not in have:
-                conn.execute(text("ALTER TABLE messages ADD COLUMN propensity FLOAT"))
-            have = {c["name"] for c in inspect(conn).get_columns("outcomes")}
-            if "event_id" not in have:
-                # the old unique key (without event_id) stays on such a database until migrated
-                conn.execute(
-                    text(
-                        "ALTER TABLE outcomes ADD COLUMN event_id VARCHAR(128) NOT NULL DEFAULT ''"
-                    )
-                )
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MIGRATION_LOCK})
+            config = alembic_config(conn)
+            tables = set(inspect(conn).get_table_names())
+            if "alembic_version" not in tables:
+                if not tables & set(Base.metadata.tables):
+                    Base.metadata.create_all(conn)
+                    command.stamp(config, "head")
+                    return
+                _adopt_pre_alembic(conn, tables)
+                command.stamp(config, BASELINE_REVISION)
+            command.upgrade(config, "head")
+
+    def create_all(self) -> None:
+        """Same as `migrate()` (the name the code used before Alembic)."""
+        self.migrate()
 
     def drop_all(self) -> None:
-        """Drop every table (tests and `autocmo demo --fresh`)."""
+        """Drop every table and the migration stamp (tests and `autocmo demo --fresh`)."""
         Base.metadata.drop_all(self.engine)
+        with self.engine.begin() as conn:
+            conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -540,6 +556,70 @@ class Database:
     def dispose(self) -> None:
         """Close pooled connections."""
         self.engine.dispose()
+
+
+BASELINE_REVISION = "0001"
+"""The first Alembic revision: the schema of the last release that used `create_all`."""
+
+_MIGRATION_LOCK = 0x61C3_0001
+"""PostgreSQL advisory-lock key held while migrating."""
+
+
+def alembic_config(conn: Connection) -> Any:
+    """Alembic's configuration for the migrations shipped in `core/migrations`, on `conn`."""
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(Path(__file__).with_name("migrations")))
+    config.attributes["connection"] = conn
+    return config
+
+
+def _adopt_pre_alembic(conn: Connection, tables: set[str]) -> None:
+    """Bring a database made by `create_all` (before Alembic) to the baseline revision: the
+    one column that code added by hand; a table missing means an older, unsupported layout."""
+    missing = sorted(_BASELINE_TABLES - tables)
+    if missing:
+        raise InvalidData(
+            f"This database predates autocmo's migrations and lacks the tables {missing}. "
+            "Start the previous autocmo release on it once (it creates them), or export the "
+            "customers and events and import them into a new database."
+        )
+    have = {c["name"] for c in inspect(conn).get_columns("messages")}
+    if "propensity" not in have:
+        conn.execute(text("ALTER TABLE messages ADD COLUMN propensity FLOAT"))
+
+
+_BASELINE_TABLES = frozenset(
+    {
+        "api_tokens",
+        "approvals",
+        "assignments",
+        "brands",
+        "campaign_runs",
+        "campaigns",
+        "consents",
+        "customers",
+        "decisions",
+        "events",
+        "final_reports",
+        "findings",
+        "identities",
+        "journey_entries",
+        "llm_usage",
+        "messages",
+        "outcomes",
+        "plans",
+        "products",
+        "revisions",
+        "sources",
+        "suppressions",
+        "trigger_cursors",
+        "users",
+        "variants",
+        "webhook_receipts",
+    }
+)
 
 
 def insert_ignoring_duplicates(conn: Connection, model: type[Base]) -> Insert:

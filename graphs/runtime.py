@@ -54,7 +54,7 @@ def build_deps(settings: Settings, *, with_rules: bool = True) -> Deps:
     """Open the database (creating tables), load and index the brand kit, build the LLM client."""
     settings.ensure_dirs()
     db = Database(settings.db_url)
-    db.create_all()
+    db.migrate()
     kit = load_brand_kit(settings.brand_path)
     _store_brand(db, kit)
     rules = None

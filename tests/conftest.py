@@ -35,7 +35,7 @@ def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
 def db(settings: Settings) -> Iterator[Database]:
     """A fresh SQLite database file with the schema created."""
     database = Database(settings.db_url)
-    database.create_all()
+    database.migrate()
     yield database
     database.dispose()
 

@@ -54,7 +54,7 @@ def seeded(settings: Settings, *, customers: int = 1200, with_rules: bool = True
     """A database with the sample world, its `TEAM`, and the runtime dependencies on it."""
     settings.ensure_dirs()
     db = Database(settings.db_url)
-    db.create_all()
+    db.migrate()
     seed_world(db, customers=customers, seed=3, now=NOW)
     add_team(db)
     db.dispose()

@@ -224,7 +224,7 @@ def pg_db() -> Iterator[Database]:
     with admin.engine.begin() as conn:
         conn.execute(text(f'create schema "{schema}"'))
     db = Database(f"{PG_URL}?options=-csearch_path%3D{schema}")
-    db.create_all()
+    db.migrate()
     try:
         yield db
     finally:

@@ -18,7 +18,7 @@ BAD = GOOD + "c3,not-an-email,Cy,Mars/Olympus,US,maybe,yesterday\n"
 
 def _customers(settings: Settings) -> int:
     db = Database(settings.db_url)
-    db.create_all()
+    db.migrate()
     with db.session() as s:
         n = s.query(CustomerRow).count()
     db.dispose()

@@ -531,7 +531,7 @@ def test_two_dispatchers_in_threads_claim_disjoint_sets(
 def pg_db(pg_url: str) -> Iterator[Database]:
     """A throwaway PostgreSQL database (see `pg_url` in tests/conftest.py) with the schema."""
     database = Database(pg_url)
-    database.create_all()
+    database.migrate()
     yield database
     database.dispose()
 

@@ -423,7 +423,7 @@ def test_sources_add_prints_a_working_write_key(settings: Settings, deps: Deps) 
 
 def test_ingestion_on_postgresql(pg_url: str) -> None:
     db = Database(pg_url)
-    db.create_all()
+    db.migrate()
     try:
         cid = _campaign(db, [("t1", "treated")], [("t1", T0)])
         raw = [

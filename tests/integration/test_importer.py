@@ -211,7 +211,7 @@ def test_contacts_are_validated_with_line_numbers_and_nothing_is_written(
     backend: str, db: Database, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     target = db if backend == "sqlite" else Database(request.getfixturevalue("pg_url"))
-    target.create_all()
+    target.migrate()
     with pytest.raises(ImportRejected) as info:
         import_file(target, "customers", _write(tmp_path, "c.csv", BAD_CONTACTS_CSV))
     errors = {e.line: e.message for e in info.value.errors}

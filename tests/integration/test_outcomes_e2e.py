@@ -69,7 +69,7 @@ def test_clicks_and_purchases_flow_back_and_the_follow_up_skips_buyers(
 ) -> None:
     t0 = utcnow()
     db = Database(settings.db_url)
-    db.create_all()
+    db.migrate()
     seed_world(db, customers=600, seed=5, now=t0)
     out = run_cli(settings, "sources", "add", "web", "--json")
     assert out.returncode == 0, out.stderr

@@ -142,3 +142,18 @@ def test_eval_finds_its_datasets_in_the_wheel(
     # the shipped guardrails.jsonl has 313 labelled cases (some skipped for the kit)
     assert result["kit_id"] == "northwind" and result["cases"] >= 300
     assert result["passed"] is True
+
+
+def test_the_wheel_ships_its_migrations(
+    installed: Path, elsewhere: tuple[Path, dict[str, str]], tmp_path: Path
+) -> None:
+    work, env = elsewhere
+    probe = (
+        "import sys; from core.db import Database; "
+        "d = Database('sqlite:///' + sys.argv[1]); d.migrate(); "
+        "print(d.engine.connect().exec_driver_sql('SELECT version_num FROM alembic_version')"
+        ".scalar_one())"
+    )
+    out = _run(installed / "python", "-c", probe, tmp_path / "w.db", cwd=work, env=env)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "0001"

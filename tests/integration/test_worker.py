@@ -223,7 +223,7 @@ def test_worker_survives_a_terminated_postgres_connection(
 ) -> None:
     psycopg = pytest.importorskip("psycopg")
     db = Database(pg_url)
-    db.create_all()
+    db.migrate()
     expected = _seed(db, 60)
     smtp_sink.delay_s = 0.02
     proc = _worker(settings, smtp_sink, database_url=pg_url)  # continuous mode

@@ -95,7 +95,7 @@ def test_quiet_hours_and_caps_hold_and_nothing_is_dropped(world: dict[str, objec
     limit, days = world["cap"]  # type: ignore[misc]
 
     db = Database("sqlite://")
-    db.create_all()
+    db.migrate()
     with db.engine.begin() as conn:
         conn.execute(
             insert(CustomerRow),
