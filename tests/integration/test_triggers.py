@@ -175,10 +175,19 @@ def test_a_segment_trigger_enrols_people_when_their_events_bring_them_into_it(
     _source, write_key = create_source(deps.db, "checkout")
     with TestClient(create_app(deps=deps)) as http:
         http.auth = (write_key, "")
-        orders = [
+        # a new person: identified after launch (created, with consent), then buys twice
+        hello = {
+            "type": "identify",
+            "messageId": "id-new",
+            "userId": "cus_new",
+            "traits": {"email": "new@example.com", "email_consent": True},
+            "timestamp": (NOW + timedelta(minutes=30)).isoformat(),
+        }
+        orders = [hello] + [
             _event(f"o-{u}", u, "Order Completed", NOW + timedelta(hours=1))
-            for u in second + first + more
+            for u in second + first + more + ["cus_new"]
         ]
+        orders.append(_event("o2-new", "cus_new", "Order Completed", NOW + timedelta(hours=1)))
         assert http.post("/v1/batch", json={"batch": orders}).json()["accepted"] == len(orders)
         run_worker(settings, once=True, as_of=NOW + timedelta(hours=2), echo=_quiet)
         run_worker(settings, once=True, as_of=NOW + timedelta(hours=3), echo=_quiet)
@@ -188,8 +197,9 @@ def test_a_segment_trigger_enrols_people_when_their_events_bring_them_into_it(
         run_worker(settings, once=True, as_of=NOW + timedelta(hours=5), echo=_quiet)
 
     entries = _entries(deps, cid)
-    assert sorted(e.customer_id for e in entries) == second  # a first order or a third: no
-    treated, holdout = split_holdout(cid, second, plan.holdout_fraction)
+    entered = sorted([*second, "cus_new"])
+    assert sorted(e.customer_id for e in entries) == entered  # a first order or a third: no
+    treated, holdout = split_holdout(cid, entered, plan.holdout_fraction)
     groups = dict(assignments(deps.db, cid))
     assert {u for u, g in groups.items() if g == "holdout"} == set(holdout)
     assert all(e.entered_at == NOW + timedelta(hours=1) for e in entries)
