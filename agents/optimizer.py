@@ -269,7 +269,12 @@ def propose(measurement: Measurement, *, seed: int = 0) -> list[Revision]:
                     f"95 % interval of the conversion lift excludes 0 against every other arm "
                     f"({spans}); all future sends go to {best.arm}."
                 ),
-                params={"weights": new, "max_shift": round(shift, 4), "winner": best.arm},
+                params={
+                    "weights": new,
+                    "previous_weights": old,
+                    "max_shift": round(shift, 4),
+                    "winner": best.arm,
+                },
                 risk=round(min(1.0, shift), 4),
                 evidence={
                     **evidence,
@@ -293,7 +298,7 @@ def propose(measurement: Measurement, *, seed: int = 0) -> list[Revision]:
                 f"({', '.join(f'{a}: {old[a]:.0%} → {new[a]:.0%}' for a in sorted(new))}); "
                 "no winner yet: the always-valid interval does not exclude 0."
             ),
-            params={"weights": new, "max_shift": round(shift, 4)},
+            params={"weights": new, "previous_weights": old, "max_shift": round(shift, 4)},
             risk=round(min(1.0, shift), 4),
             evidence={
                 **evidence,

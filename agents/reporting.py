@@ -6,7 +6,7 @@ A read model over core's repositories plus the optimizer's measurement; it runs 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 from pydantic import BaseModel
 
@@ -18,7 +18,9 @@ from core.db import Database
 from core.lifecycle import complete_campaign, measurement_closes_at
 from core.llm_usage import count_calls
 from core.models import CampaignStatus, Plan
+from core.outcomes import daily_activity
 from core.revisions import RevisionView, list_revisions
+from tools.statistics import proportion_lift
 
 
 class CampaignReport(BaseModel):
@@ -55,6 +57,83 @@ def campaign_report(db: Database, campaign_id: str) -> CampaignReport:
         findings=repo.count_findings(db, campaign_id),
         llm_calls=count_calls(db, campaign_id),
     )
+
+
+class LiftPoint(BaseModel):
+    """The conversion lift against the holdout as it stood at the end of one day."""
+
+    day: str
+    """UTC day, `YYYY-MM-DD`."""
+    estimate: float
+    """Treated minus holdout conversion rate (a fraction; 0.01 is one point)."""
+    ci_low: float
+    """Lower end of the 95 % interval (-inf when there is none yet)."""
+    ci_high: float
+    """Upper end of the 95 % interval (inf when there is none yet)."""
+    conversions_treated: int
+    """Treated people who had converted by then."""
+    conversions_holdout: int
+    """Held-out people who had converted by then."""
+
+
+class CampaignSeries(BaseModel):
+    """A campaign over time, per UTC day: lift with its interval, and sends per arm."""
+
+    lift: list[LiftPoint]
+    """Cumulative conversion lift at the end of every day from the first send to the last
+    activity (send or conversion)."""
+    sends: dict[str, dict[str, int]]
+    """Messages sent per day and arm (`{day: {arm: count}}`), every day from the first send to
+    the last activity (quiet days empty)."""
+    arms: list[str]
+    """Every arm that sent, sorted."""
+
+
+def campaign_series(db: Database, campaign_id: str) -> CampaignSeries:
+    """Lift against the holdout (cumulative, the same estimator as the report) at the end of
+    every day from the first send to the last activity, and sends per arm per day. Group sizes
+    are today's assignments: a journey that keeps adding people is shown with its current size."""
+    act = daily_activity(db, campaign_id)
+    arms = sorted({arm for per_arm in act.sends.values() for arm in per_arm})
+    if not act.sends:
+        return CampaignSeries(lift=[], sends={}, arms=arms)
+    last = max([*act.sends, *(d for d, _ in act.first_conversions)])
+    days = _calendar(min(act.sends), last)
+    sends = {d: act.sends.get(d, {}) for d in days}
+    if not act.treated_n or not act.holdout_n:
+        return CampaignSeries(lift=[], sends=sends, arms=arms)
+    points: list[LiftPoint] = []
+    conv = {"treated": 0, "holdout": 0}
+    pending = iter(act.first_conversions)
+    nxt = next(pending, None)
+    for day in days:
+        while nxt is not None and nxt[0] <= day:
+            conv[nxt[1]] = conv.get(nxt[1], 0) + 1
+            nxt = next(pending, None)
+        est = proportion_lift(
+            conv["treated"],
+            act.treated_n,
+            conv["holdout"],
+            act.holdout_n,
+            planned_n=act.treated_n + act.holdout_n,
+        )
+        points.append(
+            LiftPoint(
+                day=day,
+                estimate=est.estimate,
+                ci_low=est.ci_low,
+                ci_high=est.ci_high,
+                conversions_treated=conv["treated"],
+                conversions_holdout=conv["holdout"],
+            )
+        )
+    return CampaignSeries(lift=points, sends=sends, arms=arms)
+
+
+def _calendar(first: str, last: str) -> list[str]:
+    """Every day from `first` to `last` (ISO dates), so quiet days keep their place."""
+    start, end = date.fromisoformat(first), date.fromisoformat(last)
+    return [(start + timedelta(days=i)).isoformat() for i in range((end - start).days + 1)]
 
 
 def complete_if_closed(

@@ -16,10 +16,13 @@ from swagger_ui_bundle import swagger_ui_path
 from api.auth import LoginLimiter, LoginRequired, require_login
 from api.limits import BodySizeLimit
 from api.routes import (
+    admin_pages,
     approvals,
     briefs,
     campaign_controls,
     campaigns,
+    check_pages,
+    dashboard_pages,
     events,
     guardrails,
     pages,
@@ -94,6 +97,9 @@ def create_app(settings: Settings | None = None, *, deps: Deps | None = None) ->
     app.include_router(unsubscribe.router)
     app.include_router(webhooks.router)
     app.include_router(pages.router)
+    app.include_router(dashboard_pages.router)
+    app.include_router(check_pages.router)
+    app.include_router(admin_pages.router)
     app.mount("/static/swagger", StaticFiles(directory=swagger_ui_path), name="swagger")
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 

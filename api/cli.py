@@ -38,6 +38,20 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
+def _refuse_default_secret(settings: Settings) -> None:
+    """Exit unless a secret key is configured or development mode allows the built-in one
+    (what `serve` and `worker` sign links with must not be forgeable)."""
+    if settings.default_secret and not settings.dev_mode:
+        raise _fail(
+            "The secret key is the built-in default, so anyone could forge unsubscribe links, "
+            "sessions and webhook signatures. Set AUTOCMO_SECRET_KEY, or run "
+            "`autocmo serve --generate-secret` once, or set AUTOCMO_DEV_MODE=1 on a development "
+            "machine."
+        )
+    if settings.default_secret:
+        err.print("[yellow]warning:[/yellow] development mode with the built-in secret key.")
+
+
 def _parse_time(value: str | None) -> datetime | None:
     if value is None:
         return None
@@ -123,6 +137,8 @@ tokens_app = typer.Typer(help="API bearer tokens.")
 app.add_typer(users_app, name="users")
 app.add_typer(tokens_app, name="tokens")
 _ME = os.environ.get("AUTOCMO_USER") or os.environ.get("USER", "")
+_CLI_ACTOR = f"{_ME or 'operator'} (cli)"
+"""Who user and token changes made on the command line are audited as."""
 
 
 def _local_user(db: Database, name: str, permission: str) -> User:
@@ -159,7 +175,7 @@ def users_add(
     db = Database(settings.db_url)
     db.migrate()
     try:
-        user = create_user(db, name, role, password)
+        user = create_user(db, name, role, password, by=_CLI_ACTOR)
     except UserError as exc:
         raise _fail(str(exc)) from exc
     console.print(f"Added {user.name} ({user.role.value}).")
@@ -193,7 +209,7 @@ def tokens_create(
     db = Database(settings.db_url)
     db.migrate()
     try:
-        token = create_token(db, user, label)
+        token = create_token(db, user, label, by=_CLI_ACTOR)
     except UserError as exc:
         raise _fail(str(exc)) from exc
     print(token)
@@ -209,7 +225,7 @@ def tokens_revoke(user: Annotated[str, typer.Option("--user", help="Whose tokens
     db = Database(_settings().db_url)
     db.migrate()
     try:
-        n = revoke_tokens(db, user)
+        n = revoke_tokens(db, user, by=_CLI_ACTOR)
     except UserError as exc:
         raise _fail(str(exc)) from exc
     console.print(f"Revoked {n} token(s) of {user}.")
@@ -520,7 +536,9 @@ def worker(
     """Scheduled autonomous runs: dispatch due messages every minute, optimize on an interval."""
     from api.worker import run_worker
 
-    run_worker(_settings(), once=once, as_of=_parse_time(as_of), echo=console.print)
+    settings = _settings()
+    _refuse_default_secret(settings)
+    run_worker(settings, once=once, as_of=_parse_time(as_of), echo=console.print)
 
 
 @app.command()
@@ -640,14 +658,7 @@ def serve(
     settings = _settings()
     if settings.default_secret and generate_secret:
         console.print(f"Wrote a new secret key to {settings.generate_secret()}.")
-    if settings.default_secret and not settings.dev_mode:
-        raise _fail(
-            "The secret key is the built-in default, so anyone could forge unsubscribe links, "
-            "sessions and webhook signatures. Set AUTOCMO_SECRET_KEY, or run once with "
-            "--generate-secret, or set AUTOCMO_DEV_MODE=1 on a development machine."
-        )
-    if settings.default_secret:
-        err.print("[yellow]warning:[/yellow] development mode with the built-in secret key.")
+    _refuse_default_secret(settings)
     if workers > 1:  # each process builds its app from the environment
         uvicorn.run(
             "api.app:create_app",

@@ -78,6 +78,31 @@ def list_decisions(
         ]
 
 
+def latest_decisions_without_campaign(
+    db: Database, actions: tuple[str, ...], limit: int = 50
+) -> list[Decision]:
+    """The latest audit rows without a campaign whose action is one of `actions` (e.g. user
+    and token changes), newest first."""
+    with db.session() as s:
+        rows = s.scalars(
+            select(DecisionRow)
+            .where(DecisionRow.campaign_id.is_(None), DecisionRow.action.in_(actions))
+            .order_by(DecisionRow.id.desc())
+            .limit(limit)
+        )
+        return [
+            Decision(
+                campaign_id=None,
+                agent=r.agent,
+                action=r.action,
+                reason=r.reason,
+                evidence=r.evidence,
+                at=r.at,
+            )
+            for r in rows
+        ]
+
+
 def _masked(value: Any) -> Any:
     """`value` with personal data masked in every string, at any depth."""
     if isinstance(value, str):

@@ -58,6 +58,11 @@ _TARGET = {
 }
 
 
+def allowed_actions(status: CampaignStatus) -> list[str]:
+    """The lifecycle actions (pause, resume, stop) a campaign in `status` allows."""
+    return [action for action, sources in _ALLOWED.items() if status in sources]
+
+
 def pause_campaign(db: Database, campaign_id: str, *, by: str, reason: str) -> LifecycleChange:
     """Hold a live campaign: nothing of it is sent until it is resumed."""
     return _change(db, campaign_id, "pause", by=by, reason=reason)

@@ -303,3 +303,57 @@ def record_conversions(conn: Connection, orders: Sequence[Order], tracking: Trac
         insert_ignoring_duplicates(conn, OutcomeRow).returning(OutcomeRow.id), rows
     ).all()
     return len(stored)
+
+
+class DailyActivity(BaseModel):
+    """A campaign's sends and first conversions per UTC day, for charts over time."""
+
+    treated_n: int
+    """People assigned to the treated group."""
+    holdout_n: int
+    """People held out."""
+    first_conversions: list[tuple[str, str]] = Field(default_factory=list)
+    """(day `YYYY-MM-DD`, group) of each assigned person's first conversion."""
+    sends: dict[str, dict[str, int]] = Field(default_factory=dict)
+    """Messages sent per day and arm: `{day: {arm: count}}`, days in order."""
+
+
+def daily_activity(db: Database, campaign_id: str) -> DailyActivity:
+    """Sends per day and arm, and each person's first conversion day, in one transaction."""
+    with db.session() as s:
+        groups = dict(
+            s.execute(
+                select(AssignmentRow.customer_id, AssignmentRow.group).where(
+                    AssignmentRow.campaign_id == campaign_id
+                )
+            ).all()
+        )
+        first = s.execute(
+            select(OutcomeRow.customer_id, func.min(OutcomeRow.at))
+            .where(OutcomeRow.campaign_id == campaign_id, OutcomeRow.kind == OutcomeKind.CONVERTED)
+            .group_by(OutcomeRow.customer_id)
+        ).all()
+        sent_at = s.execute(
+            select(MessageRow.sent_at, MessageRow.arm)
+            .where(
+                MessageRow.campaign_id == campaign_id,
+                MessageRow.status == MessageStatus.SENT,
+                MessageRow.sent_at.is_not(None),
+            )
+            .order_by(MessageRow.sent_at)
+        ).all()
+    sends: dict[str, dict[str, int]] = {}
+    for at, arm in sent_at:
+        if at is None:  # excluded by the query; for the type checker
+            continue
+        day = sends.setdefault(at.date().isoformat(), {})
+        day[arm] = day.get(arm, 0) + 1
+    values = list(groups.values())
+    return DailyActivity(
+        treated_n=values.count("treated"),
+        holdout_n=values.count("holdout"),
+        first_conversions=sorted(
+            (at.date().isoformat(), groups[cid]) for cid, at in first if cid in groups
+        ),
+        sends=sends,
+    )

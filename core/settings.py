@@ -182,7 +182,7 @@ class Settings(BaseSettings):
     dev_mode: bool = Field(
         default=False, validation_alias=AliasChoices("AUTOCMO_DEV_MODE", "dev_mode")
     )
-    """Development mode: `serve` runs with the built-in secret key and non-`Secure` cookies."""
+    """Development mode: `serve` and `worker` run with the built-in secret key."""
 
     public_base_url: str = Field(
         default="http://127.0.0.1:8000",

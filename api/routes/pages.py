@@ -1,5 +1,7 @@
 """The marketer's workspace: server-rendered pages (Jinja2 + vendored htmx) for logging in,
-writing briefs, the approval queue with rendered previews, and campaign dashboards.
+writing briefs, the campaigns list and the approval queue with rendered previews (campaign
+dashboards, the check form and the admin pages are in `dashboard_pages`, `check_pages` and
+`admin_pages`).
 
 Every page except /login needs a session (the app-wide gate); every form carries the
 session's CSRF token; the decider is the logged-in user.
@@ -8,48 +10,33 @@ session's CSRF token; the decider is the logged-in user.
 from __future__ import annotations
 
 import secrets
-from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
-from markupsafe import Markup, escape
 from starlette.concurrency import run_in_threadpool
 
 from agents.content import RenderError, preview_contexts, render_message
-from agents.reporting import campaign_report
 from api.auth import (
-    CSRF_FIELD,
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
     new_session_cookie,
     set_session_cookie,
 )
 from api.deps import AppDeps, Decider, Reader, Writer
+from api.revision_view import describe_revision
 from api.routes.approvals import decide_as
+from api.routes.page_common import highlight as _highlight
+from api.routes.page_common import render as _page
 from core import campaigns as repo
-from core.audit import list_decisions
 from core.models import Channel, Finding, Plan, VariantTemplate
 from core.users import authenticate
 from graphs.operations import submit_brief
 from tools.sms_encoding import segments as sms_segments
 
 router = APIRouter(include_in_schema=False)
-_templates = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
 _PREVIEW_UNSUBSCRIBE = "https://example.invalid/u/preview"
-
-
-def _page(request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
-    user = getattr(request.state, "user", None)
-    csrf = getattr(request.state, "csrf", "")
-    return _templates.TemplateResponse(
-        request,
-        f"pages/{name}",
-        {"user": user, "csrf": csrf, "csrf_field": CSRF_FIELD, **context},
-        status_code=status,
-    )
 
 
 def _safe_next(target: str) -> str:
@@ -170,6 +157,13 @@ def approval_page(approval_id: str, request: Request, deps: AppDeps, _user: Read
     variants = [VariantTemplate.model_validate(v) for v in ev.get("variants", [])]
     findings = [Finding.model_validate(f) for f in ev.get("warnings", [])]
     previews = _previews(deps, plan, variants, findings) if plan else []
+    revision = None
+    if appr.kind == "revision":
+        revision = describe_revision(
+            repo.approval_payload(deps.db, approval_id),
+            repo.latest_plan(deps.db, appr.campaign_id),
+            repo.load_variants(deps.db, appr.campaign_id),
+        )
     return _page(
         request,
         "approval.html",
@@ -181,6 +175,7 @@ def approval_page(approval_id: str, request: Request, deps: AppDeps, _user: Read
         audience_size=ev.get("audience_size"),
         holdout_size=ev.get("holdout_size"),
         offer=_offer_words(plan),
+        revision=revision,
         error=None,
     )
 
@@ -208,34 +203,6 @@ async def approval_decide(
     )
 
 
-@router.get("/campaigns/{campaign_id}", response_class=HTMLResponse)
-def dashboard(
-    campaign_id: str, request: Request, deps: AppDeps, _user: Reader, notice: str = ""
-) -> HTMLResponse:
-    """A campaign's dashboard: status, funnel, lift with its interval, skipped by reason, and
-    the decision timeline."""
-    rep = campaign_report(deps.db, campaign_id)
-    m = rep.measurement
-    sent = rep.messages.get("sent", 0)
-    clicks = sum(s.clicked for s in m.steps)  # people who clicked, per step
-    funnel = [
-        ("scheduled", sum(rep.messages.values())),
-        ("sent", sent),
-        ("clicked", clicks),
-        ("converted", m.conversions_treated),
-    ]
-    return _page(
-        request,
-        "dashboard.html",
-        report=rep,
-        funnel=funnel,
-        funnel_max=max([n for _, n in funnel] + [1]),
-        lift=m.conversion_lift if m.messages_sent else None,  # no lift before anything is sent
-        decisions=list_decisions(deps.db, campaign_id),
-        notice=notice[:300],
-    )
-
-
 def _offer_words(plan: Plan | None) -> str:
     if plan is None:
         return ""
@@ -253,14 +220,6 @@ def _offer_words(plan: Plan | None) -> str:
         + (f" with code {o.code}" if o.code else "")
         + (f", until {o.expires}" if o.expires else "")
     )
-
-
-def _highlight(text: str, spans: list[str]) -> Markup:
-    """The text, escaped, with each finding's span marked."""
-    out = escape(text)
-    for span in sorted({s for s in spans if s}, key=len, reverse=True):
-        out = Markup(out.replace(escape(span), Markup("<mark>%s</mark>") % span))
-    return out
 
 
 def _previews(

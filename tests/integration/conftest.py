@@ -79,14 +79,21 @@ def run_cli(
     stdin: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run `autocmo …` in a new process on the same data directory, as user `mia` (add the
-    team with `add_team` when the database is not a `seeded` one)."""
+    team with `add_team` when the database is not a `seeded` one), in development mode (the
+    built-in secret key is allowed: pass `AUTOCMO_DEV_MODE=0` in `env` to test the refusal)."""
     full_env = {
         k: v
         for k, v in os.environ.items()
         if k not in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "DATABASE_URL")
     }
     full_env.update(
-        {"AUTOCMO_DATA_DIR": str(settings.data_dir), "HF_HUB_OFFLINE": "1", "AUTOCMO_USER": "mia"}
+        {
+            "AUTOCMO_DATA_DIR": str(settings.data_dir),
+            "HF_HUB_OFFLINE": "1",
+            "AUTOCMO_USER": "mia",
+            # the tests sign with the built-in key, like the in-process `settings`
+            "AUTOCMO_DEV_MODE": "1",
+        }
     )
     full_env.update(env or {})
     return subprocess.run(

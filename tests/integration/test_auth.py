@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.auth import PUBLIC_PREFIXES, is_public
-from api.routes import pages
+from api.routes import admin_pages, check_pages, dashboard_pages, pages
 from core.settings import Settings
 from graphs.runtime import Deps
 from tests.integration.conftest import PASSWORD, WINBACK_BRIEF, bearer, run_cli
@@ -28,7 +28,11 @@ def test_every_non_public_route_refuses_anonymous_callers(world: Deps) -> None:
         routes = [(m.upper(), path) for path, ops in spec["paths"].items() for m in ops]
         # the pages are left out of the schema; walk their router too
         routes += [
-            (m, r.path) for r in pages.router.routes if isinstance(r, APIRoute) for m in r.methods
+            (m, r.path)
+            for router in (pages, dashboard_pages, check_pages, admin_pages)
+            for r in router.router.routes
+            if isinstance(r, APIRoute)
+            for m in r.methods
         ]
         checked = 0
         for method, path in routes:
@@ -38,7 +42,7 @@ def test_every_non_public_route_refuses_anonymous_callers(world: Deps) -> None:
             assert r.status_code == 401, (method, path, r.status_code, r.text)
             assert "Bearer" in r.headers.get("www-authenticate", "")
             checked += 1
-        assert checked >= 14
+        assert checked >= 22
         # a browser is sent to the login page instead
         page = client.get("/approvals", headers={"Accept": "text/html"}, follow_redirects=False)
         assert page.status_code == 303 and page.headers["location"] == "/login?next=/approvals"
@@ -128,13 +132,30 @@ def test_browser_login_session_csrf_and_rate_limit(world: Deps) -> None:
 
 
 def test_serve_refuses_the_default_secret_and_generates_one(settings: Settings) -> None:
-    out = run_cli(settings, "serve", "--port", "1")
+    out = run_cli(settings, "serve", "--port", "1", env={"AUTOCMO_DEV_MODE": "0"})
     assert out.returncode == 2 and "AUTOCMO_SECRET_KEY" in out.stderr
     assert settings.default_secret
     path = settings.generate_secret()
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     again = Settings(data_dir=settings.data_dir, _env_file=None)  # type: ignore[call-arg]
     assert again.secret_key == settings.secret_key and not again.default_secret
+
+
+def test_worker_refuses_the_default_secret_like_serve(settings: Settings) -> None:
+    refused = run_cli(settings, "worker", "--once", env={"AUTOCMO_DEV_MODE": "0"})
+    assert refused.returncode == 2 and "AUTOCMO_SECRET_KEY" in refused.stderr
+    assert "dispatch" not in refused.stdout  # nothing ran
+    dev = run_cli(settings, "worker", "--once", env={"AUTOCMO_DEV_MODE": "1"})
+    assert dev.returncode == 0, dev.stderr
+    assert "development mode" in dev.stderr and "dispatch" in dev.stdout
+    keyed = run_cli(
+        settings,
+        "worker",
+        "--once",
+        env={"AUTOCMO_DEV_MODE": "0", "AUTOCMO_SECRET_KEY": "a-configured-key-0123456789"},
+    )
+    assert keyed.returncode == 0, keyed.stderr
+    assert "development mode" not in keyed.stderr and "dispatch" in keyed.stdout
 
 
 def test_links_signed_before_a_key_rotation_keep_working(world: Deps) -> None:

@@ -93,6 +93,7 @@ def _worker(
             "AUTOCMO_DISPATCH_COMMIT_INTERVAL": "30",
             "AUTOCMO_DISPATCH_INTERVAL": "1",
             "HF_HUB_OFFLINE": "1",
+            "AUTOCMO_DEV_MODE": "1",
         }
     )
     if database_url is not None:

@@ -53,3 +53,47 @@ def test_tokens_are_stored_hashed_and_can_be_revoked(db: Database) -> None:
     assert user_for_token(db, token) is None
     with pytest.raises(UserError, match="autocmo users add ghost"):
         create_token(db, "ghost")
+
+
+def test_deactivate_revoke_one_token_and_the_audit_trail(db: Database) -> None:
+    from core.audit import latest_decisions_without_campaign
+    from core.users import (
+        ACCOUNT_ACTIONS,
+        deactivate_user,
+        get_user,
+        list_tokens,
+        revoke_token,
+    )
+
+    create_user(db, "root", "admin", "a long password", by="setup")
+    create_user(db, "vic", "viewer", "a long password", by="root")
+    keep = create_token(db, "vic", "laptop", by="root")
+    drop = create_token(db, "vic", "ci", by="root")
+    tokens = {t.label: t for t in list_tokens(db)}
+    assert set(tokens) == {"laptop", "ci"} and all(t.user == "vic" for t in tokens.values())
+    assert revoke_token(db, tokens["ci"].id, by="root").revoked_at is not None
+    assert revoke_token(db, tokens["ci"].id, by="root").revoked_at is not None  # idempotent
+    assert user_for_token(db, drop) is None and user_for_token(db, keep) is not None
+    with pytest.raises(UserError, match="No token"):
+        revoke_token(db, "tok_nope")
+
+    with pytest.raises(UserError, match="last active admin"):
+        deactivate_user(db, "root", by="root")
+    deactivate_user(db, "vic", by="root")
+    assert get_user(db, "vic") is None and authenticate(db, "vic", "a long password") is None
+    assert user_for_token(db, keep) is None  # a deactivated user's tokens stop at once
+    assert list_tokens(db) == []  # listings show active users' tokens
+    with pytest.raises(UserError, match="No active user"):
+        deactivate_user(db, "vic")
+
+    trail = latest_decisions_without_campaign(db, ACCOUNT_ACTIONS)
+    assert [d.action for d in trail] == [
+        "user_deactivated",
+        "token_revoked",  # once: the second revoke changed nothing
+        "token_created",
+        "token_created",
+        "user_added",
+        "user_added",
+    ]
+    assert trail[0].evidence == {"by": "root", "user": "vic", "role": "viewer"}
+    assert trail[-1].evidence["by"] == "setup" and "password" not in str(trail)
