@@ -18,10 +18,13 @@ _OLD_KEY = ["campaign_id", "customer_id", "message_id", "kind"]
 
 
 def upgrade() -> None:
+    # a database adopted at the baseline may have been made by a build that had the column
+    have = {c["name"] for c in sa.inspect(op.get_bind()).get_columns("outcomes")}
     with op.batch_alter_table("outcomes", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("event_id", sa.String(length=128), server_default="", nullable=False)
-        )
+        if "event_id" not in have:
+            batch_op.add_column(
+                sa.Column("event_id", sa.String(length=128), server_default="", nullable=False)
+            )
         batch_op.drop_constraint("uq_outcome", type_="unique")
         batch_op.create_unique_constraint("uq_outcome", [*_OLD_KEY, "event_id"])
 
