@@ -12,7 +12,9 @@ worker never sends a period twice.
 A triggered campaign sends nothing at launch either: the launch starts its trigger scan. On
 every cycle the worker reads the trigger's events since the last scan (up to `wait_hours`
 ago, so that an `unless_event` has had its time), and lets in each person whose event was not
-followed by the `unless_event` in time and who has not entered within `reentry_days`. Each
+followed by the `unless_event` in time and who has not entered within `reentry_days` (a
+segment trigger instead lets in the people whose events since the last scan brought them into
+its audience: matching now, not at the last scan; same re-entry rule). Each
 entrant gets the holdout draw at entry (`split_holdout`: the stable hash of campaign and
 person) and, when treated, the journey from the moment of entry under the entry's key. The
 outbox is written before the entries and the cursor are stored, so a crash in between only
@@ -31,6 +33,7 @@ from core import campaigns as repo
 from core.db import Database
 from core.entries import (
     Entry,
+    active_people,
     event_times,
     last_entries,
     record_entries,
@@ -38,10 +41,10 @@ from core.entries import (
     track_events,
     trigger_cursor,
 )
-from core.models import Plan, Recurrence, VariantTemplate
+from core.models import EntryTrigger, Plan, Recurrence, VariantTemplate
 from core.runs import begin_run, finish_run
 from core.settings import Settings
-from tools.audience import contactable, draw_audience, split_holdout
+from tools.audience import contactable, draw_audience, entered_segment, split_holdout
 from tools.delivery.scheduling import period_start, resolve_tz
 from tools.llm import LLMClient
 
@@ -168,34 +171,26 @@ def scan_trigger(
     after = trigger_cursor(db, campaign_id)
     if plan is None or trig is None or after is None:
         return []
-    wait = timedelta(hours=trig.wait_hours)
-    through = as_of - wait
+    through = as_of - timedelta(hours=trig.wait_hours)
     if plan.objective.end is not None:
         through = min(through, plan.objective.end)
     if through <= after:
         return []
-    seen = track_events(db, trig.event, after=after, through=through)
-    users = {u for _, u, _ in seen}
-    cancels = (
-        event_times(db, trig.unless_event, users, since=min(t for _, _, t in seen))
-        if trig.unless_event and seen
-        else {}
+    found = (
+        _segment_entrants(db, trig, after=after, through=through)
+        if trig.segment is not None
+        else _event_entrants(db, trig, after=after, through=through)
     )
-    reachable = contactable(db, sorted(users), plan)
-    last = last_entries(db, campaign_id, users)
+    reachable = contactable(db, sorted(found), plan)
+    last = last_entries(db, campaign_id, reachable)
     entering: dict[str, tuple[str, datetime]] = {}
-    for message_id, user, at in seen:
-        entered_at = at + wait
-        if user in entering or user not in reachable:
-            continue
-        if any(at <= t <= entered_at for t in cancels.get(user, ())):
-            continue  # e.g. they bought within the wait
+    for user, (key, entered_at) in found.items():
         prev = last.get(user)
-        if prev is not None and (
-            trig.reentry_days is None or entered_at < prev + timedelta(days=trig.reentry_days)
+        if user not in reachable or (
+            prev is not None
+            and (trig.reentry_days is None or entered_at < prev + timedelta(days=trig.reentry_days))
         ):
             continue
-        key = "e" + hashlib.sha256(message_id.encode()).hexdigest()[:16]
         entering[user] = (key, entered_at)
     treated, holdout = split_holdout(campaign_id, sorted(entering), plan.holdout_fraction)
     if treated:
@@ -216,6 +211,46 @@ def scan_trigger(
         for u in people
     ]
     record_entries(
-        db, campaign_id, entries, scanned_through=through, audience=f"trigger: {trig.event}"
+        db, campaign_id, entries, scanned_through=through, audience=f"trigger: {trig.label}"
     )
     return entries
+
+
+def _entry_key(prefix: str, message_id: str) -> str:
+    return prefix + hashlib.sha256(message_id.encode()).hexdigest()[:16]
+
+
+def _event_entrants(
+    db: Database, trig: EntryTrigger, *, after: datetime, through: datetime
+) -> dict[str, tuple[str, datetime]]:
+    """Person → (entry key, entry time) for the first of their trigger events in
+    (`after`, `through`] not followed by the `unless_event` within the wait."""
+    wait = timedelta(hours=trig.wait_hours)
+    seen = track_events(db, trig.event or "", after=after, through=through)
+    users = {u for _, u, _ in seen}
+    cancels = (
+        event_times(db, trig.unless_event, users, since=min(t for _, _, t in seen))
+        if trig.unless_event and seen
+        else {}
+    )
+    found: dict[str, tuple[str, datetime]] = {}
+    for message_id, user, at in seen:
+        if user in found or any(at <= t <= at + wait for t in cancels.get(user, ())):
+            continue  # e.g. they bought within the wait
+        found[user] = (_entry_key("e", message_id), at + wait)
+    return found
+
+
+def _segment_entrants(
+    db: Database, trig: EntryTrigger, *, after: datetime, through: datetime
+) -> dict[str, tuple[str, datetime]]:
+    """Person → (entry key, entry time) for the people whose events in (`after`, `through`]
+    brought them into the trigger's segment (`entered_segment`); the key comes from their first
+    event there, so a scan repeated after a crash finds the same key."""
+    assert trig.segment is not None
+    active = active_people(db, after=after, through=through)
+    wait = timedelta(hours=trig.wait_hours)
+    return {
+        user: (_entry_key("s", active[user][0]), active[user][1] + wait)
+        for user in entered_segment(db, trig.segment, active, before=after, now=through)
+    }

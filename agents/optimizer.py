@@ -151,7 +151,7 @@ def _step_stats(
         if mid not in by_id:
             continue
         cid, step, channel, arm = by_id[mid]
-        if kind == "converted" and cid not in people[step, channel, arm]["converted"]:
+        if kind == "converted":  # every order counts its revenue; people count once
             revenue[step, channel, arm] += value
         people[step, channel, arm][kind].add(cid)
     angles = {(v.step_id, v.arm): v.angle for v in variants}

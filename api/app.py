@@ -92,6 +92,9 @@ def create_app(settings: Settings | None = None, *, deps: Deps | None = None) ->
             headers={"WWW-Authenticate": "Bearer"},
         )
 
+    # the high-volume public routes first: routes are matched in order, once per request
+    app.include_router(events.router)
+    app.include_router(tracking.router)
     app.include_router(briefs.router, prefix="/api/v1")
     app.include_router(campaigns.router, prefix="/api/v1")
     app.include_router(campaign_controls.router, prefix="/api/v1")
@@ -99,8 +102,6 @@ def create_app(settings: Settings | None = None, *, deps: Deps | None = None) ->
     app.include_router(guardrails.router, prefix="/api/v1")
     app.include_router(unsubscribe.router)
     app.include_router(webhooks.router)
-    app.include_router(events.router)
-    app.include_router(tracking.router)
     app.include_router(chat.router)
     app.include_router(pages.router)
     app.include_router(dashboard_pages.router)

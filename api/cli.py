@@ -324,9 +324,9 @@ def _print_brief_result(res: BriefResult) -> None:
 @app.command()
 def resume(
     campaign_id: Annotated[str, typer.Argument(help="The campaign id.")],
-    by: Annotated[str, typer.Option(help="Who resumes a paused campaign (audited).")] = (
-        os.environ.get("USER", "")
-    ),
+    by: Annotated[
+        str, typer.Option(help="The user who resumes a paused campaign (audited).")
+    ] = _ME,
     reason: Annotated[str, typer.Option(help="Why (audited).")] = "",
 ) -> None:
     """Resume a paused campaign; otherwise continue it from its last checkpoint (e.g. after a
@@ -363,7 +363,8 @@ def _lifecycle(action: str, campaign_id: str, by: str, reason: str) -> None:
     db.migrate()
     change = getattr(lifecycle, f"{action}_campaign")
     try:
-        res = change(db, campaign_id, by=by, reason=reason)
+        user = _local_user(db, by, "write")
+        res = change(db, campaign_id, by=user.name, reason=reason)
     except (NotFound, ValueError) as exc:
         raise _fail(str(exc)) from exc
     finally:
@@ -375,7 +376,7 @@ def _lifecycle(action: str, campaign_id: str, by: str, reason: str) -> None:
 @app.command()
 def pause(
     campaign_id: Annotated[str, typer.Argument(help="The campaign id.")],
-    by: Annotated[str, typer.Option(help="Who pauses (audited).")] = os.environ.get("USER", ""),
+    by: Annotated[str, typer.Option(help="The user who pauses (audited).")] = _ME,
     reason: Annotated[str, typer.Option(help="Why (audited).")] = "",
 ) -> None:
     """Pause a live campaign: its messages stay scheduled; nothing is sent until `resume`."""
@@ -385,7 +386,7 @@ def pause(
 @app.command()
 def stop(
     campaign_id: Annotated[str, typer.Argument(help="The campaign id.")],
-    by: Annotated[str, typer.Option(help="Who stops (audited).")] = os.environ.get("USER", ""),
+    by: Annotated[str, typer.Option(help="The user who stops (audited).")] = _ME,
     reason: Annotated[str, typer.Option(help="Why (audited).")] = "",
 ) -> None:
     """Stop a live or paused campaign for good: its scheduled messages are skipped."""

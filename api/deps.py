@@ -12,7 +12,8 @@ from core.users import User
 from graphs.runtime import Deps
 
 
-def _deps(request: Request) -> Deps:
+async def _deps(request: Request) -> Deps:
+    # async: a plain attribute read, so FastAPI need not hop to its thread pool for it
     deps: Deps = request.app.state.deps
     return deps
 

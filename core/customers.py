@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
-from datetime import datetime
+from collections.abc import Collection, Sequence
+from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.audit import decision_row
-from core.contacts import phone_key
-from core.db import ConsentRow, CustomerRow, Database, SuppressionRow
-from core.models import Channel, Consent, Customer
+from core.contacts import mask_email, mask_phone, phone_key
+from core.db import (
+    ConsentRow,
+    CustomerRow,
+    Database,
+    SuppressionRow,
+    insert_ignoring_duplicates,
+)
+from core.models import CONSENT_TRAITS, PROFILE_TRAITS, Channel, Consent, Customer
 
 _CHUNK = 5000
 
@@ -165,6 +172,81 @@ def _set_consent(
             },
         )
     )
+
+
+def apply_identify_traits(
+    session: Session, identified: Sequence[tuple[str, dict[str, Any], datetime]], *, source: str
+) -> int:
+    """Update people from `identify` traits (already checked by `Event`), in the caller's
+    transaction, in time order; returns how many people it created.
+
+    `PROFILE_TRAITS` set the customer's fields, other traits are merged into `traits`, a person
+    not known yet is created. `CONSENT_TRAITS` set consent like an import does: an identify older
+    than the consent on file changes nothing, every change is audited. A changed e-mail address
+    or phone number is audited too (masked), since consent and suppression follow addresses.
+    """
+    if not identified:
+        return 0
+    first_seen: dict[str, datetime] = {}
+    for uid, _traits, at in identified:
+        first_seen[uid] = min(first_seen.get(uid, at), at)
+    ids = sorted(first_seen)
+    have = set(session.scalars(select(CustomerRow.id).where(CustomerRow.id.in_(ids))))
+    new = [uid for uid in ids if uid not in have]
+    if new:  # skipping ids another process creates meanwhile (several server workers)
+        conn = session.connection()
+        conn.execute(
+            insert_ignoring_duplicates(conn, CustomerRow),
+            [
+                {"id": uid, "traits": {}, "created_at": first_seen[uid].astimezone(UTC)}
+                for uid in new
+            ],
+        )
+    rows = {r.id: r for r in session.scalars(select(CustomerRow).where(CustomerRow.id.in_(ids)))}
+    consents = {
+        (r.customer_id, r.channel): (r.granted, r.at)
+        for r in session.scalars(select(ConsentRow).where(ConsentRow.customer_id.in_(ids)))
+    }
+    for uid, traits, at in sorted(identified, key=lambda item: item[2]):
+        row = rows[uid]
+        extra = {
+            k: v for k, v in traits.items() if k not in PROFILE_TRAITS and k not in CONSENT_TRAITS
+        }
+        if extra:
+            row.traits = {**(row.traits or {}), **extra}
+        for key, field in PROFILE_TRAITS.items():
+            value = traits.get(key)
+            if value is None or getattr(row, field) == value:
+                continue
+            before = getattr(row, field)
+            setattr(row, field, value)
+            if field in ("email", "phone") and before is not None:
+                mask = mask_email if field == "email" else mask_phone
+                session.add(
+                    decision_row(
+                        campaign_id=None,
+                        agent="ingestion",
+                        action="contact_changed",
+                        reason=f"{field} of {uid} changed by an identify call from {source}",
+                        evidence={
+                            "customer_id": uid,
+                            "field": field,
+                            "from": mask(before),
+                            "to": mask(value),
+                        },
+                    )
+                )
+        for key, channel in CONSENT_TRAITS.items():
+            granted = traits.get(key)
+            if not isinstance(granted, bool):
+                continue
+            current = consents.get((uid, channel.value))
+            if current is not None and (current[1] >= at or current[0] == granted):
+                continue  # an older identify never overwrites a newer decision
+            _set_consent(session, uid, channel, granted, source, at)
+            session.flush()
+            consents[uid, channel.value] = (granted, at)
+    return len(new)
 
 
 SUPPRESSION_REASONS = ("hard_bounce", "complaint")

@@ -348,10 +348,16 @@ class OutcomeRow(Base):
     kind: Mapped[str] = mapped_column(String(16))
     value: Mapped[float] = mapped_column(Float, default=0.0)
     at: Mapped[datetime]
+    event_id: Mapped[str] = mapped_column(String(128), default="", server_default="")
+    """The event (`messageId`) a conversion came from, so each order counts once and a repeat
+    purchase attributed to the same message counts too; empty for message outcomes (clicks,
+    opens), which count once per message."""
 
     __table_args__ = (
         Index("ix_outcomes_campaign", "campaign_id", "kind"),
-        UniqueConstraint("campaign_id", "customer_id", "message_id", "kind", name="uq_outcome"),
+        UniqueConstraint(
+            "campaign_id", "customer_id", "message_id", "kind", "event_id", name="uq_outcome"
+        ),
     )
 
 

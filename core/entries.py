@@ -63,6 +63,26 @@ def track_events(
         ]
 
 
+def active_people(
+    db: Database, *, after: datetime, through: datetime
+) -> dict[str, tuple[str, datetime]]:
+    """Per known person with events in (`after`, `through`]: (`messageId` of their first event
+    there, time of their last), the candidates of a segment trigger."""
+    out: dict[str, tuple[str, datetime]] = {}
+    with db.session() as s:
+        for mid, uid, ts in s.execute(
+            select(EventRow.message_id, EventRow.user_id, EventRow.timestamp)
+            .where(
+                EventRow.timestamp > after,
+                EventRow.timestamp <= through,
+                EventRow.user_id.not_like("anon:%"),
+            )
+            .order_by(EventRow.timestamp, EventRow.message_id)
+        ):
+            out[uid] = (out[uid][0] if uid in out else mid, ts)
+    return out
+
+
 def event_times(
     db: Database, event: str, user_ids: Collection[str], *, since: datetime
 ) -> dict[str, list[datetime]]:

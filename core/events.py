@@ -3,8 +3,10 @@
 `write_events` is the one place events are stored, for the HTTP API, `autocmo import events`
 and the demo's simulator alike. In one transaction it links `anonymousId`s to customers, moves
 earlier anonymous events to the person (recorded in the audit trail), stores the events that
-are new by `messageId` (a retried call adds nothing), and turns new `Order Completed` events
-into conversions of the campaigns the person belongs to.
+are new by `messageId` (a retried call adds nothing), turns new `Order Completed` events
+into conversions of the campaigns the person belongs to (each order once), and updates people
+from new `identify` traits (contact points, names, locale, timezone, consent; see
+`core.customers.apply_identify_traits`).
 """
 
 from __future__ import annotations
@@ -17,10 +19,10 @@ from typing import Any
 
 from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import select, update
-from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from core.audit import decision_row
+from core.customers import apply_identify_traits
 from core.db import (
     Database,
     EventRow,
@@ -30,7 +32,7 @@ from core.db import (
     new_id,
     utcnow,
 )
-from core.loading import bulk_insert
+from core.loading import insert_new_returning
 from core.models import Event, TrackingPolicy
 from core.outcomes import ORDER_COMPLETED, Order, order_value, record_conversions
 
@@ -163,7 +165,7 @@ def write_events(
                 "timestamp": e.timestamp.astimezone(UTC),
             }
         )
-    stored = _insert_new(conn, rows)
+    stored = insert_new_returning(conn, EventRow, rows, "message_id")
     result.duplicates += len(rows) - len(stored)
     result.events = [e for e in resolved if e.message_id in stored]
     orders += [
@@ -171,31 +173,22 @@ def write_events(
             customer_id=e.user_id,
             at=e.timestamp.astimezone(UTC),
             value=order_value(e.properties),
+            event_id=e.message_id,
         )
         for e in result.events
         if e.user_id and e.type == "track" and e.event == ORDER_COMPLETED
     ]
     result.conversions = record_conversions(conn, orders, tracking)
+    apply_identify_traits(
+        session,
+        [
+            (e.user_id, e.traits, e.timestamp)
+            for e in result.events
+            if e.type == "identify" and e.user_id and e.traits
+        ],
+        source="identify",
+    )
     return result
-
-
-def _insert_new(conn: Connection, rows: list[dict[str, Any]]) -> set[str]:
-    """Insert the event rows whose `messageId` is not stored yet; returns their ids.
-
-    The look-up makes the count exact; the insert still skips conflicts, so an event a
-    concurrent writer stores in between is not stored twice (it may then be reported by both).
-    """
-    ids = [r["message_id"] for r in rows]
-    have: set[str] = set()
-    for i in range(0, len(ids), 1000):
-        have.update(
-            conn.execute(
-                select(EventRow.message_id).where(EventRow.message_id.in_(ids[i : i + 1000]))
-            ).scalars()
-        )
-    fresh = [r for r in rows if r["message_id"] not in have]
-    bulk_insert(conn, EventRow, fresh, skip_duplicates=True)
-    return {r["message_id"] for r in fresh}
 
 
 def _stitch(session: Session, new_links: dict[str, tuple[str, datetime]]) -> list[Order]:
@@ -213,15 +206,19 @@ def _stitch(session: Session, new_links: dict[str, tuple[str, datetime]]) -> lis
     for anon, (user, _at) in new_links.items():
         key = f"{ANONYMOUS_PREFIX}{anon}"
         earlier = conn.execute(
-            select(EventRow.type, EventRow.event, EventRow.properties, EventRow.timestamp).where(
-                EventRow.user_id == key
-            )
+            select(
+                EventRow.type,
+                EventRow.event,
+                EventRow.properties,
+                EventRow.timestamp,
+                EventRow.message_id,
+            ).where(EventRow.user_id == key)
         ).all()
         if earlier:
             conn.execute(update(EventRow).where(EventRow.user_id == key).values(user_id=user))
         orders += [
-            Order(customer_id=user, at=ts, value=order_value(props))
-            for kind, name, props, ts in earlier
+            Order(customer_id=user, at=ts, value=order_value(props), event_id=mid)
+            for kind, name, props, ts, mid in earlier
             if kind == "track" and name == ORDER_COMPLETED
         ]
         session.add(

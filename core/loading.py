@@ -68,6 +68,41 @@ def bulk_insert(
         conn.exec_driver_sql(compiled.string, params)
 
 
+def insert_new_returning(
+    conn: Connection, model: type[Base], rows: Sequence[dict[str, Any]], key: str
+) -> set[Any]:
+    """Insert the rows (all with the same keys, unique by `key`) whose `key` is not stored yet;
+    returns the `key`s of the rows inserted, exactly, even with concurrent writers.
+
+    One multi-row `INSERT … ON CONFLICT DO NOTHING RETURNING key` per chunk (SQLite and
+    PostgreSQL): no look-up first, the column types' own bind processing, no per-row
+    bookkeeping of SQLAlchemy's.
+    """
+    if not rows:
+        return set()
+    dialect = conn.dialect
+    if dialect.name not in ("sqlite", "postgresql"):
+        raise NotImplementedError(f"{dialect.name} is not supported; use SQLite or PostgreSQL")
+    table = model.__table__
+    quote = dialect.identifier_preparer
+    keys = list(rows[0])
+    procs = [table.c[k].type.dialect_impl(dialect).bind_processor(dialect) for k in keys]
+    pairs = list(zip(keys, procs, strict=True))
+    columns = ", ".join(quote.quote(table.c[k].name) for k in keys)
+    head = f"INSERT INTO {quote.format_table(table)} ({columns}) VALUES "
+    tail = f" ON CONFLICT DO NOTHING RETURNING {quote.quote(table.c[key].name)}"
+    mark = "?" if dialect.name == "sqlite" else "%s"
+    group = "(" + ", ".join([mark] * len(keys)) + ")"
+    per = max(1, min(500, 32_000 // len(keys)))  # SQLite allows 32,766 parameters
+    new: set[Any] = set()
+    for i in range(0, len(rows), per):
+        part = rows[i : i + per]
+        params = tuple(f(r[k]) if f else r[k] for r in part for k, f in pairs)
+        sql = head + ", ".join([group] * len(part)) + tail
+        new.update(v for (v,) in conn.exec_driver_sql(sql, params))
+    return new
+
+
 def insert_new_products(conn: Connection, products: Sequence[Product]) -> list[Product]:
     """Insert the products whose id is not stored yet; returns them."""
     have = existing_ids(conn, ProductRow.id, [p.id for p in products])

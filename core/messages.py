@@ -140,3 +140,9 @@ def sent_with_angle(db: Database, campaign_id: str, step_id: str) -> list[tuple[
                 )
             )
         ]
+
+
+def message_body(db: Database, message_id: str) -> str | None:
+    """The stored (untracked) body of a message, or None if there is no such message."""
+    with db.session() as s:
+        return s.scalars(select(MessageRow.body).where(MessageRow.id == message_id)).first()

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from core.contacts import DEFAULT_PHONE_REGION, normalize_email, normalize_phone
 
 
 class Channel(StrEnum):
@@ -157,6 +161,71 @@ class Customer(_Model):
     """When the person was first seen."""
 
 
+PROFILE_TRAITS = {
+    "email": "email",
+    "phone": "phone",
+    "firstName": "first_name",
+    "first_name": "first_name",
+    "lastName": "last_name",
+    "last_name": "last_name",
+    "timezone": "timezone",
+    "locale": "locale",
+    "country": "country",
+}
+"""`identify` traits that update the customer's own fields (Segment's reserved names and their
+snake_case forms) → the `Customer` field; other traits are kept in `Customer.traits`."""
+CONSENT_TRAITS = {f"{ch.value}_consent": ch for ch in Channel}
+"""`identify` traits that set consent (`email_consent: true`), like the importer's columns."""
+_LOCALE = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*$")
+_COUNTRY = re.compile(r"^[A-Za-z]{2}$")
+
+
+def _checked_profile_traits(traits: dict[str, Any]) -> dict[str, Any]:
+    """`traits` with contact points normalised (e-mail, E.164 phone), checked as the importer
+    checks a customer row; `ValueError` starting with the offending `traits.<name>`."""
+    out = dict(traits)
+    for key in PROFILE_TRAITS.keys() & traits.keys():
+        value = traits[key]
+        if value is None:
+            continue
+        if not isinstance(value, str) or not value.strip():
+            raise ValueError(f"traits.{key} must be a non-empty string, got {value!r}")
+        field = PROFILE_TRAITS[key]
+        if field == "email":
+            try:
+                out[key] = normalize_email(value)
+            except ValueError as exc:
+                raise ValueError(f"traits.{key} is invalid: {exc}") from None
+        elif field == "phone":
+            country = traits.get("country")
+            region = country if isinstance(country, str) else DEFAULT_PHONE_REGION
+            try:
+                out[key] = normalize_phone(value, region)
+            except ValueError as exc:
+                raise ValueError(
+                    f"traits.{key} is invalid: {exc}; write it in E.164 like +14155550100"
+                ) from None
+        elif field == "timezone":
+            try:
+                ZoneInfo(value)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError(
+                    f"traits.{key} {value!r} is not an IANA zone; use one like Europe/Berlin"
+                ) from None
+        elif field == "locale" and not _LOCALE.match(value):
+            raise ValueError(f"traits.{key} {value!r} is not a BCP-47 locale like en-US")
+        elif field == "country":
+            if not _COUNTRY.match(value):
+                raise ValueError(f"traits.{key} {value!r} is not an ISO country code like DE")
+            out[key] = value.upper()
+        elif len(value) > 200:
+            raise ValueError(f"traits.{key} is longer than 200 characters")
+    for key in CONSENT_TRAITS.keys() & traits.keys():
+        if not isinstance(traits[key], bool):
+            raise ValueError(f"traits.{key} must be true or false, got {traits[key]!r}")
+    return out
+
+
 class Event(_Model):
     """A Segment-style event (`identify`, `track` or `page`), as the HTTP API and imports take it.
 
@@ -181,7 +250,8 @@ class Event(_Model):
     properties: dict[str, Any] = Field(default_factory=dict)
     """Event properties (product_id, category, revenue, total, products…)."""
     traits: dict[str, Any] = Field(default_factory=dict)
-    """Traits for `identify`."""
+    """Traits for `identify`: those in `PROFILE_TRAITS` and `CONSENT_TRAITS` update the customer
+    (checked and normalised here), the others are kept with the person."""
     context: dict[str, Any] = Field(default_factory=dict)
     """Segment context (ip, userAgent, page…); accepted as Segment sends it, not stored."""
     timestamp: datetime
@@ -206,6 +276,8 @@ class Event(_Model):
             isinstance(products, list) and all(isinstance(p, dict) for p in products)
         ):
             raise ValueError("properties.products must be a list of objects")
+        if self.type == "identify" and self.traits:
+            self.traits = _checked_profile_traits(self.traits)
         return self
 
 
@@ -213,7 +285,8 @@ class TrackingPolicy(_Model):
     """How a brand measures what its messages did (a brand kit section)."""
 
     click_tracking: bool = True
-    """Links in e-mails go through the signed redirect `/c/{token}` that records clicks."""
+    """Links in e-mails and SMS go through the signed redirect `/c/{token}` that records clicks
+    (SMS: a short token, only on the brand's domains and never at the cost of a segment)."""
     open_pixel: bool = False
     """Add an open pixel to e-mails; opens are a weak signal (machine opens inflate them)."""
     attribution_window_days: int = Field(default=7, ge=1, le=90)
@@ -270,18 +343,37 @@ class Recurrence(_Model):
 
 class EntryTrigger(_Model):
     """Who enters an always-on journey, and when: instead of a one-off audience, people enter
-    as their events arrive (e.g. cart abandonment: `Product Added` with no `Order Completed`
-    within 4 hours)."""
+    as their events arrive, on an event (e.g. cart abandonment: `Product Added` with no `Order
+    Completed` within 4 hours) or on entering a segment (e.g. a second order)."""
 
-    event: str = Field(min_length=1, max_length=64)
+    event: str | None = Field(default=None, min_length=1, max_length=64)
     """The `track` event that lets a person in, e.g. `Product Added`."""
+    segment: Audience | None = None
+    """Instead of `event`: people enter when they come to match this audience, i.e. when one of
+    their events (a purchase, an identify…) makes its filters true that were not true before
+    (a person new since the last scan was in no segment)."""
     unless_event: str | None = Field(default=None, max_length=64)
     """They do not enter if they send this event within `wait_hours` after it (e.g.
-    `Order Completed`)."""
+    `Order Completed`); event triggers only."""
     wait_hours: float = Field(default=0, ge=0, le=720)
     """Hours after the event before the person enters (the time `unless_event` has)."""
     reentry_days: float | None = Field(default=30, ge=0)
     """A person enters at most once in this many days; None: once ever."""
+
+    @model_validator(mode="after")
+    def _one_entry(self) -> EntryTrigger:
+        if (self.event is None) == (self.segment is None):
+            raise ValueError("a trigger needs exactly one of: an event, a segment")
+        if self.segment is not None and self.unless_event is not None:
+            raise ValueError("unless_event applies to event triggers only")
+        return self
+
+    @property
+    def label(self) -> str:
+        """What lets people in, in words (`event Product Added`, `segment Repeat buyers`)."""
+        if self.segment is not None:
+            return f"segment {self.segment.name}"
+        return f"event {self.event}"
 
 
 class Objective(_Model):

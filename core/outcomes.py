@@ -213,6 +213,8 @@ class Order(BaseModel):
     """When (UTC)."""
     value: float
     """Revenue."""
+    event_id: str
+    """The `Order Completed` event's `messageId`: each order counts once per campaign."""
 
 
 def order_value(properties: dict[str, Any]) -> float:
@@ -292,6 +294,7 @@ def record_conversions(conn: Connection, orders: Sequence[Order], tracking: Trac
                     "kind": OutcomeKind.CONVERTED.value,
                     "value": o.value,
                     "at": o.at,
+                    "event_id": o.event_id,
                 }
             )
     if not rows:

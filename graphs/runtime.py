@@ -45,6 +45,7 @@ class Deps:
                 ch.value: (cap.max_messages, cap.days) for ch, cap in kit.frequency_caps.items()
             },
             click_tracking=kit.tracking.click_tracking,
+            link_domains=list(kit.allowed_link_domains),
             open_pixel=kit.tracking.open_pixel,
             email_design=kit.email_design,
         )

@@ -396,6 +396,28 @@ def contactable(db: Database, customer_ids: Sequence[str], plan: Plan) -> set[st
     }
 
 
+def entered_segment(
+    db: Database,
+    audience: Audience,
+    customer_ids: Collection[str],
+    *,
+    before: datetime,
+    now: datetime,
+) -> list[str]:
+    """The people among `customer_ids` who match `audience` as of `now` but did not as of
+    `before` (someone created after `before` matched nothing then), in id order.
+
+    Features come from events; profile fields (`country`) are read as they are now."""
+    with db.session() as s:
+        current = compute_features(s, as_of=now, customer_ids=customer_ids)
+        matching = [c for c in sorted(current) if matches(current[c], audience)]
+        earlier = compute_features(s, as_of=before, customer_ids=matching) if matching else {}
+    new = {
+        c for c, p in get_customers(db, matching).items() if p.created_at and p.created_at > before
+    }
+    return [c for c in matching if c in new or not matches(earlier[c], audience)]
+
+
 class AudienceDraw(BaseModel):
     """Who a campaign reaches: the contactable people its audiences match, split at random."""
 

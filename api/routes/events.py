@@ -14,10 +14,10 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import orjson
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
@@ -144,8 +144,8 @@ async def _json_body(request: Request) -> Any:
             raise too_large
         chunks.append(chunk)
     try:
-        return json.loads(b"".join(chunks))
-    except ValueError as exc:
+        return orjson.loads(b"".join(chunks))
+    except orjson.JSONDecodeError as exc:
         raise HTTPException(status_code=400, detail=f"body is not valid JSON: {exc}") from exc
 
 

@@ -5,6 +5,7 @@ treated and holdout members, clicks and opens."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,8 +15,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from agents.optimizer import measure
 from api.app import create_app
 from core.campaigns import create_campaign, save_assignments
+from core.customers import get_customers
 from core.db import Database, DecisionRow, EventRow, IdentityRow, OutcomeRow, SourceRow
 from core.events import create_source, hash_write_key, ingest_events, parse_events
 from core.messages import write_outbox
@@ -23,8 +26,9 @@ from core.models import TrackingPolicy
 from core.settings import Settings
 from graphs.runtime import Deps, build_deps
 from tests.integration.conftest import run_cli
-from tools.delivery.tracking import click_url, open_pixel_url
+from tools.delivery.tracking import click_url, open_pixel_url, track_links, track_sms_links
 from tools.importer import import_file
+from tools.sms_encoding import segments
 
 T0 = datetime(2026, 11, 2, 12, 0, tzinfo=UTC)
 
@@ -58,9 +62,14 @@ def _track(mid: str, user: str, name: str, at: datetime, **props: Any) -> dict[s
 
 
 def _campaign(
-    db: Database, members: list[tuple[str, str]], sends: list[tuple[str, datetime]]
+    db: Database,
+    members: list[tuple[str, str]],
+    sends: list[tuple[str, datetime]],
+    *,
+    channel: str = "email",
+    body: str = "Shop https://northwind.example/new now.",
 ) -> str:
-    """A campaign with these (person, group) members and sent e-mails (person, sent_at)."""
+    """A campaign with these (person, group) members and sent messages (person, sent_at)."""
     cid = create_campaign(db, brand_id="northwind", brief="test", engine="offline").id
     save_assignments(db, cid, [(p, g, "all") for p, g in members])
     write_outbox(
@@ -74,10 +83,10 @@ def _campaign(
                 "customer_id": person,
                 "variant_id": "v1",
                 "arm": "A",
-                "channel": "email",
+                "channel": channel,
                 "to_address": f"{person}@example.com",
                 "subject": "Hi",
-                "body": "Shop https://northwind.example/new now.",
+                "body": body,
                 "scheduled_at": at,
                 "status": "sent",
                 "sent_at": at,
@@ -217,6 +226,70 @@ def test_identify_stitches_anonymous_history_and_its_purchases(
     assert _outcomes(deps.db, "converted") == [(cid, "c1", None, 30.0)]
 
 
+def test_identify_traits_update_the_customer_checked_as_an_import(
+    client: TestClient, deps: Deps
+) -> None:
+    def identify(mid: str, at: datetime, **traits: Any) -> dict[str, Any]:
+        return {"messageId": mid, "userId": "c7", "traits": traits, "timestamp": at.isoformat()}
+
+    first = identify(
+        "i1",
+        T0,
+        email="ana@Example.COM",
+        phone="(415) 555-0100",
+        country="us",
+        firstName="Ana",
+        lastName="Lind",
+        locale="de-DE",
+        timezone="Europe/Berlin",
+        email_consent=True,
+        plan="gold",
+    )
+    assert client.post("/v1/identify", json=first).json()["accepted"] == 1
+    [person] = get_customers(deps.db, ["c7"]).values()  # a new person is created
+    assert (person.email, person.phone, person.country) == ("ana@example.com", "+14155550100", "US")
+    assert (person.first_name, person.last_name) == ("Ana", "Lind")
+    assert (person.locale, person.timezone) == ("de-DE", "Europe/Berlin")
+    assert person.traits == {"plan": "gold"}
+    assert [(c.channel.value, c.granted, c.source) for c in person.consent] == [
+        ("email", True, "identify")
+    ]
+
+    bad = [
+        identify("i2", T0, email="ana at example"),
+        identify("i3", T0, timezone="Mars/Olympus"),
+        identify("i4", T0, phone="12"),
+        identify("i5", T0, sms_consent="sure"),
+        identify("i6", T0 + timedelta(days=1), email="ana.lind@example.com", tier=2),
+    ]
+    r = client.post("/v1/batch", json={"batch": [{**e, "type": "identify"} for e in bad]}).json()
+    assert r["accepted"] == 1
+    assert {e["index"]: e["field"] for e in r["errors"]} == {
+        0: "traits.email",
+        1: "traits.timezone",
+        2: "traits.phone",
+        3: "traits.sms_consent",
+    }
+    older = identify("i7", T0 - timedelta(days=1), email_consent=False)  # older than the consent
+    newer = identify("i8", T0 + timedelta(days=2), sms_consent=True)
+    assert (
+        client.post(
+            "/v1/batch",
+            json={"batch": [{**older, "type": "identify"}, {**newer, "type": "identify"}]},
+        ).json()["accepted"]
+        == 2
+    )
+    [person] = get_customers(deps.db, ["c7"]).values()
+    assert person.email == "ana.lind@example.com" and person.traits == {"plan": "gold", "tier": 2}
+    assert {c.channel.value: c.granted for c in person.consent} == {"email": True, "sms": True}
+    with deps.db.session() as s:
+        changed = s.scalars(
+            select(DecisionRow).where(DecisionRow.action == "contact_changed")
+        ).all()
+    assert [d.evidence["to"] for d in changed] == ["a***@example.com"]
+    assert "ana.lind" not in changed[0].reason + json.dumps(changed[0].evidence)
+
+
 def test_purchases_count_for_members_and_are_attributed_to_the_last_message(
     client: TestClient, deps: Deps
 ) -> None:
@@ -241,6 +314,37 @@ def test_purchases_count_for_members_and_are_attributed_to_the_last_message(
     ]
     client.post("/v1/batch", json={"batch": batch})  # a retried batch adds nothing
     assert len(_outcomes(deps.db, "converted")) == 3
+
+
+def test_repeat_purchases_after_one_message_each_count_their_revenue(
+    client: TestClient, deps: Deps
+) -> None:
+    cid = _campaign(deps.db, [("t1", "treated"), ("h1", "holdout")], [("t1", T0)])
+    mid = f"msg_{cid}_0"
+    batch = [
+        _track("r1", "t1", "Order Completed", T0 + timedelta(hours=2), revenue=40),
+        _track("r2", "t1", "Order Completed", T0 + timedelta(days=2), revenue=25),
+        _track("r3", "h1", "Order Completed", T0 + timedelta(days=1), revenue=10),
+        _track("r4", "h1", "Order Completed", T0 + timedelta(days=2), revenue=12),
+    ]
+    assert client.post("/v1/batch", json={"batch": batch[:1]}).json()["accepted"] == 1
+    assert client.post("/v1/batch", json={"batch": batch}).json()["accepted"] == 3
+    assert _outcomes(deps.db, "converted") == [
+        (cid, "h1", None, 10.0),
+        (cid, "h1", None, 12.0),
+        (cid, "t1", mid, 25.0),
+        (cid, "t1", mid, 40.0),
+    ]
+    client.post("/v1/batch", json={"batch": batch})  # a retried batch still adds nothing
+    assert len(_outcomes(deps.db, "converted")) == 4
+
+    m = measure(deps.db, cid)  # people convert once; revenue is the sum of their orders
+    assert (m.conversions_treated, m.conversions_holdout) == (1, 1)
+    assert m.revenue_lift is not None
+    assert m.revenue_lift.treated_value == pytest.approx(65.0)
+    assert m.revenue_lift.holdout_value == pytest.approx(22.0)
+    [step] = m.steps
+    assert (step.converted, step.revenue) == (1, 65.0)
 
 
 def test_click_redirects_only_on_a_valid_token_to_an_allowed_domain(
@@ -271,6 +375,39 @@ def test_click_redirects_only_on_a_valid_token_to_an_allowed_domain(
     assert pixel.status_code == 200 and pixel.headers["content-type"] == "image/gif"
     assert client.get("/o/garbage.gif").status_code == 200
     assert _outcomes(deps.db, "opened") == [(cid, "t1", mid, 0.0)]
+
+
+def test_sms_links_are_short_tracked_on_brand_domains_without_an_extra_segment(
+    client: TestClient, deps: Deps
+) -> None:
+    body = (
+        "Northwind: 10% off with COMEBACK10 at https://shop.northwind.example/sale?c=1. "
+        "Partner: https://other.example/x. STOP to opt out"
+    )
+    cid = _campaign(deps.db, [("t1", "treated")], [("t1", T0)], channel="sms", body=body)
+    mid = f"msg_{cid}_0"
+    domains = deps.kit.allowed_link_domains
+    sent = track_sms_links(deps.settings, mid, body, domains)
+    assert "https://other.example/x." in sent  # off the brand's domains: left alone
+    assert "shop.northwind.example" not in sent
+    [short] = re.findall(r"http://\S+/c/\S+?(?=\. )", sent)
+    assert len(short) < 80 and segments(sent)[0] == segments(body)[0] == 1
+    base = deps.settings.public_base_url.rstrip("/")
+    r = client.get(short.removeprefix(base), follow_redirects=False)
+    assert (
+        r.status_code == 302 and r.headers["location"] == "https://shop.northwind.example/sale?c=1"
+    )
+    assert _outcomes(deps.db, "clicked") == [(cid, "t1", mid, 0.0)]
+    for bad in (short[:-2] + "AA", short.replace(f"{mid}.0.", f"{mid}.1."), f"{base}/c/x.0.y"):
+        r = client.get(bad.removeprefix(base), follow_redirects=False)
+        assert r.status_code == 400 and "location" not in r.headers, bad
+
+    # a text that tracking would push into a second segment keeps its link as it is
+    long_body = "x" * 120 + " https://northwind.example/a"
+    assert track_sms_links(deps.settings, mid, long_body, domains) == long_body
+    # e-mail tracking leaves links the redirect would refuse alone too
+    mail = track_links(deps.settings, mid, "a https://other.example/y b", domains)
+    assert mail == "a https://other.example/y b"
 
 
 def test_sources_add_prints_a_working_write_key(settings: Settings, deps: Deps) -> None:

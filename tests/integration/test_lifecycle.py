@@ -96,7 +96,13 @@ def test_pause_holds_resume_sends_stop_skips_and_all_are_audited(
         final = client.get(f"/api/v1/campaigns/{cid}/final-report", headers=vic)
         assert final.status_code == 404 and "active" in final.json()["detail"]
 
+    # the CLI acts as a registered user who may write, like its other decisions
     out = run_cli(settings, "stop", cid, "--by", "cy", "--reason", "brand crisis")
+    assert out.returncode == 2 and "No user 'cy'" in out.stderr
+    out = run_cli(settings, "stop", cid, "--by", "vic", "--reason", "brand crisis")
+    assert out.returncode == 2 and "viewer" in out.stderr
+    assert get_campaign(deps.db, cid).status == CampaignStatus.ACTIVE
+    out = run_cli(settings, "stop", cid, "--by", "qa", "--reason", "brand crisis")
     assert out.returncode == 0, out.stderr
     assert f"{left} scheduled messages skipped" in out.stdout
     counts = _by_status(deps, cid)
@@ -105,17 +111,17 @@ def test_pause_holds_resume_sends_stop_skips_and_all_are_audited(
     assert len(stopped) == left
     assert _dispatch(deps, NOW + timedelta(days=30)) == 0
 
-    out = run_cli(settings, "resume", cid, "--by", "cy")
+    out = run_cli(settings, "resume", cid, "--by", "qa")
     assert out.returncode == 0, out.stderr  # not paused: resumes the graph, which is done
     assert get_campaign(deps.db, cid).status == CampaignStatus.STOPPED
-    out = run_cli(settings, "pause", cid, "--by", "cy")
+    out = run_cli(settings, "pause", cid, "--by", "qa")
     assert out.returncode == 2 and "stopped" in out.stderr
 
     trail = {d.action: d for d in list_decisions(deps.db, cid)}
     assert trail["pause_campaign"].evidence["by"] == "mia"
     assert trail["pause_campaign"].reason == "wrong price in copy"
     assert trail["resume_campaign"].evidence["by"] == "root"
-    assert trail["stop_campaign"].evidence["by"] == "cy"
+    assert trail["stop_campaign"].evidence["by"] == "qa"
     assert trail["stop_campaign"].evidence["messages_skipped"] == left
 
 

@@ -7,16 +7,19 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from alembic import command
 from sqlalchemy import insert, inspect, text
 
 from agents.optimizer import measure
 from core.db import (
+    BASELINE_REVISION,
     AssignmentRow,
     CampaignRow,
     Database,
     MessageRow,
     OutcomeRow,
     VariantRow,
+    alembic_config,
 )
 from tests.integration.conftest import NOW
 
@@ -123,10 +126,11 @@ def test_arms_count_people_and_steps_stay_apart(tmp_path: Path) -> None:
 
 def _drop_and_restore_propensity(url: str) -> None:
     db = Database(url)
-    db.migrate()
-    with db.engine.begin() as conn:
+    with db.engine.begin() as conn:  # the schema of the last release before Alembic …
+        command.upgrade(alembic_config(conn), BASELINE_REVISION)
+    with db.engine.begin() as conn:  # … made by an older one: no propensity, no stamp
         conn.execute(text("ALTER TABLE messages DROP COLUMN propensity"))
-        conn.execute(text("DROP TABLE alembic_version"))  # and from before Alembic
+        conn.execute(text("DROP TABLE alembic_version"))
     with db.engine.connect() as conn:
         assert "propensity" not in {c["name"] for c in inspect(conn).get_columns("messages")}
     db.migrate()  # a database from before the column: adopting it adds the column

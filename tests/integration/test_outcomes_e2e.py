@@ -1,8 +1,9 @@
 """The production path end to end, over real HTTP: `autocmo serve` in a child process, a brief
 and its approval through the API, the worker sending to a real SMTP server on 127.0.0.1, clicks
 through the tracking links found in the delivered e-mails, `Order Completed` events through
-`/v1/batch`, the follow-up skipping who bought, and `autocmo report` showing clicks and
-conversions for treated and holdout members."""
+`/v1/batch`, the follow-up skipping who bought and going out as SMS (to a Twilio-compatible
+server) with short tracked links, and `autocmo report` showing clicks and conversions for treated
+and holdout members."""
 
 from __future__ import annotations
 
@@ -20,12 +21,14 @@ from core.db import AssignmentRow, Database, MessageRow, utcnow
 from core.settings import Settings
 from graphs.runtime import build_deps
 from tests.integration.conftest import WINBACK_BRIEF, add_team, bearer, run_cli
-from tests.support.servers import ApiServer, SMTPSink
+from tests.support.servers import ApiServer, SMTPSink, TwilioServer
 from tools.delivery.dispatch import dispatch_due
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 _CLICK = re.compile(r"(http://127\.0\.0\.1:\d+/c/[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+)")
+_SMS_CLICK = re.compile(r"(http://127\.0\.0\.1:\d+/c/msg_\w+\.\d+\.[A-Za-z0-9_\-]+)")
+SID, TOKEN = "AC" + "0" * 31 + "7", "e2e-twilio-token"
 
 
 @pytest.fixture
@@ -34,6 +37,14 @@ def smtp_sink() -> Iterator[SMTPSink]:
     sink = SMTPSink().start()
     yield sink
     sink.stop()
+
+
+@pytest.fixture
+def twilio() -> Iterator[TwilioServer]:
+    """A Twilio-compatible SMS API for one test."""
+    server = TwilioServer(SID, TOKEN).start()
+    yield server
+    server.stop()
 
 
 def _work(settings: Settings, start: datetime, end: datetime) -> None:
@@ -54,7 +65,7 @@ def _text(msg: object) -> str:
 
 
 def test_clicks_and_purchases_flow_back_and_the_follow_up_skips_buyers(
-    settings: Settings, smtp_sink: SMTPSink
+    settings: Settings, smtp_sink: SMTPSink, twilio: TwilioServer
 ) -> None:
     t0 = utcnow()
     db = Database(settings.db_url)
@@ -73,7 +84,8 @@ def test_clicks_and_purchases_flow_back_and_the_follow_up_skips_buyers(
             "AUTOCMO_DATA_DIR": str(settings.data_dir),
             "HF_HUB_OFFLINE": "1",
             "AUTOCMO_SECRET_KEY": secret,
-        }
+        },
+        ready_timeout=240,  # it loads the embedding model; the shared machine can be slow
     )
     server.start()
     try:
@@ -82,6 +94,10 @@ def test_clicks_and_purchases_flow_back_and_the_follow_up_skips_buyers(
                 "public_base_url": server.url,
                 "smtp_host": "127.0.0.1",
                 "smtp_port": smtp_sink.port,
+                "sms_base_url": twilio.base_url,
+                "sms_account_sid": SID,
+                "sms_auth_token": TOKEN,
+                "sms_from": "+15005550006",
             }
         )
         with httpx.Client(base_url=server.url, timeout=60) as api:
@@ -164,6 +180,17 @@ def test_clicks_and_purchases_flow_back_and_the_follow_up_skips_buyers(
         others = [m for p, m in step2.items() if p not in buyers]
         assert any(m.status == "sent" for m in others)
         assert all(m.skip_reason != "condition_not_met" for m in others)
+
+        # the SMS reminders carry short tracked links; one is followed
+        texts = [m["Body"] for m in twilio.messages]
+        assert len(texts) == sum(m.status == "sent" for m in others)
+        short = [link for text in texts for link in _SMS_CLICK.findall(text)]
+        assert short, texts[:3]
+        assert all(len(link) < len(server.url) + 50 for link in short)
+        with httpx.Client(base_url=server.url, timeout=60) as api:
+            hop = api.get(short[0].removeprefix(server.url), follow_redirects=False)
+        assert hop.status_code == 302, hop.text
+        assert re.match(r"https://([a-z0-9-]+\.)*northwind\.example", hop.headers["location"])
     finally:
         server.stop()
         db.dispose()
@@ -173,6 +200,7 @@ def test_clicks_and_purchases_flow_back_and_the_follow_up_skips_buyers(
     m = json.loads(report.stdout)["measurement"]
     assert (m["conversions_treated"], m["conversions_holdout"]) == (3, 2)
     assert sum(s["clicked"] for s in m["steps"] if s["step_id"] == "s1") == len(clickers)
+    assert sum(s["clicked"] for s in m["steps"] if s["step_id"] == "s2") == 1
     assert sum(a["conversions"] for a in m["arms"]) == 3  # attributed to the e-mail they got
     assert json.loads(report.stdout)["skipped"].get("condition_not_met", 0) >= 2
     # the offline engine spends no tokens, costs nothing and never falls back

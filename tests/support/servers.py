@@ -309,6 +309,13 @@ class ApiServer:
         self.stop()
         raise RuntimeError(f"the API server was not ready within {self._timeout:.0f} s")
 
+    @property
+    def pid(self) -> int:
+        """The child's process id (started)."""
+        if self._proc is None:
+            raise RuntimeError("the API server is not started")
+        return self._proc.pid
+
     def check_alive(self) -> None:
         """Raise if the child has died (call after a load run)."""
         if self._proc is not None and self._proc.poll() is not None:

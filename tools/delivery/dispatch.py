@@ -101,7 +101,12 @@ from tools.delivery.optouts import (
 )
 from tools.delivery.scheduling import defer_quiet_hours, in_quiet_hours, resolve_tz
 from tools.delivery.tokens import unsubscribe_url
-from tools.delivery.tracking import open_pixel_url, track_links, with_open_pixel
+from tools.delivery.tracking import (
+    open_pixel_url,
+    track_links,
+    track_sms_links,
+    with_open_pixel,
+)
 
 _log = logging.getLogger(__name__)
 
@@ -141,7 +146,10 @@ class DispatchPolicy(BaseModel):
     """Per channel: (max messages, per days), counted across all campaigns over a rolling
     window ending at the send."""
     click_tracking: bool = True
-    """E-mail links go through the signed click redirect."""
+    """E-mail links (and SMS links on `link_domains`) go through the signed click redirect."""
+    link_domains: list[str] | None = None
+    """The brand's allowed link domains: only their links are tracked. None: every e-mail link,
+    no SMS link."""
     open_pixel: bool = False
     """E-mails carry an open pixel."""
     email_design: EmailDesign | None = None
@@ -866,12 +874,14 @@ class Dispatcher:
         if channel is Channel.EMAIL:
             p = self.policy
             if p.click_tracking:
-                body = track_links(self.settings, c.id, body)
+                body = track_links(self.settings, c.id, body, p.link_domains)
             if p.email_design is not None:
                 html = branded_html(body, p.email_design, brand=p.from_name, title=c.subject or "")
             if p.open_pixel:
                 doc = html or text_to_html(body)
                 html = with_open_pixel(doc, open_pixel_url(self.settings, c.id))
+        elif channel is Channel.SMS and self.policy.click_tracking and self.policy.link_domains:
+            body = track_sms_links(self.settings, c.id, body, self.policy.link_domains)
         return OutboundMessage(
             id=c.id,
             idempotency_key=c.idempotency_key,
