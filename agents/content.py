@@ -222,12 +222,36 @@ def render_message(
 ) -> RenderedMessage:
     """Render a variant for one person and append the system's compliance footer
     (with the disclaimer the offer requires)."""
+    subject, body = render_variant(variant, context)
+    return with_footer(kit, variant.channel, subject, body, unsubscribe_url, offer=offer)
+
+
+def render_variant(variant: VariantTemplate, context: Mapping[str, Any]) -> tuple[str | None, str]:
+    """(subject, body) of a variant rendered for one person, before the footer."""
     subject = render_template(variant.subject, context) if variant.subject else None
-    body = render_template(variant.body, context)
+    return subject, render_template(variant.body, context)
+
+
+def with_footer(
+    kit: BrandKit,
+    channel: Channel,
+    subject: str | None,
+    body: str,
+    unsubscribe_url: str,
+    *,
+    offer: Offer | None = None,
+) -> RenderedMessage:
+    """A rendered subject and body as sent: the body with the compliance footer."""
     return RenderedMessage(
-        subject=subject,
-        body=apply_footer(kit, variant.channel, body, unsubscribe_url, offer=offer),
+        subject=subject, body=apply_footer(kit, channel, body, unsubscribe_url, offer=offer)
     )
+
+
+def deterministic(variant: VariantTemplate) -> bool:
+    """True unless the variant's templates may draw at random (Jinja's `random` filter or
+    `lipsum`): then the same data renders the same text, and a rendering can be reused."""
+    sources = f"{variant.subject or ''}\n{variant.body}"
+    return "random" not in sources and "lipsum" not in sources
 
 
 def clean_first_name(raw: str | None) -> str:
@@ -247,6 +271,8 @@ def profile_findings(customer: Customer) -> list[Finding]:
     field is left out of the person's message (see `clean_first_name`)."""
     out: list[Finding] = []
     for field, value in (("first_name", customer.first_name),):
+        if not is_injection(value):  # memoised, and true of almost everyone
+            continue
         hit = injection_score(value)
         if hit.hit:
             out.append(

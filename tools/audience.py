@@ -24,7 +24,7 @@ from pydantic import BaseModel
 from sqlalchemy import ColumnElement, and_, case, func, select, type_coerce
 from sqlalchemy.orm import Session
 
-from core.customers import get_customers
+from core.customers import consented, customer_id_pages
 from core.db import CustomerRow, Database, EventRow, ProductRow, UTCDateTime
 from core.models import Audience, AudienceFilter, Plan
 
@@ -363,12 +363,7 @@ def split_holdout(
 
 def contactable(db: Database, customer_ids: Sequence[str], plan: Plan) -> set[str]:
     """The known people among `customer_ids` with consent on one of the journey's channels."""
-    channels = {step.channel for step in plan.journey}
-    return {
-        cid
-        for cid, c in get_customers(db, customer_ids).items()
-        if any(k.granted and k.channel in channels for k in c.consent)
-    }
+    return consented(db, customer_ids, {step.channel for step in plan.journey})
 
 
 class AudienceDraw(BaseModel):
@@ -385,11 +380,21 @@ class AudienceDraw(BaseModel):
 
 def draw_audience(db: Database, campaign_id: str, plan: Plan, *, as_of: datetime) -> AudienceDraw:
     """Select the plan's audience as of `as_of`, keep the people who can be contacted on one of
-    the journey's channels, and reserve the randomized holdout (`split_holdout`)."""
-    with db.session() as s:
-        features = compute_features(s, as_of=as_of)
-    matched = select_audience(features, plan.audiences)
-    reachable = contactable(db, [c for c, _ in matched], plan)
-    audience_of = {c: a for c, a in matched if c in reachable}
+    the journey's channels, and reserve the randomized holdout (`split_holdout`).
+
+    Customers are read a page at a time (features, matching and consent per page), so only the
+    ids and audience names of the people drawn are held in memory."""
+    if as_of.tzinfo is None:
+        raise ValueError("as_of must be timezone-aware (UTC)")
+    channels = {step.channel for step in plan.journey}
+    audience_of: dict[str, str] = {}
+    for page in customer_id_pages(db, _CHUNK):
+        with db.session() as s:
+            features = _features_for(s, as_of.astimezone(UTC), page)
+        matched = select_audience(features, plan.audiences)
+        reachable = consented(db, [c for c, _ in matched], channels)
+        audience_of.update((c, a) for c, a in matched if c in reachable)
+    if list(audience_of) != sorted(audience_of):  # the database's collation may differ
+        audience_of = {c: audience_of[c] for c in sorted(audience_of)}
     treated, holdout = split_holdout(campaign_id, list(audience_of), plan.holdout_fraction)
-    return AudienceDraw(audience_of=audience_of, treated=treated, holdout=holdout)
+    return AudienceDraw.model_construct(audience_of=audience_of, treated=treated, holdout=holdout)
