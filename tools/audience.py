@@ -114,14 +114,22 @@ def _stage(
 
 
 def _features_for(
-    session: Session, as_of: datetime, ids: Sequence[str] | None
+    session: Session,
+    as_of: datetime,
+    ids: Sequence[str] | None,
+    *,
+    span: tuple[str, str] | None = None,
 ) -> dict[str, CustomerFeatures]:
-    """Features for `ids` (or everyone when None) in four aggregate queries."""
+    """Features for `ids` (or everyone when None; or the customers whose id is within `span`,
+    bounds included, in the database's order) in four aggregate queries."""
     in_scope: list[ColumnElement[bool]] = [EventRow.timestamp <= as_of]
     people = select(CustomerRow.id, CustomerRow.country)
     if ids is not None:
         in_scope.append(EventRow.user_id.in_(ids))
         people = people.where(CustomerRow.id.in_(ids))
+    if span is not None:
+        in_scope.append(EventRow.user_id.between(*span))
+        people = people.where(CustomerRow.id.between(*span))
     countries: dict[str, str | None] = {r[0]: r[1] for r in session.execute(people)}
     if not countries:
         return {}
@@ -389,8 +397,8 @@ def draw_audience(db: Database, campaign_id: str, plan: Plan, *, as_of: datetime
     channels = {step.channel for step in plan.journey}
     audience_of: dict[str, str] = {}
     for page in customer_id_pages(db, _CHUNK):
-        with db.session() as s:
-            features = _features_for(s, as_of.astimezone(UTC), page)
+        with db.session() as s:  # a page is every customer from its first id to its last
+            features = _features_for(s, as_of.astimezone(UTC), None, span=(page[0], page[-1]))
         matched = select_audience(features, plan.audiences)
         reachable = consented(db, [c for c, _ in matched], channels)
         audience_of.update((c, a) for c, a in matched if c in reachable)
