@@ -142,7 +142,8 @@ def _consented(customer: Customer, channel: Channel) -> bool:
 
 
 class PersonRenderer:
-    """Renders and checks a person's message; holds the data every render needs."""
+    """Renders and checks a person's message; holds the data every render needs (the people
+    of the current chunk: `load` them first)."""
 
     def __init__(
         self, db: Database, settings: Settings, kit: BrandKit, plan: Plan, *, as_of: datetime
@@ -153,6 +154,8 @@ class PersonRenderer:
         self.as_of = as_of
         self._zones: dict[str | None, ZoneInfo] = {}
         self._rendered: dict[tuple[Any, ...], tuple[str | None, str]] = {}
+        self.customers: dict[str, Customer] = {}
+        self.features: dict[str, CustomerFeatures] = {}
         self.products: dict[str, Product] = {p.id: p for p in list_products(db)}
         cats = {p.category for p in self.products.values()}
         self.fallbacks: dict[str | None, Product] = {}
@@ -167,11 +170,9 @@ class PersonRenderer:
     def load(self, db: Database, customer_ids: Sequence[str]) -> None:
         """Load the people the next renders are for (one chunk of the audience at a time, so
         a large audience is never held in memory at once)."""
-        self.customers: dict[str, Customer] = get_customers(db, customer_ids)
+        self.customers = get_customers(db, customer_ids)
         with db.session() as s:
-            self.features: dict[str, CustomerFeatures] = compute_features(
-                s, as_of=self.as_of, customer_ids=customer_ids
-            )
+            self.features = compute_features(s, as_of=self.as_of, customer_ids=customer_ids)
 
     def tz(self, name: str | None) -> ZoneInfo:
         """The zone of a person's timezone name (the brand's default when unknown)."""
