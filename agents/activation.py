@@ -11,6 +11,7 @@ import hashlib
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field
@@ -19,11 +20,13 @@ from agents.content import (
     PersonalCopyReport,
     PersonalWriter,
     RenderError,
+    deterministic,
     message_language,
     person_context,
     pick_product,
     profile_findings,
-    render_message,
+    render_variant,
+    with_footer,
 )
 from brand_guardrails.checker import CopyToCheck, check_message
 from brand_guardrails.kit import BrandKit
@@ -51,6 +54,8 @@ from tools.llm import LLMClient
 from tools.recommend import Recommender
 
 _CHUNK = 2000
+_RENDER_MEMO = 50_000
+"""Renderings kept for reuse (emptied when full)."""
 
 
 class ActivationReport(BaseModel):
@@ -93,17 +98,26 @@ def choose_arm(
     campaign, so with the same weights a person gets the same arm label in every step; when
     weights change, only people near an arm boundary move (consistent hashing).
     """
-    probs = arm_probabilities(variants)
-    if not probs:
-        raise ValueError("no active variant to choose from")
-    active = [v for v in variants if v.id in probs]
-    u = salted_uniform("arm", campaign_id, customer_id)
-    acc = 0.0
-    for v in active:
-        acc += probs[v.id]
-        if u < acc:
-            return v, probs[v.id]
-    return active[-1], probs[active[-1].id]
+    return _Arms(variants).pick(salted_uniform("arm", campaign_id, customer_id))
+
+
+class _Arms:
+    """The active arms of one step with their probabilities, for many draws."""
+
+    def __init__(self, variants: Sequence[VariantTemplate]) -> None:
+        probs = arm_probabilities(variants)
+        self.active = [(v, probs[v.id]) for v in variants if v.id in probs]
+
+    def pick(self, u: float) -> tuple[VariantTemplate, float]:
+        """The arm a draw `u` in [0, 1) falls in, and its probability."""
+        if not self.active:
+            raise ValueError("no active variant to choose from")
+        acc = 0.0
+        for v, p in self.active:
+            acc += p
+            if u < acc:
+                return v, p
+        return self.active[-1]
 
 
 def _address(customer: Customer, channel: Channel) -> str | None:
@@ -138,27 +152,20 @@ def _consented(customer: Customer, channel: Channel) -> bool:
 
 
 class PersonRenderer:
-    """Renders and checks a person's message; holds the data every render needs."""
+    """Renders and checks a person's message; holds the data every render needs (the people
+    of the current chunk: `load` them first)."""
 
     def __init__(
-        self,
-        db: Database,
-        settings: Settings,
-        kit: BrandKit,
-        plan: Plan,
-        *,
-        customer_ids: Sequence[str],
-        as_of: datetime,
+        self, db: Database, settings: Settings, kit: BrandKit, plan: Plan, *, as_of: datetime
     ) -> None:
         self.settings = settings
         self.kit = kit
         self.plan = plan
+        self.as_of = as_of
         self._zones: dict[str | None, ZoneInfo] = {}
-        self.customers: dict[str, Customer] = get_customers(db, customer_ids)
-        with db.session() as s:
-            self.features: dict[str, CustomerFeatures] = compute_features(
-                s, as_of=as_of, customer_ids=customer_ids
-            )
+        self._rendered: dict[tuple[Any, ...], tuple[str | None, str, BrandKit]] = {}
+        self.customers: dict[str, Customer] = {}
+        self.features: dict[str, CustomerFeatures] = {}
         self.products: dict[str, Product] = {p.id: p for p in list_products(db)}
         cats = {p.category for p in self.products.values()}
         self.fallbacks: dict[str | None, Product] = {}
@@ -188,10 +195,34 @@ class PersonRenderer:
             )
         return self._recommended[customer_id]
 
-    def _tz(self, name: str | None) -> ZoneInfo:
+    def load(self, db: Database, customer_ids: Sequence[str]) -> None:
+        """Load the people the next renders are for (one chunk of the audience at a time, so
+        a large audience is never held in memory at once)."""
+        self.customers = get_customers(db, customer_ids)
+        self._recommended.clear()
+        with db.session() as s:
+            self.features = compute_features(s, as_of=self.as_of, customer_ids=customer_ids)
+
+    def tz(self, name: str | None) -> ZoneInfo:
+        """The zone of a person's timezone name (the brand's default when unknown)."""
         if name not in self._zones:
             self._zones[name] = resolve_tz(name, self.kit.default_timezone)
         return self._zones[name]
+
+    def _render_variant(
+        self, variant: VariantTemplate, ctx: dict[str, Any], language: str | None
+    ) -> tuple[str | None, str, BrandKit]:
+        """`render_variant`, reusing the rendering of earlier people with the same data (names,
+        products and greetings repeat across a large audience)."""
+        if not deterministic(variant):
+            return render_variant(self.kit, variant, ctx, language)
+        key = (variant.id, variant.subject, variant.body, language, tuple(ctx.items()))
+        hit = self._rendered.get(key)
+        if hit is None:
+            if len(self._rendered) >= _RENDER_MEMO:
+                self._rendered.clear()
+            hit = self._rendered[key] = render_variant(self.kit, variant, ctx, language)
+        return hit
 
     def render(
         self, campaign_id: str, variant: VariantTemplate, customer: Customer, send_at: datetime
@@ -206,7 +237,7 @@ class PersonRenderer:
             recommended=self.recommended(customer.id),
             owned=self.purchases.get(customer.id, ()),
         )
-        tz = self._tz(customer.timezone)
+        tz = self.tz(customer.timezone)
         language = message_language(self.kit, variant, customer.locale)
         ctx = person_context(
             self.kit,
@@ -231,13 +262,9 @@ class PersonRenderer:
                 recipient=recipient_data(self.kit, customer),
             )
         if msg is None:
-            msg = render_message(
-                self.kit,
-                variant,
-                ctx,
-                unsubscribe_url=url,
-                offer=self.plan.objective.offer,
-                language=language,
+            subject, body, footer_kit = self._render_variant(variant, ctx, language)
+            msg = with_footer(
+                footer_kit, variant.channel, subject, body, url, offer=self.plan.objective.offer
             )
         copy = CopyToCheck(
             channel=variant.channel,
@@ -274,7 +301,7 @@ def schedule_campaign(
     """
     runs = {cid: f"{run}:" for cid, run in (run_keys or {}).items()}
     report = ActivationReport()
-    renderer = PersonRenderer(db, settings, kit, plan, customer_ids=treated, as_of=start)
+    renderer = PersonRenderer(db, settings, kit, plan, as_of=start)
     if plan.personal_copy is not None and llm is not None:
         renderer.personal = PersonalWriter(
             llm,
@@ -286,106 +313,84 @@ def schedule_campaign(
             audience_size=len(treated),
         )
         report.personal_copy = renderer.personal.report
-    existing = outbox.idempotency_keys(db, campaign_id)
     by_step: dict[str, list[VariantTemplate]] = {}
     for v in variants:
         by_step.setdefault(v.step_id, []).append(v)
+    steps = []
+    for step in plan.journey:
+        step_variants = by_step.get(step.id, [])
+        if any(v.status == "active" for v in step_variants):
+            steps.append((step, _Arms(step_variants)))
+        else:
+            report.skipped[SkipReason.NO_APPROVED_VARIANT.value] += len(treated)
 
     rows: list[dict[str, object]] = []
     findings: list[dict[str, object]] = []
     send_times: dict[tuple[str | None, str], datetime] = {}
-    for step in plan.journey:
-        step_variants = by_step.get(step.id, [])
-        if not [v for v in step_variants if v.status == "active"]:
-            report.skipped[SkipReason.NO_APPROVED_VARIANT.value] += len(treated)
-            continue
-        for cid in treated:
-            run = runs.get(cid)
-            key = (
-                f"{campaign_id}:{run}:{step.id}:{cid}" if run else f"{campaign_id}:{step.id}:{cid}"
-            )
-            if key in existing:
-                report.already_present += 1
-                continue
-            customer = renderer.customers.get(cid)
-            if customer is None:
-                report.skipped[SkipReason.UNKNOWN_CUSTOMER.value] += 1
-                continue
-            variant, probability = choose_arm(campaign_id, cid, step_variants)
-            # Everyone in one timezone gets the same send time for a step: compute it once.
-            slot = (customer.timezone, step.id)
-            if slot not in send_times:
-                tz = resolve_tz(customer.timezone, kit.default_timezone)
-                send_times[slot] = schedule_time(
-                    start=start,
-                    delay_hours=step.delay_hours,
-                    tz=tz,
-                    send_hour=plan.send_hour_local,
-                    quiet_start=kit.quiet_hours.start,
-                    quiet_end=kit.quiet_hours.end,
+    for start_at in range(0, len(treated) if steps else 0, _CHUNK):
+        chunk = treated[start_at : start_at + _CHUNK]
+        existing = outbox.idempotency_keys(db, campaign_id, customer_ids=chunk)
+        renderer.load(db, chunk)
+        draws = {cid: salted_uniform("arm", campaign_id, cid) for cid in chunk}
+        for step, arms in steps:
+            for cid in chunk:
+                run = runs.get(cid)
+                key = (
+                    f"{campaign_id}:{run}:{step.id}:{cid}"
+                    if run
+                    else f"{campaign_id}:{step.id}:{cid}"
                 )
-            send_at = send_times[slot]
-            row: dict[str, object] = {
-                "id": "msg_" + hashlib.sha256(key.encode()).hexdigest()[:20],
-                "idempotency_key": key,
-                "campaign_id": campaign_id,
-                "step_id": step.id,
-                "customer_id": cid,
-                "variant_id": variant.id,
-                "arm": variant.arm,
-                "propensity": probability,
-                "channel": step.channel.value,
-                "condition": step.condition,
-                "scheduled_at": send_at,
-                "attempts": 0,
-                "created_at": utcnow(),
-                "subject": None,
-                "body": "",
-                "product_id": None,
-                "to_address": "",
-                "status": MessageStatus.SCHEDULED,
-                "skip_reason": None,
-            }
-            address = _address(customer, step.channel)
-            reason = None
-            if not address:
-                reason = SkipReason.NO_ADDRESS.value
-            elif not _consented(customer, step.channel):
-                reason = SkipReason.NO_CONSENT.value
-            if reason is None:
-                try:
-                    copy, product = renderer.render(campaign_id, variant, customer, send_at)
-                except RenderError as exc:
-                    reason = SkipReason.RENDER_ERROR.value
-                    error = Finding(
-                        rule_id="tokens.template_error",
-                        severity=Severity.BLOCK,
-                        explanation=str(exc),
-                        field="message",
+                if key in existing:
+                    report.already_present += 1
+                    continue
+                customer = renderer.customers.get(cid)
+                if customer is None:
+                    report.skipped[SkipReason.UNKNOWN_CUSTOMER.value] += 1
+                    continue
+                variant, probability = arms.pick(draws[cid])
+                # Everyone in one timezone gets the same send time for a step: compute it once.
+                slot = (customer.timezone, step.id)
+                if slot not in send_times:
+                    send_times[slot] = schedule_time(
+                        start=start,
+                        delay_hours=step.delay_hours,
+                        tz=renderer.tz(customer.timezone),
+                        send_hour=plan.send_hour_local,
+                        quiet_start=kit.quiet_hours.start,
+                        quiet_end=kit.quiet_hours.end,
                     )
-                    findings.append(_finding_row(campaign_id, variant.id, error, customer_id=cid))
+                send_at = send_times[slot]
+                row: dict[str, object] = {
+                    "id": "msg_" + hashlib.sha256(key.encode()).hexdigest()[:20],
+                    "idempotency_key": key,
+                    "campaign_id": campaign_id,
+                    "step_id": step.id,
+                    "customer_id": cid,
+                    "variant_id": variant.id,
+                    "arm": variant.arm,
+                    "propensity": probability,
+                    "channel": step.channel.value,
+                    "condition": step.condition,
+                    "scheduled_at": send_at,
+                    "attempts": 0,
+                    "created_at": utcnow(),
+                    "subject": None,
+                    "body": "",
+                    "product_id": None,
+                    "to_address": "",
+                    "status": MessageStatus.SCHEDULED,
+                    "skip_reason": None,
+                }
+                reason = _render_into(
+                    row, renderer, campaign_id, step.channel, variant, customer, send_at, findings
+                )
+                if reason is not None:
+                    row.update(status=MessageStatus.SKIPPED, skip_reason=reason)
+                    report.skipped[reason] += 1
                 else:
-                    row.update(
-                        subject=copy.subject,
-                        body=copy.body,
-                        to_address=address,
-                        product_id=product.id if product else None,
-                    )
-                    # suspicious profile fields are left out of the copy, and kept on record
-                    blocks = [f for f in check_message(kit, copy) if f.severity == Severity.BLOCK]
-                    if blocks:
-                        reason = SkipReason.GUARDRAIL_BLOCK.value
-                    for f in profile_findings(customer) + blocks:
-                        findings.append(_finding_row(campaign_id, variant.id, f, customer_id=cid))
-            if reason is not None:
-                row.update(status=MessageStatus.SKIPPED, skip_reason=reason)
-                report.skipped[reason] += 1
-            else:
-                report.scheduled += 1
-            rows.append(row)
-            if len(rows) >= _CHUNK:
-                _flush(db, rows, findings)
-    _flush(db, rows, findings)
+                    report.scheduled += 1
+                rows.append(row)
+        _flush(db, rows, findings)
     record_decision(
         db,
         campaign_id=campaign_id,
@@ -411,6 +416,47 @@ def _personal_summary(p: PersonalCopyReport | None) -> str:
         f"${p.ceiling_usd:g} ceiling; from templates instead: {p.fallback or 'none'}"
         + (" (stopped at the cost ceiling)." if p.stopped_at_ceiling else ".")
     )
+
+
+def _render_into(
+    row: dict[str, object],
+    renderer: PersonRenderer,
+    campaign_id: str,
+    channel: Channel,
+    variant: VariantTemplate,
+    customer: Customer,
+    send_at: datetime,
+    findings: list[dict[str, object]],
+) -> str | None:
+    """Render and check one person's message into `row`; the skip reason, or None to send."""
+    address = _address(customer, channel)
+    if not address:
+        return SkipReason.NO_ADDRESS.value
+    if not _consented(customer, channel):
+        return SkipReason.NO_CONSENT.value
+    kit, cid = renderer.kit, customer.id
+    try:
+        copy, product = renderer.render(campaign_id, variant, customer, send_at)
+    except RenderError as exc:
+        error = Finding(
+            rule_id="tokens.template_error",
+            severity=Severity.BLOCK,
+            explanation=str(exc),
+            field="message",
+        )
+        findings.append(_finding_row(campaign_id, variant.id, error, customer_id=cid))
+        return SkipReason.RENDER_ERROR.value
+    row.update(
+        subject=copy.subject,
+        body=copy.body,
+        to_address=address,
+        product_id=product.id if product else None,
+    )
+    # suspicious profile fields are left out of the copy, and kept on record
+    blocks = [f for f in check_message(kit, copy) if f.severity == Severity.BLOCK]
+    for f in profile_findings(customer) + blocks:
+        findings.append(_finding_row(campaign_id, variant.id, f, customer_id=cid))
+    return SkipReason.GUARDRAIL_BLOCK.value if blocks else None
 
 
 def _finding_row(
@@ -458,9 +504,8 @@ def reallocate_scheduled(
     pending = outbox.scheduled_messages(db, campaign_id, set(by_step))
     if not pending:
         return 0
-    renderer = PersonRenderer(
-        db, settings, kit, plan, customer_ids=[m.customer_id for m in pending], as_of=as_of
-    )
+    renderer = PersonRenderer(db, settings, kit, plan, as_of=as_of)
+    renderer.load(db, [m.customer_id for m in pending])
     updates: list[dict[str, object]] = []
     moved = 0
     for m in pending:

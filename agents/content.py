@@ -557,16 +557,47 @@ def render_message(
     """Render a variant for one person and append the system's compliance footer
     (with the disclaimer the offer requires), in `language` when the variant has a
     translation for it (see `message_language`), else in the kit's default language."""
+    subject, body, footer_kit = render_variant(kit, variant, context, language)
+    return with_footer(footer_kit, variant.channel, subject, body, unsubscribe_url, offer=offer)
+
+
+def render_variant(
+    kit: BrandKit, variant: VariantTemplate, context: Mapping[str, Any], language: str | None
+) -> tuple[str | None, str, BrandKit]:
+    """(subject, body) of a variant rendered for one person, before the footer — from its
+    translation for `language` when it has one — and the kit in that language, whose footer
+    goes with it."""
     text = variant.translations.get(language or "") if language != kit.default_locale else None
     subject_src, body_src = (text.subject, text.body) if text else (variant.subject, variant.body)
     subject = render_template(subject_src, context) if subject_src else None
-    body = render_template(body_src, context)
-    footer_kit = kit_for(kit, language) if text else kit
+    return subject, render_template(body_src, context), (kit_for(kit, language) if text else kit)
+
+
+def with_footer(
+    kit: BrandKit,
+    channel: Channel,
+    subject: str | None,
+    body: str,
+    unsubscribe_url: str,
+    *,
+    offer: Offer | None = None,
+) -> RenderedMessage:
+    """A rendered subject and body as sent: the body with the compliance footer in the kit's
+    language."""
     return RenderedMessage(
         subject=subject,
-        body=apply_footer(footer_kit, variant.channel, body, unsubscribe_url, offer=offer),
-        language=footer_kit.default_locale,
+        body=apply_footer(kit, channel, body, unsubscribe_url, offer=offer),
+        language=kit.default_locale,
     )
+
+
+def deterministic(variant: VariantTemplate) -> bool:
+    """True unless the variant's templates may draw at random (Jinja's `random` filter or
+    `lipsum`): then the same data renders the same text, and a rendering can be reused."""
+    texts = [variant.subject or "", variant.body]
+    texts += [f"{t.subject or ''}\n{t.body}" for t in variant.translations.values()]
+    sources = "\n".join(texts)
+    return "random" not in sources and "lipsum" not in sources
 
 
 def clean_first_name(raw: str | None) -> str:
@@ -586,6 +617,8 @@ def profile_findings(customer: Customer) -> list[Finding]:
     field is left out of the person's message (see `clean_first_name`)."""
     out: list[Finding] = []
     for field, value in (("first_name", customer.first_name),):
+        if not is_injection(value):  # memoised, and true of almost everyone
+            continue
         hit = injection_score(value)
         if hit.hit:
             out.append(

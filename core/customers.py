@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,23 +23,18 @@ from core.models import CONSENT_TRAITS, PROFILE_TRAITS, Channel, Consent, Custom
 _CHUNK = 5000
 
 
-def _to_model(row: CustomerRow, consents: list[ConsentRow]) -> Customer:
-    return Customer(
-        id=row.id,
-        email=row.email,
-        phone=row.phone,
-        first_name=row.first_name,
-        last_name=row.last_name,
-        timezone=row.timezone,
-        locale=row.locale,
-        country=row.country,
-        traits=dict(row.traits or {}),
-        consent=[
-            Consent(channel=Channel(c.channel), granted=c.granted, source=c.source, at=c.at)
-            for c in sorted(consents, key=lambda c: c.channel)
-        ],
-        created_at=row.created_at,
-    )
+_COLUMNS = (
+    CustomerRow.id,
+    CustomerRow.email,
+    CustomerRow.phone,
+    CustomerRow.first_name,
+    CustomerRow.last_name,
+    CustomerRow.timezone,
+    CustomerRow.locale,
+    CustomerRow.country,
+    CustomerRow.traits,
+    CustomerRow.created_at,
+)
 
 
 def get_customers(db: Database, ids: Collection[str]) -> dict[str, Customer]:
@@ -49,11 +44,36 @@ def get_customers(db: Database, ids: Collection[str]) -> dict[str, Customer]:
     with db.session() as s:
         for i in range(0, len(wanted), _CHUNK):
             chunk = wanted[i : i + _CHUNK]
-            consents: dict[str, list[ConsentRow]] = {}
-            for c in s.scalars(select(ConsentRow).where(ConsentRow.customer_id.in_(chunk))):
-                consents.setdefault(c.customer_id, []).append(c)
-            for row in s.scalars(select(CustomerRow).where(CustomerRow.id.in_(chunk))):
-                out[row.id] = _to_model(row, consents.get(row.id, []))
+            consents: dict[str, list[Consent]] = {}
+            for cid, channel, granted, source, at in s.execute(
+                select(
+                    ConsentRow.customer_id,
+                    ConsentRow.channel,
+                    ConsentRow.granted,
+                    ConsentRow.source,
+                    ConsentRow.at,
+                )
+                .where(ConsentRow.customer_id.in_(chunk))
+                .order_by(ConsentRow.customer_id, ConsentRow.channel)
+            ):
+                consents.setdefault(cid, []).append(
+                    Consent(channel=Channel(channel), granted=granted, source=source, at=at)
+                )
+            for row in s.execute(select(*_COLUMNS).where(CustomerRow.id.in_(chunk))):
+                cid = row[0]
+                out[cid] = Customer(
+                    id=cid,
+                    email=row[1],
+                    phone=row[2],
+                    first_name=row[3],
+                    last_name=row[4],
+                    timezone=row[5],
+                    locale=row[6],
+                    country=row[7],
+                    traits=dict(row[8] or {}),
+                    consent=consents.get(cid, []),
+                    created_at=row[9],
+                )
     return out
 
 
@@ -61,6 +81,41 @@ def timezones(db: Database) -> dict[str, str | None]:
     """Every customer's timezone (None where unknown), by customer id."""
     with db.session() as s:
         return {cid: tz for cid, tz in s.execute(select(CustomerRow.id, CustomerRow.timezone))}
+
+
+def customer_id_pages(db: Database, size: int) -> Iterator[list[str]]:
+    """Every customer id in id order, `size` at a time (keyset paging: nothing else is held)."""
+    last: str | None = None
+    while True:
+        q = select(CustomerRow.id).order_by(CustomerRow.id).limit(size)
+        if last is not None:
+            q = q.where(CustomerRow.id > last)
+        with db.session() as s:
+            page = list(s.scalars(q))
+        if not page:
+            return
+        yield page
+        last = page[-1]
+
+
+def consented(db: Database, customer_ids: Sequence[str], channels: Collection[Channel]) -> set[str]:
+    """The known people among `customer_ids` whose consent is granted on one of `channels`."""
+    wanted = [c.value for c in channels]
+    out: set[str] = set()
+    with db.session() as s:
+        for i in range(0, len(customer_ids), _CHUNK):
+            out.update(
+                s.scalars(
+                    select(ConsentRow.customer_id)
+                    .join(CustomerRow, CustomerRow.id == ConsentRow.customer_id)
+                    .where(
+                        ConsentRow.customer_id.in_(customer_ids[i : i + _CHUNK]),
+                        ConsentRow.channel.in_(wanted),
+                        ConsentRow.granted.is_(True),
+                    )
+                )
+            )
+    return out
 
 
 def consent_granted(db: Database, customer_id: str, channel: Channel | str) -> bool:

@@ -7,7 +7,7 @@ across tables; this is the one exception to the repositories' `Database`-first c
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -57,10 +57,13 @@ def bulk_insert(
     table = model.__table__
     stmt = insert_ignoring_duplicates(conn, model) if skip_duplicates else insert(model)
     compiled = stmt.compile(dialect=dialect, column_keys=keys)
-    order = list(compiled.positiontup or ()) if compiled.positional else keys
+    order = list(compiled.positiontup or ()) if compiled.positional else list(compiled.binds)
     procs = [(k, table.c[k].type.dialect_impl(dialect).bind_processor(dialect)) for k in order]
+    defaults = [(k, _python_default(table.c[k])) for k in order if k not in rows[0]]
     for i in range(0, len(rows), _CHUNK):
         chunk = rows[i : i + _CHUNK]
+        if defaults:  # columns the rows leave out, with a Python-side default, as insert() does
+            chunk = [{**r, **{k: d() for k, d in defaults}} for r in chunk]
         if compiled.positional:
             params: list[Any] = [tuple(f(r[k]) if f else r[k] for k, f in procs) for r in chunk]
         else:
@@ -101,6 +104,16 @@ def insert_new_returning(
         sql = head + ", ".join([group] * len(part)) + tail
         new.update(v for (v,) in conn.exec_driver_sql(sql, params))
     return new
+
+
+def _python_default(column: Any) -> Callable[[], Any]:
+    """A column's Python-side insert default as a function of nothing."""
+    default = column.default
+    if default is not None and default.is_scalar:
+        return lambda: default.arg
+    if default is not None and default.is_callable:
+        return lambda: default.arg(None)
+    raise ValueError(f"no value for column {column.name} and no Python-side default")
 
 
 def insert_new_products(conn: Connection, products: Sequence[Product]) -> list[Product]:

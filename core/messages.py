@@ -9,33 +9,42 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, select, update
 
 from core.db import Database, FindingRow, MessageRow, VariantRow
+from core.loading import bulk_insert
 from core.models import MessageStatus
 
+_CHUNK = 5000
 
-def idempotency_keys(db: Database, campaign_id: str) -> set[str]:
-    """The idempotency keys of a campaign's messages already in the outbox."""
+
+def idempotency_keys(
+    db: Database, campaign_id: str, *, customer_ids: Collection[str] | None = None
+) -> set[str]:
+    """The idempotency keys of a campaign's messages already in the outbox (only those of
+    `customer_ids` when given: one chunk of a large audience at a time)."""
+    q = select(MessageRow.idempotency_key).where(MessageRow.campaign_id == campaign_id)
     with db.session() as s:
-        return set(
-            s.scalars(
-                select(MessageRow.idempotency_key).where(MessageRow.campaign_id == campaign_id)
-            )
-        )
+        if customer_ids is None:
+            return set(s.scalars(q))
+        ids = list(customer_ids)
+        found: set[str] = set()
+        for i in range(0, len(ids), _CHUNK):
+            found.update(s.scalars(q.where(MessageRow.customer_id.in_(ids[i : i + _CHUNK]))))
+        return found
 
 
 def write_outbox(
     db: Database, messages: Sequence[dict[str, Any]], findings: Sequence[dict[str, Any]]
 ) -> None:
-    """Insert message rows and the findings about them, in one transaction."""
+    """Insert message rows and the findings about them, in one transaction (each list's rows
+    all have the same keys; written through the driver's executemany)."""
     if not messages and not findings:
         return
     with db.session() as s:
-        if messages:
-            s.execute(insert(MessageRow), list(messages))
-        if findings:
-            s.execute(insert(FindingRow), list(findings))
+        conn = s.connection()
+        bulk_insert(conn, MessageRow, messages)
+        bulk_insert(conn, FindingRow, findings)
 
 
 def scheduled_messages(

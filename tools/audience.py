@@ -24,7 +24,7 @@ from pydantic import BaseModel
 from sqlalchemy import ColumnElement, and_, case, func, select, type_coerce
 from sqlalchemy.orm import Session
 
-from core.customers import get_customers
+from core.customers import consented, customer_id_pages, get_customers
 from core.db import CustomerRow, Database, EventRow, OutcomeRow, ProductRow, UTCDateTime
 from core.models import Audience, AudienceFilter, OutcomeKind, Plan
 
@@ -120,14 +120,22 @@ def _stage(
 
 
 def _features_for(
-    session: Session, as_of: datetime, ids: Sequence[str] | None
+    session: Session,
+    as_of: datetime,
+    ids: Sequence[str] | None,
+    *,
+    span: tuple[str, str] | None = None,
 ) -> dict[str, CustomerFeatures]:
-    """Features for `ids` (or everyone when None) in five aggregate queries."""
+    """Features for `ids` (or everyone when None; or the customers whose id is within `span`,
+    bounds included, in the database's order) in five aggregate queries."""
     in_scope: list[ColumnElement[bool]] = [EventRow.timestamp <= as_of]
     people = select(CustomerRow.id, CustomerRow.country)
     if ids is not None:
         in_scope.append(EventRow.user_id.in_(ids))
         people = people.where(CustomerRow.id.in_(ids))
+    if span is not None:
+        in_scope.append(EventRow.user_id.between(*span))
+        people = people.where(CustomerRow.id.between(*span))
     countries: dict[str, str | None] = {r[0]: r[1] for r in session.execute(people)}
     if not countries:
         return {}
@@ -217,6 +225,8 @@ def _features_for(
     )
     if ids is not None:
         opened_q = opened_q.where(OutcomeRow.customer_id.in_(ids))
+    if span is not None:
+        opened_q = opened_q.where(OutcomeRow.customer_id.between(*span))
     opened: dict[str, tuple[int, datetime]] = {
         uid: (int(n), at)
         for uid, n, at in session.execute(opened_q.group_by(OutcomeRow.customer_id))
@@ -388,12 +398,7 @@ def split_holdout(
 
 def contactable(db: Database, customer_ids: Sequence[str], plan: Plan) -> set[str]:
     """The known people among `customer_ids` with consent on one of the journey's channels."""
-    channels = {step.channel for step in plan.journey}
-    return {
-        cid
-        for cid, c in get_customers(db, customer_ids).items()
-        if any(k.granted and k.channel in channels for k in c.consent)
-    }
+    return consented(db, customer_ids, {step.channel for step in plan.journey})
 
 
 def entered_segment(
@@ -432,11 +437,21 @@ class AudienceDraw(BaseModel):
 
 def draw_audience(db: Database, campaign_id: str, plan: Plan, *, as_of: datetime) -> AudienceDraw:
     """Select the plan's audience as of `as_of`, keep the people who can be contacted on one of
-    the journey's channels, and reserve the randomized holdout (`split_holdout`)."""
-    with db.session() as s:
-        features = compute_features(s, as_of=as_of)
-    matched = select_audience(features, plan.audiences)
-    reachable = contactable(db, [c for c, _ in matched], plan)
-    audience_of = {c: a for c, a in matched if c in reachable}
+    the journey's channels, and reserve the randomized holdout (`split_holdout`).
+
+    Customers are read a page at a time (features, matching and consent per page), so only the
+    ids and audience names of the people drawn are held in memory."""
+    if as_of.tzinfo is None:
+        raise ValueError("as_of must be timezone-aware (UTC)")
+    channels = {step.channel for step in plan.journey}
+    audience_of: dict[str, str] = {}
+    for page in customer_id_pages(db, _CHUNK):
+        with db.session() as s:  # a page is every customer from its first id to its last
+            features = _features_for(s, as_of.astimezone(UTC), None, span=(page[0], page[-1]))
+        matched = select_audience(features, plan.audiences)
+        reachable = consented(db, [c for c, _ in matched], channels)
+        audience_of.update((c, a) for c, a in matched if c in reachable)
+    if list(audience_of) != sorted(audience_of):  # the database's collation may differ
+        audience_of = {c: audience_of[c] for c in sorted(audience_of)}
     treated, holdout = split_holdout(campaign_id, list(audience_of), plan.holdout_fraction)
-    return AudienceDraw(audience_of=audience_of, treated=treated, holdout=holdout)
+    return AudienceDraw.model_construct(audience_of=audience_of, treated=treated, holdout=holdout)

@@ -27,6 +27,8 @@ from brand_guardrails.message import CopyToCheck
 from core.models import Channel, Finding
 
 _ORDER = {name: i for i, name in enumerate(FAMILIES)}
+_MESSAGE_MEMO = 10_000
+"""Masked messages whose derived facts are kept (emptied when full)."""
 SYSTEM_LINK = "⟨system link⟩"
 """What a system-placed link reads as in the line scans (so lines carrying a per-person
 unsubscribe link are shared between messages); the links are checked on their own."""
@@ -39,6 +41,18 @@ class _Line(NamedTuple):
     stats: voice.LineStats
     spam: tuple[str, ...]
     offer: offers.Facts
+
+
+class _Masked(NamedTuple):
+    """What a message's checks derive from its text with the system links masked: the same for
+    every person whose rendering differs from another's only in those links."""
+
+    found: tuple[Finding, ...]
+    offer_facts: tuple[tuple[Part, offers.Facts], ...]
+    part_stats: tuple[voice.PartStats, ...]
+    voice: tuple[Finding, ...] | None
+    """Voice findings (None on push, where the length limit reads the unmasked text)."""
+    spam: tuple[Finding, ...]
 
 
 class Engine:
@@ -71,18 +85,44 @@ class Engine:
 
         self._lines = LineMemo(scan)
         self._junctions = LineMemo(scan_junction)
+        self._messages: dict[tuple[Channel, tuple[tuple[Part, str], ...]], _Masked] = {}
 
     def check(self, msg: CopyToCheck) -> list[Finding]:
         """Every finding on one message."""
+        kit = self.kit
+        texts: list[tuple[Part, str]] = []
+        for field, text in parts(msg):
+            for link in msg.system_links:
+                if link in text:
+                    text = text.replace(link, SYSTEM_LINK)
+            texts.append((field, text))
+        key = (msg.channel, tuple(texts))
+        masked = self._messages.get(key)
+        if masked is None:
+            if len(self._messages) >= _MESSAGE_MEMO:
+                self._messages.clear()
+            masked = self._messages[key] = self._masked(msg, texts)
+        found = list(masked.found)
+        found += links.system_link_findings(msg)
+        found = privacy.finish(kit, msg, links.finish(msg, dedupe(found)))
+        found += offers.summarise(kit, msg, list(masked.offer_facts))
+        found += email.check(kit, msg)
+        found += sms.check(kit, msg)
+        if masked.voice is None:
+            found += voice.summarise(kit, msg, masked.part_stats)
+        else:
+            found += masked.voice
+        found += masked.spam
+        found.sort(key=lambda f: _ORDER.get(f.rule_id.split(".", 1)[0], len(_ORDER)))
+        return found
+
+    def _masked(self, msg: CopyToCheck, texts: list[tuple[Part, str]]) -> _Masked:
         kit = self.kit
         found: list[Finding] = []
         part_stats: list[voice.PartStats] = []
         spam_hits: set[str] = set()
         offer_facts: list[tuple[Part, offers.Facts]] = []
-        for field, text in parts(msg):
-            for link in msg.system_links:
-                if link in text:
-                    text = text.replace(link, SYSTEM_LINK)
+        for field, text in texts:
             ls = lines(text)
             facts = [self._lines.get(line, field) for line in ls]
             for fact in facts:
@@ -100,16 +140,18 @@ class Engine:
             if self._spam:
                 for fact in content:
                     spam_hits.update(fact.spam)
-        found += links.system_link_findings(msg)
-        found = privacy.finish(kit, msg, links.finish(msg, dedupe(found)))
-        found += offers.summarise(kit, msg, offer_facts)
-        found += email.check(kit, msg)
-        found += sms.check(kit, msg)
-        found += voice.summarise(kit, msg, part_stats)
-        if self._spam:
-            found += spam.summarise(kit, spam.score_hits(kit, spam_hits))
-        found.sort(key=lambda f: _ORDER.get(f.rule_id.split(".", 1)[0], len(_ORDER)))
-        return found
+        spam_found = spam.summarise(kit, spam.score_hits(kit, spam_hits)) if self._spam else []
+        return _Masked(
+            found=tuple(found),
+            offer_facts=tuple(offer_facts),
+            part_stats=tuple(part_stats),
+            voice=(
+                None
+                if msg.channel == Channel.PUSH
+                else tuple(voice.summarise(kit, msg, part_stats))
+            ),
+            spam=tuple(spam_found),
+        )
 
 
 @per_kit

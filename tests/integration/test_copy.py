@@ -101,9 +101,8 @@ def test_each_step_has_its_own_message_for_the_same_person(shop: Deps, steps: in
     plan = _plan(Goal.WINBACK, steps)
     variants = _variants(shop, plan)
     people = sorted(_buyers(shop))[:60]
-    renderer = PersonRenderer(
-        shop.db, shop.settings, shop.kit, plan, customer_ids=people, as_of=NOW
-    )
+    renderer = PersonRenderer(shop.db, shop.settings, shop.kit, plan, as_of=NOW)
+    renderer.load(shop.db, people)
     arms_seen: set[str] = set()
     for cid in people:
         customer = renderer.customers[cid]
@@ -139,9 +138,8 @@ def test_later_steps_are_written_as_reminders_and_the_last_as_last_call(shop: De
 def _featured(shop: Deps, plan: Plan, people: Sequence[str]) -> dict[str, tuple[str, str]]:
     """Person → (featured product id, rendered first-step body)."""
     variants = [v for v in _variants(shop, plan) if v.step_id == "s1"]
-    renderer = PersonRenderer(
-        shop.db, shop.settings, shop.kit, plan, customer_ids=people, as_of=NOW
-    )
+    renderer = PersonRenderer(shop.db, shop.settings, shop.kit, plan, as_of=NOW)
+    renderer.load(shop.db, people)
     out: dict[str, tuple[str, str]] = {}
     for cid in people:
         variant, _ = choose_arm("cmp_copy", cid, variants)
@@ -187,9 +185,8 @@ def test_each_person_reads_the_journey_in_their_language(shop: Deps) -> None:
         by_lang.setdefault(shop.kit.language_of(c.locale), []).append(cid)
     assert set(by_lang) == {"en", "de", "fr", "ja", "pt"}, set(by_lang)
     people = [cid for ids in by_lang.values() for cid in ids[:8]]
-    renderer = PersonRenderer(
-        shop.db, shop.settings, shop.kit, plan, customer_ids=people, as_of=NOW
-    )
+    renderer = PersonRenderer(shop.db, shop.settings, shop.kit, plan, as_of=NOW)
+    renderer.load(shop.db, people)
     unsubscribe = {
         "en": "Unsubscribe: ",
         **{k: v.footer.unsubscribe + ": " for k, v in shop.kit.locales.items()},

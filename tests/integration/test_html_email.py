@@ -73,9 +73,8 @@ def test_a_person_gets_text_and_branded_html_with_unsubscribe_and_address_in_bot
         c for c in consented if c.locale == "en-US" and (c.timezone or "").startswith("America/")
     )
     people = [german, american]
-    renderer = PersonRenderer(
-        shop.db, shop.settings, kit, plan, customer_ids=[c.id for c in people], as_of=NOW
-    )
+    renderer = PersonRenderer(shop.db, shop.settings, kit, plan, as_of=NOW)
+    renderer.load(shop.db, [c.id for c in people])
     sent_text: dict[str, str] = {}
     with shop.db.session() as s:
         for c in people:

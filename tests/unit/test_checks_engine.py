@@ -83,3 +83,39 @@ def test_line_memo_is_bounded() -> None:
     for x in ["a", "bb", "a", "ccc", "dddd", "a"]:
         memo.get(x, "body")
     assert calls == ["a", "bb", "ccc", "dddd", "a"]  # emptied after three distinct lines
+
+
+def test_people_sharing_a_rendering_get_their_own_link_and_recipient_findings() -> None:
+    # The second and later messages reuse the first one's masked facts; what depends on the
+    # person (their link, their own contact details, their private values) is still theirs.
+    # Push has a length limit read from the unmasked text: the links differ in length.
+    text = "Hi Ann,\n\nNew boots are in. Questions? Write to ann@example.com or Whitfield."
+    cases = [
+        ("https://northwind.example/u/tok1.sig", {"email": "ann@example.com"}),
+        ("https://northwind.example/u/x?email=ann@example.com", {"email": "ann@example.com"}),
+        ("https://northwind.example/u/tok3.sig", {"email": "bob@example.com"}),
+        (
+            "https://northwind.example/u/tok4.sig",
+            {"email": "ann@example.com", "last_name": "Whitfield"},
+        ),
+    ]
+    seen = []
+    for channel in (Channel.EMAIL, Channel.PUSH):
+        for link, recipient in cases:
+            # push carries no footer link: put the link in the text, as a template might
+            body = apply_footer(
+                KIT, channel, text + (f" {link}" if channel == Channel.PUSH else ""), link
+            )
+            msg = CopyToCheck(
+                channel=channel,
+                subject="New boots" if channel == Channel.EMAIL else None,
+                body=body,
+                system_links=(link,),
+                recipient=recipient,
+            )
+            got = check_message(KIT, msg)
+            assert _key(got) == _key(_one_by_one(KIT, msg)), (channel, link, recipient)
+            seen.append({f.rule_id for f in got})
+    assert "links.personal_data_in_url" in seen[1] and "links.personal_data_in_url" not in seen[0]
+    assert "privacy.personal_data" in seen[2] and "privacy.personal_data" not in seen[0]
+    assert "privacy.private_field" in seen[3]
