@@ -235,9 +235,10 @@ def _score_cases(kit: BrandKit, cases: list[CreepCase], mismatches: list[str]) -
 def creep_failures(r: CreepReport, gates: dict[str, Any]) -> list[str]:
     """Gates missed: `false_block_rate_max` and `precision_min`/`recall_min` per category on
     the cases written with the rules (a category's own entry under `categories` overrides the
-    defaults); `fresh_false_block_rate_max` and `fresh_recall_min` on the fresh cases."""
+    defaults); `fresh_false_block_rate_max` and `fresh_recall_min` on the fresh cases, and
+    `held_out_false_block_rate_max` and `held_out_recall_min` on the held-out ones."""
     out: list[str] = []
-    groups = [("", r.written_with_rules, "false_block_rate_max")]
+    groups: list[tuple[str, CreepScore, str]] = [("", r.written_with_rules, "false_block_rate_max")]
     if r.fresh is not None:
         groups.append((" on fresh cases", r.fresh, "fresh_false_block_rate_max"))
     if r.held_out is not None:
@@ -247,12 +248,13 @@ def creep_failures(r: CreepReport, gates: dict[str, Any]) -> list[str]:
             out.append(
                 f"creep guard{where}: false-block rate {group.false_block_rate:.3f} > {gates[key]}"
             )
-    for where, group, key in (
+    recall_groups: tuple[tuple[str, CreepScore | None, str], ...] = (
         (" on fresh cases", r.fresh, "fresh_recall_min"),
         (" on held-out cases", r.held_out, "held_out_recall_min"),
-    ):
-        if group is not None and group.recall < gates[key]:
-            out.append(f"creep guard{where}: recall {group.recall:.3f} < {gates[key]}")
+    )
+    for where, maybe, key in recall_groups:
+        if maybe is not None and maybe.recall < gates[key]:
+            out.append(f"creep guard{where}: recall {maybe.recall:.3f} < {gates[key]}")
     for name in CATEGORIES:
         s = r.written_with_rules.categories[name]
         lim = {**gates, **gates.get("categories", {}).get(name, {})}
