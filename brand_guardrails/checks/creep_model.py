@@ -421,7 +421,7 @@ CUES: dict[str, tuple[str, ...]] = {
     ),
     "age": (
         "age",
-        "old",
+        "years old",
         "birthday",
         "bday",
         "senior",
@@ -439,7 +439,6 @@ CUES: dict[str, tuple[str, ...]] = {
         "sixty",
         "seventy",
         "eighty",
-        "young",
         "alter",
         "jahre",
         "rentner",
