@@ -2,8 +2,8 @@
 
 The rules of `creep.py` catch the wordings they list; this stage reads lines they let through
 and that look like candidates: a sensitive cue (`CUES`: a broad lexicon of stems for health,
-pregnancy, children, beliefs, sexuality, origin, money, place and age, EN/DE/FR/ES) and the
-reader in the line (a second-person word, or a question). Only those lines pay for an
+pregnancy, children, beliefs, sexuality, origin, money, place and age, EN/DE/FR/ES) with the
+reader near it (a second-person word close by) or in a question. Only those lines pay for an
 embedding (the local all-MiniLM-L6-v2, `brand_guardrails.store.embed`); most copy never does.
 
 The classifier is a softmax regression over the normalised embedding (labels `none` and the
@@ -186,7 +186,6 @@ def best_cued(
     labels: Sequence[str], probabilities: np.ndarray, texts: Sequence[str]
 ) -> list[tuple[str, float]]:
     """Per row, the most probable label among the categories the text has a cue for."""
-
     out: list[tuple[str, float]] = []
     for row, text in zip(probabilities, texts, strict=True):
         cued = cues(fold(text))
