@@ -24,9 +24,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from brand_guardrails.checker import CopyToCheck, check_message, verdict
+from brand_guardrails.checks.creep_model import shipped_model
 from brand_guardrails.copybank import render_copy
 from brand_guardrails.footer import apply_footer
 from brand_guardrails.kit import BrandKit, load_brand_kit
+from brand_guardrails.store import embed
 from core.models import Offer
 from core.settings import sample_brand_kit
 
@@ -161,6 +163,8 @@ def main() -> None:
     if args.spam_words is not None:
         spam = base.spam.model_copy(update={"words_path": args.spam_words})
         kits.append(("on", base.model_copy(update={"spam": spam})))
+    if shipped_model() is not None:
+        embed(["warm-up"])  # the creep classifier's model loads once per process, not per run
     templated = build_messages(args.kit, args.messages)
     unique = make_unique(templated)
     for spam_state, kit in kits:

@@ -45,6 +45,14 @@ def _model() -> Any:
         return _MODEL
 
 
+def embed(texts: list[str]) -> Any:
+    """Normalised MiniLM embeddings of `texts`, a float32 array of one row per text."""
+    vectors = _model().encode(
+        texts, convert_to_numpy=True, normalize_embeddings=True, batch_size=64
+    )
+    return vectors.astype("float32")
+
+
 def _embedding_function_class() -> type:
     from chromadb.api.types import Documents, EmbeddingFunction, Embeddings
     from chromadb.utils.embedding_functions import register_embedding_function

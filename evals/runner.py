@@ -467,32 +467,35 @@ def _markdown(r: EvalReport) -> str:
                 f"| {ev.source} | {ev.n} | {p} | {rec} | {fpr} | {ev.tp} | {ev.fp} | {ev.fn} |"
             )
     if r.creep:
-        c, f = r.creep.written_with_rules, r.creep.fresh
+        c = r.creep.written_with_rules
+        groups = [
+            ("Written beside the rules (optimistic)", c),
+            ("Written after the rules were frozen", r.creep.fresh),
+            ("Held out (written before the classifier, never trained on)", r.creep.held_out),
+        ]
+        cols = [(n, g) for n, g in groups if g is not None]
         lines += [
             "",
             "## Creep guard (creep.jsonl)",
             "",
-            f"Written beside the rules (optimistic): {c.cases} cases · recall {c.recall:.1%} · "
-            f"false-block rate {c.false_block_rate:.1%}",
-            *(
-                [
-                    f"Written after the rules were frozen: {f.cases} cases · recall "
-                    f"{f.recall:.1%} · false-block rate {f.false_block_rate:.1%}"
-                ]
-                if f
-                else []
-            ),
-            "",
-            "| category | precision | recall | tp | fp | fn | fresh: recall | fresh: fp |",
-            "|---|---|---|---|---|---|---|---|",
             *[
-                f"| {name} | {s.precision:.3f} | {s.recall:.3f} | {s.tp} | {s.fp} | {s.fn} | "
-                + (
-                    f"{f.categories[name].recall:.3f} | {f.categories[name].fp} |"
-                    if f
-                    else "– | – |"
+                f"- {n}: {g.cases} cases · recall {g.recall:.1%} · "
+                f"false-block rate {g.false_block_rate:.1%}"
+                for n, g in cols
+            ],
+            "",
+            "Per category: precision / recall (tp, fp, fn) for each group above, in order.",
+            "",
+            "| category | " + " | ".join(f"group {i + 1}" for i in range(len(cols))) + " |",
+            "|---|" + "---|" * len(cols),
+            *[
+                f"| {name} | "
+                + " | ".join(
+                    f"{s.precision:.2f} / {s.recall:.2f} ({s.tp}, {s.fp}, {s.fn})"
+                    for s in (g.categories[name] for _, g in cols)
                 )
-                for name, s in c.categories.items()
+                + " |"
+                for name in c.categories
             ],
             *[f"- mismatch: {m}" for m in r.creep.mismatches],
         ]

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 from brand_guardrails.checks._phrases import PhraseIndex
 from brand_guardrails.checks._text import fold, original_span, required_literals
+from brand_guardrails.checks.creep_model import CreepModel, cue_span, is_candidate, shipped_model
 
 CATEGORIES = (
     "health",
@@ -257,9 +258,12 @@ class Attribution:
 class CreepGuard:
     """The built-in categories plus a kit's own sensitive topics (treated like terms)."""
 
-    def __init__(self, listed: list[str] | None = None) -> None:
+    def __init__(self, listed: list[str] | None = None, *, model: bool = True) -> None:
         """Compile; `listed` are the kit's topics as regexes over folded text. A listed topic
-        that itself names the reader (`your location`) attributes by itself."""
+        that itself names the reader (`your location`) attributes by itself. With `model`,
+        lines the rules let through that are candidates go to the classifier
+        (`creep_model.py`) when its weights are shipped."""
+        self._model: CreepModel | None = shipped_model() if model else None
         self._listed_direct: re.Pattern[str] | None = None
         self._listed_terms: re.Pattern[str] | None = None
         direct = [p for p in listed or [] if _READER.search(p.replace("\\s+", " "))]
@@ -289,8 +293,25 @@ class CreepGuard:
         terms = [(c, rx) for c, rx in _TERM_RX.items() if ("term", c) in may]
         if self._listed_terms is not None and self._listed_terms.search(folded):
             terms.append(("listed", self._listed_terms))
-        if not terms:
-            return _dedupe(found)
+        if terms:
+            self._scan_terms(text, folded, terms, found)
+        if not found and self._model is not None and is_candidate(folded):
+            ((cat, p),) = self._model.predict([text])
+            if p >= self._model.threshold:
+                a, b = cue_span(folded, cat)
+                span = original_span(text, folded, a, b).strip()
+                how = f"read as said of the reader by the classifier (p={p:.2f})"
+                found.append((1, a, b, Attribution(cat, span, how)))
+        return _dedupe(found)
+
+    @staticmethod
+    def _scan_terms(
+        text: str,
+        folded: str,
+        terms: list[tuple[str, re.Pattern[str]]],
+        found: list[tuple[int, int, int, Attribution]],
+    ) -> None:
+        """Terms attributed to the reader, sentence by sentence."""
         for sm in _SENTENCE.finditer(folded):
             sentence = sm.group()
             hits = [(c, m) for c, rx in terms for m in rx.finditer(sentence)]
@@ -300,7 +321,6 @@ class CreepGuard:
                     a, b = sm.start() + m.start(), sm.start() + m.end()
                     it = Attribution(cat, original_span(text, folded, a, b), how)
                     found.append((2 if cat == "listed" else 1, a, b, it))
-        return _dedupe(found)
 
 
 def _attributed(sentence: str, start: int, end: int) -> str | None:
