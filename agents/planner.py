@@ -316,8 +316,10 @@ def parse_brief(
                 "channels?"
             ]
         )
+    # A brief is instructions by nature ("Announce our sale by email"), so the classifier's
+    # reading alone would refuse plain briefs: like copy, a brief is held on a named move.
     injection = injection_score(said)
-    if injection.hit:
+    if injection.hit and injection.named:
         return BriefParse(
             questions=[
                 "Parts of this brief read like instructions to the AI rather than a campaign "

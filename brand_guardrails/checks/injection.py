@@ -136,6 +136,9 @@ class InjectionScore(BaseModel):
     """True when the score reaches the model's threshold."""
     reasons: list[str] = Field(default_factory=list)
     """What was found, in words, strongest first."""
+    named: bool = False
+    """True when a named move (one of the `CUES`, or an evasion trick) was found, not only the
+    classifier's reading: what a text that is instructions by nature (a brief) is judged on."""
 
 
 def normalise(text: str) -> str:
@@ -314,7 +317,7 @@ def _score(text: str | None) -> InjectionScore:
     ]
     if hit and not reasons:
         reasons = ["reads like instructions to an AI (trained classifier)"]
-    return InjectionScore(score=round(p, 4), hit=hit, reasons=reasons)
+    return InjectionScore(score=round(p, 4), hit=hit, reasons=reasons, named=bool(cues))
 
 
 def is_injection(text: str | None) -> bool:
