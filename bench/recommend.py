@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     with tempfile.TemporaryDirectory() as tmp:
         db = Database(f"sqlite:///{tmp}/recommend.db")
-        db.create_all()
+        db.migrate()
         load_world(db, world)
         history = purchase_history(db)
         db.engine.dispose()

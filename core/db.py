@@ -531,10 +531,6 @@ class Database:
                 command.stamp(config, BASELINE_REVISION)
             command.upgrade(config, "head")
 
-    def create_all(self) -> None:
-        """Same as `migrate()` (the name the code used before Alembic)."""
-        self.migrate()
-
     def drop_all(self) -> None:
         """Drop every table and the migration stamp (tests and `autocmo demo --fresh`)."""
         Base.metadata.drop_all(self.engine)

@@ -104,7 +104,7 @@ def test_two_queue_workers_on_postgres_send_every_message_exactly_once(
     tmp_path: Path, smtp_sink: SMTPSink, pg_url: str
 ) -> None:
     db = Database(pg_url)
-    db.create_all()
+    db.migrate()
     expected = _seed(db, 240)
     smtp_sink.delay_s = 0.002
     workers = [_queue_worker(tmp_path / f"host{k}", smtp_sink, pg_url) for k in (1, 2)]
@@ -132,7 +132,7 @@ def test_a_worker_killed_mid_job_loses_nothing(
     settings: Settings, smtp_sink: SMTPSink, pg_url: str
 ) -> None:
     db = Database(pg_url)
-    db.create_all()
+    db.migrate()
     expected = _seed(db, 120)
     smtp_sink.delay_s = 0.03  # ~30 per second: the kill lands inside a dispatch job
     first = _queue_worker(settings.data_dir, smtp_sink, pg_url)
