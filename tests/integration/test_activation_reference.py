@@ -219,7 +219,8 @@ def _edit_some_treated(deps: Deps, treated: list[str]) -> dict[str, str]:
         s.execute(
             update(CustomerRow)
             .where(CustomerRow.id == edits["private"])
-            .values(first_name="Whitfield", last_name="Whitfield")
+            # in the kit's language, whose copy greets by first name (not every translation does)
+            .values(first_name="Whitfield", last_name="Whitfield", locale="en-US")
         )
     return edits
 
