@@ -15,6 +15,7 @@ from api.charts import allocation_chart, lift_chart
 from api.deps import AppDeps, Reader, Writer
 from api.routes.page_common import render
 from core.audit import list_decisions
+from core.drafts import list_messages
 from core.lifecycle import (
     TransitionError,
     allowed_actions,
@@ -56,6 +57,7 @@ def _dashboard(
         allocation_svg=allocation_chart(series.sends, series.arms) if series.sends else None,
         actions=allowed_actions(rep.campaign.status),
         timeline=_fold(list_decisions(deps.db, campaign_id)),
+        has_thread=bool(list_messages(deps.db, campaign_id)),
         notice=notice[:300],
         error=error,
     )

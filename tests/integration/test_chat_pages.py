@@ -70,6 +70,8 @@ def test_brief_chat_answers_changes_and_submits_in_one_thread(
     aid = launch_approval_id(cid)
     assert "waits for an approver" in html and f'href="/approvals/{aid}"' in html
     assert f"/drafts/{cid}/submit" not in html  # nothing left to submit
+    # the campaign's dashboard leads back to the conversation
+    assert f'href="/drafts/{cid}"' in client.get(f"/campaigns/{cid}", headers=mia).text
 
     # a change while an approver decides: a readable page, not JSON
     late = client.post(f"/drafts/{cid}/messages", data={"text": "email only"}, headers=mia)
