@@ -30,7 +30,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.sql.dml import Insert
@@ -482,9 +482,14 @@ class ApiTokenRow(Base):
 
 
 def make_engine(url: str) -> Engine:
-    """Create an engine. SQLite gets WAL and a busy timeout so a worker and the API can share it."""
+    """Create an engine. SQLite gets WAL and a busy timeout so a worker and the API can share it:
+    how long a statement waits for a lock before "database is locked", 30 s unless the URL sets
+    one (`sqlite:///path?timeout=5`)."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        connect_args: dict[str, Any] = {"check_same_thread": False}
+        if "timeout" not in make_url(url).query:  # connect_args would override the URL's
+            connect_args["timeout"] = 30
+        engine = create_engine(url, connect_args=connect_args)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

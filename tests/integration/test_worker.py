@@ -1,5 +1,5 @@
 """`autocmo worker` in a real subprocess against a real SMTP sink: kill -9 mid-batch and
-restart, and SIGTERM.
+restart, SIGTERM, and a database that goes away (PostgreSQL) or is locked (SQLite).
 
 What is guaranteed (and asserted): every due message ends `sent`, none is lost, and the SMTP
 sink sees every message; counted by `Message-ID` (how a provider that honours the
@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -272,3 +274,48 @@ def test_worker_survives_a_terminated_postgres_connection(
     ids = _local_ids(smtp_sink)
     assert set(ids) == expected
     assert sum(n - 1 for n in ids.values()) <= 1  # the journal recorded what was accepted
+
+
+def test_worker_survives_a_locked_sqlite_database(
+    settings: Settings, db: Database, smtp_sink: SMTPSink
+) -> None:
+    expected = _seed(db, 30)
+    smtp_sink.delay_s = 0.05
+    # A busy timeout of 0.5 s (instead of 30) so the lock surfaces quickly.
+    proc = _worker(settings, smtp_sink, database_url=f"{settings.db_url}?timeout=0.5")
+    lines: list[str] = []
+
+    def _read() -> None:
+        assert proc.stdout is not None
+        with proc.stdout as stream:
+            for line in stream:
+                lines.append(line)
+
+    def _locked_retries() -> int:
+        return sum(
+            ln.startswith("worker: database unavailable") and "locked" in ln for ln in list(lines)
+        )
+
+    reader = threading.Thread(target=_read, daemon=True)
+    reader.start()
+    try:
+        _wait_for(lambda: len(smtp_sink.messages) >= 5, timeout=60, proc=proc)
+        locker = sqlite3.connect(settings.data_dir / "autocmo.db", isolation_level=None)
+        try:
+            locker.execute("BEGIN EXCLUSIVE")  # in WAL mode: every writer gets "locked"
+            # It backs off and tries again (1st wait 2 s, then 4 s), still locked, still alive.
+            _wait_for(lambda: _locked_retries() >= 2, timeout=15, proc=proc)
+            assert proc.poll() is None
+            assert _sent_count(db) < len(expected)
+        finally:
+            locker.close()  # rolls back: the lock is released
+        _wait_for(lambda: _sent_count(db) == len(expected), timeout=30, proc=proc)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+        reader.join(timeout=10)
+    out = "".join(lines)
+    assert proc.returncode == 0, out
+    assert "worker: stopped" in out
+    ids = _local_ids(smtp_sink)
+    assert set(ids) == expected and set(ids.values()) == {1}, out  # each sent exactly once
