@@ -164,6 +164,8 @@ class PersonRenderer:
         self.as_of = as_of
         self._zones: dict[str | None, ZoneInfo] = {}
         self._rendered: dict[tuple[Any, ...], tuple[str | None, str, BrandKit]] = {}
+        self._reusable: dict[str, bool] = {}
+        """Per variant id: whether its renderings may be reused (`deterministic`, read once)."""
         self.customers: dict[str, Customer] = {}
         self.features: dict[str, CustomerFeatures] = {}
         self.products: dict[str, Product] = {p.id: p for p in list_products(db)}
@@ -214,7 +216,10 @@ class PersonRenderer:
     ) -> tuple[str | None, str, BrandKit]:
         """`render_variant`, reusing the rendering of earlier people with the same data (names,
         products and greetings repeat across a large audience)."""
-        if not deterministic(variant):
+        reusable = self._reusable.get(variant.id)
+        if reusable is None:
+            reusable = self._reusable[variant.id] = deterministic(variant)
+        if not reusable:
             return render_variant(self.kit, variant, ctx, language)
         key = (variant.id, variant.subject, variant.body, language, tuple(ctx.items()))
         hit = self._rendered.get(key)

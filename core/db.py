@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -35,6 +35,9 @@ from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.sql.dml import Insert
 from sqlalchemy.types import TypeDecorator
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (OperationalError, InterfaceError)
 """What a locked (SQLite `database is locked`) or lost (PostgreSQL connection terminated)
@@ -567,9 +570,9 @@ _MIGRATION_LOCK = 0x61C3_0001
 """PostgreSQL advisory-lock key held while migrating."""
 
 
-def alembic_config(conn: Connection) -> Any:
+def alembic_config(conn: Connection) -> Config:
     """Alembic's configuration for the migrations shipped in `core/migrations`, on `conn`."""
-    from alembic.config import Config
+    from alembic.config import Config  # here: Alembic is read only when a process migrates
 
     config = Config()
     config.set_main_option("script_location", str(Path(__file__).with_name("migrations")))

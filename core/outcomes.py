@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 from sqlalchemy import func, insert, or_, select
 from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
 
 from core.db import (
     AssignmentRow,
@@ -143,16 +144,18 @@ class Observations(BaseModel):
     """The campaign's variants in storage order."""
 
 
+def _groups(s: Session, campaign_id: str) -> dict[str, str]:
+    """Each assigned person's group (`treated` or `holdout`) in a campaign."""
+    q = select(AssignmentRow.customer_id, AssignmentRow.group).where(
+        AssignmentRow.campaign_id == campaign_id
+    )
+    return {c: g for c, g in s.execute(q)}
+
+
 def observations(db: Database, campaign_id: str) -> Observations:
     """Read a campaign's assignments, outcomes, sent messages and variants in one transaction."""
     with db.session() as s:
-        groups = dict(
-            s.execute(
-                select(AssignmentRow.customer_id, AssignmentRow.group).where(
-                    AssignmentRow.campaign_id == campaign_id
-                )
-            ).all()
-        )
+        groups = _groups(s, campaign_id)
         converted: dict[str, float] = {}
         for cid, value in s.execute(
             select(OutcomeRow.customer_id, OutcomeRow.value).where(
@@ -321,13 +324,7 @@ class DailyActivity(BaseModel):
 def daily_activity(db: Database, campaign_id: str) -> DailyActivity:
     """Sends per day and arm, and each person's first conversion day, in one transaction."""
     with db.session() as s:
-        groups = dict(
-            s.execute(
-                select(AssignmentRow.customer_id, AssignmentRow.group).where(
-                    AssignmentRow.campaign_id == campaign_id
-                )
-            ).all()
-        )
+        groups = _groups(s, campaign_id)
         first = s.execute(
             select(OutcomeRow.customer_id, func.min(OutcomeRow.at))
             .where(OutcomeRow.campaign_id == campaign_id, OutcomeRow.kind == OutcomeKind.CONVERTED)

@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import Admin, AppDeps
-from api.routes.page_common import render
+from api.rendering import render
 from core.audit import latest_decisions_without_campaign
 from core.users import (
     ACCOUNT_ACTIONS,
@@ -35,7 +35,7 @@ router = APIRouter(include_in_schema=False)
 def _users_page(request: Request, deps: Deps, status: int = 200, **context: object) -> HTMLResponse:
     return render(
         request,
-        "admin_users.html",
+        "pages/admin_users.html",
         status=status,
         users=list_users(deps.db),
         roles=[r.value for r in Role],
@@ -50,7 +50,7 @@ def _tokens_page(
 ) -> HTMLResponse:
     resp = render(
         request,
-        "admin_tokens.html",
+        "pages/admin_tokens.html",
         status=status,
         tokens=list_tokens(deps.db),
         users=list_users(deps.db),

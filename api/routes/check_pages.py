@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.check import CheckRequest, JudgeUnavailable, check_copy, judge_available
 from api.deps import AppDeps, Reader
-from api.routes.page_common import highlight, render
+from api.rendering import highlight, render
 from core.models import Channel, Offer
 from tools.llm import LLMError
 
@@ -22,7 +22,7 @@ router = APIRouter(include_in_schema=False)
 def _form(request: Request, deps: AppDeps, status: int = 200, **context: object) -> HTMLResponse:
     return render(
         request,
-        "check.html",
+        "pages/check.html",
         status=status,
         channels=[c.value for c in Channel],
         judge_ok=judge_available(deps.llm),

@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from agents.reporting import campaign_report, campaign_series
 from api.charts import allocation_chart, lift_chart
 from api.deps import AppDeps, Reader, Writer
-from api.routes.page_common import render
+from api.rendering import render
 from core.audit import list_decisions
 from core.drafts import list_messages
 from core.lifecycle import (
@@ -47,7 +47,7 @@ def _dashboard(
     ]
     return render(
         request,
-        "dashboard.html",
+        "pages/dashboard.html",
         status=409 if error else 200,
         report=rep,
         funnel=funnel,

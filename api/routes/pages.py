@@ -26,10 +26,10 @@ from api.auth import (
     set_session_cookie,
 )
 from api.deps import AppDeps, Decider, Reader
+from api.rendering import highlight as _highlight
+from api.rendering import render as _page
 from api.revision_view import describe_revision
 from api.routes.approvals import decide_as
-from api.routes.page_common import highlight as _highlight
-from api.routes.page_common import render as _page
 from core import campaigns as repo
 from core.models import Channel, Finding, Plan, VariantTemplate
 from core.users import authenticate
@@ -48,7 +48,7 @@ def _safe_next(target: str) -> str:
 def login_form(request: Request, next: str = "/") -> HTMLResponse:
     """The login form, with a double-submit CSRF cookie."""
     token = secrets.token_urlsafe(24)
-    resp = _page(request, "login.html", next=_safe_next(next), login_csrf=token, error=None)
+    resp = _page(request, "pages/login.html", next=_safe_next(next), login_csrf=token, error=None)
     resp.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", path="/login")
     return resp
 
@@ -72,7 +72,7 @@ async def login(
     if wait:
         resp = _page(
             request,
-            "login.html",
+            "pages/login.html",
             status=429,
             next=_safe_next(next),
             login_csrf=csrf_token,
@@ -85,7 +85,7 @@ async def login(
         limiter.failed(client, username)
         return _page(
             request,
-            "login.html",
+            "pages/login.html",
             status=401,
             next=_safe_next(next),
             login_csrf=csrf_token,
@@ -111,13 +111,13 @@ def campaigns_page(request: Request, deps: AppDeps, _user: Reader) -> HTMLRespon
     """All campaigns with their status."""
     items = repo.list_campaigns(deps.db)
     pending = len(repo.list_approvals(deps.db))
-    return _page(request, "campaigns.html", campaigns=items, pending=pending)
+    return _page(request, "pages/campaigns.html", campaigns=items, pending=pending)
 
 
 @router.get("/approvals", response_class=HTMLResponse)
 def approvals_page(request: Request, deps: AppDeps, _user: Reader) -> HTMLResponse:
     """The approval queue."""
-    return _page(request, "approvals.html", approvals=repo.list_approvals(deps.db))
+    return _page(request, "pages/approvals.html", approvals=repo.list_approvals(deps.db))
 
 
 @router.get("/approvals/{approval_id}", response_class=HTMLResponse)
@@ -140,7 +140,7 @@ def approval_page(approval_id: str, request: Request, deps: AppDeps, _user: Read
         )
     return _page(
         request,
-        "approval.html",
+        "pages/approval.html",
         approval=appr,
         campaign=camp,
         plan=plan,

@@ -7,20 +7,17 @@ an opt-out wins over anything already scheduled.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
-from fastapi.templating import Jinja2Templates
 
 from api.deps import AppDeps
+from api.rendering import templates
 from core.customers import withdraw_consent_for_address_of
 from core.db import utcnow
 from core.models import Channel
 from tools.delivery.tokens import InvalidToken, verify_token
 
 router = APIRouter(tags=["unsubscribe"])
-_templates = Jinja2Templates(directory=Path(__file__).resolve().parent.parent / "templates")
 _LABELS = {"email": "e-mails", "sms": "text messages", "push": "notifications"}
 
 
@@ -35,7 +32,7 @@ def _page(
     channel: str = "email",
 ) -> HTMLResponse:
     kit = deps.kit
-    return _templates.TemplateResponse(
+    return templates.TemplateResponse(
         request,
         "unsubscribe.html",
         {
