@@ -6,6 +6,7 @@ sentences), so text-local scans run once per distinct line and are looked up aft
 
 from __future__ import annotations
 
+import re
 import weakref
 from collections.abc import Callable, Sequence
 from functools import lru_cache
@@ -21,6 +22,8 @@ T = TypeVar("T")
 
 _JUNCTION = 40
 """Characters taken from each side of a line break when checking phrases across lines."""
+_WORD_START = re.compile(r"^[^\W_]+")
+_WORD_END = re.compile(r"[^\W_]+$")
 
 
 def per_kit(builder: Callable[[BrandKit], T]) -> Callable[[BrandKit], T]:
@@ -94,10 +97,30 @@ def lines(text: str) -> tuple[str, ...]:
 
 @lru_cache(maxsize=256)
 def junctions(text: str) -> tuple[str, ...]:
-    """The text around each line break (tail of a line, `\\n`, head of the next line)."""
-    return tuple(
-        a[-_JUNCTION:] + "\n" + b[:_JUNCTION] for a, b in pairwise(text.split("\n")) if a and b
-    )
+    """The text around each line break (tail of a line, `\\n`, head of the next line), cut
+    between words: a piece of a word at a cut would read as a word of its own (`10% off` cut
+    to `0% off`, `contact` to `act`)."""
+    return tuple(_tail(a) + "\n" + _head(b) for a, b in pairwise(text.split("\n")) if a and b)
+
+
+def _tail(line: str) -> str:
+    """The last `_JUNCTION` characters of a line, less a word cut at the front."""
+    if len(line) <= _JUNCTION:
+        return line
+    tail = line[-_JUNCTION:]
+    if line[-_JUNCTION - 1].isalnum():
+        tail = _WORD_START.sub("", tail)
+    return tail
+
+
+def _head(line: str) -> str:
+    """The first `_JUNCTION` characters of a line, less a word cut at the end."""
+    if len(line) <= _JUNCTION:
+        return line
+    head = line[:_JUNCTION]
+    if line[_JUNCTION].isalnum():
+        head = _WORD_END.sub("", head)
+    return head
 
 
 def scan_lines(

@@ -81,7 +81,7 @@ class Engine:
 
         def scan_junction(text: str, field: Part) -> tuple[tuple[Finding, ...], offers.Facts]:
             found = tuple(f for s in across for f in s(text, field) if f.span and "\n" in f.span)
-            return found, offers.MEMO.scan(text, field)
+            return found, offers.JUNCTION_MEMO.scan(text, field)
 
         self._lines = LineMemo(scan)
         self._junctions = LineMemo(scan_junction)
@@ -91,10 +91,12 @@ class Engine:
         """Every finding on one message."""
         kit = self.kit
         texts: list[tuple[Part, str]] = []
+        placed: dict[str, None] = {}
         for field, text in parts(msg):
             for link in msg.system_links:
                 if link in text:
                     text = text.replace(link, SYSTEM_LINK)
+                    placed[link] = None
             texts.append((field, text))
         key = (msg.channel, tuple(texts))
         masked = self._messages.get(key)
@@ -103,7 +105,7 @@ class Engine:
                 self._messages.clear()
             masked = self._messages[key] = self._masked(msg, texts)
         found = list(masked.found)
-        found += links.system_link_findings(msg)
+        found += links.system_link_findings(placed)
         found = privacy.finish(kit, msg, links.finish(msg, dedupe(found)))
         found += offers.summarise(kit, msg, list(masked.offer_facts))
         found += email.check(kit, msg)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -96,11 +96,12 @@ def line_memo(kit: BrandKit) -> LineMemo[Sequence[Finding]]:
     return _memo(kit)
 
 
-def system_link_findings(msg: CopyToCheck) -> list[Finding]:
-    """`links.personal_data_in_url` for system-placed links (for callers that scan the copy
-    with those links masked)."""
+def system_link_findings(placed: Iterable[str]) -> list[Finding]:
+    """`links.personal_data_in_url` for the system-placed links the text carries (for callers
+    that scan the copy with those links masked; a system link the text does not carry, such
+    as the unsubscribe link of an SMS, is not checked, as the line scan would not see it)."""
     out: list[Finding] = []
-    for link in msg.system_links:
+    for link in placed:
         if ("?" in link or "@" in link or "%40" in link) and personal_data_in_link(link):
             out.extend(
                 f

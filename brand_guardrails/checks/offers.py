@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Literal, NamedTuple
 
 from brand_guardrails.checks._cache import LineMemo, junctions, lines
@@ -34,13 +35,19 @@ class Facts(NamedTuple):
     gift: bool
 
 
-def _scan(text: str, _field: Part) -> Facts:
+def _facts(text: str, crossing: int | None = None) -> Facts:
+    """The offer facts of a line; with `crossing` (the position of a line break), only those
+    read from words on both sides of it."""
     folded = fold(text)
+
+    def spans_break(start: int, end: int) -> bool:
+        return crossing is None or start < crossing < end
+
     mentioned: list[Mention] = []
     if "%" in folded or "percent" in folded:
         for m in _PCT_SIGN.finditer(folded):
             num = _NUMBER_BEFORE.search(folded, max(0, m.start() - 12), m.start())
-            if num is None:
+            if num is None or not spans_break(num.start(), m.end()):
                 continue
             before = folded[max(0, num.start() - 16) : num.start()]
             if not m.group(1) and not _SAVE_BEFORE.search(before):
@@ -50,21 +57,29 @@ def _scan(text: str, _field: Part) -> Facts:
             mentioned.append((float(num.group(1)), span))
     return Facts(
         tuple(mentioned),
-        ("free" in folded or "ship" in folded) and bool(_FREE_SHIPPING.search(folded)),
-        "gift" in folded and bool(_GIFT.search(folded)),
+        ("free" in folded or "ship" in folded) and _found(_FREE_SHIPPING, folded, spans_break),
+        "gift" in folded and _found(_GIFT, folded, spans_break),
     )
 
 
-MEMO = LineMemo(_scan)
+def _found(rx: re.Pattern[str], folded: str, keep: Callable[[int, int], bool]) -> bool:
+    return any(keep(*m.span()) for m in rx.finditer(folded))
+
+
+MEMO = LineMemo(lambda text, _field: _facts(text))
 """Offer facts per line (kit-independent)."""
+JUNCTION_MEMO = LineMemo(lambda text, _field: _facts(text, text.find("\n")))
+"""Offer facts per line junction (`junctions()`): only what is written across the break (the
+rest is in the lines' own facts, read with their whole context: `up to`, `save`)."""
 
 
 def check(kit: BrandKit, msg: CopyToCheck) -> list[Finding]:
     """`offer.discount_above_threshold` (warn), `offer.mismatch` and `offer.missing_disclaimer`."""
     facts: list[tuple[Part, Facts]] = []
     for field, text in parts(msg):
-        pieces = lines(text) + (junctions(text) if "\n" in text else ())
-        facts += [(field, MEMO.get(piece, field)) for piece in pieces]
+        facts += [(field, MEMO.get(line, field)) for line in lines(text)]
+        if "\n" in text:
+            facts += [(field, JUNCTION_MEMO.get(j, field)) for j in junctions(text)]
     return summarise(kit, msg, facts)
 
 

@@ -119,3 +119,19 @@ def test_people_sharing_a_rendering_get_their_own_link_and_recipient_findings() 
     assert "links.personal_data_in_url" in seen[1] and "links.personal_data_in_url" not in seen[0]
     assert "privacy.personal_data" in seen[2] and "privacy.personal_data" not in seen[0]
     assert "privacy.private_field" in seen[3]
+
+
+def test_a_system_link_the_text_does_not_carry_is_not_reported() -> None:
+    # SMS and push footers carry no unsubscribe link: the system link is not in the text, so
+    # neither check_message nor the links family may report it (check_message used to).
+    bad = "https://northwind.example/u/x?email=ann@example.com"
+    for channel in (Channel.SMS, Channel.PUSH):
+        body = apply_footer(KIT, channel, "New boots are in: https://northwind.example/p/1", bad)
+        assert bad not in body
+        msg = CopyToCheck(channel=channel, body=body, system_links=(bad,))
+        assert check_message(KIT, msg) == [], channel
+        assert _one_by_one(KIT, msg) == [], channel
+        # carried in the text, it is reported by both
+        msg = CopyToCheck(channel=channel, body=f"{body} {bad}", system_links=(bad,))
+        assert "links.personal_data_in_url" in {f.rule_id for f in check_message(KIT, msg)}
+        assert "links.personal_data_in_url" in {f.rule_id for f in _one_by_one(KIT, msg)}

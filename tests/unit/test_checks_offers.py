@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from brand_guardrails.checker import CopyToCheck
+from brand_guardrails.checker import CopyToCheck, check_message
 from brand_guardrails.checks import offers
 from brand_guardrails.footer import apply_footer
 from brand_guardrails.kit import load_brand_kit
@@ -71,3 +71,27 @@ def test_push_offer_passes_with_the_short_disclaimer_and_blocks_without() -> Non
     assert _run("Code TRAIL10 takes 10% off until Sunday.", offer, Channel.PUSH) == {}
     bare = CopyToCheck(channel=Channel.PUSH, body="Code TRAIL10 takes 10% off.", offer=offer)
     assert {f.rule_id for f in offers.check(KIT, bare)} == {"offer.missing_disclaimer"}
+
+
+def test_a_line_cut_at_a_line_break_is_not_read_as_another_discount() -> None:
+    # The text around a line break is read for offers split over it; a long line's tail was
+    # cut inside a word and read as another: "10% off" as "0% off", "relationships free" as
+    # "ships free". Both paths (the family, check_message) agree.
+    offer = Offer(kind="percent_off", percent=10, code="TRAIL10")
+    for body in (
+        "Your 10% off with code TRAIL10 is still there.\nhttps://northwind.example/p/boots",
+        "Good relationships free you for the trail ahead, Ann.\nSee you out there.",
+    ):
+        assert _run(body, offer) == {}, body
+        final = apply_footer(KIT, Channel.EMAIL, body, URL, offer=offer)
+        msg = CopyToCheck(channel=Channel.EMAIL, subject="S", body=final, offer=offer)
+        assert check_message(KIT, msg) == [], body
+
+
+def test_a_discount_written_across_a_line_break_is_still_read() -> None:
+    found = _run(
+        "Your jacket, now at 15\n% off until Sunday.", Offer(kind="percent_off", percent=10)
+    )
+    assert found == {"offer.mismatch": Severity.BLOCK}
+    found = _run("Every order ships\nfree this week.", None)
+    assert found == {"offer.missing_disclaimer": Severity.BLOCK}
