@@ -6,12 +6,15 @@ literals every claim pattern needs, avoided words) occur in a line, whatever the
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Hashable, Iterable, Iterator
 from typing import Generic, TypeVar
 
 import ahocorasick
 
+from brand_guardrails.checks._text import required_literal_sets
+
 T = TypeVar("T")
+K = TypeVar("K", bound=Hashable)
 
 
 class PhraseIndex(Generic[T]):
@@ -52,3 +55,36 @@ class PhraseIndex(Generic[T]):
         if self._automaton is None:
             return False
         return next(self._automaton.iter(text), None) is not None
+
+
+class LiteralGate(Generic[K]):
+    """Which of several regexes can match a text, from one Aho-Corasick pass over the literals
+    their matches need (`required_literal_sets`): a pattern is kept when one of its
+    alternatives has a literal of every set it needs in the text (a necessary condition)."""
+
+    __slots__ = ("_always", "_index", "_needs")
+
+    def __init__(self, patterns: Iterable[tuple[K, str]]) -> None:
+        """Index `(key, pattern)` pairs (patterns over lower-case text)."""
+        entries: list[tuple[str, tuple[K, int, int]]] = []
+        self._needs: dict[tuple[K, int], int] = {}
+        self._always: set[K] = set()
+        for key, pattern in patterns:
+            alternatives = required_literal_sets(pattern)
+            if alternatives is None:
+                self._always.add(key)
+                continue
+            for a, sets in enumerate(alternatives):
+                self._needs[(key, a)] = len(sets)
+                entries += [(lit, (key, a, s)) for s, lits in enumerate(sets) for lit in lits]
+        self._index = PhraseIndex(entries)
+
+    def keys_in(self, text: str) -> set[K]:
+        """The keys of the patterns that may match `text`."""
+        found = self._index.values_in(text)
+        if not found:
+            return set(self._always)
+        have: dict[tuple[K, int], int] = {}
+        for key, a, _ in found:
+            have[(key, a)] = have.get((key, a), 0) + 1
+        return {ka[0] for ka, n in have.items() if n == self._needs[ka]} | self._always

@@ -106,6 +106,86 @@ def required_literals(pattern: str) -> tuple[str, ...] | None:
     return _seq_literals(list(parsed))
 
 
+def required_literal_sets(pattern: str) -> tuple[tuple[tuple[str, ...], ...], ...] | None:
+    """A stricter `required_literals`: per alternative of `pattern`, every set of substrings
+    (lower case) of which each match of that alternative contains one; None when some
+    alternative has no such set (then the pattern must always run).
+
+    `your\\s+(?:\\d+)[- ]?(?:year|yr)s?[- ]?old` gives `((("your",), ("year", "yr"), ("old",)),)`:
+    it can match only where all three are present, not wherever one of them is."""
+    from re import _parser  # type: ignore[attr-defined]
+
+    try:
+        parsed = _parser.parse(pattern)
+    except re.error:
+        return None
+    out = []
+    for alternative in _alternatives(list(parsed)):
+        sets = _all_literals(alternative)
+        # one-character literals are found almost everywhere: they only slow the search
+        sets = [s for s in sets if min(map(len, s)) > 1] or sets
+        if not sets:
+            return None
+        out.append(tuple(sets))
+    return tuple(out)
+
+
+def _alternatives(items: list[Any]) -> list[list[Any]]:
+    """The top-level alternatives of a parsed pattern (`\\b(?:a|b)\\b` has two)."""
+    from re import _constants as c  # type: ignore[attr-defined]
+
+    branches = [i for i, (op, _) in enumerate(items) if op not in (c.AT, c.ASSERT, c.ASSERT_NOT)]
+    if len(branches) == 1 and items[branches[0]][0] is c.BRANCH:
+        i = branches[0]
+        return [
+            alt
+            for branch in items[i][1][1]
+            for alt in _alternatives([*items[:i], *branch, *items[i + 1 :]])
+        ]
+    return [items]
+
+
+def _all_literals(items: list[Any]) -> list[tuple[str, ...]]:
+    """Every set of substrings one of which each match of a sequence contains (its literal
+    runs, and the best set of each group or alternation in it)."""
+    from re import _constants as c  # type: ignore[attr-defined]
+
+    sets: list[tuple[str, ...]] = []
+    run = ""
+    for op, arg in items:
+        if op is c.LITERAL:
+            run += chr(arg).lower()
+            continue
+        lits = None
+        if op is c.BRANCH and run:
+            # `near|next to` is parsed as `ne(?:ar|xt to)`: read the words back whole
+            lits = tuple(run + _leading(list(alt)) for alt in arg[1])
+        elif run:
+            sets.append((run,))
+        run = ""
+        if op is c.SUBPATTERN:
+            lits = _seq_literals(list(arg[-1]))
+        elif op is c.BRANCH and lits is None:
+            lits = _seq_literals([(op, arg)])
+        if lits and all(lits):
+            sets.append(lits)
+    if run:
+        sets.append((run,))
+    return sets
+
+
+def _leading(items: list[Any]) -> str:
+    """The literal characters a parsed sequence starts with (lower case)."""
+    from re import _constants as c  # type: ignore[attr-defined]
+
+    out = ""
+    for op, arg in items:
+        if op is not c.LITERAL:
+            break
+        out += chr(arg).lower()
+    return out
+
+
 def _seq_literals(items: list[Any]) -> tuple[str, ...] | None:
     from re import _constants as c  # type: ignore[attr-defined]
 

@@ -24,8 +24,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from brand_guardrails.checks._phrases import PhraseIndex
-from brand_guardrails.checks._text import fold, original_span, required_literals
+from brand_guardrails.checks._phrases import LiteralGate
+from brand_guardrails.checks._text import fold, original_span
 from brand_guardrails.checks.creep_model import CreepModel, cue_span, is_candidate, shipped_model
 
 CATEGORIES = (
@@ -225,22 +225,11 @@ _TERM_RX = {c: re.compile(rf"(?<![\w-])(?:{p})(?!\w|-free)") for c, p in _TERMS.
 _SPECIFIC_RX = {c: re.compile(p, re.IGNORECASE) for c, p in _SPECIFIC.items()}
 
 
-def _literal_index() -> tuple[PhraseIndex[tuple[str, str]], set[tuple[str, str]]]:
-    """Substrings one of which every match of a pattern contains, found in one pass; and the
-    patterns without such a set (always run)."""
-    entries: list[tuple[str, tuple[str, str]]] = []
-    always: set[tuple[str, str]] = set()
-    for kind, patterns in (("term", _TERMS), ("specific", _SPECIFIC)):
-        for cat, p in patterns.items():
-            lits = required_literals(p.lower() if kind == "specific" else p)
-            if lits is None:
-                always.add((kind, cat))
-            else:
-                entries += [(lit, (kind, cat)) for lit in lits]
-    return PhraseIndex(entries), always
-
-
-_LITERALS, _ALWAYS = _literal_index()
+_GATE = LiteralGate(
+    [(("term", c), p) for c, p in _TERMS.items()]
+    + [(("specific", c), p.lower()) for c, p in _SPECIFIC.items()]
+)
+"""Which patterns can match a line, from the literals they need, found in one pass."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -277,7 +266,7 @@ class CreepGuard:
         """Every trait attributed to the reader in one line of copy."""
         folded = fold(text)
         found: list[tuple[int, int, int, Attribution]] = []  # (priority, start, end, it)
-        may = _LITERALS.values_in(folded) | _ALWAYS
+        may = _GATE.keys_in(folded)
         for cat, rx in _SPECIFIC_RX.items():
             if ("specific", cat) not in may:
                 continue

@@ -1,0 +1,89 @@
+"""The literal gate runs a pattern only where the literals its matches need are all present:
+it must never skip a line a pattern matches (then verdicts are those of running every
+pattern), and it must skip most lines (else it buys nothing)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from bench.guardrails import build_messages, make_unique
+from brand_guardrails.checks import creep
+from brand_guardrails.checks._cache import lines
+from brand_guardrails.checks._phrases import LiteralGate
+from brand_guardrails.checks._text import fold, parts, required_literal_sets
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _corpus() -> list[str]:
+    out: list[str] = []
+    for name in ("creep.jsonl", "false_blocks.jsonl", "guardrails.jsonl", "adversarial.jsonl"):
+        for row in (REPO / "evals/datasets" / name).read_text(encoding="utf-8").splitlines():
+            case = json.loads(row)
+            for key in ("text", "body", "subject"):
+                if case.get(key):
+                    out += lines(case[key])
+    msgs = build_messages(REPO / "brands/sample/brand.yaml", 300)
+    out += [line for m in make_unique(msgs) for _, text in parts(m) for line in lines(text)]
+    return list(dict.fromkeys(out))
+
+
+CORPUS = _corpus()
+
+
+def test_required_literal_sets_are_read_per_alternative() -> None:
+    assert required_literal_sets(r"\byour\s+\d+[- ]?years?[- ]old\b") == (
+        (("your",), ("year",), ("old",)),
+    )
+    assert required_literal_sets(r"\b(?:near|next to)\s+your\s+home\b|\bwhere you live\b") == (
+        (("near", "next to"), ("your",), ("home",)),
+        (("where you live",),),
+    )
+    assert required_literal_sets(r"\d+|\bfree\b") is None  # one alternative needs no literal
+
+
+def test_the_gate_never_skips_a_line_a_creep_pattern_matches() -> None:
+    patterns = [(("term", c), rx) for c, rx in creep._TERM_RX.items()]
+    patterns += [(("specific", c), rx) for c, rx in creep._SPECIFIC_RX.items()]
+    assert len(CORPUS) > 2000
+    skipped = 0
+    matched = 0
+    for line in CORPUS:
+        folded = fold(line)
+        keys = creep._GATE.keys_in(folded)
+        for key, rx in patterns:
+            hit = rx.search(folded) or (key[0] == "specific" and rx.search(line))
+            matched += bool(hit)
+            if hit:
+                assert key in keys, (key, line)
+            elif key not in keys:
+                skipped += 1
+    assert matched > 200
+    assert skipped > 0.9 * len(CORPUS) * len(patterns) - matched
+
+
+def test_creep_findings_are_those_of_running_every_pattern(monkeypatch: pytest.MonkeyPatch) -> None:
+    guard = creep.CreepGuard([], model=False)
+    gated = [guard.scan(line) for line in CORPUS]
+    every = {("term", c) for c in creep._TERM_RX} | {("specific", c) for c in creep._SPECIFIC_RX}
+
+    class Open:
+        def keys_in(self, _text: str) -> set[tuple[str, str]]:
+            return every
+
+    monkeypatch.setattr(creep, "_GATE", Open())
+    ungated = [guard.scan(line) for line in CORPUS]
+    assert gated == ungated
+    assert sum(map(bool, gated)) > 100
+
+
+def test_a_pattern_without_literals_always_runs() -> None:
+    gate = LiteralGate([("digits", r"\d+"), ("word", r"\bfree\s+gift\b")])
+    assert gate.keys_in("nothing here") == {"digits"}
+    assert gate.keys_in("a free gift") == {"digits", "word"}
+    assert gate.keys_in("free of charge, a gift") == {"digits", "word"}  # necessary, not exact
+    assert re.search(r"\bfree\s+gift\b", "free of charge, a gift") is None
