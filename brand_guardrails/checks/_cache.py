@@ -6,7 +6,6 @@ sentences), so text-local scans run once per distinct line and are looked up aft
 
 from __future__ import annotations
 
-import re
 import weakref
 from collections.abc import Callable, Sequence
 from functools import lru_cache
@@ -22,8 +21,6 @@ T = TypeVar("T")
 
 _JUNCTION = 40
 """Characters taken from each side of a line break when checking phrases across lines."""
-_WORD_START = re.compile(r"^[^\W_]+")
-_WORD_END = re.compile(r"[^\W_]+$")
 
 
 def per_kit(builder: Callable[[BrandKit], T]) -> Callable[[BrandKit], T]:
@@ -108,9 +105,11 @@ def _tail(line: str) -> str:
     if len(line) <= _JUNCTION:
         return line
     tail = line[-_JUNCTION:]
+    start = 0
     if line[-_JUNCTION - 1].isalnum():
-        tail = _WORD_START.sub("", tail)
-    return tail
+        while start < len(tail) and tail[start].isalnum():
+            start += 1
+    return tail[start:]
 
 
 def _head(line: str) -> str:
@@ -118,9 +117,11 @@ def _head(line: str) -> str:
     if len(line) <= _JUNCTION:
         return line
     head = line[:_JUNCTION]
+    end = len(head)
     if line[_JUNCTION].isalnum():
-        head = _WORD_END.sub("", head)
-    return head
+        while end and head[end - 1].isalnum():
+            end -= 1
+    return head[:end]
 
 
 def scan_lines(

@@ -83,6 +83,29 @@ def skeletons(folded: str) -> tuple[str, str]:
     return a, b
 
 
+def _letter_digit_classes() -> bytes:
+    """A byte table for `str.encode("ascii", "replace").translate`: ASCII letters and `?`
+    (which stands for any non-ASCII character) → `a`, digits and `_` → `1`, the rest → space."""
+    table = bytearray(b" " * 256)
+    for c in range(128):
+        ch = chr(c)
+        if ch.isalpha() or ch == "?":
+            table[c] = ord("a")
+        elif ch.isdigit() or ch == "_":
+            table[c] = ord("1")
+    return bytes(table)
+
+
+_LETTER_DIGIT = _letter_digit_classes()
+
+
+def mixes_letters_and_digits(text: str) -> bool:
+    """False when no word of `text` has both a letter and a digit (`cur3s`, `1gn0re`): a cheap
+    test before looking for leetspeak words with a regex."""
+    classes = text.encode("ascii", "replace").translate(_LETTER_DIGIT)
+    return b"a1" in classes or b"1a" in classes
+
+
 @lru_cache(maxsize=4096)
 def squash(text: str) -> str:
     """Folded text with runs of whitespace and commas collapsed to one space."""

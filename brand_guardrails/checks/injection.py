@@ -30,7 +30,7 @@ from pydantic import BaseModel, Field
 
 from brand_guardrails.checks._cache import LineMemo, per_kit, scan_lines
 from brand_guardrails.checks._phrases import PhraseIndex
-from brand_guardrails.checks._text import Part, fold, required_literals
+from brand_guardrails.checks._text import Part, fold, mixes_letters_and_digits, required_literals
 from brand_guardrails.kit import BrandKit
 from brand_guardrails.message import CopyToCheck
 from core.models import Finding, Severity
@@ -145,7 +145,8 @@ def normalise(text: str) -> str:
     """Folded text (case, accents, look-alikes), leetspeak read as letters inside words,
     single letters spaced out joined, typos of `KEYWORDS` corrected."""
     t = fold(text[:_MAX_CHARS])
-    t = _LEET_WORD.sub(lambda m: m.group().translate(_LEET), t)
+    if mixes_letters_and_digits(t):
+        t = _LEET_WORD.sub(lambda m: m.group().translate(_LEET), t)
     t = _SPACED.sub(lambda m: _SPACE_SEP.sub("", m.group()), t)
     return _TYPO_CANDIDATE.sub(lambda m: _typo_of(m.group()) or m.group(), t)
 

@@ -1,6 +1,7 @@
-"""The literal gate runs a pattern only where the literals its matches need are all present:
-it must never skip a line a pattern matches (then verdicts are those of running every
-pattern), and it must skip most lines (else it buys nothing)."""
+"""Cheap tests that let a line skip a regex: they must never skip a line the regex matches
+(then verdicts are those of running it everywhere), and must skip most lines (else they buy
+nothing). The literal gate runs a pattern only where the literals its matches need are all
+present; `mixes_letters_and_digits` runs the leetspeak reading only where a word mixes them."""
 
 from __future__ import annotations
 
@@ -14,7 +15,12 @@ from bench.guardrails import build_messages, make_unique
 from brand_guardrails.checks import creep
 from brand_guardrails.checks._cache import lines
 from brand_guardrails.checks._phrases import LiteralGate
-from brand_guardrails.checks._text import fold, parts, required_literal_sets
+from brand_guardrails.checks._text import (
+    fold,
+    mixes_letters_and_digits,
+    parts,
+    required_literal_sets,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -87,3 +93,16 @@ def test_a_pattern_without_literals_always_runs() -> None:
     assert gate.keys_in("a free gift") == {"digits", "word"}
     assert gate.keys_in("free of charge, a gift") == {"digits", "word"}  # necessary, not exact
     assert re.search(r"\bfree\s+gift\b", "free of charge, a gift") is None
+
+
+def test_letters_mixed_with_digits_are_never_missed() -> None:
+    word = re.compile(r"\b(?=\w*[a-z])(?=\w*\d)\w+\b")  # a word with a letter and a digit
+    crafted = ["1gn0re", "cur3s", "a_1", "ä1b", "x_y_7", "R1DGE-2", "trail 10", "4 x 4", "née 2"]
+    mixed = 0
+    for text in CORPUS + crafted:
+        folded = fold(text)
+        if word.search(folded):
+            assert mixes_letters_and_digits(folded), text
+        mixed += mixes_letters_and_digits(folded)
+    assert not mixes_letters_and_digits("trail 10, 4 x 4")
+    assert mixed < len(CORPUS) / 2
