@@ -8,13 +8,14 @@ Two workloads, each without and with the spam-word list (when `--spam-words` nam
 - unique: the same messages with every line of the writer's copy made new (what per-person
   LLM copy is) → `unique_messages_per_s=`.
 Each figure is the median of `--repeats` runs, computed from this process's CPU time (the
-machine is shared; wall-clock figures are printed beside them).
+machine is shared; wall-clock figures and the load average are printed beside them).
 """
 
 from __future__ import annotations
 
 import argparse
 import itertools
+import os
 import random
 import statistics
 import sys
@@ -181,6 +182,7 @@ def main() -> None:
             counts = runs[0][2]
             print(
                 f"spam_words={spam_state} messages={len(msgs)} cpu_s={cpu:.2f} wall_s={wall:.2f} "
+                f"load_1m={os.getloadavg()[0]:.1f} "
                 f"verdicts pass={counts['pass']} warn={counts['warn']} block={counts['block']} "
                 f"wall_per_s={len(msgs) / wall:.0f} {label}={len(msgs) / cpu:.0f}"
             )

@@ -97,7 +97,13 @@ def junctions(text: str) -> tuple[str, ...]:
     """The text around each line break (tail of a line, `\\n`, head of the next line), cut
     between words: a piece of a word at a cut would read as a word of its own (`10% off` cut
     to `0% off`, `contact` to `act`)."""
-    return tuple(_tail(a) + "\n" + _head(b) for a, b in pairwise(text.split("\n")) if a and b)
+    return tuple(_junction(a, b) for a, b in pairwise(text.split("\n")) if a and b)
+
+
+@lru_cache(maxsize=4096)
+def _junction(a: str, b: str) -> str:
+    """The junction of two lines (memoised: footers and templates repeat their line pairs)."""
+    return _tail(a) + "\n" + _head(b)
 
 
 def _tail(line: str) -> str:
