@@ -94,7 +94,7 @@ _EVENT_COLUMNS = {
     "properties": "properties",
     "traits": "traits",
 }
-_PRODUCT_COLUMNS = {"id", "name", "category", "price", "url", "margin"}
+_PRODUCT_COLUMNS = {"id", "name", "category", "price", "url", "margin", "launched"}
 
 
 class RowError(BaseModel):
