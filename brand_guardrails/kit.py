@@ -36,7 +36,7 @@ TEMPLATE_VARIABLES: frozenset[str] = frozenset(
 )
 """The only variables a copy-bank template may use (`first_name` may be empty)."""
 
-OfferKind = Literal["percent_off", "free_shipping", "gift"]
+OfferKind = Literal["percent_off", "amount_off", "free_shipping", "gift"]
 Angle = Literal["urgency", "value", "social_proof", "new_arrivals", "personal"]
 Stage = Literal["first", "reminder", "last_chance"]
 """Where a message sits in a journey: the first message, a reminder to people who did not act
@@ -274,6 +274,13 @@ class LocaleText(_Model):
     """The SMS opt-out instruction in this language (keep the keyword, e.g. STOP)."""
     percent_off: str = "{percent}% off"
     """How a percentage discount reads; `{percent}` is filled in."""
+    amount_off: str = "{amount} off"
+    """How a fixed amount off reads; `{amount}` is the money, written as `money` says."""
+    min_order: str = " orders over {minimum}"
+    """Appended to a discount with a minimum order (`$10 off orders over $50`)."""
+    money: str = "{symbol}{amount}"
+    """How an amount of money is written: `{symbol}{amount}` ($10) or `{amount} {symbol}`
+    (10 €); `{symbol}` is the currency's sign, or its ISO code when it has none here."""
     free_shipping: str = "free shipping"
     """How free shipping reads."""
     gift: str = "a free gift with your order"

@@ -8,13 +8,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -173,6 +174,8 @@ class ProductRow(Base):
     price: Mapped[float] = mapped_column(Float)
     url: Mapped[str] = mapped_column(String(500))
     margin: Mapped[float] = mapped_column(Float, default=0.4)
+    launched: Mapped[date | None] = mapped_column(Date, nullable=True, default=None)
+    """Day the product went on sale (None: not known)."""
 
 
 class CampaignRow(Base):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -311,6 +311,9 @@ class Product(_Model):
     """Product page URL."""
     margin: float = Field(default=0.4, ge=0, le=1)
     """Gross margin as a fraction of price."""
+    launched: date | None = None
+    """Day the product went on sale; launch copy may call it new only for a while after it
+    (the planner's `NEW_FOR_DAYS`). None: not known."""
 
 
 # --- planning ----------------------------------------------------------------------------
@@ -319,10 +322,23 @@ class Product(_Model):
 class Offer(_Model):
     """An incentive attached to a campaign."""
 
-    kind: Literal["percent_off", "free_shipping", "gift", "none"] = "none"
+    kind: Literal["percent_off", "amount_off", "free_shipping", "gift", "none"] = "none"
     """Offer type; disclaimers are required per type."""
     percent: float | None = Field(default=None, ge=0, le=100)
     """Discount percentage for `percent_off`."""
+    amount: float | None = Field(default=None, gt=0)
+    """Money off for `amount_off` (`10` for "$10 off"), in `currency`."""
+    currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
+    """ISO 4217 code of `amount` and `min_order` (`USD`); None means the brand's currency."""
+    min_order: float | None = Field(default=None, gt=0)
+    """Smallest order the offer applies to ("£5 off orders over £50" → 50), if any."""
+
+    @model_validator(mode="after")
+    def _amount_given(self) -> Offer:
+        if self.kind == "amount_off" and self.amount is None:
+            raise ValueError("an amount_off offer needs its amount (e.g. 10 for $10 off)")
+        return self
+
     code: str | None = None
     """Promo code shown in the copy."""
     expires: str | None = None

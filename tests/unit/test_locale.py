@@ -30,6 +30,7 @@ from core.settings import Settings
 OFFERS = [
     Offer(kind="percent_off", percent=10, code="TRAIL10", expires="Sunday"),
     Offer(kind="free_shipping"),
+    Offer(kind="amount_off", amount=10, currency="USD", min_order=50, code="TEN"),
     None,
 ]
 URL = "https://northwind.example/u/t1"
@@ -164,3 +165,12 @@ def test_a_locale_without_every_disclaimer_is_refused(settings: Settings, tmp_pa
     p.write_text(broken, encoding="utf-8")
     with pytest.raises(BrandKitError, match=r"locales\.de\.disclaimers: missing by_offer\.gift"):
         load_brand_kit(p)
+
+
+def test_an_amount_off_reads_in_each_language_with_its_currency(kit: BrandKit) -> None:
+    usd = Offer(kind="amount_off", amount=10, currency="USD", min_order=50)
+    assert offer_text(usd, kit.currency) == "$10 off orders over $50"
+    eur = Offer(kind="amount_off", amount=10, currency="EUR", min_order=50)
+    assert offer_text(eur, kit.currency, kit.locales["de"]) == "10 € Rabatt ab 50 € Bestellwert"
+    brand_currency = Offer(kind="amount_off", amount=12.5)
+    assert offer_text(brand_currency, "GBP") == "£12.50 off"
