@@ -3,8 +3,8 @@
     python -m evals.train_creep
 
 Training data: the cases of `evals/datasets/creep.jsonl` written beside the rules (never the
-`fresh`, `held_out` or `sealed` ones, which `autocmo eval` measures), plus template sentences built here
-(`template_cases`): sensitive topics said of the reader ("Your {migraines} deserve…",
+`fresh`, `held_out` or `sealed` ones, which `autocmo eval` measures), plus template sentences
+built here (`template_cases`): sensitive topics said of the reader ("Your {migraines} deserve…",
 "Dealing with {debt}?") against the same topics in neutral context ("Our guide to
 {migraines}…") and the reader's ordinary things ("Your {order}…"). All of it was written on
 this project, so figures on it are optimistic.
