@@ -12,7 +12,14 @@ in English, German, French and Spanish:
 - a question put to the reader with no other subject: "Expecting a baby?", "Struggling with
   debt?", "Recently diagnosed?", "¿Embarazada?";
 - specifics about the reader's family, place or age: "your 12-year-old daughter Emma",
-  "near your home", "you're turning 60", "your 40th birthday".
+  "near your home", "you're turning 60", "your 40th birthday";
+- the brand saying it knows ("We know money has been tight"), a greeting by name ("Eid
+  Mubarak, Aisha!"), a form of address ("queer friend!"), an origin label ("As a Korean
+  American", "Als Türkin"), sentences opening "As a …" even without "you" after them.
+
+A term right after the brand's own "our / notre / unser / nuestro" names a product, and a
+possessive or subject separated from the term by the brand's things or the reader's order
+("your order of prenatal vitamins") does not attribute.
 
 Deterministic and explainable; each finding names its category and the words that attribute
 it. Measured per category in `autocmo eval` on `evals/datasets/creep.jsonl` (written on this
