@@ -124,6 +124,8 @@ def test_attribution_read_from_the_wording_around_a_term(text: str, category: st
         "Check the condition of your tent before each trip.",
         "You're in Good Hands with our 2-year warranty.",
         "Is this your first order? Our maternity guide is free.",
+        "Planning a baby shower? Our party range has you covered.",
+        "Du bist gerade im Urlaub? Wir halten deine Bestellung zurück.",
     ],
 )
 def test_the_brands_own_things_and_the_readers_orders_do_not_attribute(text: str) -> None:
