@@ -102,7 +102,8 @@ _TERMS: dict[str, str] = {
         r"schwanger\w*|werdende mutter|enceinte|grossesse|future maman|"
         r"embarazad\w*|embarazo|futura mama|premama|nursery|"
         r"(?:erwarten|erwartest) (?:ein|ihr) baby|esper\w* (?:un|tu|su) bebe|attend\w* un bebe|"
-        r"expecting (?:in|this|next) \w+|little one (?:on the way|due)|due date|due in \w+|"
+        r"expecting (?:in|this|next) \w+|little one (?:on the way|due)|(?<=your )due date|"
+        r"(?<=baby )due|(?<=baby is )due|"
         r"eating for two|morning sickness|growing bump|bump[- ]friendly|your bump|"
         r"(?<=your )baby shower|"
         r"heureux evenement|nausees matinales|babybauch|umstandsmode|mutterpass|"
@@ -118,16 +119,16 @@ _TERMS: dict[str, str] = {
         r"muslim\w*|christlich\w*|judisch\w*|glaubig\w*|katholisch\w*|"
         r"musulman\w*|chretien\w*|juif|juive|croyant\w*|pratiquant\w*|"
         r"musulman\w*|cristian\w*|judi[oa]s?|creyente\w*|catolic\w*|"
-        r"believers?|practi[sc]ing (?:\w+ )?(?:catholic|muslim|jew|christian|hindu|sikh)\w*|"
+        r"believers?(?! in)|practi[sc]ing (?:\w+ )?(?:catholic|muslim|jew|christian|hindu|sikh)\w*|"
         r"lent|iftar|suhoor|rosh hashanah|vesak|"
         r"praktizierend\w*|katholik\w*|fastenzeit|(?<=votre )aid|(?<=ton )aid|(?<=l')aid\b|"
-        r"careme|semana santa|cuaresma|misa"
+        r"careme|cuaresma|misa"
     ),
     "sexuality": (
         r"gay|lesbians?|bisexual\w*|queer|lgbt\w*\+?|transgender|sexual orientation|"
         r"your coming[- ]out|homosexual\w*|schwul\w*|lesbisch\w*|lesbienne\w*|lesbiana\w*|"
         r"out and proud|same[- ]sex|bi(?![\w-])|bisexu\w*|pansexual\w*|asexual\w*|"
-        r"coming[- ]out|homosexuel\w*|lesbien\w*"
+        r"(?:celebrating|since|after) (?:your )?coming[- ]out|homosexuel\w*|lesbien\w*"
     ),
     "ethnicity": (
         r"ethnic\w*|(?:black|white|asian|latina|latino|hispanic|arab|indigenous|native) "
@@ -162,7 +163,7 @@ _TERMS: dict[str, str] = {
         r"card (?:was |got |has been )?declined|"
         r"overdrawn|konto (?:ist )?im minus|im dispo|mietschulden|"
         r"salaire ne suffit|fin de mois difficile|llegas? (?:justo )?a fin de mes|"
-        r"sin trabajo|no llegas"
+        r"sin trabajo"
     ),
 }
 
@@ -332,7 +333,8 @@ _SPECIFIC: dict[str, str] = {
         r"(?:at|near|right by|right next to|staying at|staying in|checked in at)\s+"
         r"(?:the\s+|our\s+)?"
         r"(?-i:[A-Z][a-z][\w'.]*)"
-        r"|\byou(?:'re| are)\s+(?:[\w'-]+\s+){0,4}(?:right now|currently)\b"
+        r"|\byou(?:'re| are)\s+(?:right now|currently)\s+(?:at|in|near|by)\s+(?:the\s+)?"
+        r"(?-i:[A-Z][a-z])"
         r"|\b(?:saw|spotted|noticed|seen)\s+(?:that\s+)?you(?:'re| are| were)?\s+"
         r"(?:checked in|checking in|at|near|walking|shopping|staying)\b"
         r"|\b(?:looks|seems) like you(?:'re| are)\s+(?:at|in|near|by)\b"
@@ -341,15 +343,13 @@ _SPECIFIC: dict[str, str] = {
         r"|\bwhere you(?:'re| are)\s+(?:standing|sitting|parked)\b"
         r"|\b(?:sie sind|du bist|sind sie|bist du)\s+(?:gerade|jetzt|aktuell|im moment)\s+"
         r"(?:am|an|in|im|bei|auf)\b(?!\s+(?:urlaub|homeoffice|stress|einsatz|dienst|ruhestand))"
-        r"|\b(?:sie wohnen|du wohnst|wohnen sie|wohnst du)\s+(?:in|am|an|im|auf)\s+"
-        r"(?:der\s+|dem\s+)?(?-i:[A-Z])"
+        r"|\b(?:sie wohnen|du wohnst|wohnen sie|wohnst du)\s+(?:in der|am|an der)\s+(?-i:[A-Z])"
         r"|\b(?:vous etes|tu es|etes-vous|es-tu)\s+(?:actuellement|en ce moment|juste)\s+"
         r"(?:a|au|pres|dans)\b"
-        r"|\b(?:vous habitez|tu habites)\s+(?:a|au|rue|dans|pres)\b"
+        r"|\b(?:vous habitez|tu habites)\s+(?:rue|pres)\b"
         r"|\b(?:votre|ta)\s+(?:rue|immeuble)\b"
-        r"|\b(?:estas|esta usted)\s+(?:ahora(?: mismo)?|ya|justo)\s+(?:en|a|cerca)\b"
+        r"|\b(?:estas|esta usted)\s+(?:ahora(?: mismo)?|ya|justo)\s+(?:en|cerca)\b"
         r"|\bestas a \d+\s*(?:m|km|metros|minutos)\s+de\b"
-        r"|\b(?:vives|vive usted) (?:en|cerca)\b"
     ),
     "age": (
         r"\byou(?:'re| are)\s+(?:turning\s+|now\s+|almost\s+|over\s+|nearly\s+|finally\s+)?"

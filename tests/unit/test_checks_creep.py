@@ -126,6 +126,10 @@ def test_attribution_read_from_the_wording_around_a_term(text: str, category: st
         "Is this your first order? Our maternity guide is free.",
         "Planning a baby shower? Our party range has you covered.",
         "Du bist gerade im Urlaub? Wir halten deine Bestellung zurück.",
+        "You are currently subscribed to Northwind News as dana@example.com.",
+        "Your invoice due date is 12 May.",
+        "¿Vacaciones en Semana Santa? Nuestras maletas, -20 %.",
+        "Vous habitez à Paris ? Livraison en 2 h.",
     ],
 )
 def test_the_brands_own_things_and_the_readers_orders_do_not_attribute(text: str) -> None:
