@@ -105,7 +105,8 @@ _TERMS: dict[str, str] = {
         r"expecting (?:in|this|next) \w+|little one (?:on the way|due)|(?<=your )due date|"
         r"(?<=baby )due|(?<=baby is )due|"
         r"eating for two|morning sickness|growing bump|bump[- ]friendly|your bump|"
-        r"(?<=your )baby shower|"
+        r"(?<=your )baby shower|new (?:mum|mom|mother|parent)s?|breastfeed\w*|"
+        r"stillende|stillzeit|allait\w*|lactancia|amamant\w*|jeune maman|frischgebackene mama|"
         r"heureux evenement|nausees matinales|babybauch|umstandsmode|mutterpass|"
         r"dulce espera|mama primeriza"
     ),
@@ -163,7 +164,7 @@ _TERMS: dict[str, str] = {
         r"card (?:was |got |has been )?declined|"
         r"overdrawn|konto (?:ist )?im minus|im dispo|mietschulden|"
         r"salaire ne suffit|fin de mois difficile|llegas? (?:justo )?a fin de mes|"
-        r"sin trabajo"
+        r"sin trabajo|skint|hard up|strapped for cash|short of money|can'?t make rent"
     ),
 }
 

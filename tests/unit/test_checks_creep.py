@@ -108,6 +108,8 @@ def test_a_topic_the_kit_phrases_with_you_blocks_by_itself() -> None:
         ("Mit Ihren 65 Jahren verdienen Sie bequeme Schuhe.", "age"),
         ("Since Noah turns 7 on Friday, here are birthday gifts he'll love.", "children"),
         ("Only a few weeks until your baby arrives: the carrier is 15% off.", "pregnancy"),
+        ("Congrats, new mum! Here's 15% off the sling.", "pregnancy"),
+        ("Skint until payday? Spread the cost with Klarna.", "finances"),
     ],
 )
 def test_attribution_read_from_the_wording_around_a_term(text: str, category: str) -> None:
@@ -130,6 +132,8 @@ def test_attribution_read_from_the_wording_around_a_term(text: str, category: st
         "Your invoice due date is 12 May.",
         "¿Vacaciones en Semana Santa? Nuestras maletas, -20 %.",
         "Vous habitez à Paris ? Livraison en 2 h.",
+        "Gifts for new mums, all under 30 euros.",
+        "Our breastfeeding guide is free to download.",
     ],
 )
 def test_the_brands_own_things_and_the_readers_orders_do_not_attribute(text: str) -> None:
