@@ -411,21 +411,21 @@ def _alternatives(pattern: str) -> list[str]:
 
 # Each alternative of a specific pattern runs alone, and only on lines holding one of its
 # literals: one big alternation costs ~100 µs a line, most of it on copy it cannot match.
-_SPECIFIC_RX: list[tuple[str, str, re.Pattern[str]]] = [
-    (cat, f"{cat}/{i}", re.compile(alt, re.IGNORECASE))
+_SPECIFIC_RX: list[tuple[str, re.Pattern[str]]] = [
+    (cat, re.compile(alt, re.IGNORECASE))
     for cat, p in _SPECIFIC.items()
-    for i, alt in enumerate(_alternatives(p))
+    for alt in _alternatives(p)
 ]
 
 
-def _literal_index() -> tuple[PhraseIndex[tuple[str, str]], set[tuple[str, str]]]:
+def _literal_index() -> tuple[PhraseIndex[tuple[str, str | int]], set[tuple[str, str | int]]]:
     """Substrings one of which every match of a pattern contains, found in one pass; and the
     patterns without such a set (always run)."""
-    entries: list[tuple[str, tuple[str, str]]] = []
-    always: set[tuple[str, str]] = set()
-    patterns = [
+    entries: list[tuple[str, tuple[str, str | int]]] = []
+    always: set[tuple[str, str | int]] = set()
+    patterns: list[tuple[str, str | int, str]] = [
         *[("term", c, p) for c, p in _TERMS.items()],
-        *[("specific", key, rx.pattern.lower()) for _, key, rx in _SPECIFIC_RX],
+        *[("specific", i, rx.pattern.lower()) for i, (_, rx) in enumerate(_SPECIFIC_RX)],
         *[("label", c, p) for c, p in _LABELS.items()],
     ]
     for kind, name, p in patterns:
@@ -477,9 +477,8 @@ class CreepGuard:
         folded = fold(text)
         found: list[tuple[int, int, int, Attribution]] = []  # (priority, start, end, it)
         may = _LITERALS.values_in(folded) | _ALWAYS
-        for cat, key, rx in _SPECIFIC_RX:
-            if ("specific", key) not in may:
-                continue
+        for i in sorted(i for _, i in may if isinstance(i, int)):
+            cat, rx = _SPECIFIC_RX[i]
             for source in (text,) if text.isascii() else (text, folded):
                 for m in rx.finditer(source):
                     it = Attribution(cat, m.group(), "names a specific fact about the reader")
