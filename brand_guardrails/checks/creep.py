@@ -221,9 +221,10 @@ _WE_KNOW = re.compile(
 )
 # A label used as a form of address: "Happy Pride, queer friend!", "Hey devout fam".
 _AFTER_ADDRESS = re.compile(
-    r"[\w'-]*\s+(?:friends?|fam|family|folks|community|mamas?|ladies|lady|queens?|kings?"
-    r"|crew|squad)\s*[!,.]"
+    r"[\w'-]*\s+(?:friends?|fam|folks|mamas?|ladies|lady|queens?|kings?|crew|squad)\s*[!,.]"
 )
+_ADDRESS_START = re.compile(r"(?:^|[,!:])\s*(?:(?:hi|hey|hello|dear|hallo|hola|bonjour)\s+)?$")
+"""Where a form of address starts: the sentence's start or after a comma ("Happy Pride, …")."""
 _BEFORE_VOCATIVE = re.compile(
     r"(?:^|[,!:]\s*)(?:hi|hey|hello|dear|congrats|congratulations|calling all|hallo|liebe[rs]?"
     r"|bonjour|chere?s?|hola|querid[ao]s?)[\s,]+(?:[\w'-]+\s+){0,2}$"
@@ -547,7 +548,7 @@ def _attributed(sentence: str, start: int, end: int) -> str | None:
         return "the brand says it knows this about the reader"
     if _OPENING_AS_A.search(before) and not _NOT_READER_AFTER.search(sentence[end:]):
         return "the reader is addressed as one"
-    if _AFTER_ADDRESS.match(sentence, end):
+    if _AFTER_ADDRESS.match(sentence, end) and _ADDRESS_START.search(before):
         return "the reader is addressed as one"
     if _BEFORE_VOCATIVE.search(before) and _VOCATIVE_END.match(sentence, end):
         return "the reader is addressed as one"
@@ -584,7 +585,7 @@ def _labels(sentence: str) -> Iterator[tuple[int, int, str]]:
             or (_BEFORE_AS_A.search(before) and _READER.search(sentence))
             or _LABEL_SUBJECT.search(before)
             or _AFTER_LIKE_YOU.search(after)
-            or _AFTER_ADDRESS.match(sentence, m.end())
+            or (_AFTER_ADDRESS.match(sentence, m.end()) and _ADDRESS_START.search(before))
         ):
             yield m.start(), m.end(), "the reader is labelled as one"
 

@@ -134,6 +134,7 @@ def test_attribution_read_from_the_wording_around_a_term(text: str, category: st
         "Vous habitez à Paris ? Livraison en 2 h.",
         "Gifts for new mums, all under 30 euros.",
         "Our breastfeeding guide is free to download.",
+        "Celebrate with the whole LGBTQ+ family!",
     ],
 )
 def test_the_brands_own_things_and_the_readers_orders_do_not_attribute(text: str) -> None:
