@@ -123,10 +123,13 @@ _ENGLISH = LocaleText(footer=FooterText(), disclaimers=Disclaimers())
 """The system's English words (offer wording, greetings, fallbacks)."""
 
 
-def message_language(kit: BrandKit, variant: VariantTemplate, locale: str | None) -> str:
-    """The language a person's message is written in: their own when the kit and the variant
+def message_language(
+    kit: BrandKit, variant: VariantTemplate, locale: str | None, fixed: str | None = None
+) -> str:
+    """The language a person's message is written in: the plan's `fixed` language (the
+    objective's `language`) when set, else their own; either only when the kit and the variant
     have it, else the kit's default."""
-    lang = kit.language_of(locale)
+    lang = kit.language_of(fixed or locale)
     return lang if lang in variant.translations else kit.default_locale
 
 

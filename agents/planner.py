@@ -370,6 +370,16 @@ def _offline_read(
     applied in order. A change it cannot read changes nothing, and the assumptions say so."""
     answers = [f.text.strip() for f in follow_ups if f.kind == "answer"]
     parsed = _offline_parse("\n".join([text, *answers]), categories, now, products)
+    if parsed.objective is not None:  # "… in German" in the brief itself
+        lang: dict[str, object] = {}
+        said = _apply_language(parsed.objective, "\n".join([text, *answers]), lang, "Language")
+        if lang:
+            parsed = parsed.model_copy(
+                update={
+                    "objective": parsed.objective.model_copy(update=lang),
+                    "assumptions": [*parsed.assumptions, *said],
+                }
+            )
     changes = [f.text.strip() for f in follow_ups if f.kind == "change"]
     if parsed.objective is None or not changes:
         return parsed
@@ -381,7 +391,8 @@ def _offline_read(
             or [
                 f"Not applied: “{change[:120]}” — the offline engine did not understand it, so "
                 "nothing changed. It understands e.g. “SMS only”, “add an SMS reminder”, “drop "
-                "the discount”, “make it 20% off”, “exclude people who bought in the last week”."
+                "the discount”, “make it 20% off”, “exclude people who bought in the last week”, "
+                "“make it German”, “in the customer's own language”."
             ]
         )
     return parsed.model_copy(update={"objective": objective, "assumptions": notes})
@@ -414,8 +425,9 @@ def _channel(word: str) -> Channel:
 def apply_change(objective: Objective, change: str) -> tuple[Objective, list[str]]:
     """Apply a change request the offline engine understands ("SMS only", "add an SMS
     reminder", "no e-mail", "drop the discount", "make it 20% off", "exclude people who bought in
-    the last week") to an objective; returns it with one note per change made (none: the
-    request was not understood and nothing changed)."""
+    the last week", "make it German", "in the customer's own language") to an objective;
+    returns it with one note per change made (none: the request was not understood and nothing
+    changed)."""
     low = change.lower()
     update: dict[str, object] = {}
     notes: list[str] = []
@@ -460,6 +472,7 @@ def apply_change(objective: Objective, change: str) -> tuple[Objective, list[str
                     *constraints,
                 ]
             notes.append(f"Change: the offer is now {offer_words(merged)}.")
+    notes += _apply_language(objective, change, update)
     recent = _EXCLUDE_RECENT_RE.search(low)
     if recent:
         n = _amount(recent.group(1)) if recent.group(1) else 1
@@ -470,6 +483,102 @@ def apply_change(objective: Objective, change: str) -> tuple[Objective, list[str
     if not update:
         return objective, [n for n in notes if n.startswith("No change")]
     return objective.model_copy(update=update), notes
+
+
+LANGUAGE_NAMES: dict[str, tuple[str, ...]] = {
+    "de": ("german", "deutsch", "allemand", "alemão", "alemao"),
+    "en": ("english", "englisch", "anglais", "inglês", "ingles"),
+    "fr": ("french", "französisch", "franzosisch", "français", "francais", "francês", "frances"),
+    "ja": ("japanese", "japanisch", "japonais", "japonês", "japones"),
+    "pt": ("portuguese", "portugiesisch", "portugais", "português", "portugues"),
+    "es": ("spanish", "spanisch", "espagnol", "español", "espanhol"),
+    "it": ("italian", "italienisch", "italien", "italiano"),
+    "nl": ("dutch", "niederländisch", "néerlandais"),
+}
+"""Language names a brief may use (English, German, French, Portuguese), by language code."""
+
+_NAME_TO_CODE = {name: code for code, names in LANGUAGE_NAMES.items() for name in names}
+_LANGUAGE_NAME = "|".join(sorted(map(re.escape, _NAME_TO_CODE), key=len, reverse=True))
+_FIXED_LANGUAGE_RE = re.compile(
+    rf"\b(?:in|auf|into|en|em)\s+(?:the\s+)?({_LANGUAGE_NAME})(?!\w)(?!\s+(?:customers?|"
+    r"people|shoppers|buyers|speakers|market|audience|kunden|kundinnen))"
+    rf"|\bmake\s+it\s+({_LANGUAGE_NAME})(?!\w)"
+    rf"|\b({_LANGUAGE_NAME})\s+(?:only|copy|version)\b"
+)
+_OWN_LANGUAGE_RE = re.compile(
+    r"\b(?:(?:the\s+|each\s+|every\s+)?(?:customer|person|recipient|reader|people)(?:'s|s'|s)?"
+    r"|their|his\s+or\s+her)\s+(?:own\s+)?(?:language|locale|native tongue)s?\b"
+    r"|\b(?:in\s+)?(?:der|ihrer|seiner|jeweiligen|eigenen)\s+(?:eigenen\s+)?"
+    r"(?:sprache|muttersprache)\b|\bmuttersprache\b"
+    r"|\bdans\s+(?:la\s+)?(?:sa|leur)\s+(?:propre\s+)?langue\b"
+    r"|\bno\s+(?:seu|próprio)\s+(?:próprio\s+)?idioma\b"
+)
+
+
+def read_language(text: str) -> tuple[bool, str | None]:
+    """The copy language a brief or a change asks for: `(True, "de")` for "make it German",
+    "auf Deutsch", "send it in French only"; `(True, None)` for "in the customer's own
+    language"; `(False, None)` when it names none."""
+    low = text.lower()
+    if _OWN_LANGUAGE_RE.search(low):
+        return True, None
+    m = _FIXED_LANGUAGE_RE.search(low)
+    if m is None:
+        return False, None
+    return True, _NAME_TO_CODE[next(g for g in m.groups() if g)]
+
+
+def language_words(code: str | None) -> str:
+    """The plan's copy language in words: `German (de) for everyone`, `each person's own`."""
+    if code is None:
+        return "each person's own (where the brand kit has it)"
+    return f"{_language_name(code)} for everyone"
+
+
+def _language_name(code: str) -> str:
+    return f"{LANGUAGE_NAMES.get(code, (code,))[0].capitalize()} ({code})"
+
+
+def _apply_language(
+    objective: Objective, text: str, update: dict[str, object], done: str = "Change"
+) -> list[str]:
+    """The copy language `text` asks for, put in `update`; its note, starting with `done`
+    (none: it names no language)."""
+    named, code = read_language(text)
+    if not named:
+        return []
+    if code == objective.language:
+        return [f"No change: the copy language is already {language_words(code)}."]
+    update["language"] = code
+    if code is None:
+        return [
+            f"{done}: each person gets the copy in their own language where the brand kit has "
+            "it, else in its default language."
+        ]
+    return [
+        f"{done}: every message in {language_words(code)}, whatever each person's own "
+        "language (the audience is unchanged)."
+    ]
+
+
+def language_in_kit(parsed: BriefParse, languages: Sequence[str]) -> BriefParse:
+    """The parse with a copy language the brand kit has no copy in (`languages`: its default
+    first) set back to each person's own language, and a note that says so."""
+    objective = parsed.objective
+    if objective is None or objective.language is None or objective.language in languages:
+        return parsed
+    note = (
+        f"Not applied: the brand kit has no copy in {_language_name(objective.language)} (it "
+        f"has {', '.join(languages)}), so each person gets their own language where the kit "
+        f"has it, else {languages[0]}. Add the language under `locales` in the brand kit, with "
+        "translations in its copy bank (an LLM, when configured, writes the rest)."
+    )
+    return parsed.model_copy(
+        update={
+            "objective": objective.model_copy(update={"language": None}),
+            "assumptions": [*parsed.assumptions, note],
+        }
+    )
 
 
 def offer_words(offer: Offer) -> str:

@@ -65,7 +65,9 @@ class Voice(_Model):
     avoid: list[str] = Field(default_factory=list)
     """Words the brand avoids (a warning, not a block)."""
     reading_grade_max: float | None = Field(default=None, ge=1, le=20)
-    """Highest Flesch-Kincaid grade of the copy (footer excluded); None turns the check off."""
+    """Highest reading grade of the copy (footer excluded): Flesch-Kincaid for English, the
+    Wiener Sachtextformel for German, other languages are not graded (`checks.readability`);
+    None turns the check off."""
     caps_ratio_max: float = Field(default=0.3, gt=0, le=1)
     """Largest share of capital letters in a part with 20 or more letters before it shouts."""
     max_exclamations: int = Field(default=2, ge=0)
@@ -291,6 +293,12 @@ class LocaleText(_Model):
     """Product wording when nobody's product is known."""
     categories: dict[str, str] = Field(default_factory=dict)
     """Category names in this language (`footwear` → `Schuhe`); missing ones stay as they are."""
+    banned_phrases: list[str] = Field(default_factory=list)
+    """Banned phrases in this language (`jetzt zuschlagen`, `今すぐクリック`), blocked in
+    messages in it on top of the kit's own list (English pressure words stay banned too)."""
+    spam_words_path: Path | None = None
+    """The spam phrase list for this language, in the format of `spam.words_path` (relative
+    paths are read from the kit's folder); None: messages in it are scored on the kit's list."""
 
 
 class CopyTemplate(_Model):
@@ -517,6 +525,13 @@ def load_brand_kit(path: Path) -> BrandKit:
     if words is not None and not words.is_absolute():
         spam = kit.spam.model_copy(update={"words_path": (path.parent / words).resolve()})
         kit = kit.model_copy(update={"spam": spam})
+    local = {
+        lang: text.model_copy(update={"spam_words_path": (path.parent / w).resolve()})
+        for lang, text in kit.locales.items()
+        if (w := text.spam_words_path) is not None and not w.is_absolute()
+    }
+    if local:
+        kit = kit.model_copy(update={"locales": {**kit.locales, **local}})
     return kit
 
 

@@ -8,7 +8,7 @@ from enum import StrEnum
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from core.contacts import DEFAULT_PHONE_REGION, normalize_email, normalize_phone
 
@@ -417,6 +417,20 @@ class Objective(_Model):
     """Run again every period (e.g. every Monday 9:00); None: a one-off campaign."""
     trigger: EntryTrigger | None = None
     """People enter as events arrive (always-on journey); None: the audience is drawn once."""
+    language: str | None = None
+    """The one language every message is written in (`de`), whatever each person's locale;
+    None: each person gets their own language where the kit and the copy have it."""
+
+    @field_validator("language")
+    @classmethod
+    def _language_code(cls, v: str | None) -> str | None:
+        """`pt-BR`, `DE` → `pt`, `de`: the primary language subtag."""
+        if v is None:
+            return None
+        code = v.strip().replace("_", "-").split("-", 1)[0].lower()
+        if not re.fullmatch(r"[a-z]{2,3}", code):
+            raise ValueError(f"language {v!r} is not a language code like `de` or `pt-BR`")
+        return code
 
 
 class BriefParse(_Model):

@@ -86,6 +86,7 @@ def plan_node(state: CampaignState, runtime: Runtime[Deps]) -> CampaignState:
         products=products,
         follow_ups=follow_ups,
     )
+    parsed = planner.language_in_kit(parsed, [deps.kit.default_locale, *sorted(deps.kit.locales)])
     if parsed.objective is None:
         repo.set_campaign_status(deps.db, cid, CampaignStatus.NEEDS_INPUT)
         _audit(
