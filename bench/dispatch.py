@@ -3,9 +3,11 @@ as signed webhooks to a local HTTP sink (both on 127.0.0.1, in a child process) 
 dispatcher processes, and print messages per second. The sink counts what it receives by
 `Message-ID` / `Idempotency-Key`, so duplicates are counted, not assumed away.
 
-The last line is `smtp_per_s=… webhook_per_s=… duplicates=…` (medians over `--runs`, for the
-last `--workers` / `--concurrency` values); with several values there is one
-`workers=N concurrency=C smtp_per_s=… webhook_per_s=… duplicates=…` line each. Before it, the
+The last line is `smtp_per_s=… webhook_per_s=… duplicates=… smtp_cpu_us=… webhook_cpu_us=…`
+(medians over `--runs`, for the last `--workers` / `--concurrency` values; `*_cpu_us` is the
+dispatcher processes' CPU time per message sent, which depends much less on what else the
+machine runs than the rates do); with several values there is one `workers=N concurrency=C …`
+line each. Before it, the
 same sinks are measured with a bare client re-sending one prebuilt message over one connection
 (`*_ceiling_per_s`). A dispatcher or sink process that dies ends the bench with exit status 1.
 
@@ -252,7 +254,9 @@ def _dispatcher(conn: Any, settings: Settings, worker_id: str, batch_size: int) 
     )
     conn.send("ready")
     while (as_of := conn.recv()) is not None:
-        conn.send(dispatcher.run_once(as_of=as_of).model_dump())
+        cpu = time.process_time()
+        stats = dispatcher.run_once(as_of=as_of).model_dump()
+        conn.send(dict(stats, cpu_s=time.process_time() - cpu))
     close_adapters(adapters)
     db.dispose()
 
@@ -343,8 +347,12 @@ def _run(
                 elapsed = time.perf_counter() - started
                 sent = sum(s["sent"] for s in stats)
                 rates[name] = sent / elapsed if elapsed else 0.0
+                rates[f"{name}_cpu_us"] = 1e6 * sum(s["cpu_s"] for s in stats) / max(sent, 1)
                 per = ", ".join(str(s["sent"]) for s in stats)
-                print(f"{name}: {workers} dispatcher(s) sent {sent} ({per}) in {elapsed:.1f}s")
+                print(
+                    f"{name}: {workers} dispatcher(s) sent {sent} ({per}) in {elapsed:.1f}s, "
+                    f"{rates[f'{name}_cpu_us']:.0f} µs of dispatcher CPU time per message"
+                )
             for proc, conn in procs:
                 conn.send(None)
                 proc.join(30)
@@ -468,13 +476,18 @@ def main(argv: list[str] | None = None) -> None:
     for (w, c), runs in results.items():
         smtp = statistics.median(r["smtp"] for r in runs)
         hook = statistics.median(r["webhook"] for r in runs)
+        smtp_cpu = statistics.median(r["smtp_cpu_us"] for r in runs)
+        hook_cpu = statistics.median(r["webhook_cpu_us"] for r in runs)
         dups = sum(int(r["duplicates"]) for r in runs)
         if len(runs) > 1:
             print(
                 f"workers={w} concurrency={c} runs: "
                 + ", ".join(f"{r['smtp']:.0f}/{r['webhook']:.0f}" for r in runs)
             )
-        line = f"smtp_per_s={smtp:.0f} webhook_per_s={hook:.0f} duplicates={dups}"
+        line = (
+            f"smtp_per_s={smtp:.0f} webhook_per_s={hook:.0f} duplicates={dups} "
+            f"smtp_cpu_us={smtp_cpu:.0f} webhook_cpu_us={hook_cpu:.0f}"
+        )
         if len(results) > 1:
             print(f"workers={w} concurrency={c} {line}")
     print(line)

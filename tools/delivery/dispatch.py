@@ -290,11 +290,6 @@ _CLAIM_COLUMNS = [
 _MINE = and_(MessageRow.claimed_by == bindparam("b_token"), MessageRow.status == _SENDING)
 _ONE_OF_MINE = and_(MessageRow.id == bindparam("b_id"), _MINE)
 _U_RENEW = update(MessageRow).where(_MINE).values(claimed_at=bindparam("b_wall"))
-_U_SEND_OK = (
-    update(MessageRow)
-    .where(_ONE_OF_MINE)
-    .values(attempts=MessageRow.attempts + 1, sent_at=bindparam("b_at"))
-)
 _U_CLOSE = (
     update(MessageRow)
     .where(_ONE_OF_MINE)
@@ -558,7 +553,7 @@ class Dispatcher:
         closes: list[dict[str, Any]] = []
         fails: list[dict[str, Any]] = []
         defers: list[dict[str, Any]] = []
-        sends: list[dict[str, Any]] = []
+        sends: list[str] = []
         cids = sorted({c.customer_id for c in batch})
         with self.db.engine.begin() as conn:
             conn.execute(_U_RENEW, {"b_token": token, "b_wall": utcnow()})
@@ -615,7 +610,7 @@ class Dispatcher:
                     except ValueError:  # pragma: no cover - _verdict checked it
                         continue
                     assert tz is not None
-                    sends.append({"b_id": c.id, "b_token": token, "b_at": now})
+                    sends.append(c.id)
                     c.attempts += 1
                     sends_so_far[(c.customer_id, c.channel)] += 1
                     to_send.append(_ToSend(c, channel, self.adapters[channel], tz))
@@ -638,8 +633,14 @@ class Dispatcher:
                     fails.append({"b_id": c.id, "b_token": token, "b_error": detail[:2000]})
                     stats.failed += 1
                     tally.add(c.campaign_id, _FAILED, message_id=c.id, error=detail)
+            if sends:  # one statement: every send of the batch has the same time and token
+                conn.execute(
+                    update(MessageRow)
+                    .where(one_of(conn, MessageRow.id, sends), _MINE)
+                    .values(attempts=MessageRow.attempts + 1, sent_at=now),
+                    {"b_token": token},
+                )
             for stmt, params in (
-                (_U_SEND_OK, sends),
                 (_U_CLOSE, closes),
                 (_U_FAIL, fails),
                 (_U_REQUEUE, defers),
