@@ -63,7 +63,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field
-from sqlalchemy import and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import DateTime, String, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection
 from tenacity import RetryCallState, Retrying, wait_exponential, wait_random
 
@@ -980,8 +981,7 @@ class Dispatcher:
         `sent` is recorded even if our claim lapsed meanwhile: the provider accepted it."""
         with self.db.engine.begin() as conn:
             if pending.sent:
-                conn.execute(_U_SENT, pending.sent)
-                _insert_delivered(conn, pending.sent)
+                _mark_sent(conn, pending.sent)
             if pending.requeue:
                 conn.execute(_U_REQUEUE, pending.requeue)
             if pending.failed:
@@ -1075,8 +1075,7 @@ def reconcile_journals(db: Database, directory: Path) -> None:
                     for r in rows
                 ]
                 if params:
-                    conn.execute(_U_SENT, params)
-                    _insert_delivered(conn, params)
+                    _mark_sent(conn, params)
         _log.warning(
             "send journal %s of a dead dispatcher: %d accepted message(s) recorded as sent; "
             "in flight, may be sent again: %s",
@@ -1085,6 +1084,30 @@ def reconcile_journals(db: Database, directory: Path) -> None:
             ", ".join(orphan.in_flight) or "none",
         )
         settle(orphan)
+
+
+def _mark_sent(conn: Connection, sent: list[dict[str, Any]]) -> None:
+    """Record accepted messages (`_sent_params`) as sent, with a `delivered` outcome each. On
+    PostgreSQL one UPDATE joined to the arrays of ids, times and provider ids (`unnest`)
+    instead of one per message."""
+    if conn.dialect.name == "postgresql":
+        v = (
+            func.unnest(
+                bindparam(None, [s["b_id"] for s in sent], type_=ARRAY(String)),
+                bindparam(None, [s["b_at"] for s in sent], type_=ARRAY(DateTime(timezone=True))),
+                bindparam(None, [s["b_pid"] for s in sent], type_=ARRAY(String)),
+            )
+            .table_valued("id", "at", "pid")
+            .render_derived("v")
+        )
+        conn.execute(
+            update(MessageRow)
+            .where(MessageRow.id == v.c.id)
+            .values(status=_SENT, sent_at=v.c.at, provider_message_id=v.c.pid)
+        )
+    else:
+        conn.execute(_U_SENT, sent)
+    _insert_delivered(conn, sent)
 
 
 def _insert_delivered(conn: Connection, sent: list[dict[str, Any]]) -> None:
