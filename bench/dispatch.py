@@ -28,6 +28,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -99,7 +100,6 @@ def _sinks(conn: Any, secret: str) -> None:
     import json
     import re
     import threading
-    from collections import Counter
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
     from aiosmtpd.controller import Controller
@@ -165,9 +165,12 @@ def _sinks(conn: Any, secret: str) -> None:
     http.daemon_threads = True
     threading.Thread(target=http.serve_forever, daemon=True).start()
     conn.send((smtp_port, http.server_address[1]))
+    cpu = time.process_time()
     while conn.recv() == "report":  # counts since the last report; anything else stops
         with lock:
-            report = dict(counts, duplicates=sum(n - 1 for n in seen.values()))
+            now = time.process_time()
+            report: dict[str, float] = dict(counts, duplicates=sum(n - 1 for n in seen.values()))
+            report["cpu_s"], cpu = now - cpu, now
             counts.update(smtp=0, webhook=0, bad_signature=0)
             seen.clear()
         conn.send(report)
@@ -338,6 +341,9 @@ def _run(
             for k in range(workers)
         ]
         rates: dict[str, float] = {}
+        counts: Counter[str] = Counter()
+        sink[1].send("report")  # from here on the sink's counts and CPU time are this run's
+        sink[1].recv()
         try:
             for name, as_of in (("smtp", T0 - timedelta(hours=2)), ("webhook", T0)):
                 started = time.perf_counter()
@@ -348,10 +354,14 @@ def _run(
                 sent = sum(s["sent"] for s in stats)
                 rates[name] = sent / elapsed if elapsed else 0.0
                 rates[f"{name}_cpu_us"] = 1e6 * sum(s["cpu_s"] for s in stats) / max(sent, 1)
+                sink[1].send("report")
+                phase = sink[1].recv()
+                counts.update({k: v for k, v in phase.items() if k != "cpu_s"})
                 per = ", ".join(str(s["sent"]) for s in stats)
                 print(
-                    f"{name}: {workers} dispatcher(s) sent {sent} ({per}) in {elapsed:.1f}s, "
-                    f"{rates[f'{name}_cpu_us']:.0f} µs of dispatcher CPU time per message"
+                    f"{name}: {workers} dispatcher(s) sent {sent} ({per}) in {elapsed:.1f}s; "
+                    f"CPU time per message: {rates[f'{name}_cpu_us']:.0f} µs in the "
+                    f"dispatcher(s), {1e6 * phase['cpu_s'] / max(sent, 1):.0f} µs in the sink"
                 )
             for proc, conn in procs:
                 conn.send(None)
@@ -365,9 +375,7 @@ def _run(
                 c.execute(select(MessageRow.status, func.count()).group_by(MessageRow.status)).all()
             )
         db.dispose()
-    sink[1].send("report")
-    counts = sink[1].recv()
-    print(f"outbox: {statuses}; sinks received: {counts}")
+    print(f"outbox: {statuses}; sinks received: {dict(counts)}")
     if statuses != {"sent": 2 * n_people} or counts["bad_signature"]:
         raise ChildFailed("not every message was sent and recorded once: see above")
     if counts["smtp"] - counts["duplicates"] < n_people:
