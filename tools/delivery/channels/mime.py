@@ -120,8 +120,9 @@ def email_bytes(msg: OutboundMessage) -> bytes:
     `msg`, with all delivery headers.
 
     Written directly rather than through an `email.message.Message` (the e-mail package's
-    tree and generator took most of a dispatcher's CPU time per message); byte for byte what
-    the compat32 classes write for the same parts (tests/unit/test_mime.py parses it back).
+    tree and generator were the largest share of a dispatcher's CPU time per e-mail); byte for
+    byte what the compat32 classes write for the same parts (tests/unit/test_mime.py checks
+    that and parses it back).
     Every header value is single-line by construction. Raises `ValueError` when an address
     or the unsubscribe URL is unusable (the message cannot be sent as is).
     """
