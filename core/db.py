@@ -6,7 +6,7 @@ Rows are `*Row` classes; domain code speaks the pydantic models in `core.models`
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -24,17 +24,21 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    any_,
+    bindparam,
     create_engine,
     event,
     inspect,
     text,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.sql.dml import Insert
+from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeDecorator
 
 if TYPE_CHECKING:
@@ -637,6 +641,17 @@ def insert_ignoring_duplicates(conn: Connection, model: type[Base]) -> Insert:
     if conn.dialect.name == "sqlite":
         return sqlite_insert(model).on_conflict_do_nothing()
     raise NotImplementedError(f"{conn.dialect.name} is not supported; use SQLite or PostgreSQL")
+
+
+def one_of(conn: Connection, column: Any, values: Iterable[Any]) -> ColumnElement[bool]:
+    """`column IN values` for a long list of values (a batch's ids). On PostgreSQL written as
+    `column = ANY(:array)`: one parameter, so the statement's text does not grow with the list
+    and SQLAlchemy's and psycopg's statement caches keep it (an IN list of hundreds of values is
+    compiled and parsed again on every execution). Elsewhere an ordinary (expanding) IN."""
+    values = list(values)
+    if conn.dialect.name == "postgresql":
+        return column == any_(bindparam(None, values, type_=ARRAY(column.type)))
+    return column.in_(values)
 
 
 class DraftMessageRow(Base):
