@@ -581,7 +581,8 @@ def worker(
 ) -> None:
     """Scheduled autonomous runs: dispatch due messages every minute, optimize on an interval."""
     if queue:
-        from api.queue import QueueNeedsPostgres, run_queue_worker
+        from api.queue import run_queue_worker
+        from tools.jobqueue import QueueNeedsPostgres
 
         if once:
             raise typer.BadParameter("--once and --queue do not go together", param_hint="--once")
