@@ -28,6 +28,7 @@ from sqlalchemy import func, select
 
 from agents.reporting import campaign_report
 from core import campaigns as repo
+from core.activation_jobs import split_activation
 from core.db import Database, MessageRow
 from core.models import CampaignStatus
 from core.settings import Settings
@@ -365,4 +366,26 @@ def test_a_worker_killed_mid_activation_job_has_its_job_retried(
             second.kill()
         assert f"stalled job {killed} (autocmo.activate) of a lost worker: retried" in out, out
         assert max(v.attempts for v in campaign_report(deps.db, cid).activation_jobs) >= 2
+        _one_message_per_person_and_step(deps, cid)
+
+
+def test_activation_jobs_lost_before_queueing_are_queued_by_the_sweep(
+    settings: Settings, smtp_sink: SMTPSink, pg_url: str
+) -> None:
+    with _launch(settings, pg_url, customers=400) as (deps, cid, _):
+        # The approving process died after recording the jobs and before queueing them.
+        plan = repo.latest_plan(deps.db, cid)
+        assert plan is not None
+        treated = [c for c, _ in repo.assignments(deps.db, cid, "treated")]
+        chunks = split_activation(deps.db, cid, treated, size=JOB_SIZE, start=NOW)
+        assert len(chunks) > 1
+        worker = _queue_worker(
+            settings.data_dir / "host1", smtp_sink, pg_url, as_of=NOW, extra_env=_ACTIVATION_ENV
+        )
+        try:
+            _wait_for(_status_is(deps, cid, CampaignStatus.ACTIVE), 120, [worker])
+            out = _stop(worker)
+        finally:
+            worker.kill()
+        assert f"sweep: {len(chunks)} activation jobs queued again" in out, out
         _one_message_per_person_and_step(deps, cid)
