@@ -153,12 +153,13 @@ def _register(app: procrastinate.App, rt: _Runtime) -> None:
         return stats.model_dump()
 
     tries = settings.queue_activation_attempts
+    retry = procrastinate.RetryStrategy(max_attempts=tries - 1, exponential_wait=2)
 
     @app.task(
         name=ACTIVATE,
         queue=QUEUE,
         pass_context=True,
-        retry=procrastinate.RetryStrategy(max_attempts=tries - 1, exponential_wait=2),
+        retry=retry if tries > 1 else False,  # RetryStrategy(max_attempts=0) retries forever
     )
     def activate(context: procrastinate.JobContext, campaign_id: str, chunk: int) -> int:
         deps = rt.open()
