@@ -582,15 +582,18 @@ def worker(
     """Scheduled autonomous runs: dispatch due messages every minute, optimize on an interval."""
     if queue:
         from api.queue import run_queue_worker
-        from tools.jobqueue import QueueNeedsPostgres
+        from tools.jobqueue import QueueNeedsPostgres, conninfo
 
         if once:
             raise typer.BadParameter("--once and --queue do not go together", param_hint="--once")
+        settings = _settings()
         try:
-            run_queue_worker(_settings(), as_of=_parse_time(as_of), echo=console.print)
+            conninfo(settings)
         except QueueNeedsPostgres as exc:
             console.print(f"[red]error:[/red] {exc}")
             raise typer.Exit(2) from exc
+        _refuse_default_secret(settings)  # activation jobs sign unsubscribe links
+        run_queue_worker(settings, as_of=_parse_time(as_of), echo=console.print)
         return
     from api.worker import run_worker
 

@@ -37,12 +37,14 @@ from graphs.runtime import Deps
 from tests.integration.conftest import NOW, WINBACK_BRIEF, seeded
 from tests.integration.test_worker import REPO, T0, _local_ids, _seed, _statuses
 from tests.support.servers import SMTPSink
+from tools.delivery.tokens import verify_token
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 pytest.importorskip("procrastinate")
 CONCURRENCY = 4
 LEASE_S = 3.0
+SECRET = "queue-test-secret-key-shared-by-every-host"
 
 
 @pytest.fixture
@@ -80,6 +82,7 @@ def _queue_worker(
             "AUTOCMO_QUEUE_FANOUT": "4",
             "AUTOCMO_QUEUE_SWEEP_CRON": "* * * * * */2",  # every 2 seconds
             "HF_HUB_OFFLINE": "1",
+            "AUTOCMO_SECRET_KEY": SECRET,  # every host signs links with the server's key
             **(extra_env or {}),
         }
     )
@@ -209,6 +212,7 @@ def _launch(settings: Settings, pg_url: str, customers: int) -> Iterator[tuple[D
         settings.model_copy(
             update={
                 "database_url": pg_url,
+                "secret_key": SECRET,
                 "queue_activation": True,
                 "queue_activation_job_size": JOB_SIZE,
             }
@@ -259,6 +263,18 @@ def _one_message_per_person_and_step(deps: Deps, cid: str) -> None:
         per = {(c, step): int(n) for c, step, n in rows}
     assert set(per) == {(c, step.id) for c in treated for step in plan.journey}
     assert set(per.values()) == {1}
+    with deps.db.session() as s:  # the workers' unsubscribe links verify on the server
+        bodies = s.scalars(
+            select(MessageRow.body).where(
+                MessageRow.campaign_id == cid,
+                MessageRow.status == "scheduled",
+                MessageRow.channel == "email",
+            )
+        ).all()
+    tokens = [m.group(1) for b in bodies if (m := re.search(r"/u/([\w.-]+)", b))]
+    assert len(tokens) == len(bodies) > 0
+    for token in tokens:
+        assert verify_token(deps.settings.secret_key, token)["campaign_id"] == cid
 
 
 def test_two_queue_workers_activate_a_launch_split_into_jobs(
