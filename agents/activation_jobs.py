@@ -80,10 +80,17 @@ def run_activation_job(
             start=start,
         )
     except Exception as exc:
-        jobs.fail_job(db, campaign_id, chunk, f"{type(exc).__name__}: {exc}", final=last_attempt)
+        jobs.fail_job(db, campaign_id, chunk, _summary(exc), final=last_attempt)
         raise
     jobs.finish_job(
         db, campaign_id, chunk, scheduled=report.scheduled, skipped=sum(report.skipped.values())
     )
     jobs.activate_when_done(db, campaign_id)
     return report
+
+
+def _summary(exc: Exception) -> str:
+    """What went wrong, for the campaign report: the error's first line, shortened (a database
+    error's next lines carry its statement and the rows' values, personal data included)."""
+    first = (str(exc).strip().splitlines() or [""])[0]
+    return f"{type(exc).__name__}: {first[:300]}"

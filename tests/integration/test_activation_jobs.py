@@ -12,12 +12,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import func, select, text, update
 
 from agents.activation import schedule_campaign
 from agents.activation_jobs import run_activation_job
 from agents.planner import start_time
 from agents.reporting import campaign_report
+from api.app import create_app
 from core import activation_jobs as jobs
 from core import campaigns as repo
 from core.audit import list_decisions
@@ -28,6 +30,7 @@ from core.settings import Settings
 from graphs.operations import submit_brief
 from graphs.runtime import Deps
 from tests.integration.conftest import NOW, WINBACK_BRIEF, seeded
+from tests.integration.test_workspace_pages import _login
 
 SIZE = 40
 
@@ -157,6 +160,13 @@ def test_a_failing_job_is_recorded_retried_and_left_failed_after_the_last_try(
     assert (view.status, view.attempts) == ("failed", 2)
     assert repo.get_campaign(deps.db, cid).status == CampaignStatus.ACTIVATING
     assert not [m for m in _people_with_messages(deps, cid) if m in people[0]]  # all or nothing
+    assert "[SQL" not in view.error and "@" not in view.error  # no statement, no addresses
+    with TestClient(create_app(deps=deps)) as mia:  # the dashboard shows it, and a stop
+        _login(mia, "mia")
+        page = mia.get(f"/campaigns/{cid}").text
+    jobs_table = page[page.index('id="activation-jobs"') :]
+    assert f"#{bad}" in jobs_table and "disk quota exceeded" in jobs_table
+    assert "Stop campaign" in page
 
     with deps.db.session() as s:
         s.execute(text("DROP TRIGGER refuse"))
