@@ -34,7 +34,7 @@ class ActivationJobView(BaseModel):
     scheduled: int
     """Messages its last successful attempt scheduled."""
     skipped: int
-    """Rows it wrote as skipped."""
+    """Messages it skipped, whatever the reason (`ActivationReport.skipped`)."""
     error: str | None
     """The last failure, if any."""
 

@@ -439,7 +439,7 @@ class ActivationJobRow(Base):
     scheduled: Mapped[int] = mapped_column(Integer, default=0)
     """Messages the job's last successful run scheduled."""
     skipped: Mapped[int] = mapped_column(Integer, default=0)
-    """Rows it wrote as skipped."""
+    """Messages it skipped, whatever the reason (`ActivationReport.skipped`)."""
     error: Mapped[str | None] = mapped_column(Text)
     """The last failure, if any."""
     updated_at: Mapped[datetime]

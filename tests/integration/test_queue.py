@@ -1,5 +1,5 @@
-"""`autocmo worker --queue`: worker processes taking dispatch jobs from the distributed job
-queue (procrastinate) on a real PostgreSQL, sending to a real SMTP sink.
+"""`autocmo worker --queue`: worker processes taking dispatch and activation jobs from the
+distributed job queue (procrastinate) on a real PostgreSQL, sending to a real SMTP sink.
 
 Two workers, each with its own data directory (as on two hosts), share the outbox: every
 message is sent exactly once, and both took part. A worker killed with -9 in the middle of a
@@ -7,6 +7,9 @@ job loses nothing: the next worker's sweep finds the due rows (and the dead job'
 they lapse) and sends them; only the messages in flight at the kill can reach the sink twice,
 with the same Message-ID. A worker killed with -9 in the middle of an activation job leaves it
 `doing`; procrastinate's stalled-job recovery (worker heartbeats) gives it to another worker.
+Two workers write the outbox of a launch split into activation jobs: each treated person gets
+exactly one message per step, and a job failing on a database error shows in the campaign
+report until a retry succeeds. Jobs recorded but never queued are queued by the sweep.
 """
 
 from __future__ import annotations
