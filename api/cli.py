@@ -393,6 +393,31 @@ def stop(
     _lifecycle("stop", campaign_id, by, reason)
 
 
+@app.command("retry-activation")
+def retry_activation(
+    campaign_id: Annotated[str, typer.Argument(help="The campaign id.")],
+    by: Annotated[str, typer.Option(help="The user who retries (audited).")] = _ME,
+) -> None:
+    """Queue again the activation jobs of a campaign that failed after their last try (once
+    the cause, shown in `autocmo report`, is mended)."""
+    from core.activation_jobs import requeue_failed
+    from core.db import Database
+    from tools.jobqueue import queue_activation_jobs
+
+    settings = _settings()
+    db = Database(settings.db_url)
+    db.migrate()
+    try:
+        user = _local_user(db, by, "write")
+        chunks = requeue_failed(db, campaign_id, by=user.name)
+    finally:
+        db.dispose()
+    if not chunks:
+        raise _fail(f"campaign {campaign_id} has no failed activation job (or is not activating)")
+    queue_activation_jobs(settings, campaign_id, chunks)
+    console.print(f"Campaign {campaign_id}: {len(chunks)} activation jobs queued again.")
+
+
 @app.command()
 def approvals(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,

@@ -192,6 +192,37 @@ def activate_when_done(db: Database, campaign_id: str) -> bool:
         return True
 
 
+def requeue_failed(db: Database, campaign_id: str, *, by: str) -> list[int]:
+    """Put the failed jobs of an `activating` campaign back to `queued` (after their cause was
+    mended), with the audit record; returns their chunk numbers (empty: nothing to retry)."""
+    with db.session() as s:
+        status = s.scalar(select(CampaignRow.status).where(CampaignRow.id == campaign_id))
+        if status != CampaignStatus.ACTIVATING.value:
+            return []
+        chunks = list(
+            s.scalars(
+                update(ActivationJobRow)
+                .where(
+                    ActivationJobRow.campaign_id == campaign_id,
+                    ActivationJobRow.status == "failed",
+                )
+                .values(status="queued", updated_at=utcnow())
+                .returning(ActivationJobRow.chunk)
+            )
+        )
+        if chunks:
+            s.add(
+                decision_row(
+                    campaign_id=campaign_id,
+                    agent="human",
+                    action="activation_jobs_requeued",
+                    reason=f"{len(chunks)} failed activation jobs queued again",
+                    evidence={"by": by, "chunks": sorted(chunks)},
+                )
+            )
+        return sorted(chunks)
+
+
 def queued_jobs(db: Database) -> list[tuple[str, int]]:
     """(campaign, chunk) of the jobs of `activating` campaigns that no attempt has started yet:
     the jobs the queue may have lost (e.g. a crash between the split and the queueing)."""

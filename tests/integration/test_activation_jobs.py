@@ -170,7 +170,10 @@ def test_a_failing_job_is_recorded_retried_and_left_failed_after_the_last_try(
 
     with deps.db.session() as s:
         s.execute(text("DROP TRIGGER refuse"))
-    assert _run(deps, cid, bad) is not None  # retried by hand (or by the queue): done
+    assert jobs.queued_jobs(deps.db) == []
+    assert jobs.requeue_failed(deps.db, cid, by="mia") == [bad]  # `autocmo retry-activation`
+    assert jobs.queued_jobs(deps.db) == [(cid, bad)]  # what the sweep queues again
+    assert _run(deps, cid, bad) is not None
     assert repo.get_campaign(deps.db, cid).status == CampaignStatus.ACTIVE
     assert campaign_report(deps.db, cid).activation_jobs[bad].error is None
 
