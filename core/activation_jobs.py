@@ -128,21 +128,29 @@ def begin_job(db: Database, campaign_id: str, chunk: int) -> bool:
 
 def fail_job(db: Database, campaign_id: str, chunk: int, error: str, *, final: bool) -> None:
     """Record a failed attempt: `retrying` while the queue will try again, `failed` after the
-    last attempt."""
+    last attempt (a job another attempt has done meanwhile stays done)."""
     with db.session() as s:
         s.execute(
             update(ActivationJobRow)
-            .where(ActivationJobRow.campaign_id == campaign_id, ActivationJobRow.chunk == chunk)
+            .where(
+                ActivationJobRow.campaign_id == campaign_id,
+                ActivationJobRow.chunk == chunk,
+                ActivationJobRow.status != "done",
+            )
             .values(status="failed" if final else "retrying", error=error, updated_at=utcnow())
         )
 
 
 def finish_job(db: Database, campaign_id: str, chunk: int, *, scheduled: int, skipped: int) -> None:
-    """Record a job done with what it wrote."""
+    """Record a job done with what it wrote (unless another attempt has done it meanwhile)."""
     with db.session() as s:
         s.execute(
             update(ActivationJobRow)
-            .where(ActivationJobRow.campaign_id == campaign_id, ActivationJobRow.chunk == chunk)
+            .where(
+                ActivationJobRow.campaign_id == campaign_id,
+                ActivationJobRow.chunk == chunk,
+                ActivationJobRow.status != "done",
+            )
             .values(
                 status="done", scheduled=scheduled, skipped=skipped, error=None, updated_at=utcnow()
             )
