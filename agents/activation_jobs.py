@@ -43,7 +43,7 @@ def split_launch(
     if len(treated) <= size:
         return None
     conninfo(settings)  # refuse SQLite before anything is recorded
-    chunks = jobs.split_activation(db, campaign_id, treated, size=size, start=start)
+    chunks = jobs.split_activation(db, campaign_id, size=size, start=start)
     queue_activation_jobs(settings, campaign_id, chunks)
     return len(chunks)
 

@@ -8,7 +8,6 @@ to `active` (`activate_when_done`), once, with its audit record.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
@@ -39,15 +38,22 @@ class ActivationJobView(BaseModel):
     """The last failure, if any."""
 
 
-def split_activation(
-    db: Database, campaign_id: str, treated: Sequence[str], *, size: int, start: datetime
-) -> list[int]:
-    """Cut `treated` (sorted here) into jobs of `size` people, record them and mark the
-    campaign `activating`, in one transaction. Returns the jobs' chunk numbers."""
-    people = sorted(treated)
+def split_activation(db: Database, campaign_id: str, *, size: int, start: datetime) -> list[int]:
+    """Cut the campaign's treated people into jobs of `size`, record them and mark the campaign
+    `activating`, in one transaction. Returns the jobs' chunk numbers.
+
+    A job is a range of customer ids in the database's own order (its collation), read here,
+    so that `job_people`'s range query finds exactly the job's people."""
     now = utcnow()
     chunks = []
     with db.session() as s:
+        people = list(
+            s.scalars(
+                select(AssignmentRow.customer_id)
+                .where(AssignmentRow.campaign_id == campaign_id, AssignmentRow.group == "treated")
+                .order_by(AssignmentRow.customer_id)
+            )
+        )
         for k, at in enumerate(range(0, len(people), size)):
             part = people[at : at + size]
             s.add(

@@ -46,9 +46,7 @@ def split(settings: Settings) -> Iterator[tuple[Deps, str, list[str], list[int]]
     plan = repo.latest_plan(deps.db, cid)
     assert plan is not None
     treated = [c for c, _ in repo.assignments(deps.db, cid, "treated")]
-    chunks = jobs.split_activation(
-        deps.db, cid, treated, size=SIZE, start=start_time(plan.objective, NOW)
-    )
+    chunks = jobs.split_activation(deps.db, cid, size=SIZE, start=start_time(plan.objective, NOW))
     yield deps, cid, treated, chunks
     deps.db.dispose()
 
