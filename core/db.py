@@ -191,8 +191,8 @@ class CampaignRow(Base):
     name: Mapped[str] = mapped_column(String(200), default="")
     brief: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(32), default="draft")
-    """draft, needs_input, planned, awaiting_approval, active, paused, stopped, completed,
-    rejected, failed."""
+    """draft, needs_input, planned, awaiting_approval, activating, active, paused, stopped,
+    completed, rejected, failed."""
     thread_id: Mapped[str] = mapped_column(String(64))
     engine: Mapped[str] = mapped_column(String(32), default="offline")
     created_by: Mapped[str | None] = mapped_column(String(200))
@@ -425,6 +425,31 @@ class CampaignRunRow(Base):
     finished_at: Mapped[datetime | None]
     scheduled: Mapped[int] = mapped_column(Integer, default=0)
     """Messages the run scheduled."""
+
+
+class ActivationJobRow(Base):
+    """One activation job of a campaign whose activation was split into jobs of the job queue:
+    the treated people with ids from `first_customer_id` to `last_customer_id`."""
+
+    __tablename__ = "activation_jobs"
+    campaign_id: Mapped[str] = mapped_column(ForeignKey("campaigns.id"), primary_key=True)
+    chunk: Mapped[int] = mapped_column(Integer, primary_key=True)
+    """0, 1, 2 …: the job's place in the campaign's treated people, sorted by id."""
+    first_customer_id: Mapped[str] = mapped_column(String(64))
+    last_customer_id: Mapped[str] = mapped_column(String(64))
+    people: Mapped[int] = mapped_column(Integer)
+    start_at: Mapped[datetime]
+    """The campaign's start, from which the journey's send times are computed."""
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    """queued, running, retrying (failed, a later attempt is queued), done or failed."""
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    scheduled: Mapped[int] = mapped_column(Integer, default=0)
+    """Messages the job's last successful run scheduled."""
+    skipped: Mapped[int] = mapped_column(Integer, default=0)
+    """Messages it skipped, whatever the reason (`ActivationReport.skipped`)."""
+    error: Mapped[str | None] = mapped_column(Text)
+    """The last failure, if any."""
+    updated_at: Mapped[datetime]
 
 
 class JourneyEntryRow(Base):

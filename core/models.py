@@ -47,6 +47,9 @@ class CampaignStatus(StrEnum):
     NEEDS_INPUT = "needs_input"
     PLANNED = "planned"
     AWAITING_APPROVAL = "awaiting_approval"
+    ACTIVATING = "activating"
+    """Approved; its outbox is being written by activation jobs of the job queue (it becomes
+    active when the last job is done)."""
     ACTIVE = "active"
     PAUSED = "paused"
     """Live but held: its messages stay scheduled and the dispatcher sends none of them."""

@@ -89,6 +89,11 @@ def record_reply(db: Database, res: BriefResult, *, replanned: bool) -> drafts.D
     elif res.status == CampaignStatus.ACTIVE:
         scheduled = res.activation.scheduled if res.activation else 0
         text = f"Within the brand's thresholds, so it launched: {scheduled} messages scheduled."
+    elif res.status == CampaignStatus.ACTIVATING:
+        text = (
+            "Within the brand's thresholds, so it launched: activation jobs on the job queue "
+            "are writing its messages."
+        )
     else:
         text = f"The campaign is {res.status}."
     return drafts.add_message(
