@@ -243,7 +243,9 @@ class PersonRenderer:
             owned=self.purchases.get(customer.id, ()),
         )
         tz = self.tz(customer.timezone)
-        language = message_language(self.kit, variant, customer.locale)
+        language = message_language(
+            self.kit, variant, customer.locale, self.plan.objective.language
+        )
         ctx = person_context(
             self.kit,
             self.plan.objective,

@@ -34,6 +34,7 @@ from brand_guardrails.kit import (
     Stage,
 )
 from brand_guardrails.locale import kit_for
+from brand_guardrails.money import money_text
 from brand_guardrails.rules import BrandRule
 from core.models import (
     Channel,
@@ -99,11 +100,18 @@ class RenderedMessage:
 
 
 def offer_text(offer: Offer, currency: str = "USD", words: LocaleText | None = None) -> str:
-    """The offer in words, e.g. `20% off` or `free shipping` (in `words`' language when
-    given); empty when there is none."""
+    """The offer in words, e.g. `20% off`, `$10 off orders over $50` or `free shipping` (in
+    `words`' language when given; an amount in the offer's currency, else `currency`); empty
+    when there is none."""
     w = words or _ENGLISH
     if offer.kind == "percent_off" and offer.percent:
         return w.percent_off.format(percent=f"{offer.percent:g}")
+    if offer.kind == "amount_off" and offer.amount:
+        cur = offer.currency or currency
+        text = w.amount_off.format(amount=money_text(offer.amount, cur, w.money))
+        if offer.min_order:
+            text += w.min_order.format(minimum=money_text(offer.min_order, cur, w.money))
+        return text
     if offer.kind == "free_shipping":
         return w.free_shipping
     if offer.kind == "gift":
@@ -115,10 +123,13 @@ _ENGLISH = LocaleText(footer=FooterText(), disclaimers=Disclaimers())
 """The system's English words (offer wording, greetings, fallbacks)."""
 
 
-def message_language(kit: BrandKit, variant: VariantTemplate, locale: str | None) -> str:
-    """The language a person's message is written in: their own when the kit and the variant
+def message_language(
+    kit: BrandKit, variant: VariantTemplate, locale: str | None, fixed: str | None = None
+) -> str:
+    """The language a person's message is written in: the plan's `fixed` language (the
+    objective's `language`) when set, else their own; either only when the kit and the variant
     have it, else the kit's default."""
-    lang = kit.language_of(locale)
+    lang = kit.language_of(fixed or locale)
     return lang if lang in variant.translations else kit.default_locale
 
 
@@ -665,14 +676,18 @@ def pick_product(
 ) -> Product | None:
     """The product a person's message features.
 
-    A launch features the product the brief named, for everyone. Otherwise: the named product
-    (unless the person owns it), the cart's product for cart recovery, then the person's
-    recommendations (`recommended`: what goes with what they own), then what they last viewed
-    and the best-sellers; never a product in `owned` (what they bought), except a launch's.
+    A launch features the product the brief named, for everyone, and never another one
+    (launch copy calls what it features new; the planner asks for the product when a launch
+    brief names none from the catalog). Otherwise: the named product (unless the person owns
+    it), the cart's product for cart recovery, then the person's recommendations
+    (`recommended`: what goes with what they own), then what they last viewed and the
+    best-sellers; never a product in `owned` (what they bought).
     """
     named = featured_product_id(objective)
     goal = objective.goal.value
-    if named is not None and named in products and (goal == "product_launch" or named not in owned):
+    if goal == "product_launch":
+        return products.get(named) if named is not None else None
+    if named is not None and named in products and named not in owned:
         return products[named]
     cart = features.last_cart_product_id if features is not None else None
     if goal == "cart_recovery" and cart is not None and cart in products:

@@ -7,15 +7,17 @@ Either way the result is validated here, so a plan that reaches the graph is alw
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Literal, TypeVar
 
 from pydantic import BaseModel, Field
 
 from agents.prompts import render_prompt
 from brand_guardrails.checks.injection import score as injection_score
+from brand_guardrails.money import MONEY, amounts_off, money_at, money_text
 from core.models import (
     Audience,
     AudienceFilter,
@@ -89,7 +91,7 @@ _GOAL_WORDS: list[tuple[Goal, tuple[str, ...]]] = [
             "just dropped",
             "introduce",
             "announce",
-            "einführung",
+            "einführ",
             "ankündig",
             "vorstellen",
         ),
@@ -343,7 +345,7 @@ def parse_brief(
         offline=lambda: _offline_read(text, follow_ups, categories, now, products),
         campaign_id=campaign_id,
     )
-    parsed = _normalize_parse(parsed)
+    parsed = _launch_check(_normalize_parse(parsed), said, products, now)
     # consent is checked here, whatever the engine: the refusal never depends on the model
     notes = [*_consent_conflicts(said.lower()), *([fallback] if fallback else [])]
     if notes:
@@ -368,6 +370,16 @@ def _offline_read(
     applied in order. A change it cannot read changes nothing, and the assumptions say so."""
     answers = [f.text.strip() for f in follow_ups if f.kind == "answer"]
     parsed = _offline_parse("\n".join([text, *answers]), categories, now, products)
+    if parsed.objective is not None:  # "… in German" in the brief itself
+        lang: dict[str, object] = {}
+        said = _apply_language(parsed.objective, "\n".join([text, *answers]), lang, "Language")
+        if lang:
+            parsed = parsed.model_copy(
+                update={
+                    "objective": parsed.objective.model_copy(update=lang),
+                    "assumptions": [*parsed.assumptions, *said],
+                }
+            )
     changes = [f.text.strip() for f in follow_ups if f.kind == "change"]
     if parsed.objective is None or not changes:
         return parsed
@@ -379,7 +391,8 @@ def _offline_read(
             or [
                 f"Not applied: “{change[:120]}” — the offline engine did not understand it, so "
                 "nothing changed. It understands e.g. “SMS only”, “add an SMS reminder”, “drop "
-                "the discount”, “make it 20% off”, “exclude people who bought in the last week”."
+                "the discount”, “make it 20% off”, “exclude people who bought in the last week”, "
+                "“make it German”, “in the customer's own language”."
             ]
         )
     return parsed.model_copy(update={"objective": objective, "assumptions": notes})
@@ -412,8 +425,9 @@ def _channel(word: str) -> Channel:
 def apply_change(objective: Objective, change: str) -> tuple[Objective, list[str]]:
     """Apply a change request the offline engine understands ("SMS only", "add an SMS
     reminder", "no e-mail", "drop the discount", "make it 20% off", "exclude people who bought in
-    the last week") to an objective; returns it with one note per change made (none: the
-    request was not understood and nothing changed)."""
+    the last week", "make it German", "in the customer's own language") to an objective;
+    returns it with one note per change made (none: the request was not understood and nothing
+    changed)."""
     low = change.lower()
     update: dict[str, object] = {}
     notes: list[str] = []
@@ -458,6 +472,7 @@ def apply_change(objective: Objective, change: str) -> tuple[Objective, list[str
                     *constraints,
                 ]
             notes.append(f"Change: the offer is now {offer_words(merged)}.")
+    notes += _apply_language(objective, change, update)
     recent = _EXCLUDE_RECENT_RE.search(low)
     if recent:
         n = _amount(recent.group(1)) if recent.group(1) else 1
@@ -470,10 +485,112 @@ def apply_change(objective: Objective, change: str) -> tuple[Objective, list[str
     return objective.model_copy(update=update), notes
 
 
+LANGUAGE_NAMES: dict[str, tuple[str, ...]] = {
+    "de": ("german", "deutsch", "allemand", "alemão", "alemao"),
+    "en": ("english", "englisch", "anglais", "inglês", "ingles"),
+    "fr": ("french", "französisch", "franzosisch", "français", "francais", "francês", "frances"),
+    "ja": ("japanese", "japanisch", "japonais", "japonês", "japones"),
+    "pt": ("portuguese", "portugiesisch", "portugais", "português", "portugues"),
+    "es": ("spanish", "spanisch", "espagnol", "español", "espanhol"),
+    "it": ("italian", "italienisch", "italien", "italiano"),
+    "nl": ("dutch", "niederländisch", "néerlandais"),
+}
+"""Language names a brief may use (English, German, French, Portuguese), by language code."""
+
+_NAME_TO_CODE = {name: code for code, names in LANGUAGE_NAMES.items() for name in names}
+_LANGUAGE_NAME = "|".join(sorted(map(re.escape, _NAME_TO_CODE), key=len, reverse=True))
+_FIXED_LANGUAGE_RE = re.compile(
+    rf"\b(?:in|auf|into|en|em)\s+(?:the\s+)?({_LANGUAGE_NAME})(?!\w)(?!\s+(?:customers?|"
+    r"people|shoppers|buyers|speakers|market|audience|kunden|kundinnen))"
+    rf"|\bmake\s+it\s+({_LANGUAGE_NAME})(?!\w)"
+    rf"|\b({_LANGUAGE_NAME})\s+(?:only|copy|version)\b"
+)
+_OWN_LANGUAGE_RE = re.compile(
+    r"\b(?:(?:the\s+|each\s+|every\s+)?(?:customer|person|recipient|reader|people)(?:'s|s'|s)?"
+    r"|their|his\s+or\s+her)\s+(?:own\s+)?(?:language|locale|native tongue)s?\b"
+    r"|\b(?:in\s+)?(?:der|ihrer|seiner|jeweiligen|eigenen)\s+(?:eigenen\s+)?"
+    r"(?:sprache|muttersprache)\b|\bmuttersprache\b"
+    r"|\bdans\s+(?:la\s+)?(?:sa|leur)\s+(?:propre\s+)?langue\b"
+    r"|\bno\s+(?:seu|próprio)\s+(?:próprio\s+)?idioma\b"
+)
+
+
+def read_language(text: str) -> tuple[bool, str | None]:
+    """The copy language a brief or a change asks for: `(True, "de")` for "make it German",
+    "auf Deutsch", "send it in French only"; `(True, None)` for "in the customer's own
+    language"; `(False, None)` when it names none."""
+    low = text.lower()
+    if _OWN_LANGUAGE_RE.search(low):
+        return True, None
+    m = _FIXED_LANGUAGE_RE.search(low)
+    if m is None:
+        return False, None
+    return True, _NAME_TO_CODE[next(g for g in m.groups() if g)]
+
+
+def language_words(code: str | None) -> str:
+    """The plan's copy language in words: `German (de) for everyone`, `each person's own`."""
+    if code is None:
+        return "each person's own (where the brand kit has it)"
+    return f"{_language_name(code)} for everyone"
+
+
+def _language_name(code: str) -> str:
+    return f"{LANGUAGE_NAMES.get(code, (code,))[0].capitalize()} ({code})"
+
+
+def _apply_language(
+    objective: Objective, text: str, update: dict[str, object], done: str = "Change"
+) -> list[str]:
+    """The copy language `text` asks for, put in `update`; its note, starting with `done`
+    (none: it names no language)."""
+    named, code = read_language(text)
+    if not named:
+        return []
+    if code == objective.language:
+        return [f"No change: the copy language is already {language_words(code)}."]
+    update["language"] = code
+    if code is None:
+        return [
+            f"{done}: each person gets the copy in their own language where the brand kit has "
+            "it, else in its default language."
+        ]
+    return [
+        f"{done}: every message in {language_words(code)}, whatever each person's own "
+        "language (the audience is unchanged)."
+    ]
+
+
+def language_in_kit(parsed: BriefParse, languages: Sequence[str]) -> BriefParse:
+    """The parse with a copy language the brand kit has no copy in (`languages`: its default
+    first) set back to each person's own language, and a note that says so."""
+    objective = parsed.objective
+    if objective is None or objective.language is None or objective.language in languages:
+        return parsed
+    note = (
+        f"Not applied: the brand kit has no copy in {_language_name(objective.language)} (it "
+        f"has {', '.join(languages)}), so each person gets their own language where the kit "
+        f"has it, else {languages[0]}. Add the language under `locales` in the brand kit, with "
+        "translations in its copy bank (an LLM, when configured, writes the rest)."
+    )
+    return parsed.model_copy(
+        update={
+            "objective": objective.model_copy(update={"language": None}),
+            "assumptions": [*parsed.assumptions, note],
+        }
+    )
+
+
 def offer_words(offer: Offer) -> str:
-    """The offer in words: `10 % off with code COMEBACK10`, `free shipping`, `no offer`."""
+    """The offer in words: `10 % off with code COMEBACK10`, `$10 off orders over $50`, `free
+    shipping`, `no offer`."""
     if offer.kind == "percent_off":
         words = f"{offer.percent or 0:g} % off"
+    elif offer.kind == "amount_off" and offer.amount:
+        cur = offer.currency or ""  # no sign when the currency is not known
+        words = f"{money_text(offer.amount, cur)} off"
+        if offer.min_order:
+            words += f" orders over {money_text(offer.min_order, cur)}"
     elif offer.kind == "free_shipping":
         words = "free shipping"
     elif offer.kind == "gift":
@@ -487,15 +604,129 @@ def offer_words(offer: Offer) -> str:
     )
 
 
+_VOCAB_EXTRA = (
+    "winback",
+    "reactivate",
+    "reminder",
+    "remind",
+    "bought",
+    "purchased",
+    "ordered",
+    "clicked",
+    "opened",
+    "abandoned",
+    "notification",
+    "e-mail",
+    "email",
+    "newsletter",
+)
+"""Words typos are read as, besides the goal words and the catalog's categories."""
+_NOT_TYPOS = frozenset(
+    [
+        "retail",
+        "lunch",
+        "royal",
+        "local",
+        "action",
+        "brought",
+        "sought",
+        "church",
+        "gmail",
+        "detail",
+        "remain",
+        "rewind",
+        "regular",
+        "complimentary",
+        "lapse",
+        "bright",
+        "fought",
+        "thought",
+        "opener",
+        "clocked",
+        "flicked",
+        "emails",
+    ]
+)
+"""Real words one edit away from a planner word (`retail` is not a typo of `retain`)."""
+_WORD_RE = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*")
+_PART_RE = re.compile(r"[^\W\d_]+")
+
+
+def _edits(a: str, b: str, limit: int) -> int:
+    """Edit distance with adjacent transpositions (`emial` → `email` is 1); `limit + 1` as soon
+    as it is certain to exceed `limit`."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    prev2: list[int] = []
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, start=1):
+        row = [i] + [0] * len(b)
+        for j, cb in enumerate(b, start=1):
+            row[j] = min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (ca != cb))
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                row[j] = min(row[j], prev2[j - 2] + 1)
+        if min(row) > limit:
+            return limit + 1
+        prev2, prev = prev, row
+    return prev[-1]
+
+
+def _read_typos(
+    text: str, categories: Sequence[str], products: Sequence[Product]
+) -> tuple[str, list[str]]:
+    """The brief with misspelt planner words put right ("winbak" → "winback", "emial" →
+    "email"), and one note per correction. Only words of five letters or more, at most one
+    edit away (two from words of eight or more); never a word of a catalog product's name (or
+    one edit from one), and goal words only when the brief names no goal as written."""
+    low = text.lower()
+    vocab = [
+        *_VOCAB_EXTRA,
+        *(c.lower() for c in categories),
+    ]
+    if not any(_says(low, w) for _g, words in _GOAL_WORDS for w in words):
+        vocab += [w for _g, words in _GOAL_WORDS for w in words if " " not in w]
+    vocab = [w for w in dict.fromkeys(vocab) if len(w) >= 5]
+    catalog = {w for p in products for w in _WORD_RE.findall(p.name.lower())}
+    notes: list[str] = []
+    out: list[str] = []
+    last = 0
+    for m in _WORD_RE.finditer(text):
+        # a hyphenated word as a whole ("cros-sell"), else each of its parts ("Warenkrob-…")
+        spans = [(m.start(), m.end())]
+        if "-" in m.group(0):
+            spans += [
+                (p.start() + m.start(), p.end() + m.start()) for p in _PART_RE.finditer(m.group(0))
+            ]
+        for start, end in spans:
+            best = _typo_of(text[start:end].lower(), vocab, catalog)
+            if best is not None:
+                out += [text[last:start], best]
+                last = end
+                notes.append(f"Read “{text[start:end]}” as “{best}”.")
+                break
+    return "".join([*out, text[last:]]), notes
+
+
+def _typo_of(word: str, vocab: Sequence[str], catalog: set[str]) -> str | None:
+    """The vocabulary word `word` is a typo of, or None (see `_read_typos`)."""
+    if len(word) < 5 or word in _NOT_TYPOS or any(v in word for v in vocab):
+        return None
+    if any(_edits(word, c, 1) <= 1 for c in catalog):
+        return None
+    limit = 2 if len(word) >= 8 else 1
+    best = min(vocab, key=lambda v: _edits(word, v, limit))
+    return best if _edits(word, best, limit) <= limit else None
+
+
 def _offline_parse(
     text: str,
     categories: Sequence[str],
     now: datetime | None = None,
     products: Sequence[Product] = (),
 ) -> BriefParse:
+    text, assumptions = _read_typos(text, categories, products)
     low = text.lower()
     lang = _language(low)
-    assumptions: list[str] = []
     questions: list[str] = []
 
     goal = next((g for g, words in _GOAL_WORDS if any(_says(low, w) for w in words)), None)
@@ -529,8 +760,16 @@ def _offline_parse(
         # lapsed for at least N days (win-back, retention); bought within N days (cross-sell)
         hints.append(f"recency_days_{'lte' if goal == Goal.CROSS_SELL else 'gte'}:{days}")
     hints.extend(_audience_hints(low))
-    hints.extend(_journey_hints(low))
-    hints.extend(_catalog_hints(text, products, assumptions))
+    journey = _journey_hints(low)
+    hints.extend(journey)
+    gaps = [h.split(":", 1)[1] for h in journey if h.startswith("delay_hours:")]
+    if len(gaps) > 1:
+        assumptions.append(
+            "Delays read as the time after the previous step: "
+            + ", ".join(f"step {i} {g} h after step {i - 1}" for i, g in enumerate(gaps, start=2))
+            + "."
+        )
+    hints.extend(_catalog_hints(text, products, assumptions, goal))
     start, end = _read_dates(low, now, assumptions)
 
     if goal == Goal.PROMOTION and offer.kind == "none":
@@ -562,7 +801,7 @@ _GERMAN_WORDS = frozenset(
     re.findall(
         r"\w+",
         "und der die das wir ihr nicht mit für kunden kundinnen eine einen ist auf zu von "
-        "im den dem sollen wollen bitte mehr umsatz",
+        "im den dem des vom bei zum zur allen neuen neuer sollen wollen bitte mehr umsatz",
     )
 )
 _QUESTIONS: dict[str, dict[str, str]] = {
@@ -665,12 +904,9 @@ def _read_offer(rest: str, assumptions: list[str]) -> tuple[Offer, list[str]]:
         offer = Offer(kind="free_shipping")
     elif re.search(r"\b(?:free )?gift\b|\bgeschenk", low):
         offer = Offer(kind="gift")
-    amount = re.search(r"[$€£]\s?(\d+)\s*off|\b(\d+)\s*(?:€|eur\w*|dollars?)\s*(?:off|rabatt)", low)
-    if amount and not _PERCENT_RE.search(rest):
-        assumptions.append(
-            f"A fixed amount off ({amount.group(0).strip()}) is not an offer the system can send "
-            "yet: no discount is set. Give it as a percent, or as a code the shop honours."
-        )
+    amount = _amount_offer(low)
+    if amount is not None and not _PERCENT_RE.search(rest):
+        offer = amount
     bogo = _BOGO_RE.search(rest)
     pct = _PERCENT_RE.search(rest)
     if bogo:
@@ -688,6 +924,27 @@ def _read_offer(rest: str, assumptions: list[str]) -> tuple[Offer, list[str]]:
             assumptions.append(f"Code {code.group(1).upper()} named without an offer kind.")
         offer = offer.model_copy(update={"code": code.group(1).upper()})
     return offer, constraints
+
+
+_MIN_ORDER_RE = re.compile(
+    rf"[^.;]{{0,30}}?(?:\b(?:orders?|purchases?|spend|baskets?|einkäufe?)\s+(?:over|above|of|from)"
+    rf"|\bab|\bmindestbestellwert(?:\s+von)?)\s+{MONEY}"
+)
+
+
+def _amount_offer(low: str) -> Offer | None:
+    """A fixed amount off ("$10 off", "10 € Rabatt", "£5 off orders over £50"), or None."""
+    found = amounts_off(low)
+    if not found:
+        return None
+    first = found[0]
+    minimum = _MIN_ORDER_RE.match(low, first.end)
+    return Offer(
+        kind="amount_off",
+        amount=first.amount,
+        currency=first.currency,
+        min_order=money_at(minimum, 1)[0] if minimum else None,
+    )
 
 
 def _looks_like_code(token: str) -> bool:
@@ -713,7 +970,8 @@ _NUMBER_WORDS = {
 _AMOUNT = r"(\d{1,3}|" + "|".join(_NUMBER_WORDS) + r")"
 _UNIT_HOURS = {"hour": 1, "day": 24, "week": 168}
 _DELAY_RE = re.compile(
-    rf"\b{_AMOUNT}\s+(hour|day|week)s?\s+later\b|\b(?:after|wait)\s+{_AMOUNT}\s+(hour|day|week)s?\b"
+    rf"\b{_AMOUNT}\s+(hour|day|week)s?\s+(?:later|afterwards|after\s+that)\b"
+    rf"|\b(?:after|wait)\s+{_AMOUNT}\s+(hour|day|week)s?\b"
 )
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
@@ -729,13 +987,24 @@ def _amount(token: str) -> int:
     return int(token) if token.isdigit() else _NUMBER_WORDS[token]
 
 
+_CLAUSE_END_RE = re.compile(r"[,;.!?—–]|\bthen\b|\bdann\b")
+
+
 def _journey_hints(low: str) -> list[str]:
-    """Delay between steps (`delay_hours:48`) and a follow-up condition (`condition:…`)."""
+    """Delays between steps, in order (`delay_hours:48`, then `delay_hours:168` for "SMS two
+    days later, push a week after that"), each with the channel its clause names
+    (`step_channel:sms`, `-` when none), and a follow-up condition (`condition:…`)."""
     hints: list[str] = []
-    delay = _DELAY_RE.search(_english_time(low))
-    if delay:
+    text = _english_time(low)
+    for delay in _DELAY_RE.finditer(text):
         n, unit = (delay.group(1), delay.group(2)) if delay.group(1) else delay.group(3, 4)
         hints.append(f"delay_hours:{_amount(n) * _UNIT_HOURS[unit]}")
+        # the channel named in the same clause is that step's ("…, SMS 2 days later, …")
+        before = [b.end() for b in _CLAUSE_END_RE.finditer(text, 0, delay.start())]
+        after = _CLAUSE_END_RE.search(text, delay.end())
+        clause = text[before[-1] if before else 0 : after.start() if after else len(text)]
+        named = _channels_in_order(clause)
+        hints.append(f"step_channel:{named[0].value if named else '-'}")
     if re.search(r"\b(?:didn't|did not|didnt|haven't|have not|not)\s+click|nicht geklickt", low):
         hints.append("condition:not_clicked")
     return hints
@@ -775,6 +1044,8 @@ _GERMAN_TIME_WORDS = {
     "bis": "to",
     "nach": "after",
     "später": "later",
+    "danach": "afterwards",
+    "darauf": "afterwards",
     "ein": "one",
     "eine": "one",
     "einen": "one",
@@ -929,7 +1200,9 @@ _BOUGHT_RE = re.compile(
 )
 
 
-def _catalog_hints(text: str, products: Sequence[Product], assumptions: list[str]) -> list[str]:
+def _catalog_hints(
+    text: str, products: Sequence[Product], assumptions: list[str], goal: Goal | None = None
+) -> list[str]:
     """Products and past purchases named in the brief, matched against the catalog.
 
     `product:<id>` for a product named by its catalog name; `bought:<word>` for "bought a
@@ -937,14 +1210,13 @@ def _catalog_hints(text: str, products: Sequence[Product], assumptions: list[str
     not, is added to `assumptions`.
     """
     hints: list[str] = []
-    low = text.lower()
-    named = next((p for p in products if p.name.lower() in low), None)
+    named = _named_product(text, products)
     if named is not None:
         hints.append(f"product:{named.id}")
         assumptions.append(
             f"Product: {named.name} ({named.id}, {named.category}) from the catalog."
         )
-    else:
+    elif goal != Goal.PRODUCT_LAUNCH:  # a launch asks which product instead (_launch_check)
         wanted = _NAMED_PRODUCT_RE.search(text)
         if wanted and products:
             assumptions.append(
@@ -974,6 +1246,111 @@ def _catalog_hints(text: str, products: Sequence[Product], assumptions: list[str
                 "by purchase history."
             )
     return hints
+
+
+def _named_product(text: str, products: Sequence[Product]) -> Product | None:
+    """The catalog product the text names by its full name (the longest such name)."""
+    low = text.lower()
+    named = [p for p in products if p.name.lower() in low]
+    return max(named, key=lambda p: len(p.name)) if named else None
+
+
+NEW_FOR_DAYS = 90
+"""A product counts as new (launch copy may call it new) this many days after `launched`."""
+
+_NEW_NAME_RE = re.compile(
+    r"\b(?i:new|latest|neue[nrsm]?|neuste[nrsm]?|neueste[nrsm]?)\s+((?:[A-Z][\w&'-]*\s?){1,4})"
+)
+_LAUNCH_QUESTIONS = {
+    "en": (
+        "Which product is this launch for? {wanted}Launch copy presents the product it names as "
+        "new, so it has to be one from the catalog{close}. Name it, or add it to the catalog "
+        "first."
+    ),
+    "de": (
+        "Welches Produkt wird eingeführt? {wanted}Der Text stellt das genannte Produkt als neu "
+        "vor, es muss also eines aus dem Katalog sein{close}. Nennt es, oder legt es zuerst im "
+        "Katalog an."
+    ),
+}
+_NOT_NEW_QUESTIONS = {
+    "en": (
+        "The catalog says the {name} went on sale on {launched}, so it is not new, and launch "
+        "copy would call it new. Should this be a promotion or a cross-sell instead, or is the "
+        "catalog's date wrong?"
+    ),
+    "de": (
+        "Laut Katalog ist {name} seit {launched} im Verkauf, also nicht neu, und der Text einer "
+        "Einführung nennt es neu. Soll es eine Aktion oder eine Empfehlung werden, oder stimmt "
+        "das Datum im Katalog nicht?"
+    ),
+}
+
+
+def _wanted_product(text: str) -> str | None:
+    """The product a brief names, as written ("Storm Rain Jacket"), catalog or not."""
+    m = _NAMED_PRODUCT_RE.search(text) or _NEW_NAME_RE.search(text)
+    return m.group(1).strip() if m and m.group(1).strip() else None
+
+
+def _close_products(wanted: str, products: Sequence[Product], n: int = 3) -> list[Product]:
+    """Catalog products closest to a name: shared words first, then similar spelling."""
+    words = {w for w in _WORD_RE.findall(wanted.lower()) if len(w) > 2}
+
+    def score(p: Product) -> float:
+        shared = len(words & set(_WORD_RE.findall(p.name.lower())))
+        return shared + difflib.SequenceMatcher(None, wanted.lower(), p.name.lower()).ratio()
+
+    ranked = sorted(products, key=score, reverse=True)
+    return [p for p in ranked if score(p) >= 0.6][:n]
+
+
+def _launch_check(
+    parsed: BriefParse, said: str, products: Sequence[Product], now: datetime | None
+) -> BriefParse:
+    """A launch features one catalog product, and its copy calls that product new: a launch
+    whose brief names no catalog product gets a question listing the closest ones, and one
+    whose product the catalog dates more than `NEW_FOR_DAYS` back gets a question too (any
+    engine; not without a catalog)."""
+    o = parsed.objective
+    if o is None or o.goal != Goal.PRODUCT_LAUNCH or not products:
+        return parsed
+    by_id = {p.id: p for p in products}
+    hinted = next((h.split(":", 1)[1] for h in o.audience_hints if h.startswith("product:")), "")
+    product = by_id.get(hinted) or _named_product(said, products)
+    lang = _language(said.lower())
+    if product is None:
+        wanted = _wanted_product(said)
+        close = _close_products(wanted, products) if wanted else []
+        if not close:
+            close = sorted(
+                (p for p in products if p.launched is not None),
+                key=lambda p: p.launched or date.min,
+                reverse=True,
+            )[:3]
+        if lang == "de":
+            named = f"„{wanted}“ ist nicht im Katalog. " if wanted else ""
+            listed = f" (am nächsten: {', '.join(p.name for p in close)})" if close else ""
+        else:
+            named = f"“{wanted}” is not in the catalog. " if wanted else ""
+            listed = f" (closest: {', '.join(p.name for p in close)})" if close else ""
+        question = _LAUNCH_QUESTIONS[lang].format(wanted=named, close=listed)
+        return BriefParse(questions=[question], assumptions=parsed.assumptions)
+    notes = list(parsed.assumptions)
+    if product.launched is None:
+        notes.append(
+            f"The catalog has no launch date for the {product.name}: the copy calls it new on the "
+            "brief's word (set its `launched` date in the catalog to have this checked)."
+        )
+    elif now is not None and (now.date() - product.launched).days > NEW_FOR_DAYS:
+        question = _NOT_NEW_QUESTIONS[lang].format(
+            name=product.name, launched=product.launched.isoformat()
+        )
+        return BriefParse(questions=[question], assumptions=notes)
+    hints = o.audience_hints
+    if f"product:{product.id}" not in hints:
+        hints = [*(h for h in hints if not h.startswith("product:")), f"product:{product.id}"]
+    return BriefParse(objective=o.model_copy(update={"audience_hints": hints}), assumptions=notes)
 
 
 def _names(product: Product, word: str) -> bool:
@@ -1044,10 +1421,12 @@ def draft_plan(
 
 
 def _hint(objective: Objective, key: str) -> str | None:
-    for h in objective.audience_hints:
-        if h.startswith(key + ":"):
-            return h.split(":", 1)[1]
-    return None
+    return next(iter(_hints(objective, key)), None)
+
+
+def _hints(objective: Objective, key: str) -> list[str]:
+    """Every value of a hint, in order (`delay_hours` comes once per later step)."""
+    return [h.split(":", 1)[1] for h in objective.audience_hints if h.startswith(key + ":")]
 
 
 def _offline_plan(objective: Objective) -> PlanDraft:
@@ -1058,7 +1437,6 @@ def _offline_plan(objective: Objective) -> PlanDraft:
     recency = float(_hint(objective, "recency_days_gte") or 90)
     bought_within = float(_hint(objective, "recency_days_lte") or 60)
     first = objective.channels[0]
-    follow = objective.channels[1] if len(objective.channels) > 1 else first
 
     recipes: dict[Goal, tuple[list[AudienceFilter], str, float, str, str]] = {
         Goal.WINBACK: (
@@ -1127,7 +1505,7 @@ def _offline_plan(objective: Objective) -> PlanDraft:
             filters, name = [bought_filter], f"Bought a {bought} before"
         else:
             filters, name = [*filters, bought_filter], f"{name}, bought a {bought} before"
-    gap = float(_hint(objective, "delay_hours") or gap)
+    gaps = [float(g) for g in _hints(objective, "delay_hours") if _is_number(g)] or [gap]
     follow_up = _follow_up_condition(objective)
     country = _hint(objective, "country")
     if country:
@@ -1138,29 +1516,50 @@ def _offline_plan(objective: Objective) -> PlanDraft:
         description=f"Offline recipe for {objective.goal.value}.",
         filters=filters + cat_filter,
     )
+    # one step per channel named and per delay given (at least a follow-up, at most four)
+    count = min(4, max(2, len(objective.channels), len(gaps) + 1))
     journey = [
-        JourneyStep(
-            id="s1", channel=first, delay_hours=0, condition="always", content_brief=brief1
-        ),
-        JourneyStep(
-            id="s2",
-            channel=follow,
-            delay_hours=gap,
-            condition=follow_up,
-            content_brief=brief2,
-        ),
+        JourneyStep(id="s1", channel=first, delay_hours=0, condition="always", content_brief=brief1)
     ]
+    at = 0.0
+    said_channels = _hints(objective, "step_channel")
+    for i in range(1, count):
+        at += gaps[min(i - 1, len(gaps) - 1)]
+        said = said_channels[i - 1] if i - 1 < len(said_channels) else "-"
+        # the channel said beside the delay; not the step before's again ("SMS after 2 hours"
+        # delays that step): then the channels in the order named
+        channel = next(
+            (c for c in objective.channels if c.value == said and c != journey[-1].channel),
+            objective.channels[min(i, len(objective.channels) - 1)],
+        )
+        journey.append(
+            JourneyStep(
+                id=f"s{i + 1}",
+                channel=channel,
+                delay_hours=at,
+                condition=follow_up,
+                content_brief=brief2 if i < count - 1 or count == 2 else _LAST_BRIEF,
+            )
+        )
+    later = ", ".join(f"{s.channel.value} at {s.delay_hours:g} h" for s in journey[1:])
     return PlanDraft(
         audiences=[audience],
         journey=journey,
         send_hour_local=10,
         rationale=(
             f"Recipe for {objective.goal.value}: one audience, a first message on "
-            f"{first.value} and a follow-up on {follow.value} after {gap:g} h only for people "
-            f"who have not {follow_up.removeprefix('not_')}; a randomized holdout measures the "
-            "lift."
+            f"{first.value}, then {later} only for people who have not "
+            f"{follow_up.removeprefix('not_')}; a randomized holdout measures the lift."
         ),
     )
+
+
+_LAST_BRIEF = "A short last note, different from the earlier ones; no new claims"
+"""Content brief of the last step of a journey of three or more."""
+
+
+def _is_number(value: str) -> bool:
+    return value.replace(".", "", 1).isdigit()
 
 
 _NAMED_HINTS: tuple[tuple[str, str, str], ...] = (
@@ -1220,7 +1619,7 @@ def _validate_plan(objective: Objective, draft: PlanDraft) -> Plan:
         fixed.append(step.model_copy(update={"id": sid}))
     audiences = draft.audiences
     recent = _hint(objective, "exclude_bought_days") or ""
-    if recent.replace(".", "", 1).isdigit():  # a change request, whatever the engine drafted
+    if _is_number(recent):  # a change request, whatever the engine drafted
         days = float(recent)
         leave_out = AudienceFilter(feature="recency_days", op="lte", value=days)
         audiences = [

@@ -15,6 +15,7 @@ from agents.journeys import has_entries_to_come
 from agents.optimizer import Measurement, measure
 from core import campaigns as repo
 from core import messages as outbox
+from core.activation_jobs import ActivationJobView, list_jobs
 from core.db import Database
 from core.lifecycle import complete_campaign, measurement_closes_at
 from core.llm_usage import count_calls, usage_by_model
@@ -64,6 +65,9 @@ class CampaignReport(BaseModel):
     """LLM calls made for the campaign."""
     llm_spend: LLMSpend | None = None
     """Tokens and their cost, and the steps that fell back to the offline engine."""
+    activation_jobs: list[ActivationJobView] = []
+    """The jobs a large activation was split into on the job queue, each with its status,
+    attempts and last error (empty when the approving process activated it)."""
 
 
 def llm_spend(db: Database, campaign_id: str, prices: Mapping[str, LLMPrice]) -> LLMSpend:
@@ -117,6 +121,7 @@ def campaign_report(
         findings=repo.count_findings(db, campaign_id),
         llm_calls=count_calls(db, campaign_id),
         llm_spend=llm_spend(db, campaign_id, prices) if prices is not None else None,
+        activation_jobs=list_jobs(db, campaign_id),
     )
 
 

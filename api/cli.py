@@ -393,6 +393,31 @@ def stop(
     _lifecycle("stop", campaign_id, by, reason)
 
 
+@app.command("retry-activation")
+def retry_activation(
+    campaign_id: Annotated[str, typer.Argument(help="The campaign id.")],
+    by: Annotated[str, typer.Option(help="The user who retries (audited).")] = _ME,
+) -> None:
+    """Queue again the activation jobs of a campaign that failed after their last try (once
+    the cause, shown in `autocmo report`, is mended)."""
+    from core.activation_jobs import requeue_failed
+    from core.db import Database
+    from tools.jobqueue import queue_activation_jobs
+
+    settings = _settings()
+    db = Database(settings.db_url)
+    db.migrate()
+    try:
+        user = _local_user(db, by, "write")
+        chunks = requeue_failed(db, campaign_id, by=user.name)
+    finally:
+        db.dispose()
+    if not chunks:
+        raise _fail(f"campaign {campaign_id} has no failed activation job (or is not activating)")
+    queue_activation_jobs(settings, campaign_id, chunks)
+    console.print(f"Campaign {campaign_id}: {len(chunks)} activation jobs queued again.")
+
+
 @app.command()
 def approvals(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
@@ -581,15 +606,19 @@ def worker(
 ) -> None:
     """Scheduled autonomous runs: dispatch due messages every minute, optimize on an interval."""
     if queue:
-        from api.queue import QueueNeedsPostgres, run_queue_worker
+        from api.queue import run_queue_worker
+        from tools.jobqueue import QueueNeedsPostgres, conninfo
 
         if once:
             raise typer.BadParameter("--once and --queue do not go together", param_hint="--once")
+        settings = _settings()
         try:
-            run_queue_worker(_settings(), as_of=_parse_time(as_of), echo=console.print)
+            conninfo(settings)
         except QueueNeedsPostgres as exc:
             console.print(f"[red]error:[/red] {exc}")
             raise typer.Exit(2) from exc
+        _refuse_default_secret(settings)  # activation jobs sign unsubscribe links
+        run_queue_worker(settings, as_of=_parse_time(as_of), echo=console.print)
         return
     from api.worker import run_worker
 

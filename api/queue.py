@@ -10,6 +10,16 @@ Jobs (queue `autocmo`):
   checks, journal and guarantees as `autocmo worker`); if its batch was full, queues its
   successor in the same slot. A slot's queueing lock keeps at most one job per slot waiting,
   so sweeps never pile jobs up.
+- `autocmo.activate` (campaign, chunk): writes the outbox of one chunk of a large launch's
+  treated people (`agents.activation_jobs`; queued by the approval with
+  `AUTOCMO_QUEUE_ACTIVATION`); the last one done makes the campaign active. A failure is
+  retried by procrastinate's retry strategy (`queue_activation_attempts` tries, waits
+  doubling from 2 s), then left `failed` in the campaign report. The sweep re-queues a chunk
+  no attempt has started and no job waits for (e.g. the approving process died in between).
+- `autocmo.retry_stalled` (periodic, `queue_sweep_cron`): procrastinate's recovery of stalled
+  jobs: a job still `doing` whose worker sent no heartbeat for `queue_stalled_after_s` (killed,
+  host lost) is put back to `todo` and taken again. A stalled dispatch job whose slot has
+  another job waiting is marked failed instead (the waiting one does its work).
 - `autocmo.optimize` (periodic, hourly): completes campaigns whose window closed, optimizes
   the others.
 
@@ -30,24 +40,19 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from agents.activation_jobs import run_activation_job
 from api.worker import complete_and_optimize, run_journeys
+from core import activation_jobs
 from core.models import Channel
 from core.settings import Settings
 from graphs.runtime import Deps, build_deps
 from tools.delivery.channels.base import ChannelAdapter
 from tools.delivery.channels.registry import build_adapters, close_adapters
 from tools.delivery.dispatch import Dispatcher, count_due
+from tools.jobqueue import ACTIVATE, QUEUE, conninfo, defer_activation, install_schema
 
 if TYPE_CHECKING:
     import procrastinate
-
-QUEUE = "autocmo"
-"""The procrastinate queue autocmo's jobs go to."""
-_SCHEMA_LOCK = 0x6175746F636D6F  # "autocmo": serializes schema installs of starting workers
-
-
-class QueueNeedsPostgres(ValueError):
-    """The job queue was asked for on a database other than PostgreSQL."""
 
 
 @dataclass
@@ -77,18 +82,6 @@ class _Runtime:
 
     def now(self) -> datetime:
         return self.as_of or datetime.now(UTC)
-
-
-def conninfo(settings: Settings) -> str:
-    """The libpq connection string of the settings' PostgreSQL database."""
-    url = settings.db_url
-    scheme, sep, rest = url.partition("://")
-    if not sep or scheme.split("+")[0] not in ("postgresql", "postgres"):
-        raise QueueNeedsPostgres(
-            "the job queue (--queue) needs PostgreSQL: set DATABASE_URL=postgresql+psycopg://"
-            "user@host:5432/db; on SQLite run `autocmo worker` without --queue"
-        )
-    return f"postgresql://{rest}"
 
 
 def build_queue_app(
@@ -132,6 +125,12 @@ def _register(app: procrastinate.App, rt: _Runtime) -> None:
         jobs = min(math.ceil(due / deps.settings.dispatch_batch_size), settings.queue_fanout)
         queued = sum(_queue_dispatch(slot, rt.as_of) for slot in range(jobs))
         rt.echo(f"[{now:%Y-%m-%d %H:%M:%S}] sweep: {due} due, {queued} dispatch jobs queued")
+        lost: dict[str, list[int]] = {}
+        for cid, chunk in activation_jobs.queued_jobs(deps.db):
+            lost.setdefault(cid, []).append(chunk)
+        requeued = sum(defer_activation(app, cid, chunks) for cid, chunks in lost.items())
+        if requeued:
+            rt.echo(f"sweep: {requeued} activation jobs queued again (none was waiting)")
         return queued
 
     @app.task(name=f"{QUEUE}.dispatch", queue=QUEUE, pass_context=True)
@@ -153,25 +152,51 @@ def _register(app: procrastinate.App, rt: _Runtime) -> None:
         rt.echo(f"dispatch job {job_id} (slot {slot}): {stats.model_dump()}")
         return stats.model_dump()
 
+    tries = settings.queue_activation_attempts
+    retry = procrastinate.RetryStrategy(max_attempts=tries - 1, exponential_wait=2)
+
+    @app.task(
+        name=ACTIVATE,
+        queue=QUEUE,
+        pass_context=True,
+        retry=retry if tries > 1 else False,  # RetryStrategy(max_attempts=0) retries forever
+    )
+    def activate(context: procrastinate.JobContext, campaign_id: str, chunk: int) -> int:
+        deps = rt.open()
+        attempt = (context.job.attempts if context.job is not None else 0) + 1
+        report = run_activation_job(
+            deps.db, deps.settings, deps.kit, campaign_id, chunk, last_attempt=attempt >= tries
+        )
+        scheduled = report.scheduled if report is not None else 0
+        rt.echo(f"activation job {campaign_id} #{chunk} (try {attempt}): {scheduled} scheduled")
+        return scheduled
+
+    @app.periodic(cron=settings.queue_sweep_cron, periodic_id="retry_stalled")
+    @app.task(name=f"{QUEUE}.retry_stalled", queue=QUEUE, queueing_lock=f"{QUEUE}.retry_stalled")
+    async def retry_stalled(timestamp: int) -> int:
+        manager = app.job_manager
+        stalled = await manager.get_stalled_jobs(
+            queue=QUEUE, seconds_since_heartbeat=settings.queue_stalled_after_s
+        )
+        retried = 0
+        for job in stalled:
+            try:
+                await manager.retry_job(job)
+            except procrastinate.exceptions.UniqueViolation:  # its queueing lock is taken
+                await manager.finish_job(
+                    job, status=procrastinate.jobs.Status.FAILED, delete_job=False
+                )
+            except procrastinate.exceptions.ConnectorException:
+                continue  # it finished (or was retried) meanwhile
+            else:
+                retried += 1
+                rt.echo(f"stalled job {job.id} ({job.task_name}) of a lost worker: retried")
+        return retried
+
     @app.periodic(cron="0 * * * *", periodic_id="optimize")
     @app.task(name=f"{QUEUE}.optimize", queue=QUEUE, queueing_lock=f"{QUEUE}.optimize")
     def optimize(timestamp: int) -> None:
         complete_and_optimize(rt.open(), rt.now(), rt.echo)
-
-
-def install_schema(settings: Settings) -> bool:
-    """Install procrastinate's tables in the database unless they are there; True if it did.
-    Safe when several workers start at once (an advisory lock serializes them)."""
-    import psycopg
-    from procrastinate.schema import SchemaManager
-
-    with psycopg.connect(conninfo(settings)) as conn:
-        conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SCHEMA_LOCK,))
-        row = conn.execute("SELECT to_regclass('procrastinate_jobs')").fetchone()
-        if row is not None and row[0] is not None:
-            return False
-        conn.execute(SchemaManager.get_schema())
-    return True
 
 
 def run_queue_worker(
@@ -200,6 +225,8 @@ def run_queue_worker(
             concurrency=settings.queue_concurrency,
             name=name,
             delete_jobs="successful",
+            update_heartbeat_interval=min(10.0, settings.queue_stalled_after_s / 3),
+            stalled_worker_timeout=settings.queue_stalled_after_s,
         )
     finally:
         runtime.close()

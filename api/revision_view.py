@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from agents.planner import offer_words
 from core.models import Plan, Revision, VariantTemplate
 
 
@@ -115,7 +116,7 @@ def _changes(rev: Revision, plan: Plan | None, variants: list[VariantTemplate]) 
         ]
     if rev.kind == "change_offer" and "percent" in p:
         offer = plan.objective.offer if plan else None
-        was = f"{offer.percent:g} % off" if offer and offer.percent else "no discount"
+        was = offer_words(offer) if offer and offer.kind != "none" else "no discount"
         return [Change(what="Offer", before=was, after=f"{float(p['percent']):g} % off")]
     if rev.kind == "pause_arm" and "arm" in p:
         return [Change(what=f"Arm {p['arm']}", before="sending", after="paused")]

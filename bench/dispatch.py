@@ -3,9 +3,11 @@ as signed webhooks to a local HTTP sink (both on 127.0.0.1, in a child process) 
 dispatcher processes, and print messages per second. The sink counts what it receives by
 `Message-ID` / `Idempotency-Key`, so duplicates are counted, not assumed away.
 
-The last line is `smtp_per_s=… webhook_per_s=… duplicates=…` (medians over `--runs`, for the
-last `--workers` / `--concurrency` values); with several values there is one
-`workers=N concurrency=C smtp_per_s=… webhook_per_s=… duplicates=…` line each. Before it, the
+The last line is `smtp_per_s=… webhook_per_s=… duplicates=… smtp_cpu_us=… webhook_cpu_us=…`
+(medians over `--runs`, for the last `--workers` / `--concurrency` values; `*_cpu_us` is the
+dispatcher processes' CPU time per message sent, which depends much less on what else the
+machine runs than the rates do); with several values there is one `workers=N concurrency=C …`
+line each. Before it, the
 same sinks are measured with a bare client re-sending one prebuilt message over one connection
 (`*_ceiling_per_s`). A dispatcher or sink process that dies ends the bench with exit status 1.
 
@@ -26,6 +28,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -97,7 +100,6 @@ def _sinks(conn: Any, secret: str) -> None:
     import json
     import re
     import threading
-    from collections import Counter
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
     from aiosmtpd.controller import Controller
@@ -110,6 +112,14 @@ def _sinks(conn: Any, secret: str) -> None:
     message_id = re.compile(rb"^Message-ID:\s*(\S+)", re.IGNORECASE | re.MULTILINE)
 
     class SMTPHandler:
+        async def handle_EHLO(
+            self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+        ) -> list[str]:
+            """Offer PIPELINING (RFC 2920), as Postfix and the big providers do (aiosmtpd reads
+            commands in order, pipelined or not, but does not say so itself)."""
+            session.host_name = hostname
+            return [*responses[:-1], "250-PIPELINING", responses[-1]]
+
         async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
             found = message_id.search(envelope.content)
             with lock:
@@ -155,9 +165,12 @@ def _sinks(conn: Any, secret: str) -> None:
     http.daemon_threads = True
     threading.Thread(target=http.serve_forever, daemon=True).start()
     conn.send((smtp_port, http.server_address[1]))
+    cpu = time.process_time()
     while conn.recv() == "report":  # counts since the last report; anything else stops
         with lock:
-            report = dict(counts, duplicates=sum(n - 1 for n in seen.values()))
+            now = time.process_time()
+            report: dict[str, float] = dict(counts, duplicates=sum(n - 1 for n in seen.values()))
+            report["cpu_s"], cpu = now - cpu, now
             counts.update(smtp=0, webhook=0, bad_signature=0)
             seen.clear()
         conn.send(report)
@@ -244,7 +257,9 @@ def _dispatcher(conn: Any, settings: Settings, worker_id: str, batch_size: int) 
     )
     conn.send("ready")
     while (as_of := conn.recv()) is not None:
-        conn.send(dispatcher.run_once(as_of=as_of).model_dump())
+        cpu = time.process_time()
+        stats = dispatcher.run_once(as_of=as_of).model_dump()
+        conn.send(dict(stats, cpu_s=time.process_time() - cpu))
     close_adapters(adapters)
     db.dispose()
 
@@ -326,6 +341,9 @@ def _run(
             for k in range(workers)
         ]
         rates: dict[str, float] = {}
+        counts: Counter[str] = Counter()
+        sink[1].send("report")  # from here on the sink's counts and CPU time are this run's
+        sink[1].recv()
         try:
             for name, as_of in (("smtp", T0 - timedelta(hours=2)), ("webhook", T0)):
                 started = time.perf_counter()
@@ -335,8 +353,16 @@ def _run(
                 elapsed = time.perf_counter() - started
                 sent = sum(s["sent"] for s in stats)
                 rates[name] = sent / elapsed if elapsed else 0.0
+                rates[f"{name}_cpu_us"] = 1e6 * sum(s["cpu_s"] for s in stats) / max(sent, 1)
+                sink[1].send("report")
+                phase = sink[1].recv()
+                counts.update({k: v for k, v in phase.items() if k != "cpu_s"})
                 per = ", ".join(str(s["sent"]) for s in stats)
-                print(f"{name}: {workers} dispatcher(s) sent {sent} ({per}) in {elapsed:.1f}s")
+                print(
+                    f"{name}: {workers} dispatcher(s) sent {sent} ({per}) in {elapsed:.1f}s; "
+                    f"CPU time per message: {rates[f'{name}_cpu_us']:.0f} µs in the "
+                    f"dispatcher(s), {1e6 * phase['cpu_s'] / max(sent, 1):.0f} µs in the sink"
+                )
             for proc, conn in procs:
                 conn.send(None)
                 proc.join(30)
@@ -349,9 +375,7 @@ def _run(
                 c.execute(select(MessageRow.status, func.count()).group_by(MessageRow.status)).all()
             )
         db.dispose()
-    sink[1].send("report")
-    counts = sink[1].recv()
-    print(f"outbox: {statuses}; sinks received: {counts}")
+    print(f"outbox: {statuses}; sinks received: {dict(counts)}")
     if statuses != {"sent": 2 * n_people} or counts["bad_signature"]:
         raise ChildFailed("not every message was sent and recorded once: see above")
     if counts["smtp"] - counts["duplicates"] < n_people:
@@ -369,7 +393,7 @@ def _ceiling(smtp_port: int, http_port: int, n: int) -> dict[str, float]:
     import httpx
 
     from tools.delivery.channels.base import OutboundMessage
-    from tools.delivery.channels.mime import build_email, email_bytes
+    from tools.delivery.channels.mime import email_bytes
     from tools.delivery.channels.webhook import sign
 
     msg = OutboundMessage(
@@ -385,7 +409,7 @@ def _ceiling(smtp_port: int, http_port: int, n: int) -> dict[str, float]:
         campaign_id="cmp_bench",
         customer_id="c1",
     )
-    data = email_bytes(build_email(msg))
+    data = email_bytes(msg)
     conn = smtplib.SMTP("127.0.0.1", smtp_port, timeout=30)
     started = time.perf_counter()
     for _ in range(n):
@@ -460,13 +484,18 @@ def main(argv: list[str] | None = None) -> None:
     for (w, c), runs in results.items():
         smtp = statistics.median(r["smtp"] for r in runs)
         hook = statistics.median(r["webhook"] for r in runs)
+        smtp_cpu = statistics.median(r["smtp_cpu_us"] for r in runs)
+        hook_cpu = statistics.median(r["webhook_cpu_us"] for r in runs)
         dups = sum(int(r["duplicates"]) for r in runs)
         if len(runs) > 1:
             print(
                 f"workers={w} concurrency={c} runs: "
                 + ", ".join(f"{r['smtp']:.0f}/{r['webhook']:.0f}" for r in runs)
             )
-        line = f"smtp_per_s={smtp:.0f} webhook_per_s={hook:.0f} duplicates={dups}"
+        line = (
+            f"smtp_per_s={smtp:.0f} webhook_per_s={hook:.0f} duplicates={dups} "
+            f"smtp_cpu_us={smtp_cpu:.0f} webhook_cpu_us={hook_cpu:.0f}"
+        )
         if len(results) > 1:
             print(f"workers={w} concurrency={c} {line}")
     print(line)

@@ -36,7 +36,7 @@ TEMPLATE_VARIABLES: frozenset[str] = frozenset(
 )
 """The only variables a copy-bank template may use (`first_name` may be empty)."""
 
-OfferKind = Literal["percent_off", "free_shipping", "gift"]
+OfferKind = Literal["percent_off", "amount_off", "free_shipping", "gift"]
 Angle = Literal["urgency", "value", "social_proof", "new_arrivals", "personal"]
 Stage = Literal["first", "reminder", "last_chance"]
 """Where a message sits in a journey: the first message, a reminder to people who did not act
@@ -65,7 +65,9 @@ class Voice(_Model):
     avoid: list[str] = Field(default_factory=list)
     """Words the brand avoids (a warning, not a block)."""
     reading_grade_max: float | None = Field(default=None, ge=1, le=20)
-    """Highest Flesch-Kincaid grade of the copy (footer excluded); None turns the check off."""
+    """Highest reading grade of the copy (footer excluded): Flesch-Kincaid for English, the
+    Wiener Sachtextformel for German, other languages are not graded (`checks.readability`);
+    None turns the check off."""
     caps_ratio_max: float = Field(default=0.3, gt=0, le=1)
     """Largest share of capital letters in a part with 20 or more letters before it shouts."""
     max_exclamations: int = Field(default=2, ge=0)
@@ -274,6 +276,13 @@ class LocaleText(_Model):
     """The SMS opt-out instruction in this language (keep the keyword, e.g. STOP)."""
     percent_off: str = "{percent}% off"
     """How a percentage discount reads; `{percent}` is filled in."""
+    amount_off: str = "{amount} off"
+    """How a fixed amount off reads; `{amount}` is the money, written as `money` says."""
+    min_order: str = " orders over {minimum}"
+    """Appended to a discount with a minimum order (`$10 off orders over $50`)."""
+    money: str = "{symbol}{amount}"
+    """How an amount of money is written: `{symbol}{amount}` ($10) or `{amount} {symbol}`
+    (10 €); `{symbol}` is the currency's sign, or its ISO code when it has none here."""
     free_shipping: str = "free shipping"
     """How free shipping reads."""
     gift: str = "a free gift with your order"
@@ -284,6 +293,12 @@ class LocaleText(_Model):
     """Product wording when nobody's product is known."""
     categories: dict[str, str] = Field(default_factory=dict)
     """Category names in this language (`footwear` → `Schuhe`); missing ones stay as they are."""
+    banned_phrases: list[str] = Field(default_factory=list)
+    """Banned phrases in this language (`jetzt zuschlagen`, `今すぐクリック`), blocked in
+    messages in it on top of the kit's own list (English pressure words stay banned too)."""
+    spam_words_path: Path | None = None
+    """The spam phrase list for this language, in the format of `spam.words_path` (relative
+    paths are read from the kit's folder); None: messages in it are scored on the kit's list."""
 
 
 class CopyTemplate(_Model):
@@ -510,6 +525,13 @@ def load_brand_kit(path: Path) -> BrandKit:
     if words is not None and not words.is_absolute():
         spam = kit.spam.model_copy(update={"words_path": (path.parent / words).resolve()})
         kit = kit.model_copy(update={"spam": spam})
+    local = {
+        lang: text.model_copy(update={"spam_words_path": (path.parent / w).resolve()})
+        for lang, text in kit.locales.items()
+        if (w := text.spam_words_path) is not None and not w.is_absolute()
+    }
+    if local:
+        kit = kit.model_copy(update={"locales": {**kit.locales, **local}})
     return kit
 
 

@@ -23,6 +23,18 @@ def launch_review(
             f"The discount ({offer.percent:g}%) is above the "
             f"{policy.max_auto_discount_percent:g}% the agents may launch alone."
         )
+    if offer.kind == "amount_off" and offer.amount is not None:
+        share = offer.amount / offer.min_order * 100 if offer.min_order else None
+        if share is None:
+            reasons.append(
+                "A fixed amount off with no minimum order can be most of a cheap item's price: "
+                "a person decides (or set a minimum order)."
+            )
+        elif share > policy.max_auto_discount_percent:
+            reasons.append(
+                f"The discount (up to {share:.0f}% of the {offer.min_order:g} minimum order) is "
+                f"above the {policy.max_auto_discount_percent:g}% the agents may launch alone."
+            )
     if audience_size > policy.max_auto_audience_size:
         reasons.append(
             f"The audience ({audience_size:,} people) is larger than the "

@@ -91,6 +91,7 @@ def rules_from_kit(kit: BrandKit) -> list[BrandRule]:
     for kind, d in kit.disclaimers.by_offer.items():
         what = {
             "percent_off": "a percentage discount (percent off, % off, sale price)",
+            "amount_off": "a fixed amount off ($10 off, 10 € Rabatt)",
             "free_shipping": "free shipping",
             "gift": "a free gift with purchase",
         }[kind]

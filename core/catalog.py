@@ -22,6 +22,7 @@ def _to_model(row: ProductRow) -> Product:
         price=row.price,
         url=row.url,
         margin=row.margin,
+        launched=row.launched,
     )
 
 

@@ -6,15 +6,16 @@ Rows are `*Row` classes; domain code speaks the pydantic models in `core.models`
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -23,17 +24,21 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    any_,
+    bindparam,
     create_engine,
     event,
     inspect,
     text,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.sql.dml import Insert
+from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeDecorator
 
 if TYPE_CHECKING:
@@ -173,6 +178,8 @@ class ProductRow(Base):
     price: Mapped[float] = mapped_column(Float)
     url: Mapped[str] = mapped_column(String(500))
     margin: Mapped[float] = mapped_column(Float, default=0.4)
+    launched: Mapped[date | None] = mapped_column(Date, nullable=True, default=None)
+    """Day the product went on sale (None: not known)."""
 
 
 class CampaignRow(Base):
@@ -184,8 +191,8 @@ class CampaignRow(Base):
     name: Mapped[str] = mapped_column(String(200), default="")
     brief: Mapped[str] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(32), default="draft")
-    """draft, needs_input, planned, awaiting_approval, active, paused, stopped, completed,
-    rejected, failed."""
+    """draft, needs_input, planned, awaiting_approval, activating, active, paused, stopped,
+    completed, rejected, failed."""
     thread_id: Mapped[str] = mapped_column(String(64))
     engine: Mapped[str] = mapped_column(String(32), default="offline")
     created_by: Mapped[str | None] = mapped_column(String(200))
@@ -420,6 +427,31 @@ class CampaignRunRow(Base):
     """Messages the run scheduled."""
 
 
+class ActivationJobRow(Base):
+    """One activation job of a campaign whose activation was split into jobs of the job queue:
+    the treated people with ids from `first_customer_id` to `last_customer_id`."""
+
+    __tablename__ = "activation_jobs"
+    campaign_id: Mapped[str] = mapped_column(ForeignKey("campaigns.id"), primary_key=True)
+    chunk: Mapped[int] = mapped_column(Integer, primary_key=True)
+    """0, 1, 2 …: the job's place in the campaign's treated people, sorted by id."""
+    first_customer_id: Mapped[str] = mapped_column(String(64))
+    last_customer_id: Mapped[str] = mapped_column(String(64))
+    people: Mapped[int] = mapped_column(Integer)
+    start_at: Mapped[datetime]
+    """The campaign's start, from which the journey's send times are computed."""
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    """queued, running, retrying (failed, a later attempt is queued), done or failed."""
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    scheduled: Mapped[int] = mapped_column(Integer, default=0)
+    """Messages the job's last successful run scheduled."""
+    skipped: Mapped[int] = mapped_column(Integer, default=0)
+    """Messages it skipped, whatever the reason (`ActivationReport.skipped`)."""
+    error: Mapped[str | None] = mapped_column(Text)
+    """The last failure, if any."""
+    updated_at: Mapped[datetime]
+
+
 class JourneyEntryRow(Base):
     """A person entering a triggered journey; one per person and triggering event."""
 
@@ -634,6 +666,17 @@ def insert_ignoring_duplicates(conn: Connection, model: type[Base]) -> Insert:
     if conn.dialect.name == "sqlite":
         return sqlite_insert(model).on_conflict_do_nothing()
     raise NotImplementedError(f"{conn.dialect.name} is not supported; use SQLite or PostgreSQL")
+
+
+def one_of(conn: Connection, column: Any, values: Iterable[Any]) -> ColumnElement[bool]:
+    """`column IN values` for a long list of values (a batch's ids). On PostgreSQL written as
+    `column = ANY(:array)`: one parameter, so the statement's text does not grow with the list
+    and SQLAlchemy's and psycopg's statement caches keep it (an IN list of hundreds of values is
+    compiled and parsed again on every execution). Elsewhere an ordinary (expanding) IN."""
+    values = list(values)
+    if conn.dialect.name == "postgresql":
+        return column == any_(bindparam(None, values, type_=ARRAY(column.type)))
+    return column.in_(values)
 
 
 class DraftMessageRow(Base):

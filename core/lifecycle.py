@@ -5,8 +5,9 @@ Each change is one transaction that also writes its audit record (who, why, what
 - **pause** (active → paused): the messages stay `scheduled`; the dispatcher claims none of
   them while the campaign is paused, and hands back any it had already claimed.
 - **resume** (paused → active): the messages due meanwhile go out at the next dispatch.
-- **stop** (active or paused → stopped): every still-scheduled message is skipped with
-  `campaign_stopped`; a message a dispatcher holds at that moment is skipped at its check.
+- **stop** (activating, active or paused → stopped): every still-scheduled message is skipped
+  with `campaign_stopped`; a message a dispatcher holds at that moment is skipped at its check;
+  activation jobs not started yet write nothing.
 - **complete** (active → completed): the worker's call once nothing is left to send and the
   measurement window after the last send has closed; the final report is stored with it.
 """
@@ -49,7 +50,7 @@ class LifecycleChange(BaseModel):
 _ALLOWED: dict[str, tuple[CampaignStatus, ...]] = {
     "pause": (CampaignStatus.ACTIVE,),
     "resume": (CampaignStatus.PAUSED,),
-    "stop": (CampaignStatus.ACTIVE, CampaignStatus.PAUSED),
+    "stop": (CampaignStatus.ACTIVATING, CampaignStatus.ACTIVE, CampaignStatus.PAUSED),
 }
 _TARGET = {
     "pause": CampaignStatus.PAUSED,

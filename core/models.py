@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from core.contacts import DEFAULT_PHONE_REGION, normalize_email, normalize_phone
 
@@ -47,6 +47,9 @@ class CampaignStatus(StrEnum):
     NEEDS_INPUT = "needs_input"
     PLANNED = "planned"
     AWAITING_APPROVAL = "awaiting_approval"
+    ACTIVATING = "activating"
+    """Approved; its outbox is being written by activation jobs of the job queue (it becomes
+    active when the last job is done)."""
     ACTIVE = "active"
     PAUSED = "paused"
     """Live but held: its messages stay scheduled and the dispatcher sends none of them."""
@@ -311,6 +314,9 @@ class Product(_Model):
     """Product page URL."""
     margin: float = Field(default=0.4, ge=0, le=1)
     """Gross margin as a fraction of price."""
+    launched: date | None = None
+    """Day the product went on sale; launch copy may call it new only for a while after it
+    (the planner's `NEW_FOR_DAYS`). None: not known."""
 
 
 # --- planning ----------------------------------------------------------------------------
@@ -319,10 +325,23 @@ class Product(_Model):
 class Offer(_Model):
     """An incentive attached to a campaign."""
 
-    kind: Literal["percent_off", "free_shipping", "gift", "none"] = "none"
+    kind: Literal["percent_off", "amount_off", "free_shipping", "gift", "none"] = "none"
     """Offer type; disclaimers are required per type."""
     percent: float | None = Field(default=None, ge=0, le=100)
     """Discount percentage for `percent_off`."""
+    amount: float | None = Field(default=None, gt=0)
+    """Money off for `amount_off` (`10` for "$10 off"), in `currency`."""
+    currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
+    """ISO 4217 code of `amount` and `min_order` (`USD`); None means the brand's currency."""
+    min_order: float | None = Field(default=None, gt=0)
+    """Smallest order the offer applies to ("£5 off orders over £50" → 50), if any."""
+
+    @model_validator(mode="after")
+    def _amount_given(self) -> Offer:
+        if self.kind == "amount_off" and self.amount is None:
+            raise ValueError("an amount_off offer needs its amount (e.g. 10 for $10 off)")
+        return self
+
     code: str | None = None
     """Promo code shown in the copy."""
     expires: str | None = None
@@ -401,6 +420,20 @@ class Objective(_Model):
     """Run again every period (e.g. every Monday 9:00); None: a one-off campaign."""
     trigger: EntryTrigger | None = None
     """People enter as events arrive (always-on journey); None: the audience is drawn once."""
+    language: str | None = None
+    """The one language every message is written in (`de`), whatever each person's locale;
+    None: each person gets their own language where the kit and the copy have it."""
+
+    @field_validator("language")
+    @classmethod
+    def _language_code(cls, v: str | None) -> str | None:
+        """`pt-BR`, `DE` → `pt`, `de`: the primary language subtag."""
+        if v is None:
+            return None
+        code = v.strip().replace("_", "-").split("-", 1)[0].lower()
+        if not re.fullmatch(r"[a-z]{2,3}", code):
+            raise ValueError(f"language {v!r} is not a language code like `de` or `pt-BR`")
+        return code
 
 
 class BriefParse(_Model):

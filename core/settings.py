@@ -308,6 +308,42 @@ class Settings(BaseSettings):
     starts due recurring runs and triggered journeys, counts the due outbox rows and queues
     dispatch jobs for them. One sweep per tick across all workers."""
 
+    queue_activation: bool = Field(
+        default=False,
+        validation_alias=AliasChoices("AUTOCMO_QUEUE_ACTIVATION", "queue_activation"),
+    )
+    """Split the activation of an approved one-off campaign larger than
+    `queue_activation_job_size` into activation jobs of the job queue (PostgreSQL; taken by
+    `autocmo worker --queue` processes). Off: the approving process writes the outbox itself."""
+
+    queue_activation_job_size: int = Field(
+        default=10_000,
+        ge=1,
+        validation_alias=AliasChoices(
+            "AUTOCMO_QUEUE_ACTIVATION_JOB_SIZE", "queue_activation_job_size"
+        ),
+    )
+    """People per activation job (`queue_activation`)."""
+
+    queue_activation_attempts: int = Field(
+        default=5,
+        ge=1,
+        le=100,
+        validation_alias=AliasChoices(
+            "AUTOCMO_QUEUE_ACTIVATION_ATTEMPTS", "queue_activation_attempts"
+        ),
+    )
+    """Tries of an activation job that fails (procrastinate's retry, waits growing 2 s, 4 s,
+    8 s …) before it is left failed in the campaign report."""
+
+    queue_stalled_after_s: float = Field(
+        default=60.0,
+        gt=0,
+        validation_alias=AliasChoices("AUTOCMO_QUEUE_STALLED_AFTER", "queue_stalled_after_s"),
+    )
+    """A running job whose worker sent no heartbeat for this long (its process was killed or
+    its host lost) is retried (checked every `queue_sweep_cron` tick)."""
+
     channel_rate_limits: dict[str, float] = Field(
         default_factory=dict,
         validation_alias=AliasChoices("AUTOCMO_RATE_LIMITS", "channel_rate_limits"),
@@ -334,6 +370,17 @@ class Settings(BaseSettings):
             key = path.read_text(encoding="utf-8").strip()
             if key:
                 self.secret_key = key
+        return self
+
+    @model_validator(mode="after")
+    def _queue_activation_on_postgres(self) -> Settings:
+        """Activation jobs go to the job queue, which lives in PostgreSQL."""
+        if self.queue_activation and not self.db_url.startswith(("postgresql", "postgres:")):
+            raise ValueError(
+                "AUTOCMO_QUEUE_ACTIVATION needs PostgreSQL (the job queue lives there): set "
+                "DATABASE_URL=postgresql+psycopg://user@host:5432/db, or leave it unset to "
+                "activate in the approving process"
+            )
         return self
 
     @property

@@ -1,8 +1,10 @@
 """The planner eval: briefs → objective and plan → per-field accuracy and gates.
 
 Dataset (`<datasets_dir>/planner_briefs.jsonl`), one JSON object per line:
-`{"id", "lang": "en"|"de", "tags": [...], "brief", "now"?, "expect": {...}}`. Only the fields
-present in `expect` are scored for that brief:
+`{"id", "lang": "en"|"de", "tags": [...], "brief", "now"?, "answers"?, "expect": {...}}`
+(`answers`: what the marketer answers to the planner's questions; the draft continues with
+them and `expect` is scored on the result). Only the fields present in `expect` are scored for
+that brief:
 
 - `goal`: the objective's goal.
 - `channels`: the journey's channels in send order, repeats dropped (`["email", "sms"]`).
@@ -35,7 +37,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
 
-from agents.planner import PlanError, draft_plan, parse_brief
+from agents.planner import FollowUp, PlanError, draft_plan, parse_brief
 from core.models import AudienceFilter, Plan, Product
 from tools.llm import LLMClient
 
@@ -76,6 +78,8 @@ class PlannerCase(_Model):
     """The brief as a marketer would type it."""
     now: datetime | None = None
     """When the brief is given; default `REFERENCE_NOW`."""
+    answers: list[str] = Field(default_factory=list)
+    """The marketer's answers to the planner's questions, in order (the draft continues)."""
     expect: dict[str, Any]
     """Expected fields (see the module docstring)."""
 
@@ -284,7 +288,14 @@ def run_planner_eval(
     obeyed = fallbacks = 0
     for case in cases:
         now = case.now or REFERENCE_NOW
-        parsed = parse_brief(llm, case.brief, categories=categories, now=now, products=products)
+        parsed = parse_brief(
+            llm,
+            case.brief,
+            categories=categories,
+            now=now,
+            products=products,
+            follow_ups=[FollowUp(kind="answer", text=a) for a in case.answers],
+        )
         notes = list(parsed.assumptions)
         plan: Plan | None = None
         asked = bool(parsed.questions)

@@ -472,6 +472,7 @@ def _markdown(r: EvalReport) -> str:
             ("Written beside the rules (optimistic)", c),
             ("Written after the rules were frozen", r.creep.fresh),
             ("Held out (written before the classifier, never trained on)", r.creep.held_out),
+            ("Sealed (written before the attribution rewrite, never tuned on)", r.creep.sealed),
         ]
         cols = [(n, g) for n, g in groups if g is not None]
         lines += [

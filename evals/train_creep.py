@@ -3,8 +3,8 @@
     python -m evals.train_creep
 
 Training data: the cases of `evals/datasets/creep.jsonl` written beside the rules (never the
-`fresh` or `held_out` ones, which `autocmo eval` measures), plus template sentences built here
-(`template_cases`): sensitive topics said of the reader ("Your {migraines} deserve…",
+`fresh`, `held_out` or `sealed` ones, which `autocmo eval` measures), plus template sentences
+built here (`template_cases`): sensitive topics said of the reader ("Your {migraines} deserve…",
 "Dealing with {debt}?") against the same topics in neutral context ("Our guide to
 {migraines}…") and the reader's ordinary things ("Your {order}…"). All of it was written on
 this project, so figures on it are optimistic.
@@ -346,7 +346,7 @@ def real_cases() -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     for line in (DATASETS / "creep.jsonl").read_text(encoding="utf-8").splitlines():
         c = json.loads(line)
-        if c.get("fresh") or c.get("held_out"):
+        if c.get("fresh") or c.get("held_out") or c.get("sealed"):
             continue
         label = c["category"] if c["expect"] == "block" and c["category"] else "none"
         out.append((c["text"], label))

@@ -20,6 +20,7 @@ from langgraph.runtime import Runtime
 from langgraph.types import Command, interrupt
 
 from agents import planner
+from agents.activation_jobs import split_launch
 from agents.content import write_variants
 from agents.journeys import launch_outbox
 from agents.review import blocking, review_variant
@@ -86,6 +87,7 @@ def plan_node(state: CampaignState, runtime: Runtime[Deps]) -> CampaignState:
         products=products,
         follow_ups=follow_ups,
     )
+    parsed = planner.language_in_kit(parsed, [deps.kit.default_locale, *sorted(deps.kit.locales)])
     if parsed.objective is None:
         repo.set_campaign_status(deps.db, cid, CampaignStatus.NEEDS_INPUT)
         _audit(
@@ -386,13 +388,19 @@ def route_after_gate(state: CampaignState) -> Literal["activate", "reject"]:
 
 
 def activate_node(state: CampaignState, runtime: Runtime[Deps]) -> CampaignState:
-    """Write the outbox: one scheduled message per treated person and step."""
+    """Write the outbox: one scheduled message per treated person and step (a large one-off
+    launch, with `queue_activation`, as jobs of the job queue: see `agents.activation_jobs`)."""
     deps = runtime.context
     cid = state["campaign_id"]
     plan = Plan.model_validate(state["plan"])
     variants = [VariantTemplate.model_validate(v) for v in state["variants"]]
     treated = [c for c, _ in repo.assignments(deps.db, cid, "treated")]
     start = planner.start_time(plan.objective, datetime.fromisoformat(state["now"]))
+    split = split_launch(
+        deps.db, deps.settings, campaign_id=cid, plan=plan, treated=treated, start=start
+    )
+    if split is not None:  # the job queue's workers write the outbox; the last makes it active
+        return {"status": CampaignStatus.ACTIVATING.value, "activation": {"jobs": split}}
     report = launch_outbox(
         deps.db,
         deps.settings,

@@ -52,7 +52,7 @@ class BriefResult(BaseModel):
     campaign_id: str
     """The campaign created for the brief."""
     status: CampaignStatus
-    """needs_input, awaiting_approval, active, rejected or failed."""
+    """needs_input, awaiting_approval, activating, active, rejected or failed."""
     questions: list[str] = Field(default_factory=list)
     """Clarifying questions (status needs_input)."""
     assumptions: list[str] = Field(default_factory=list)
@@ -395,9 +395,12 @@ def decide(
         status = values.get("status", "unknown")
         act = ActivationReport.model_validate(values.get("activation") or {})
         effect = (
-            f"Launched: {act.scheduled} messages scheduled."
-            if approved
-            else "Campaign rejected; nothing will be sent."
+            "Campaign rejected; nothing will be sent."
+            if not approved
+            else "Launched: activation jobs on the job queue are writing its messages; it "
+            "becomes active when they are done."
+            if status == CampaignStatus.ACTIVATING
+            else f"Launched: {act.scheduled} messages scheduled."
         )
         drafts.add_message(
             deps.db,

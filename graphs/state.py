@@ -50,7 +50,7 @@ class CampaignState(TypedDict, total=False):
     activation: dict[str, Any]
     """What activation wrote to the outbox."""
     status: str
-    """needs_input, awaiting_approval, active, rejected or failed."""
+    """needs_input, awaiting_approval, activating, active, rejected or failed."""
     error: str
     """Why the campaign failed, in words a marketer can act on."""
 

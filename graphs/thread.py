@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from agents.planner import offer_words
+from agents.planner import language_words, offer_words
 from core import drafts
 from core.db import Database
 from core.models import CampaignStatus, Plan
@@ -35,6 +35,7 @@ def plan_facts(plan: Plan, audience_size: int, holdout_size: int) -> dict[str, A
         "holdout_size": holdout_size,
         "holdout_percent": round(plan.holdout_fraction * 100),
         "offer": offer_words(plan.objective.offer),
+        "language": language_words(plan.objective.language),
         "steps": steps,
     }
 
@@ -47,6 +48,7 @@ def plan_summary(facts: dict[str, Any], assumptions: list[str]) -> str:
         f"{facts['holdout_size']} of them held out at random ({facts['holdout_percent']} %) "
         "to measure the lift.",
         f"Offer: {facts['offer']}.",
+        f"Language: {facts['language']}.",
         *(f"Step {i}: {s}" for i, s in enumerate(facts["steps"], start=1)),
         *(f"Note: {a}" for a in assumptions),
     ]
@@ -87,6 +89,11 @@ def record_reply(db: Database, res: BriefResult, *, replanned: bool) -> drafts.D
     elif res.status == CampaignStatus.ACTIVE:
         scheduled = res.activation.scheduled if res.activation else 0
         text = f"Within the brand's thresholds, so it launched: {scheduled} messages scheduled."
+    elif res.status == CampaignStatus.ACTIVATING:
+        text = (
+            "Within the brand's thresholds, so it launched: activation jobs on the job queue "
+            "are writing its messages."
+        )
     else:
         text = f"The campaign is {res.status}."
     return drafts.add_message(

@@ -19,7 +19,8 @@ CSV (`.csv`, UTF-8, header on line 1; an empty cell means "not given"):
 - events: `type`, `messageId` (or `message_id`), `userId` (or `user_id`), `anonymousId` (or
   `anonymous_id`), `event`, `name`, `timestamp`, `properties` and `traits` (JSON objects); a
   blank cell is an absent value.
-- products: `id`, `name`, `category`, `price`, `url`, `margin`.
+- products: `id`, `name`, `category`, `price`, `url`, `margin`, `launched` (a date, `2026-10-01`;
+  optional: launch copy calls a product new only within 90 days of it).
 
 Times must carry a timezone (`Z` or `+02:00`); they are stored in UTC. An imported consent
 never overwrites a newer one already on file, and every consent change is audited.
@@ -93,7 +94,7 @@ _EVENT_COLUMNS = {
     "properties": "properties",
     "traits": "traits",
 }
-_PRODUCT_COLUMNS = {"id", "name", "category", "price", "url", "margin"}
+_PRODUCT_COLUMNS = {"id", "name", "category", "price", "url", "margin", "launched"}
 
 
 class RowError(BaseModel):

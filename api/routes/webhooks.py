@@ -44,8 +44,14 @@ _log = logging.getLogger(__name__)
 
 OPT_OUT_KEYWORDS = frozenset(
     {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "OPTOUT", "REVOKE"}
+    # the same request in the languages the copy is sent in (German, French, Portuguese,
+    # Japanese): the SMS says "reply STOP" in the reader's language, and a reader who answers
+    # in it has withdrawn consent just the same
+    | {"STOPP", "ABMELDEN", "ARRET", "ARRÊT", "DESABONNER", "DÉSABONNER", "PARAR", "SAIR"}
+    | {"CANCELAR", "停止", "配信停止", "ストップ"}
 )
-"""Inbound SMS bodies that withdraw SMS consent (Twilio's standard opt-out keywords)."""
+"""Inbound SMS bodies that withdraw SMS consent (Twilio's standard opt-out keywords and
+their German, French, Portuguese and Japanese equivalents)."""
 OPT_IN_KEYWORDS = frozenset({"START", "UNSTOP", "YES"})
 """Inbound SMS bodies that grant SMS consent again."""
 _EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
@@ -130,7 +136,7 @@ async def sms_inbound(request: Request, deps: AppDeps) -> Response:
     sender, body = params.get("From", "").strip(), params.get("Body", "")
     if not sender:
         raise HTTPException(422, "inbound SMS without a From number")
-    keyword = body.strip().upper().rstrip(".!")
+    keyword = body.strip().upper().rstrip(".!。！")
     if keyword in OPT_IN_KEYWORDS and not token:
         raise HTTPException(
             403,

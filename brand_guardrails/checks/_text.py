@@ -47,6 +47,12 @@ _SEP = r"[\W_]{0,3}"
 
 Part = Literal["subject", "body"]
 
+UNSPACED = re.compile(
+    "[\u0e00-\u0e7f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f]"
+)
+"""A letter of a script written without spaces between words (Japanese kana and kanji, Chinese,
+Thai): no word boundary can be read next to it, so a phrase in it matches inside a sentence."""
+
 
 _SPECIAL = re.compile("[" + re.escape("".join(chr(c) for c in (*_INVISIBLE, *_HOMOGLYPHS))) + "]")
 _SPECIAL_MAP: dict[str, str] = {
@@ -248,7 +254,9 @@ def phrase_pattern(phrase: str) -> str:
     if not chars:
         return r"(?!x)x"
     body = _SEP.join("[" + re.escape(_LEET[c]) + "]" if c in _LEET else re.escape(c) for c in chars)
-    return rf"(?<![^\W_]){body}(?![^\W_]|'[a-z])"
+    lead = "" if UNSPACED.match(chars[0]) else r"(?<![^\W_])"
+    tail = "" if UNSPACED.match(chars[-1]) else r"(?![^\W_]|'[a-z])"
+    return lead + body + tail
 
 
 def phrase_variants(phrase: str) -> list[str]:

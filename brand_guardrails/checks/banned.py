@@ -30,6 +30,8 @@ class _Phrases:
     rx: re.Pattern[str]
     owners: list[str]
     skeletons: PhraseIndex[str]
+    always: bool
+    """Some phrase has no Latin skeleton (Japanese): the alternation runs on every line."""
 
 
 def _alternation(names: list[str], variants: bool) -> _Phrases | None:
@@ -43,7 +45,12 @@ def _alternation(names: list[str], variants: bool) -> _Phrases | None:
             skels.append(phrase_skeleton(v))
     if not groups:
         return None
-    return _Phrases(re.compile("|".join(groups)), owners, PhraseIndex((s, s) for s in skels))
+    return _Phrases(
+        re.compile("|".join(groups)),
+        owners,
+        PhraseIndex((s, s) for s in skels),
+        always=not all(skels),
+    )
 
 
 @per_kit
@@ -78,7 +85,7 @@ def _scan(
         (phrases, "banned.phrase", "a banned phrase"),
         (competitors, "banned.competitor", "a competitor"),
     ):
-        if pats is None or not pats.skeletons.any_in(skel):
+        if pats is None or not (pats.always or pats.skeletons.any_in(skel)):
             continue
         seen: set[str] = set()
         for m in pats.rx.finditer(folded):

@@ -1,4 +1,8 @@
-"""The creep guard's second stage: a small classifier on MiniLM sentence embeddings.
+"""The creep guard's optional second stage: a small classifier on MiniLM sentence embeddings.
+
+Off by default (`CreepGuard(model=True)` turns it on): once the rules read reader attribution
+per language, it caught nothing they miss on the cases it never trained on, and blocked
+ordinary lines ("Consult your doctor before…", SMS ham).
 
 The rules of `creep.py` catch the wordings they list; this stage reads lines they let through
 and that look like candidates: a sensitive cue (`CUES`: a broad lexicon of stems for health,

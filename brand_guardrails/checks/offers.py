@@ -11,7 +11,8 @@ from brand_guardrails.checks._text import Part, fold, parts, squash
 from brand_guardrails.footer import SHORT_DISCLAIMER_CHANNELS
 from brand_guardrails.kit import BrandKit
 from brand_guardrails.message import CopyToCheck
-from core.models import Finding, Severity
+from brand_guardrails.money import AmountOff, amounts_off
+from core.models import Finding, Offer, Severity
 
 Where = Literal["subject", "body", "message"]
 
@@ -33,6 +34,7 @@ class Facts(NamedTuple):
     mentions: tuple[Mention, ...]
     free_shipping: bool
     gift: bool
+    amounts: tuple[AmountOff, ...] = ()
 
 
 def _facts(text: str, crossing: int | None = None) -> Facts:
@@ -59,6 +61,9 @@ def _facts(text: str, crossing: int | None = None) -> Facts:
         tuple(mentioned),
         ("free" in folded or "ship" in folded) and _found(_FREE_SHIPPING, folded, spans_break),
         "gift" in folded and _found(_GIFT, folded, spans_break),
+        tuple(a for a in amounts_off(folded) if spans_break(a.end - len(a.span), a.end))
+        if any(c.isdigit() for c in folded)
+        else (),
     )
 
 
@@ -90,6 +95,7 @@ def summarise(kit: BrandKit, msg: CopyToCheck, facts: list[tuple[Part, Facts]]) 
     offer = msg.offer if msg.offer is not None and msg.offer.kind != "none" else None
     kinds: set[str] = {offer.kind} if offer else set()
     mentioned: list[tuple[float, str, Where]] = []
+    amounts: list[tuple[AmountOff, Where]] = []
     for field, fact in facts:
         for pct, span in fact.mentions:
             if (pct, span, field) not in mentioned:
@@ -98,6 +104,9 @@ def summarise(kit: BrandKit, msg: CopyToCheck, facts: list[tuple[Part, Facts]]) 
             kinds.add("free_shipping")
         if fact.gift:
             kinds.add("gift")
+        if fact.amounts:
+            kinds.add("amount_off")
+            amounts += [(a, field) for a in fact.amounts]
     if mentioned:
         kinds.add("percent_off")
 
@@ -136,6 +145,7 @@ def summarise(kit: BrandKit, msg: CopyToCheck, facts: list[tuple[Part, Facts]]) 
                     )
                 )
                 break
+    out += _amount_mismatch(offer, amounts, mentioned)
 
     if not kinds:
         return out
@@ -169,3 +179,38 @@ def summarise(kit: BrandKit, msg: CopyToCheck, facts: list[tuple[Part, Facts]]) 
                 )
             )
     return out
+
+
+def _amount_mismatch(
+    offer: Offer | None,
+    amounts: list[tuple[AmountOff, Where]],
+    percents: list[tuple[float, str, Where]],
+) -> list[Finding]:
+    """`offer.mismatch` when the copy names a fixed amount off other than the campaign's (or
+    any amount off on a percent offer), or a percent off on an amount offer."""
+    spans: list[tuple[str, Where]] = []
+    if offer is not None and offer.kind == "amount_off":
+        want = f"{offer.amount:g} {offer.currency or ''} off".replace("  ", " ")
+        spans = [
+            (span, where)
+            for (value, currency, span, _end), where in amounts
+            if abs(value - (offer.amount or 0)) > 1e-9
+            or (offer.currency is not None and currency != offer.currency)
+        ]
+        spans += [(span, where) for _p, span, where in percents if not span.startswith("up to")]
+    elif offer is not None and offer.kind == "percent_off" and offer.percent is not None:
+        want = f"{offer.percent:g}% off"
+        spans = [(a.span, where) for a, where in amounts]
+    if not spans:
+        return []
+    span, where = spans[0]
+    return [
+        Finding(
+            rule_id="offer.mismatch",
+            severity=Severity.BLOCK,
+            span=span,
+            explanation=f"The copy promises {span} but the campaign's offer is {want}.",
+            suggested_fix=f"Use the campaign's offer ({want}).",
+            field=where,
+        )
+    ]

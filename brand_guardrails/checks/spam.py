@@ -16,7 +16,7 @@ from pathlib import Path
 
 from brand_guardrails.checks._cache import LineMemo, lines, per_kit
 from brand_guardrails.checks._phrases import PhraseIndex
-from brand_guardrails.checks._text import Part, fold, parts
+from brand_guardrails.checks._text import UNSPACED, Part, fold, parts
 from brand_guardrails.checks.voice import content_lines
 from brand_guardrails.kit import BrandKit
 from brand_guardrails.message import CopyToCheck
@@ -69,7 +69,7 @@ def load_spam_words(path: Path) -> dict[str, float]:
 
 
 def _is_word_char(c: str) -> bool:
-    return c.isalnum() or c == "_"
+    return (c.isalnum() or c == "_") and not UNSPACED.match(c)
 
 
 def _bounded(text: str, start: int, end: int, phrase: str) -> bool:

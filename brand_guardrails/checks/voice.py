@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import NamedTuple
 
+from brand_guardrails.checks import readability
 from brand_guardrails.checks._cache import LineMemo, lines, per_kit, scan_lines
 from brand_guardrails.checks._phrases import PhraseIndex
 from brand_guardrails.checks._text import Part, fold, original_span, parts
@@ -35,7 +36,7 @@ class LineStats(NamedTuple):
     """What voice needs to know about one line."""
 
     letters: int
-    """ASCII letters (outside links)."""
+    """Letters of any script (outside links)."""
     upper: int
     """Capital ASCII letters (outside links)."""
     shouted: tuple[str, ...]
@@ -84,7 +85,10 @@ def _stats(caps_ok: frozenset[str], text: str) -> LineStats:
     words = _WORD.findall(plain)
     ends = len(_SENTENCE_END.findall(plain))
     return LineStats(
-        letters=len(ascii_plain.translate(None, _NOT_LETTER)),
+        # every script's letters count (kana and kanji have no case: a code in Japanese copy
+        # is not shouting)
+        letters=len(ascii_plain.translate(None, _NOT_LETTER))
+        + (0 if plain.isascii() else sum(1 for c in plain if c.isalpha() and not c.isascii())),
         upper=upper,
         shouted=shouted,
         bang_run=bangs.group() if bangs else None,
@@ -229,10 +233,14 @@ def _reading_and_length(
 ) -> list[Finding]:
     out: list[Finding] = []
     limit = kit.voice.reading_grade_max
-    # Flesch-Kincaid is an English formula: other languages' copy is not graded by it.
-    english = kit.default_locale.lower().startswith("en")
-    if limit is not None and msg.channel != Channel.SMS and english:
-        grade = reading_grade(stats)
+    # each language by its own formula; a language without one is not graded (readability)
+    measure = readability.formula(kit.default_locale)
+    if limit is not None and msg.channel != Channel.SMS and measure is not None:
+        grade = (
+            reading_grade(stats)
+            if measure == readability.FORMULAS["en"]
+            else readability.german_grade(content_lines(msg, msg.body))
+        )
         if grade is not None and grade > limit:
             out.append(
                 Finding(
@@ -240,7 +248,7 @@ def _reading_and_length(
                     severity=Severity.WARN,
                     span=None,
                     explanation=(
-                        f"The copy reads at grade {grade:.1f} (Flesch-Kincaid); {kit.name} "
+                        f"The copy reads at grade {grade:.1f} ({measure}); {kit.name} "
                         f"writes at grade {limit:g} or below."
                     ),
                     suggested_fix="Use shorter sentences and everyday words.",

@@ -63,6 +63,12 @@ def test_brief_chat_answers_changes_and_submits_in_one_thread(
     assert r.status_code == 303
     html = _settle(client, cid, mia)
     assert "Change: sms only." in html and html.count('class="turn planner plan"') == 2
+    assert "Language: each person&#39;s own (where the brand kit has it)" in html
+
+    r = client.post(f"/drafts/{cid}/messages", data={"text": "auf Deutsch bitte"}, headers=mia)
+    html = _settle(client, cid, mia)
+    assert "Language: German (de) for everyone" in html
+    assert '<li class="changed">Change: every message in German (de)' in html
 
     r = client.post(f"/drafts/{cid}/submit", headers=mia)
     assert r.status_code == 303

@@ -627,3 +627,49 @@ def test_claims_honour_the_batch_size_on_postgres(
     pg_db: Database, settings: Settings, smtp_sink: SMTPSink
 ) -> None:
     _claims_honour_the_batch_size(pg_db, settings, smtp_sink)
+
+
+def _one_refused_recipient(db: Database, settings: Settings, sink: SMTPSink) -> None:
+    """30 e-mails over 8 concurrent (pipelined) connections; the server refuses one recipient
+    for good and another for now: only those two are failed and retried, the rest sent, and
+    every row's attempt counted once (the batch's send reservations are one statement)."""
+    for i in range(30):
+        add_customer(db, f"cus_{i:02d}")
+        add_message(db, f"msg_{i:02d}", f"cus_{i:02d}")
+    sink.refuse = {
+        "cus_07@example.com": "550 5.1.1 no such user",
+        "cus_19@example.com": "452 4.2.2 mailbox full",
+    }
+    tuned = settings.model_copy(update={"dispatch_concurrency": 8, "dispatch_commit_every": 7})
+
+    stats = run(*make(db, tuned, sink, retry_base_s=60))
+
+    assert (stats.sent, stats.failed, stats.retried) == (28, 1, 1)
+    refused, full = row(db, "msg_07"), row(db, "msg_19")
+    assert refused.status == "failed" and "550" in (refused.last_error or "")
+    assert full.status == "scheduled" and "452" in (full.last_error or "")
+    assert full.scheduled_at > T0 and full.claimed_by is None and full.sent_at is None
+    with db.session() as s:
+        rows = {r.id: r for r in s.scalars(select(MessageRow))}
+        delivered = set(s.scalars(select(OutcomeRow.message_id)))
+    sent = {mid for mid, r in rows.items() if r.status == "sent"}
+    assert sent == set(rows) - {"msg_07", "msg_19"} and delivered == sent
+    assert {r.attempts for r in rows.values()} == {1}
+    assert all(rows[mid].provider_message_id == f"<{mid}@shop.example>" for mid in sent)
+    assert sorted(str(m["Message-ID"]).strip("<>").split("@")[0] for m in sink.messages) == sorted(
+        sent
+    )
+    assert all(sink.pipelined)
+
+
+def test_one_refused_recipient_fails_only_that_message(
+    db: Database, settings: Settings, smtp_sink: SMTPSink
+) -> None:
+    _one_refused_recipient(db, settings, smtp_sink)
+
+
+@pytest.mark.postgres
+def test_one_refused_recipient_fails_only_that_message_on_postgres(
+    pg_db: Database, settings: Settings, smtp_sink: SMTPSink
+) -> None:
+    _one_refused_recipient(pg_db, settings, smtp_sink)

@@ -12,7 +12,8 @@ from sqlalchemy import select
 
 from core import campaigns as repo
 from core.audit import list_decisions
-from core.db import AssignmentRow
+from core.customers import get_customers
+from core.db import AssignmentRow, MessageRow
 from core.drafts import list_messages
 from core.models import Channel
 from graphs.campaign import launch_approval_id
@@ -115,6 +116,51 @@ def test_changes_revise_the_plan_before_it_is_submitted(world: Deps) -> None:
         reply_to_draft(world, cid, "email only", by="mia")
     with pytest.raises(DraftConflict, match="already submitted"):
         submit_draft(world, cid, by="mia")
+
+
+def test_a_language_change_writes_every_message_in_that_language(world: Deps) -> None:
+    res = submit_brief(world, WINBACK_BRIEF, submitted_by="mia", review=True)
+    cid = res.campaign_id
+    assert res.plan is not None and res.plan.objective.language is None
+    assert "Language: each person's own" in list_messages(world.db, cid)[-1].text
+
+    german = reply_to_draft(world, cid, "make it German", by="mia")
+    assert german.plan is not None and german.plan.objective.language == "de"
+    reply = list_messages(world.db, cid)[-1]
+    assert "Language: German (de) for everyone." in reply.text
+    assert any(a.startswith("Change: every message in German (de)") for a in german.assumptions)
+    again = reply_to_draft(world, cid, "auf Deutsch bitte", by="mia")
+    assert again.plan is not None and again.plan.objective.language == "de"
+    assert "No change: the copy language is already German (de) for everyone." in again.assumptions
+
+    # a language the brand kit has no copy in is refused, with the reason, and nothing else moves
+    spanish = reply_to_draft(world, cid, "make it Spanish", by="mia")
+    assert spanish.plan is not None and spanish.plan.objective.language is None
+    assert any("no copy in Spanish (es)" in a for a in spanish.assumptions)
+    assert spanish.plan.objective.offer.code == "COMEBACK10"
+
+    french = reply_to_draft(world, cid, "send it in French only", by="mia")
+    assert french.plan is not None and french.plan.objective.language == "fr"
+    submitted = submit_draft(world, cid, by="mia")
+    assert submitted.approval_id
+    decide(world, submitted.approval_id, approved=True, decided_by="ana")
+    with world.db.session() as s:
+        msgs = s.scalars(select(MessageRow).where(MessageRow.campaign_id == cid)).all()
+    emails = [m for m in msgs if m.channel == "email" and m.status == "scheduled"]
+    people = get_customers(world.db, {m.customer_id for m in emails})
+    locales = {cid: c.locale for cid, c in people.items()}
+    assert {locales[m.customer_id].split("-")[0] for m in emails} > {"fr"}  # not only French
+    # everyone reads French, whatever their own locale: copy, footer and opt-out
+    assert emails and all("Se désabonner: " in m.body for m in emails)
+    assert not any("Unsubscribe:" in m.body or "Abmelden:" in m.body for m in emails)
+
+    other = submit_brief(world, WINBACK_BRIEF + " Make it Japanese.", review=True)
+    assert other.plan is not None and other.plan.objective.language == "ja"  # said in the brief
+    own = reply_to_draft(world, other.campaign_id, "in the customer's own language", by="mia")
+    assert own.plan is not None and own.plan.objective.language is None
+    assert any(
+        a.startswith("Change: each person gets the copy in their own") for a in own.assumptions
+    )
 
 
 def test_leaving_out_recent_buyers_narrows_the_audience(world: Deps) -> None:

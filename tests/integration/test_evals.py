@@ -111,9 +111,14 @@ def test_creep_guard_is_measured_per_category_and_gated(tmp_path: Path) -> None:
     held = report.creep.held_out
     assert held is not None and held.cases >= 150
     assert held.false_block_rate <= 0.02 and held.recall >= 0.45
+    # committed before the attribution rewrite and never tuned on
+    sealed = report.creep.sealed
+    assert sealed is not None and sealed.cases >= 100
+    assert sealed.false_block_rate <= 0.02 and sealed.recall >= 0.85
     md = (tmp_path / "report.md").read_text()
     assert "## Creep guard" in md and "Written after the rules were frozen" in md
     assert "Held out (written before the classifier" in md
+    assert "Sealed (written before the attribution rewrite" in md
     strict = tmp_path / "strict.yaml"
     text = (REPO / "evals" / "thresholds.yaml").read_text()
     strict.write_text(text.replace("  recall_min: 0.85\n", "  recall_min: 1.0\n"))

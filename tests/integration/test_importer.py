@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -224,3 +224,20 @@ def test_contacts_are_validated_with_line_numbers_and_nothing_is_written(
     assert _count(target, CustomerRow) == 0
     if target is not db:
         target.dispose()
+
+
+def test_a_products_launch_date_is_imported_and_a_bad_one_named(
+    db: Database, tmp_path: Path
+) -> None:
+    text = (
+        "id,name,category,price,url,launched\n"
+        "p1,Mug,home,12,https://northwind.example/p/p1,2026-10-01\n"
+        "p2,Lamp,home,40,https://northwind.example/p/p2,\n"
+    )
+    assert import_file(db, "products", _write(tmp_path, "p.csv", text)).inserted == 2
+    with db.session() as s:
+        assert s.get(ProductRow, "p1").launched == date(2026, 10, 1)  # type: ignore[union-attr]
+        assert s.get(ProductRow, "p2").launched is None  # type: ignore[union-attr]
+    bad = "id,name,category,price,url,launched\np3,Cup,home,5,https://northwind.example/p/p3,soon\n"
+    with pytest.raises(ImportRejected, match="line 2: launched"):
+        import_file(db, "products", _write(tmp_path, "p3.csv", bad))

@@ -60,11 +60,18 @@ def test_launch_to_tent_buyers_with_an_sms_two_days_later_to_non_clickers(world:
     assert all(any("Tent" in b for b in features[c].bought) for c in drawn)
 
 
-def test_a_product_missing_from_the_catalog_is_said(world: Deps) -> None:
+def test_a_launch_of_a_product_missing_from_the_catalog_asks_which(world: Deps) -> None:
     res = submit_brief(
-        world, "Launch our new Skyline Kayak to people who bought a tent from us, by email."
+        world, "Launch our new Cloudstep Trail Boot to people who bought a tent from us, by email."
     )
-    assert any("No product named 'Skyline Kayak' in the catalog" in a for a in res.assumptions)
+    assert res.plan is None and len(res.questions) == 1
+    q = res.questions[0]
+    assert "“Cloudstep Trail Boot” is not in the catalog" in q
+    # the closest catalog products are listed: real ones, sharing a word with the name given
+    listed = q.split("(closest: ", 1)[1].split(")", 1)[0].split(", ")
+    names = {p.name for p in list_products(world.db)}
+    assert listed and set(listed) <= names
+    assert all({"Cloudstep", "Trail", "Boot"} & set(n.split()) for n in listed)
 
 
 def test_a_free_second_item_goes_to_a_person_for_approval(world: Deps) -> None:
@@ -147,3 +154,22 @@ def test_german_goal_words(world: Deps, brief: str, goal: str) -> None:
         assert [(f.feature, f.value) for f in res.plan.audiences[0].filters] == [
             ("lifecycle_stage", "new")
         ]
+
+
+def test_a_launch_of_a_product_the_catalog_dates_long_ago_asks(world: Deps) -> None:
+    with world.db.session() as s:
+        s.add(
+            ProductRow(
+                id="prd_old_lamp",
+                name="Lighthouse Lamp",
+                category="home",
+                price=59.0,
+                url="https://northwind.example/p/prd_old_lamp",
+                launched=(NOW - timedelta(days=400)).date(),
+            )
+        )
+    lamp = next(p for p in list_products(world.db) if p.id == "prd_old_lamp")
+    assert lamp.launched == (NOW - timedelta(days=400)).date()
+    res = submit_brief(world, "Launch the new Lighthouse Lamp to home fans by email.")
+    assert res.plan is None
+    assert f"went on sale on {lamp.launched.isoformat()}, so it is not new" in res.questions[0]

@@ -150,3 +150,40 @@ def test_invalid_recipient_is_permanent_without_network() -> None:
         adapter.send(_msg(to="not-an-address"))
     with pytest.raises(PermanentSendError):
         adapter.send(_msg(to="a@b.c\r\nBcc: victim@example.com"))
+
+
+def test_pipelines_mail_rcpt_and_data_when_the_server_offers_it(smtp_sink: SMTPSink) -> None:
+    adapter = SMTPAdapter("127.0.0.1", smtp_sink.port, timeout=5)
+    try:
+        adapter.send(_msg())
+        adapter.send(_msg(id="msg_2", body=".a line that starts with a dot\n.\nend"))
+        smtp_sink.pipelining = False  # a server that does not offer it, on a new connection
+        adapter.close()
+        adapter.send(_msg(id="msg_3"))
+    finally:
+        adapter.close()
+    assert smtp_sink.pipelined == [True, True, False]  # one command at a time without it
+    assert len(smtp_sink.messages) == 3
+    dotted = smtp_sink.messages[1].get_body(("plain",))
+    assert dotted is not None
+    assert dotted.get_content().replace("\r\n", "\n") == ".a line that starts with a dot\n.\nend"
+
+
+@pytest.mark.parametrize("pipelining", [True, False])
+def test_a_refused_recipient_fails_that_message_only(smtp_sink: SMTPSink, pipelining: bool) -> None:
+    smtp_sink.pipelining = pipelining
+    smtp_sink.refuse = {
+        "gone@example.com": "550 5.1.1 no such user",
+        "full@example.com": "452 4.2.2 mailbox full",
+    }
+    adapter = SMTPAdapter("127.0.0.1", smtp_sink.port, timeout=5)
+    try:
+        with pytest.raises(PermanentSendError, match=r"gone@example\.com refused: SMTP 550"):
+            adapter.send(_msg(to="gone@example.com"))
+        with pytest.raises(TransientSendError, match=r"full@example\.com refused: SMTP 452"):
+            adapter.send(_msg(id="msg_full", to="full@example.com"))
+        adapter.send(_msg(id="msg_ok", to="bo@example.com"))  # the same connection goes on
+    finally:
+        adapter.close()
+    assert [m["Message-ID"] for m in smtp_sink.messages] == ["<msg_ok@shop.example>"]
+    assert len(set(smtp_sink.peers)) == 1

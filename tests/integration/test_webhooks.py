@@ -108,6 +108,16 @@ def test_stop_opts_out_everyone_with_the_number_and_start_opts_back_in(
 
     for body in ("HELP", "stop please", "Yes please", ""):
         assert _sms(client, body)[0] == 200
+    # a reader of the German, French, Portuguese or Japanese SMS may answer in that language
+    for word, source in (
+        ("Stopp", "stopp"),
+        ("arrêt", "arrêt"),
+        ("Parar", "parar"),
+        ("停止。", "停止"),
+    ):
+        assert _sms(client, "START")[0] == 200 and _consent(deps, "cus_ana")[0] is True
+        assert _sms(client, word)[0] == 200
+        assert _consent(deps, "cus_ana") == (False, f"unsubscribe_sms_keyword:{source}")
     assert _consent(deps, "cus_ana")[0] is False  # none of those changed anything
 
     assert _sms(client, "UNSTOP")[0] == 200

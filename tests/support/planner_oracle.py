@@ -3,8 +3,8 @@ brief's expected fields, through the local OpenAI-compatible server.
 
 It checks the eval harness on the LLM engine (prompts sent, answers validated, fields scored),
 not a model: a perfect reader of the dataset scores near 100 % by construction, except where
-the plan cannot express what was expected (a fixed amount off) or the checks that run before
-the model (injection, consent) decide.
+the checks that run before or after the model (injection, consent, a launch's catalog product)
+decide.
 """
 
 from __future__ import annotations
@@ -16,28 +16,30 @@ from typing import Any
 from evals.planner_eval import PlannerCase
 from tests.support.openai_server import schema_name
 
-_DATA = re.compile(r"```json\n(.*)\n```", re.DOTALL)
+_DATA = re.compile(r"```json\n(.*?)\n```", re.DOTALL)
 
 
-def delimited(request: dict[str, Any]) -> Any:
-    """The JSON data of the request's user message (`tools.llm.delimit`)."""
+def delimited(request: dict[str, Any], block: int = 0) -> Any:
+    """The JSON data of the request's user message (`tools.llm.delimit`): its first block, or
+    the one numbered `block` (None when there is no such block)."""
     user = next(m["content"] for m in request["messages"] if m["role"] == "user")
-    match = _DATA.search(user)
-    assert match, f"no delimited data in the user message: {user[:200]!r}"
-    return json.loads(match.group(1))
+    found = _DATA.findall(user)
+    assert found, f"no delimited data in the user message: {user[:200]!r}"
+    return json.loads(found[block]) if block < len(found) else None
 
 
 class PlannerOracle:
     """Responder for `OpenAIServer`: parse_brief and draft_plan from the expected fields."""
 
     def __init__(self, cases: list[PlannerCase]) -> None:
-        self.by_brief = {c.brief.strip(): c for c in cases}
+        self.by_brief = {(c.brief.strip(), tuple(c.answers)): c for c in cases}
         self.by_id = {c.id: c for c in cases}
 
     def __call__(self, request: dict[str, Any]) -> str:
         task = schema_name(request)
         if task == "parse_brief":
-            return json.dumps(self._parse(self.by_brief[delimited(request)]))
+            said = tuple(f["text"] for f in delimited(request, 1) or [])
+            return json.dumps(self._parse(self.by_brief[delimited(request), said]))
         if task == "draft_plan":
             name = delimited(request)["name"]
             return json.dumps(self._plan(self.by_id[name.removeprefix("case ")]))
@@ -52,9 +54,6 @@ class PlannerOracle:
         if offer["kind"] == "bogo":
             offer["kind"] = "percent_off"
             constraints.append(f"BOGO: {offer['percent']}% off the second item.")
-        if offer["kind"] == "amount_off":  # not expressible: the model says so and leaves it
-            offer = {"kind": "none"}
-        offer.pop("amount", None)
         return {
             "objective": {
                 "name": f"case {case.id}",

@@ -43,8 +43,13 @@ class SMTPSink:
 
     `reply` is what DATA answers (e.g. `451 …` or `550 …`); `fail_next` answers that many
     DATA commands with `451` and then accepts; `delay_s` slows every accepted DATA (to land a
-    kill mid-batch). `messages` holds every accepted message, duplicates included;
+    kill mid-batch); `refuse` maps a recipient address to what RCPT answers it (e.g. `550 …`).
+    `messages` holds every accepted message, duplicates included;
     `unique_ids` counts them by `Message-ID`, the way a provider that de-duplicates would.
+    With `pipelining` (the default, as Postfix and the big providers) EHLO offers PIPELINING
+    (RFC 2920; aiosmtpd reads commands in order either way, but does not offer it itself);
+    `pipelined` records, per MAIL command, whether the client had already sent what follows
+    it (RCPT and DATA) without waiting for the reply.
     """
 
     def __init__(self, port: int | None = None) -> None:
@@ -55,9 +60,43 @@ class SMTPSink:
         self.reply = "250 OK"
         self.fail_next = 0
         self.delay_s = 0.0
+        self.refuse: dict[str, str] = {}
+        self.pipelining = True
+        self.pipelined: list[bool] = []
         self._lock = threading.Lock()
         self.port = port or free_port()
         self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
+
+    async def handle_EHLO(
+        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
+        """aiosmtpd hook: EHLO's reply lines, with PIPELINING when offered."""
+        session.host_name = hostname
+        if not self.pipelining:
+            return responses
+        return [*responses[:-1], "250-PIPELINING", responses[-1]]
+
+    async def handle_MAIL(
+        self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
+    ) -> str:
+        """aiosmtpd hook: note whether the commands after MAIL have already arrived."""
+        buffered = getattr(getattr(server, "_reader", None), "_buffer", b"")
+        with self._lock:
+            self.pipelined.append(b"RCPT" in bytes(buffered).upper())
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 OK"
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
+    ) -> str:
+        """aiosmtpd hook: accept the recipient, or answer what `refuse` says for it."""
+        refusal = self.refuse.get(address)
+        if refusal is not None:
+            return refusal
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(options)
+        return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         """aiosmtpd hook: record the message or answer with the configured failure."""

@@ -85,3 +85,66 @@ def test_the_kits_own_topics_need_attribution_too() -> None:
 def test_a_topic_the_kit_phrases_with_you_blocks_by_itself() -> None:
     msg = CopyToCheck(channel=Channel.PUSH, body="Shops near your home are out of stock.")
     assert [f.rule_id for f in privacy.check(KIT, msg)] == ["privacy.sensitive_topic"]
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        # the reader as subject, per language (German -st, Spanish verb forms, "leiden unter")
+        ("Da Sie unter Bluthochdruck leiden, sind unsere salzarmen Snacks ideal.", "health"),
+        ("¿Sufres de ansiedad? Prueba nuestras infusiones relajantes.", "health"),
+        ("Du fastest gerade im Ramadan, also kommt dein Iftar-Paket pünktlich.", "religion"),
+        # "As …" at the start of a sentence, with or without "you" after it
+        ("As someone who keeps kosher, you'll like our new deli range.", "religion"),
+        ("As a Korean American, you'll love our Seoul-inspired line.", "ethnicity"),
+        ("Als Türkin werden Sie unsere neue Kollektion lieben.", "ethnicity"),
+        # the brand says it knows; a greeting by name; a form of address
+        ("We know money has been tight lately, so here's 30% off.", "finances"),
+        ("Eid Mubarak, Yusuf! Enjoy 15% off sweets tonight.", "religion"),
+        ("Happy Pride, queer friend! Your rainbow tee is 20% off.", "sexuality"),
+        # where the reader is, how old, their child, their baby on the way
+        ("Saw you checked in at Gatwick this morning, so travel gear is 10% off.", "location"),
+        ("Happy 70th, Margaret! A gift is waiting in store.", "age"),
+        ("Mit Ihren 65 Jahren verdienen Sie bequeme Schuhe.", "age"),
+        ("Since Noah turns 7 on Friday, here are birthday gifts he'll love.", "children"),
+        ("Only a few weeks until your baby arrives: the carrier is 15% off.", "pregnancy"),
+        ("Congrats, new mum! Here's 15% off the sling.", "pregnancy"),
+        ("Skint until payday? Spread the cost with Klarna.", "finances"),
+    ],
+)
+def test_attribution_read_from_the_wording_around_a_term(text: str, category: str) -> None:
+    assert category in _categories(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Tu aimes notre collection Ramadan ? Elle est en boutique.",
+        "Your order of prenatal vitamins has shipped.",
+        "As a Catholic charity, we collect winter coats every December.",
+        "Your Italian leather bag is back in stock.",
+        "Check the condition of your tent before each trip.",
+        "You're in Good Hands with our 2-year warranty.",
+        "Is this your first order? Our maternity guide is free.",
+        "Planning a baby shower? Our party range has you covered.",
+        "Du bist gerade im Urlaub? Wir halten deine Bestellung zurück.",
+        "You are currently subscribed to Northwind News as dana@example.com.",
+        "Your invoice due date is 12 May.",
+        "¿Vacaciones en Semana Santa? Nuestras maletas, -20 %.",
+        "Vous habitez à Paris ? Livraison en 2 h.",
+        "Gifts for new mums, all under 30 euros.",
+        "Our breastfeeding guide is free to download.",
+        "Celebrate with the whole LGBTQ+ family!",
+    ],
+)
+def test_the_brands_own_things_and_the_readers_orders_do_not_attribute(text: str) -> None:
+    assert _categories(text) == set()
+
+
+def test_the_shipped_guard_does_not_block_a_disclaimer_the_classifier_did() -> None:
+    msg = CopyToCheck(
+        channel=Channel.EMAIL,
+        subject="Your 10K plan",
+        body="Consult your doctor before starting any new exercise programme.",
+    )
+    assert [f for f in check_message(KIT, msg) if f.rule_id == "privacy.sensitive_topic"] == []

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from brand_guardrails.checker import CopyToCheck, check_message
 from brand_guardrails.checks import offers
 from brand_guardrails.footer import apply_footer
@@ -95,3 +97,48 @@ def test_a_discount_written_across_a_line_break_is_still_read() -> None:
     assert found == {"offer.mismatch": Severity.BLOCK}
     found = _run("Every order ships\nfree this week.", None)
     assert found == {"offer.missing_disclaimer": Severity.BLOCK}
+
+
+TEN_OFF = Offer(kind="amount_off", amount=10, currency="USD", min_order=50)
+
+
+def test_an_amount_offer_with_its_disclaimer_passes() -> None:
+    assert _run("Take $10 off orders over $50 with code TEN.", TEN_OFF) == {}
+    assert _run("$10 off orders over $50 this week.", TEN_OFF, Channel.SMS) == {}
+    assert "Amount off applies once per order" in apply_footer(
+        KIT, Channel.EMAIL, "x", URL, offer=TEN_OFF
+    )
+
+
+def test_an_amount_in_copy_without_an_offer_needs_its_disclaimer() -> None:
+    found = _run("Save $10 on boots.", None)
+    assert found == {"offer.missing_disclaimer": Severity.BLOCK}
+    assert _run("Nimm 10 € Rabatt auf Schuhe.", None) == {
+        "offer.missing_disclaimer": Severity.BLOCK
+    }
+
+
+@pytest.mark.parametrize(
+    ("body", "offer"),
+    [
+        ("Take $15 off orders over $50.", TEN_OFF),  # another amount
+        ("Take €10 off orders over €50.", TEN_OFF),  # another currency
+        ("Take 10% off orders over $50.", TEN_OFF),  # a percent on an amount offer
+        (
+            "Take $10 off this week.",
+            Offer(kind="percent_off", percent=10),
+        ),  # an amount on a percent
+    ],
+)
+def test_copy_promising_another_amount_than_the_offer_blocks(body: str, offer: Offer) -> None:
+    assert _run(body, offer).get("offer.mismatch") == Severity.BLOCK
+
+
+def test_a_minimum_order_or_a_price_is_not_read_as_an_amount_off() -> None:
+    assert _run("The Ridge Tent is $189. Free shipping on orders over $50.", None) == {
+        "offer.missing_disclaimer": Severity.BLOCK  # free shipping's, not an amount's
+    }
+    found = offers.check(
+        KIT, CopyToCheck(channel=Channel.EMAIL, subject="S", body="The tent is $189.", offer=None)
+    )
+    assert found == []

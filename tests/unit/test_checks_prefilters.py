@@ -52,15 +52,26 @@ def test_required_literal_sets_are_read_per_alternative() -> None:
     assert required_literal_sets(r"\d+|\bfree\b") is None  # one alternative needs no literal
 
 
+def _creep_patterns() -> list[tuple[tuple[str, str | int], re.Pattern[str]]]:
+    out: list[tuple[tuple[str, str | int], re.Pattern[str]]] = [
+        (("term", c), rx) for c, rx in creep._TERM_RX.items()
+    ]
+    out += [(("specific", i), rx) for i, (_, rx) in enumerate(creep._SPECIFIC_RX)]
+    return [*out, (("label", "ethnicity"), creep._LABEL_RX)]
+
+
+def _creep_keys(folded: str) -> set[tuple[str, str | int]]:
+    return creep._GATE.keys_in(folded)
+
+
 def test_the_gate_never_skips_a_line_a_creep_pattern_matches() -> None:
-    patterns = [(("term", c), rx) for c, rx in creep._TERM_RX.items()]
-    patterns += [(("specific", c), rx) for c, rx in creep._SPECIFIC_RX.items()]
+    patterns = _creep_patterns()
     assert len(CORPUS) > 2000
     skipped = 0
     matched = 0
     for line in CORPUS:
         folded = fold(line)
-        keys = creep._GATE.keys_in(folded)
+        keys = _creep_keys(folded)
         for key, rx in patterns:
             hit = rx.search(folded) or (key[0] == "specific" and rx.search(line))
             matched += bool(hit)
@@ -75,10 +86,10 @@ def test_the_gate_never_skips_a_line_a_creep_pattern_matches() -> None:
 def test_creep_findings_are_those_of_running_every_pattern(monkeypatch: pytest.MonkeyPatch) -> None:
     guard = creep.CreepGuard([], model=False)
     gated = [guard.scan(line) for line in CORPUS]
-    every = {("term", c) for c in creep._TERM_RX} | {("specific", c) for c in creep._SPECIFIC_RX}
+    every = {key for key, _ in _creep_patterns()}
 
     class Open:
-        def keys_in(self, _text: str) -> set[tuple[str, str]]:
+        def keys_in(self, _text: str) -> set[tuple[str, str | int]]:
             return every
 
     monkeypatch.setattr(creep, "_GATE", Open())

@@ -45,6 +45,19 @@ def test_offline_writes_two_arms_with_different_angles(settings: Settings, kit: 
     assert {v.id for v in vs} == {"c1:s1:A", "c1:s1:B"}
 
 
+@pytest.mark.parametrize("goal", list(Goal))
+def test_offline_writes_push_arms_in_every_kit_language(
+    settings: Settings, kit: BrandKit, goal: Goal
+) -> None:
+    step = JourneyStep(id="s1", channel=Channel.PUSH, content_brief="a nudge")
+    objective = _objective().model_copy(update={"goal": goal, "channels": [Channel.PUSH]})
+    vs = write_variants(
+        LLMClient(settings), kit, objective=objective, step=step, rules=[], campaign_id="c"
+    )
+    assert len(vs) == 2 and len({v.angle for v in vs}) == 2
+    assert all(v.subject and set(v.translations) == set(kit.locales) for v in vs)
+
+
 def test_follow_up_keeps_the_arms_angles(settings: Settings, kit: BrandKit) -> None:
     llm = LLMClient(settings)
     s1 = JourneyStep(id="s1", channel=Channel.EMAIL, content_brief="a")

@@ -9,7 +9,7 @@ from brand_guardrails.checks.creep import CATEGORIES, CreepGuard
 from brand_guardrails.checks.creep_model import cues, is_candidate, shipped_model
 
 RULES_ONLY = CreepGuard(model=False)
-GUARD = CreepGuard()
+GUARD = CreepGuard(model=True)
 
 
 def test_the_shipped_model_has_every_category_and_a_strict_threshold() -> None:

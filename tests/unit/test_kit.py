@@ -30,7 +30,7 @@ def test_sample_kit_loads(kit: BrandKit) -> None:
     assert not kit.quiet_hours.is_quiet(8)
     assert kit.default_timezone == "America/New_York"
     assert kit.approval_policy.max_auto_discount_percent == 15
-    assert set(kit.disclaimers.by_offer) == {"percent_off", "free_shipping", "gift"}
+    assert set(kit.disclaimers.by_offer) == {"percent_off", "amount_off", "free_shipping", "gift"}
 
 
 def test_copy_bank_covers_every_goal_and_channel_with_two_angles(kit: BrandKit) -> None:
@@ -45,13 +45,18 @@ def test_copy_bank_covers_every_goal_and_channel_with_two_angles(kit: BrandKit) 
     [
         Offer(kind="percent_off", percent=10, code="TRAIL10", expires="Sunday at midnight"),
         Offer(kind="free_shipping"),
+        Offer(kind="amount_off", amount=10, currency="USD", min_order=50, code="TEN"),
         None,
     ],
 )
 def test_every_copy_bank_template_passes_every_check(
     kit: BrandKit, first_name: str, offer: Offer | None
 ) -> None:
-    text = {"percent_off": "10% off", "free_shipping": "free shipping"}
+    text = {
+        "percent_off": "10% off",
+        "free_shipping": "free shipping",
+        "amount_off": "$10 off orders over $50",
+    }
     for t in kit.copy_bank:
         subject, body = render_copy(
             t,

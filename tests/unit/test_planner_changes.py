@@ -7,7 +7,14 @@ from datetime import UTC, datetime
 
 import pytest
 
-from agents.planner import FollowUp, _offline_read, apply_change, draft_plan
+from agents.planner import (
+    FollowUp,
+    _offline_read,
+    apply_change,
+    draft_plan,
+    language_words,
+    read_language,
+)
 from core.models import Channel, Goal, Objective, Offer
 from core.settings import Settings
 from tools.llm import LLMClient
@@ -78,14 +85,17 @@ def test_leaving_out_recent_buyers(change: str, days: int, settings: Settings) -
 
 
 def test_a_change_it_cannot_read_changes_nothing_and_says_so() -> None:
-    obj, notes = apply_change(_objective(), "make it German")
+    obj, notes = apply_change(_objective(), "make it sound more playful")
     assert obj == _objective() and notes == []
-    parsed = _offline_read(BRIEF, [FollowUp(kind="change", text="make it German")], [], NOW, [])
+    change = FollowUp(kind="change", text="make it sound more playful")
+    parsed = _offline_read(BRIEF, [change], [], NOW, [])
     assert parsed.objective is not None and parsed.objective.channels == [
         Channel.EMAIL,
         Channel.SMS,
     ]
-    assert any(a.startswith("Not applied: “make it German”") for a in parsed.assumptions)
+    assert any(
+        a.startswith("Not applied: “make it sound more playful”") for a in parsed.assumptions
+    )
 
 
 def test_follow_ups_apply_in_order_and_answers_complete_the_brief() -> None:
@@ -104,3 +114,44 @@ def test_follow_ups_apply_in_order_and_answers_complete_the_brief() -> None:
     assert parsed.objective is not None and parsed.objective.goal == Goal.WINBACK
     assert parsed.objective.channels == [Channel.SMS, Channel.EMAIL]
     assert parsed.objective.offer.kind == "none"
+
+
+@pytest.mark.parametrize(
+    ("change", "language"),
+    [
+        ("make it German", "de"),
+        ("auf Deutsch bitte", "de"),
+        ("send it in French only", "fr"),
+        ("only in French", "fr"),
+        ("en français", "fr"),
+        ("Japanese copy please", "ja"),
+        ("translate it into Portuguese", "pt"),
+        ("in English", "en"),
+    ],
+)
+def test_language_changes(change: str, language: str) -> None:
+    obj, notes = apply_change(_objective(), change)
+    assert obj.language == language and notes[0].startswith("Change: every message in")
+    assert obj.channels == _objective().channels and obj.offer == _objective().offer
+
+
+@pytest.mark.parametrize(
+    "change",
+    ["in the customer's own language", "in each person's own language", "in ihrer Sprache"],
+)
+def test_back_to_each_persons_own_language(change: str) -> None:
+    german = _objective().model_copy(update={"language": "de"})
+    obj, notes = apply_change(german, change)
+    assert obj.language is None and notes[0].startswith("Change: each person gets")
+    assert apply_change(obj, change) == (obj, [notes_no_change(None)])
+
+
+def notes_no_change(code: str | None) -> str:
+    return f"No change: the copy language is already {language_words(code)}."
+
+
+@pytest.mark.parametrize(
+    "change", ["send it to German customers", "only customers in Germany", "a French press"]
+)
+def test_naming_a_country_or_its_people_is_not_a_language_change(change: str) -> None:
+    assert read_language(change) == (False, None)

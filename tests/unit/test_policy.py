@@ -67,3 +67,19 @@ def test_revisions_needing_a_human() -> None:
     assert "max_shift" in (revision_review(p, _rev("shift_allocation")) or "")
     assert "20%" in (revision_review(p, _rev("change_offer", percent=20)) or "")
     assert revision_review(p, _rev("resize_audience")) is not None
+
+
+def _amount_plan(amount: float, minimum: float | None) -> Plan:
+    offer = Offer(kind="amount_off", amount=amount, currency="USD", min_order=minimum)
+    return _plan().model_copy(
+        update={"objective": Objective(name="n", goal=Goal.PROMOTION, offer=offer)}
+    )
+
+
+def test_an_amount_off_is_weighed_against_its_minimum_order() -> None:
+    ok = launch_review(AUTO, plan=_amount_plan(5, 50), audience_size=10, findings=[])
+    assert ok == []  # 10 % of the minimum order: within the 15 % the agents may launch
+    high = launch_review(AUTO, plan=_amount_plan(20, 50), audience_size=10, findings=[])
+    assert len(high) == 1 and "40%" in high[0]
+    open_ended = launch_review(AUTO, plan=_amount_plan(10, None), audience_size=10, findings=[])
+    assert len(open_ended) == 1 and "no minimum order" in open_ended[0]

@@ -48,6 +48,7 @@ from __future__ import annotations
 import itertools
 import logging
 import os
+import queue
 import socket
 import threading
 import time
@@ -62,7 +63,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field
-from sqlalchemy import and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import DateTime, String, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection
 from tenacity import RetryCallState, Retrying, wait_exponential, wait_random
 
@@ -77,6 +79,7 @@ from core.db import (
     MessageRow,
     OutcomeRow,
     PlanRow,
+    one_of,
     utcnow,
 )
 from core.models import CampaignStatus, Channel, MessageStatus, OutcomeKind, Plan, SkipReason
@@ -234,6 +237,9 @@ class _BatchRun:
     tally: _Tally
     pending: _Pending = field(default_factory=_Pending)
     in_flight: dict[futures.Future[Any], _ToSend] = field(default_factory=dict)
+    done: queue.SimpleQueue[futures.Future[Any]] = field(default_factory=queue.SimpleQueue)
+    """Sends of `in_flight` that finished, in the order they did (cheaper to wait on than
+    `futures.wait` over every send in flight, once per message)."""
     down: dict[Channel, str] = field(default_factory=dict)
     errors_in_row: Counter[Channel] = field(default_factory=Counter)
     healthy: set[Channel] = field(default_factory=set)
@@ -285,11 +291,6 @@ _CLAIM_COLUMNS = [
 _MINE = and_(MessageRow.claimed_by == bindparam("b_token"), MessageRow.status == _SENDING)
 _ONE_OF_MINE = and_(MessageRow.id == bindparam("b_id"), _MINE)
 _U_RENEW = update(MessageRow).where(_MINE).values(claimed_at=bindparam("b_wall"))
-_U_SEND_OK = (
-    update(MessageRow)
-    .where(_ONE_OF_MINE)
-    .values(attempts=MessageRow.attempts + 1, sent_at=bindparam("b_at"))
-)
 _U_CLOSE = (
     update(MessageRow)
     .where(_ONE_OF_MINE)
@@ -457,7 +458,7 @@ class Dispatcher:
                 ids = list(conn.execute(pick).scalars())
                 if not ids:
                     return []
-                target: Any = MessageRow.id.in_(ids)
+                target: Any = one_of(conn, MessageRow.id, ids)
             else:
                 target = MessageRow.id.in_(pick)
             stmt = (
@@ -517,7 +518,9 @@ class Dispatcher:
                 self._pacer.wait(item.channel.value)
                 late = watch.skip_reason(_recipient(c))
                 if late is None:
-                    run.in_flight[self._pool.submit(self._provider_call, item)] = item
+                    fut = self._pool.submit(self._provider_call, item)
+                    run.in_flight[fut] = item
+                    fut.add_done_callback(run.done.put)
                 else:  # opted out or suppressed while the batch was being sent
                     run.pending.skipped.append(
                         {"b_id": c.id, "b_token": token, "b_status": _SKIPPED, "b_reason": late}
@@ -551,14 +554,14 @@ class Dispatcher:
         closes: list[dict[str, Any]] = []
         fails: list[dict[str, Any]] = []
         defers: list[dict[str, Any]] = []
-        sends: list[dict[str, Any]] = []
+        sends: list[str] = []
         cids = sorted({c.customer_id for c in batch})
         with self.db.engine.begin() as conn:
             conn.execute(_U_RENEW, {"b_token": token, "b_wall": utcnow()})
             if conn.dialect.name == "postgresql":
                 conn.execute(
                     select(CustomerRow.id)
-                    .where(CustomerRow.id.in_(cids))
+                    .where(one_of(conn, CustomerRow.id, cids))
                     .order_by(CustomerRow.id)
                     .with_for_update()
                 ).all()
@@ -570,12 +573,14 @@ class Dispatcher:
                         ConsentRow.channel,
                         ConsentRow.granted,
                         ConsentRow.source,
-                    ).where(ConsentRow.customer_id.in_(cids))
+                    ).where(one_of(conn, ConsentRow.customer_id, cids))
                 )
             }
             tzs = dict(
                 conn.execute(
-                    select(CustomerRow.id, CustomerRow.timezone).where(CustomerRow.id.in_(cids))
+                    select(CustomerRow.id, CustomerRow.timezone).where(
+                        one_of(conn, CustomerRow.id, cids)
+                    )
                 ).all()
             )
             suppressed = suppressed_addresses(conn, map(_recipient, batch))
@@ -606,7 +611,7 @@ class Dispatcher:
                     except ValueError:  # pragma: no cover - _verdict checked it
                         continue
                     assert tz is not None
-                    sends.append({"b_id": c.id, "b_token": token, "b_at": now})
+                    sends.append(c.id)
                     c.attempts += 1
                     sends_so_far[(c.customer_id, c.channel)] += 1
                     to_send.append(_ToSend(c, channel, self.adapters[channel], tz))
@@ -629,8 +634,14 @@ class Dispatcher:
                     fails.append({"b_id": c.id, "b_token": token, "b_error": detail[:2000]})
                     stats.failed += 1
                     tally.add(c.campaign_id, _FAILED, message_id=c.id, error=detail)
+            if sends:  # one statement: every send of the batch has the same time and token
+                conn.execute(
+                    update(MessageRow)
+                    .where(one_of(conn, MessageRow.id, sends), _MINE)
+                    .values(attempts=MessageRow.attempts + 1, sent_at=now),
+                    {"b_token": token},
+                )
             for stmt, params in (
-                (_U_SEND_OK, sends),
                 (_U_CLOSE, closes),
                 (_U_FAIL, fails),
                 (_U_REQUEUE, defers),
@@ -721,7 +732,7 @@ class Dispatcher:
             r.idempotency_key: (r.status, r.sent_at)
             for r in conn.execute(
                 select(MessageRow.idempotency_key, MessageRow.status, MessageRow.sent_at).where(
-                    MessageRow.idempotency_key.in_(sorted(set(prev_key.values()))),
+                    one_of(conn, MessageRow.idempotency_key, sorted(set(prev_key.values()))),
                     MessageRow.status.in_([_SENT, _SCHEDULED, _SENDING]),
                 )
             )
@@ -784,7 +795,7 @@ class Dispatcher:
         rows = conn.execute(
             select(OutcomeRow.campaign_id, OutcomeRow.customer_id, OutcomeRow.kind)
             .where(
-                OutcomeRow.customer_id.in_(sorted({c.customer_id for c in conditional})),
+                one_of(conn, OutcomeRow.customer_id, sorted({c.customer_id for c in conditional})),
                 OutcomeRow.kind.in_(sorted(set(_CONDITION_OUTCOME.values()))),
             )
             .distinct()
@@ -806,7 +817,7 @@ class Dispatcher:
             rows = conn.execute(
                 select(MessageRow.customer_id, func.count())
                 .where(
-                    MessageRow.customer_id.in_(sorted(cids)),
+                    one_of(conn, MessageRow.customer_id, sorted(cids)),
                     MessageRow.channel == ch,
                     MessageRow.sent_at >= now - timedelta(days=days),
                     or_(
@@ -839,9 +850,8 @@ class Dispatcher:
     def _settle(self, run: _BatchRun, *, limit: int) -> None:
         """Wait until at most `limit` sends are in flight and record the finished ones."""
         while len(run.in_flight) > limit:
-            done, _ = futures.wait(run.in_flight, return_when=futures.FIRST_COMPLETED)
-            for fut in done:
-                self._record(run, run.in_flight.pop(fut), fut)
+            fut = run.done.get()
+            self._record(run, run.in_flight.pop(fut), fut)
 
     def _record(self, run: _BatchRun, item: _ToSend, fut: futures.Future[Any]) -> None:
         c, stats, tally = item.row, run.stats, run.tally
@@ -971,8 +981,7 @@ class Dispatcher:
         `sent` is recorded even if our claim lapsed meanwhile: the provider accepted it."""
         with self.db.engine.begin() as conn:
             if pending.sent:
-                conn.execute(_U_SENT, pending.sent)
-                _insert_delivered(conn, pending.sent)
+                _mark_sent(conn, pending.sent)
             if pending.requeue:
                 conn.execute(_U_REQUEUE, pending.requeue)
             if pending.failed:
@@ -1058,7 +1067,7 @@ def reconcile_journals(db: Database, directory: Path) -> None:
             with db.engine.begin() as conn:
                 rows = conn.execute(
                     select(MessageRow.id, MessageRow.campaign_id, MessageRow.customer_id).where(
-                        MessageRow.id.in_(sorted(accepted)), MessageRow.status != _SENT
+                        one_of(conn, MessageRow.id, sorted(accepted)), MessageRow.status != _SENT
                     )
                 ).all()
                 params = [
@@ -1066,8 +1075,7 @@ def reconcile_journals(db: Database, directory: Path) -> None:
                     for r in rows
                 ]
                 if params:
-                    conn.execute(_U_SENT, params)
-                    _insert_delivered(conn, params)
+                    _mark_sent(conn, params)
         _log.warning(
             "send journal %s of a dead dispatcher: %d accepted message(s) recorded as sent; "
             "in flight, may be sent again: %s",
@@ -1076,6 +1084,30 @@ def reconcile_journals(db: Database, directory: Path) -> None:
             ", ".join(orphan.in_flight) or "none",
         )
         settle(orphan)
+
+
+def _mark_sent(conn: Connection, sent: list[dict[str, Any]]) -> None:
+    """Record accepted messages (`_sent_params`) as sent, with a `delivered` outcome each. On
+    PostgreSQL one UPDATE joined to the arrays of ids, times and provider ids (`unnest`)
+    instead of one per message."""
+    if conn.dialect.name == "postgresql":
+        v = (
+            func.unnest(
+                bindparam(None, [s["b_id"] for s in sent], type_=ARRAY(String)),
+                bindparam(None, [s["b_at"] for s in sent], type_=ARRAY(DateTime(timezone=True))),
+                bindparam(None, [s["b_pid"] for s in sent], type_=ARRAY(String)),
+            )
+            .table_valued("id", "at", "pid")
+            .render_derived("v")
+        )
+        conn.execute(
+            update(MessageRow)
+            .where(MessageRow.id == v.c.id)
+            .values(status=_SENT, sent_at=v.c.at, provider_message_id=v.c.pid)
+        )
+    else:
+        conn.execute(_U_SENT, sent)
+    _insert_delivered(conn, sent)
 
 
 def _insert_delivered(conn: Connection, sent: list[dict[str, Any]]) -> None:

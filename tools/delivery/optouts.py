@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from core.customers import normalize_address
-from core.db import ConsentRow, Database, SuppressionRow
+from core.db import ConsentRow, Database, SuppressionRow, one_of
 from core.models import SkipReason
 
 _SUPPRESSION_SKIP = {
@@ -66,7 +66,7 @@ def suppressed_addresses(
     for ch, addrs in by_channel.items():
         rows = conn.execute(
             select(SuppressionRow.address, SuppressionRow.reason).where(
-                SuppressionRow.channel == ch, SuppressionRow.address.in_(sorted(addrs))
+                SuppressionRow.channel == ch, one_of(conn, SuppressionRow.address, sorted(addrs))
             )
         )
         out.update({(ch, row.address): row.reason for row in rows})
@@ -103,7 +103,7 @@ class OptOutWatch:
             self._suppressed = suppressed_addresses(conn, self._recipients)
             rows = conn.execute(
                 select(ConsentRow.customer_id, ConsentRow.channel, ConsentRow.source).where(
-                    ConsentRow.customer_id.in_(cids), ConsentRow.granted.is_(False)
+                    one_of(conn, ConsentRow.customer_id, cids), ConsentRow.granted.is_(False)
                 )
             )
             self._withdrawn = {(r.customer_id, r.channel): r.source for r in rows}

@@ -18,7 +18,7 @@ from tools.delivery.channels.base import (
     SendResult,
     TransientSendError,
 )
-from tools.delivery.channels.mime import build_email, email_bytes
+from tools.delivery.channels.mime import email_bytes
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 
@@ -42,7 +42,7 @@ class FileSinkAdapter:
         stem = _UNSAFE.sub("_", msg.id).lstrip(".") or "message"
         if msg.channel == Channel.EMAIL:
             try:
-                data = email_bytes(build_email(msg))
+                data = email_bytes(msg)
             except ValueError as exc:
                 raise PermanentSendError(f"cannot build e-mail {msg.id}: {exc}") from exc
             name = f"{stem}.eml"

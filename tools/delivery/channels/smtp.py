@@ -1,9 +1,11 @@
-"""E-mail over SMTP (smtplib): a pool of connections to one server, reused across sends."""
+"""E-mail over SMTP (smtplib): a pool of connections to one server, reused across sends, with
+the envelope commands pipelined (RFC 2920) when the server offers it."""
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import smtplib
 import ssl
 import threading
@@ -15,7 +17,7 @@ from tools.delivery.channels.base import (
     SendResult,
     TransientSendError,
 )
-from tools.delivery.channels.mime import build_email, email_bytes
+from tools.delivery.channels.mime import email_bytes, message_id_header
 
 _log = logging.getLogger(__name__)
 
@@ -24,6 +26,10 @@ class SMTPAdapter:
     """Sends e-mail through one SMTP server over a pool of reused connections. Thread-safe:
     up to `max_connections` sends go out at once, each on its own connection (a connection
     carries one SMTP transaction at a time); idle connections are kept open and reused.
+
+    A send is MAIL, RCPT and DATA, then the message: with a server that offers PIPELINING
+    (RFC 2920; Postfix and the big providers do) the three commands go in one write, so a
+    message costs two round trips instead of four.
 
     SMTP 4xx replies and connection problems raise `TransientSendError`; 5xx replies and
     unbuildable messages raise `PermanentSendError`.
@@ -60,8 +66,7 @@ class SMTPAdapter:
     def send(self, msg: OutboundMessage) -> SendResult:
         """Send one e-mail; reconnects once if a reused connection turns out to be dead."""
         try:
-            mime = build_email(msg)
-            data = email_bytes(mime)
+            data = email_bytes(msg)
         except ValueError as exc:
             raise PermanentSendError(f"cannot build e-mail {msg.id}: {exc}") from exc
         with self._slots:
@@ -71,7 +76,7 @@ class SMTPAdapter:
                 try:
                     if conn is None:
                         conn = self._open()
-                    conn.sendmail(msg.from_email.strip(), [msg.to.strip()], data)
+                    _transaction(conn, msg.from_email.strip(), msg.to.strip(), data)
                 except smtplib.SMTPRecipientsRefused as exc:
                     self._give_back(conn)
                     code, text = next(iter(exc.recipients.values()), (550, b"recipient refused"))
@@ -98,7 +103,7 @@ class SMTPAdapter:
                     _drop(conn)
                     raise
                 self._give_back(conn)
-                return SendResult(provider_message_id=str(mime["Message-ID"]))
+                return SendResult(provider_message_id=message_id_header(msg))
             raise TransientSendError(f"SMTP server {self.host}:{self.port} keeps disconnecting")
 
     def close(self) -> None:
@@ -132,6 +137,54 @@ class SMTPAdapter:
             conn.close()
             raise
         return conn
+
+
+_DOT = re.compile(rb"^\.", re.MULTILINE)
+
+
+def _transaction(conn: smtplib.SMTP, sender: str, to: str, data: bytes) -> None:
+    """One message on an open connection, as `smtplib.SMTP.sendmail` sends it to one
+    recipient (same errors: `SMTPSenderRefused`, `SMTPRecipientsRefused`, `SMTPDataError`,
+    after which the connection is reset, or closed on a 421), but with MAIL, RCPT and DATA in
+    one write when the server offers PIPELINING. `sender` and `to` are checked addresses."""
+    size = f" SIZE={len(data)}" if conn.has_extn("size") else ""
+    commands = (f"MAIL FROM:<{sender}>{size}\r\n", f"RCPT TO:<{to}>\r\n", "DATA\r\n")
+    replies: list[tuple[int, bytes]] = []
+    if conn.has_extn("pipelining"):
+        conn.send("".join(commands))
+        replies = [conn.getreply() for _ in commands]
+    else:
+        for command, ok in zip(commands, ((250,), (250, 251), (354,)), strict=True):
+            conn.send(command)
+            replies.append(conn.getreply())
+            if replies[-1][0] not in ok:
+                break
+    (mail_code, mail_reply), *rest = replies
+    rcpt_code, rcpt_reply = rest[0] if rest else (mail_code, mail_reply)
+    data_code, data_reply = rest[1] if len(rest) > 1 else (0, b"")
+    failed = mail_code != 250 or rcpt_code not in (250, 251) or data_code != 354
+    if failed:
+        if data_code == 354 or 421 in (mail_code, rcpt_code, data_code):
+            conn.close()  # in the middle of DATA with nothing to send, or closing anyway
+        else:
+            with contextlib.suppress(smtplib.SMTPServerDisconnected):
+                conn.rset()
+        if mail_code != 250:
+            raise smtplib.SMTPSenderRefused(mail_code, mail_reply, sender)
+        if rcpt_code not in (250, 251):
+            raise smtplib.SMTPRecipientsRefused({to: (rcpt_code, rcpt_reply)})
+        raise smtplib.SMTPDataError(data_code, data_reply)
+    if not data.endswith(b"\r\n"):
+        data += b"\r\n"
+    conn.send(_DOT.sub(b"..", data) + b".\r\n")
+    code, reply = conn.getreply()
+    if code != 250:
+        if code == 421:
+            conn.close()
+        else:
+            with contextlib.suppress(smtplib.SMTPServerDisconnected):
+                conn.rset()
+        raise smtplib.SMTPDataError(code, reply)
 
 
 def _drop(conn: smtplib.SMTP | None) -> None:
