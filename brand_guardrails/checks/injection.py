@@ -146,13 +146,13 @@ CUES: tuple[tuple[str, str], ...] = (
         "announces new instructions",
     ),
     (
-        r"\b(?:just|only|instead|simply)\s+(?:say|output|print|write|answer|reply|respond)\b"
+        r"\b(?:just|only|instead|simply)\s+(?:say|output|print|write|answer)\b"
         r"|\brepeat\s+after\s+me\b|\bsprich\s+mir\s+nach\b|\brepite\s+despues\s+de\s+mi\b"
         r"|\brepete[sz]?\s+apres\s+moi\b"
         r"|\b(?:sag|sage|sagen\s+sie|antworte|antworten\s+sie|schreib|schreibe)\s+"
-        r"(?:nur|einfach|stattdessen|ausschliesslich)\b"
-        r"|\b(?:dis|dites|reponds|repondez|ecris)\s+(?:seulement|simplement|juste|uniquement)\b"
-        r"|\b(?:solo|solamente|simplemente)\s+(?:di|dime|diga|decir|escribe|responde)\b",
+        r"(?:nur|stattdessen|ausschliesslich)\b"
+        r"|\b(?:dis|dites|reponds|repondez|ecris)\s+(?:seulement|uniquement)\b"
+        r"|\b(?:solo|solamente)\s+(?:di|dime|diga|decir|escribe)\b",
         "dictates the output",
     ),
     (

@@ -143,6 +143,9 @@ def test_instructions_to_an_ai_in_outgoing_copy_block() -> None:
         "Ignore the rain. Our waterproof boots have you covered.",
         "You are now a Trail Club member: enjoy free shipping on every order.",
         "S U M M E R   S A L E: 30% off all tents.",
+        "Fragen? Ruf uns an unter +1 800 555 0199 oder antworte einfach auf diese E-Mail.",
+        "Questions? Just reply to this email and our team will help.",
+        "Bitte ignorieren Sie unsere letzte Nachricht: der Gutschein gilt bis Sonntag.",
     ],
 )
 def test_ordinary_copy_is_not_instructions(copy: str) -> None:
