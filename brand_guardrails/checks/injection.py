@@ -10,9 +10,15 @@ inside words (`1gn0re`) and joins letters spaced out (`i g n o r e`). Features:
   grams with `ignore what I said before`, and German, French and Spanish wording is learnt
   from examples, not from a fixed list),
 - word unigrams and bigrams,
-- the cues below: the moves injections make (overriding earlier instructions, asking for the
-  prompt, lifting restrictions, smuggling chat-role markers). They are features with learnt
-  weights, not verdicts, and they are what a finding explains itself with.
+- the cues below, in English, German, French and Spanish (German verb-last order too: `die
+  obigen Anweisungen ignorieren`): the moves injections make (overriding earlier instructions
+  or declaring them irrelevant, asking for the prompt, lifting restrictions, smuggling
+  chat-role markers, interrupting the task). They are features with learnt weights, not
+  verdicts, and they are what a finding explains itself with,
+- one feature against: an ordinary correction (`please ignore my previous e-mail`).
+
+Texts of several sentences score as their most suspicious sentence (or the whole, if higher);
+the trainer picks the threshold on out-of-fold scores computed the same way.
 
 Scoring is pure Python and numpy, needs no model download, and is memoised per text.
 """
@@ -44,64 +50,126 @@ _MAX_CHARS = 6000
 
 # (pattern over normalised text, what it means). Normalised text is folded, unaccented,
 # leetspeak read as letters; so patterns are lower case ASCII.
+_IGNORE = (
+    r"ignor\w*|disregard\w*|forget\w*|forgot\w*|never\s*mind|skip|override|bypass|abandon|"
+    r"vergiss\w*|vergesst|missacht\w*|olvid\w*|oubli\w*|descart\w*|salta|dimentic\w*|"
+    r"ne\s+(?:tiens|tenez)\s+pas\s+compte|no\s+(?:hagas|haga|tengas\s+en\s+cuenta)\s+caso|"
+    r"pasa\s+por\s+alto|fais\s+abstraction|faites\s+abstraction"
+)
+_EARLIER = (
+    r"instructions?|prompts?|rules|orders|commands|directions|guidelines|policy|tasks?|"
+    r"richtlinien|directives|directrices|pautas|istruzioni|regole|precedenti|"
+    r"previous\w*|prior|above|preceding|before|befor|earlier|"
+    r"anweisung\w*|befehl\w*|regeln|vorgaben|aufgaben?|informationen|vorher\w*|davor|zuvor|oben|"
+    r"obig\w*|bisherig\w*|"
+    r"instrucciones|indicaciones|reglas|tareas?|anterior\w*|antes|arriba|"
+    r"regles|consignes|taches?|precedent\w*|ci-?dessus|avant|"
+    r"(?:what|everything|all)\s+(?:i|we|you)\s+(?:said|told\s+you|wrote|were\s+told)"
+)
+_IGNORE_LATE = r"ignorieren|vergessen|missachten|ausser\s+acht\s+lassen|hinter\s+sich\s+lassen"
+_PREVIOUS = r"previous|prior|above|earlier|bisherig\w*|vorherig\w*|obig\w*|anterior\w*|precedent\w*"
 CUES: tuple[tuple[str, str], ...] = (
     (
-        r"\b(?:ignore|disregard|forget|skip|override|bypass|abandon|ignoriere\w*|vergiss|"
-        r"missachte\w*|ignor(?:e|ez|a|ar|en)|olvid\w*|oublie\w*|descarta\w*|salta)\b"
-        r"[^.!?\n]{0,50}?\b(?:instructions?|prompts?|rules|orders|commands|directions|guidelines|"
-        r"previous|prior|above|preceding|before|earlier|anweisung\w*|befehl\w*|regeln|vorherig\w*|"
-        r"obig\w*|bisherig\w*|instrucciones|reglas|anteriores?|precedentes?|regles|consignes|"
-        r"(?:what|everything|all)\s+(?:i|we|you)\s+(?:said|told\s+you|wrote|were\s+told))\b",
+        rf"\b(?:{_IGNORE})\b[^.!?\n]{{0,50}}?\b(?:{_EARLIER})\b"
+        r"|\b(?:ignor\w*|disregard\w*)\s+(?:everything|all\s+of\s+it|alles|todo|tout)\b"
+        rf"|\b(?:{_PREVIOUS}|alle|all|die|the)\s[^.!?\n]{{0,40}}?\b(?:{_IGNORE_LATE})\b"
+        rf"|\b(?:{_PREVIOUS})\b[^.!?\n]{{0,50}}?\b(?:irrelevant|no\s+longer\s+(?:apply|valid|"
+        r"matter)|nicht\s+mehr\s+(?:gultig|relevant|wichtig)|ungultig|ne\s+(?:comptent|"
+        r"s.appliquent)\s+plus|ya\s+no\s+(?:aplican|valen|son\s+validas))\b"
+        r"|\b(?:despite|regardless\s+of|no\s+matter)\s+(?:what|any|your)\b[^.!?\n]{0,30}?"
+        r"\b(?:told|instructions|rules|guidelines|programming)\b"
+        r"|\btrotz\s+(?:deiner|ihrer|der)\s+(?:anweisungen|regeln|vorgaben)\b"
+        r"|\ba\s+pesar\s+de\s+(?:tus|sus|las)\s+(?:instrucciones|reglas)\b"
+        r"|\bmalgre\s+(?:tes|vos|les)\s+(?:instructions|regles|consignes)\b",
         "asks to ignore or forget earlier instructions",
     ),
     (
-        r"\b(?:system\s*prompt|your\s+(?:prompt|instructions|rules|guidelines)|initial\s+"
-        r"instructions|prompt\s*texte?|deine\s+anweisungen|tus\s+instrucciones|"
-        r"tes\s+instructions|vos\s+instructions)\b",
+        r"\b(?:system\s*prompt|your\s+(?:hidden\s+|secret\s+|initial\s+|original\s+)?"
+        r"(?:prompt|instructions|rules|guidelines)|(?:hidden|secret|initial|internal)\s+"
+        r"(?:instructions|prompt|rules)|prompt\s*_?\s*texte?s?|"
+        r"deine\s+(?:anweisungen|regeln|vorgaben|richtlinien)|ihre\s+anweisungen|"
+        r"tus\s+(?:instrucciones|reglas)|tes\s+(?:instructions|regles|consignes)|"
+        r"vos\s+(?:instructions|regles|consignes))\b",
         "asks for the prompt or instructions",
     ),
     (
-        r"\b(?:no|without|free\s+(?:of|from)|not\s+bound\s+by|beyond)\s+(?:any\s+)?"
-        r"(?:restrictions?|limits|limitations|filters?|censorship|rules|guidelines|"
-        r"content\s+polic(?:y|ies)|ethics|morals?|guardrails)\b"
+        r"\b(?:no|without|free\s+(?:of|from)|not\s+bound\s+by|no\s+longer\s+bound\s+by|beyond)"
+        r"\s+(?:any\s+)?(?:restrictions?|limits|limitations|filters?|censorship|rules|"
+        r"guidelines|content\s+polic(?:y|ies)|ethics|morals?|guardrails|safety\s+\w+)\b"
+        r"|\b(?:disable|turn\s+off|switch\s+off|bypass|remove)\s+(?:your\s+|the\s+|all\s+)?"
+        r"(?:safety|filters?|guardrails|restrictions|content\s+filter)\b"
+        r"|\b(?:safety|content)\s+(?:filters?|layer|training)\s+(?:are\s+|is\s+)?"
+        r"(?:off|disabled|switched\s+off|turned\s+off)\b"
+        r"|\b(?:uncensored|unfiltered|unrestricted|ungefiltert|unzensiert|zensurfrei)\b"
         r"|\b(?:ohne|keine)\s+(?:einschrankung\w*|regeln|filter|zensur)\b"
-        r"|\bsin\s+(?:restricciones|reglas|filtros|censura)\b"
-        r"|\bsans\s+(?:restrictions?|regles|filtres?|censure)\b",
+        r"|\bsin\s+(?:restricciones|reglas|filtros?|censura|limites)\b"
+        r"|\bsans\s+(?:restrictions?|regles|filtres?|censure|limites)\b",
         "lifts the model's restrictions",
     ),
     (
-        r"\b(?:jailbr(?:eak|oken)|developer\s+mode|dan\s+mode|do\s+anything\s+now|"
+        r"\b(?:jailbr(?:eak|oken)|developer\s+mode|dan\s+mode|do\s+anything\s+now|god\s+mode|"
         r"entwicklermodus|modo\s+desarrollador|mode\s+developpeur)\b",
         "jailbreak wording",
     ),
     (
-        r"\b(?:you\s+are\s+now|from\s+now\s+on|act\s+as|pretend\s+(?:to\s+be|you)|"
-        r"du\s+bist\s+(?:jetzt|nun)|ab\s+jetzt|a\s+partir\s+de\s+ahora|desormais|"
-        r"a\s+partir\s+de\s+maintenant|tu\s+es\s+maintenant|ahora\s+eres)\b",
+        r"\b(?:you\s+are\s+now|now\s+you\s+are|from\s+now\s+on|from\s+this\s+moment|act\s+as|"
+        r"pretend\s+(?:to\s+be|you)|imagine\s+(?:you\s+are|that\s+you\s+are)|"
+        r"stell\s+dir\s+vor,?\s+du\s+bist|tu\s+so,?\s+als\s+(?:ob|waerst|warst)|"
+        r"imagina\s+que\s+eres|finge\s+(?:ser|que\s+eres)|imagine\s+que\s+tu\s+es|"
+        r"fais\s+semblant|"
+        r"du\s+bist\s+(?:jetzt|nun|ab\s+sofort)|(?:jetzt|nun)\s+bist\s+du|ab\s+jetzt|ab\s+sofort|"
+        r"von\s+nun\s+an|a\s+partir\s+de\s+ahora|desde\s+ahora|de\s+ahora\s+en\s+adelante|"
+        r"ahora\s+eres|desormais|a\s+partir\s+de\s+maintenant|tu\s+es\s+maintenant|"
+        r"maintenant\s+tu\s+es)\b",
         "assigns the model a new role",
     ),
     (
-        r"(?:^|\n)\s*(?:system|assistant|developer)\s*:|<\|im_(?:start|end)\|>|</?s>|\[/?inst\]"
-        r"|</?(?:system|user|assistant)>",
+        r"(?:^|\n|\\n)\s*(?:system|assistant|developer|instruction|system\s+note|"
+        r"nota\s+di\s+sistema|nota\s+del\s+sistema|note\s+systeme|systemhinweis)\s*:"
+        r"|<\|im_(?:start|end)\|>|</?s>|\[/?inst\]|\[system\]|</?(?:system|user|assistant)>",
         "contains chat-role markers",
     ),
     (
-        r"\b(?:reveal|print|output|dump|list|send|show|leak|exfiltrate)\b[^.!?\n]{0,40}?"
-        r"\b(?:customer|user|subscriber|password|api\s+key|secret|credential|database|"
-        r"phone\s+numbers|e-?mail\s+addresses)",
+        r"\b(?:reveal|print|output|dump|list|send|show|leak|exfiltrate|e-?mail|forward|collect|"
+        r"export|upload|gib|zeig\w*|schick\w*|sende\w*|verrat\w*|donne\w*|montre\w*|envoie\w*|"
+        r"revele\w*|muestra\w*|envia\w*|revela\w*|dame)\b[^.!?\n]{0,40}?"
+        r"\b(?:customer|user|subscriber|password|api\s+keys?|secret|credential|database|"
+        r"phone\s+numbers|e-?mail\s+addresses|kunden\w*|passwort\w*|interne\w*\s+daten|"
+        r"clients|mots?\s+de\s+passe|clientes|contrasenas?|datos\s+internos)"
+        r"|\b(?:gibst|gebt)\s+[^.!?\n]{0,30}?\bpreis\b",
         "asks to reveal data or secrets",
     ),
     (
         r"\b(?:new|further|additional|updated)\s+(?:instructions?|tasks?|rules)\b"
-        r"|\bneue\s+(?:anweisung\w*|aufgabe\w*)|\bnuevas?\s+instrucciones\b"
-        r"|\bnouvelles?\s+instructions\b",
+        r"|\b(?:neue|weitere)\s+(?:anweisung\w*|aufgabe\w*)|\bnuevas?\s+(?:instrucciones|tareas?)\b"
+        r"|\bnouvelles?\s+(?:instructions|taches?|consignes)\b",
         "announces new instructions",
     ),
     (
-        r"\b(?:just|only|instead)\s+(?:say|output|print|write|answer)\b|\brepeat\s+after\s+me\b",
+        r"\b(?:just|only|instead|simply)\s+(?:say|output|print|write|answer)\b"
+        r"|\brepeat\s+after\s+me\b|\bsprich\s+mir\s+nach\b|\brepite\s+despues\s+de\s+mi\b"
+        r"|\brepete[sz]?\s+apres\s+moi\b"
+        r"|\b(?:sag|sage|sagen\s+sie|antworte|antworten\s+sie|schreib|schreibe)\s+"
+        r"(?:nur|stattdessen|ausschliesslich)\b"
+        r"|\b(?:dis|dites|reponds|repondez|ecris)\s+(?:seulement|uniquement)\b"
+        r"|\b(?:solo|solamente)\s+(?:di|dime|diga|decir|escribe)\b",
         "dictates the output",
     ),
+    (
+        r"(?:^|[.!?]\s*|\n)(?:stop|stopp|halt|achtung|attention|atencion)\s*(?:[-:!]+|everything)"
+        r"|\b(?:stop|stopp)\s*[-:!]+\s*(?:write|schreib\w*|ecri\w*|escrib\w*|say|sag\w*)\b",
+        "interrupts the task (`STOP - write …`)",
+    ),
 )
+_CORRECTION = re.compile(
+    r"\b(?:ignor\w*|disregard\w*|forget|vergessen\s+sie|olvid\w*|oubli\w*)\b[^.!?\n]{0,20}?"
+    r"\b(?:my|our|the|meine|unsere|die|mon|notre|le|la|mi|nuestro|el)\s+"
+    r"(?:previous|last|earlier|prior|vorherige|letzte|fruhere|precedent|dernier|anterior|ultimo)?\s*"
+    r"(?:e-?mail|message|mail|letter|text|sms|note|order|invoice|reminder|nachricht|brief|"
+    r"bestellung|rechnung|courriel|lettre|commande|facture|mensaje|correo|pedido|factura)"
+)
+"""An ordinary correction (`please ignore my previous e-mail`): a feature that speaks against
+an injection, learnt like the cues but never a reason."""
 _CUES = tuple((re.compile(p), why) for p, why in CUES)
 _CUE_LITERALS = PhraseIndex(
     (lit, i) for i, (p, _) in enumerate(CUES) for lit in required_literals(p) or ()
@@ -249,6 +317,9 @@ def features(text: str) -> tuple[np.ndarray, np.ndarray, list[int]]:
     norm = float(np.sqrt((val * val).sum())) or 1.0
     val = val / norm
     cues = _cues(t)
+    if _CORRECTION.search(t):
+        idx = np.concatenate([idx, [_h("anti:correction")]])
+        val = np.concatenate([val, [1.0]])
     if cues:
         idx = np.concatenate([idx, [_h(f"cue:{i}") for i in cues]])
         val = np.concatenate([val, np.ones(len(cues))])
@@ -296,11 +367,10 @@ def _score(text: str | None) -> InjectionScore:
     m = _model()
     idx, val, cues = features(text)
     logit = m.logit(idx, val)
-    segments = [s for s in _SEGMENT.split(text[:_MAX_CHARS]) if len(s.split()) >= 3]
-    if len(segments) > 1:  # an injection appended to harmless text is not diluted by it
-        logit = max([logit, *(m.logit(*features(s)[:2]) for s in segments)])
+    for part in segments(text):  # an injection appended to harmless text is not diluted by it
+        logit = max(logit, m.logit(*features(part)[:2]))
     p = float(1.0 / (1.0 + np.exp(-logit)))
-    if _EVASION.search(text):
+    if evasive(text):
         cues = [*cues, -1]
         p = max(p, m.threshold)
     hit = p >= m.threshold
@@ -319,6 +389,18 @@ def _score(text: str | None) -> InjectionScore:
     if hit and not reasons:
         reasons = ["reads like instructions to an AI (trained classifier)"]
     return InjectionScore(score=round(p, 4), hit=hit, reasons=reasons, named=bool(cues))
+
+
+def segments(text: str) -> list[str]:
+    """The sentences and lines of a text that are scored on their own besides the whole (none
+    when the text is one sentence)."""
+    parts = [s for s in _SEGMENT.split(text[:_MAX_CHARS]) if len(s.split()) >= 3]
+    return parts if len(parts) > 1 else []
+
+
+def evasive(text: str) -> bool:
+    """True when a sentence is spelled out letter by letter (scored as an injection)."""
+    return _EVASION.search(text) is not None
 
 
 def is_injection(text: str | None) -> bool:
