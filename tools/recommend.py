@@ -14,7 +14,6 @@ every order again.
 
 from __future__ import annotations
 
-import heapq
 import math
 import threading
 from collections import Counter, OrderedDict, defaultdict
@@ -122,25 +121,27 @@ class Recommender:
         for pid in viewed:
             if pid in self.products and pid not in seeds:
                 seeds[pid] = VIEW_WEIGHT
-        scores: defaultdict[str, float] = defaultdict(float)
+        scores: dict[str, float] = {}
+        get = scores.get
         for seed, w in seeds.items():
             for other, rel in self._related.get(seed, {}).items():
-                scores[other] += CO_WEIGHT * w * rel
+                scores[other] = get(other, 0.0) + CO_WEIGHT * w * rel
         total = sum(seeds.values())
         shares: defaultdict[str, float] = defaultdict(float)
         for seed, w in seeds.items():
             shares[self.products[seed].category] += w / total
         for cat, share in shares.items():
             for pid in self._top_in_category.get(cat, ()):
-                scores[pid] += CATEGORY_WEIGHT * share * self._in_category[pid]
+                scores[pid] = get(pid, 0.0) + CATEGORY_WEIGHT * share * self._in_category[pid]
         for pid in self._ranked[: k + len(owned_set)]:  # so the list is always full
             scores.setdefault(pid, 0.0)
-        for pid in scores:
-            scores[pid] += POPULARITY_WEIGHT * self._popularity[pid]
-        ranked = heapq.nsmallest(
-            k, (pid for pid in scores if pid not in owned_set), key=lambda pid: (-scores[pid], pid)
+        popularity = self._popularity
+        ranked = sorted(
+            (-(score + POPULARITY_WEIGHT * popularity[pid]), pid)
+            for pid, score in scores.items()
+            if pid not in owned_set
         )
-        return tuple(ranked)
+        return tuple(pid for _, pid in ranked[:k])
 
 
 _KEPT = 8
