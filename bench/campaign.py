@@ -20,6 +20,7 @@ originals, which is optimistic about variety (names, products) but not about vol
 from __future__ import annotations
 
 import argparse
+import cProfile
 import multiprocessing
 import queue
 import resource
@@ -84,8 +85,9 @@ def _clone_world(db: Database, copies: int) -> None:
         conn.execute(text("DROP TABLE bench_copies"))
 
 
-def _campaign(db_url: str, data_dir: str, out: Any) -> None:
-    """Child process: brief → approval → outbox; sends back timings and peak memory."""
+def _campaign(db_url: str, data_dir: str, out: Any, profile: str | None = None) -> None:
+    """Child process: brief → approval → outbox; sends back timings and peak memory (and, with
+    `profile`, writes cProfile statistics of the campaign to that file)."""
     set_process_environment()
     from graphs.operations import decide, submit_brief
     from graphs.runtime import build_deps
@@ -99,12 +101,18 @@ def _campaign(db_url: str, data_dir: str, out: Any) -> None:
     deps = build_deps(settings)
     deps.clock = lambda: NOW
     base_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    profiler = cProfile.Profile() if profile else None
+    if profiler is not None:
+        profiler.enable()
     t0, c0 = time.perf_counter(), time.process_time()
     res = submit_brief(deps, BRIEF, now=NOW)
     t1, c1 = time.perf_counter(), time.process_time()
     assert res.approval_id, res
     decide(deps, res.approval_id, approved=True, decided_by="bench")
     t2, c2 = time.perf_counter(), time.process_time()
+    if profiler is not None and profile:
+        profiler.disable()
+        profiler.dump_stats(profile)
     out.put(
         {
             "campaign_id": res.campaign_id,
@@ -188,6 +196,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--database-url", default=None, help="an empty database (default: SQLite)")
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument(
+        "--profile",
+        default=None,
+        metavar="FILE",
+        help="write cProfile statistics of the campaign process to FILE (timings then include "
+        "the profiler's overhead)",
+    )
     args = ap.parse_args(argv)
     customers, copies = args.customers, 0
     if args.recipients:
@@ -216,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
 
         ctx = multiprocessing.get_context("spawn")
         out = ctx.Queue()
-        child = ctx.Process(target=_campaign, args=(settings.db_url, tmp, out))
+        child = ctx.Process(target=_campaign, args=(settings.db_url, tmp, out, args.profile))
         child.start()
         while True:
             try:

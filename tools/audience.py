@@ -119,15 +119,35 @@ def _stage(
     return "lapsed"
 
 
+_TOTALS = frozenset(
+    {"recency_days", "frequency", "monetary", "cart_abandoned", "lifecycle_stage", "views_30d"}
+)
+"""Features of the per-person totals query; each other query gives the features named below."""
+_LAST = frozenset({"last_viewed_product_id", "last_bought_product_id", "last_cart_product_id"})
+_OPENS = frozenset({"opens", "days_since_open"})
+
+
+def features_used(audiences: Sequence[Audience]) -> frozenset[str]:
+    """The features the filters and exclusions of `audiences` read."""
+    return frozenset(f.feature for a in audiences for f in (*a.filters, *a.exclusions))
+
+
 def _features_for(
     session: Session,
     as_of: datetime,
     ids: Sequence[str] | None,
     *,
     span: tuple[str, str] | None = None,
+    only: Collection[str] | None = None,
 ) -> dict[str, CustomerFeatures]:
     """Features for `ids` (or everyone when None; or the customers whose id is within `span`,
-    bounds included, in the database's order) in five aggregate queries."""
+    bounds included, in the database's order) in up to five aggregate queries: with `only`, just
+    the queries those features come from run, and the other features keep their no-data values
+    (zero, None, False, `prospect`)."""
+
+    def wanted(names: frozenset[str]) -> bool:
+        return only is None or not names.isdisjoint(only)
+
     in_scope: list[ColumnElement[bool]] = [EventRow.timestamp <= as_of]
     people = select(CustomerRow.id, CustomerRow.country)
     if ids is not None:
@@ -158,7 +178,9 @@ def _features_for(
         .group_by(EventRow.user_id)
     )
     agg: dict[str, tuple[int, float, datetime | None, datetime | None, datetime | None, int]] = {}
-    for uid, n, revenue, first, latest_order, cart, views in session.execute(totals):
+    for uid, n, revenue, first, latest_order, cart, views in (
+        session.execute(totals) if wanted(_TOTALS) else ()
+    ):
         agg[uid] = (int(n or 0), float(revenue or 0.0), first, latest_order, cart, int(views or 0))
 
     category = EventRow.properties["category"].as_string()
@@ -173,7 +195,9 @@ def _features_for(
         .group_by(EventRow.user_id, category)
     )
     best: dict[str, tuple[int, int, str]] = {}
-    for uid, cat, orders, touches in session.execute(per_category):
+    for uid, cat, orders, touches in (
+        session.execute(per_category) if wanted(frozenset({"favorite_category"})) else ()
+    ):
         key = (int(orders or 0), int(touches), cat)
         cur = best.get(uid)
         # Most orders, then most touches; ties go to the alphabetically first category.
@@ -207,7 +231,7 @@ def _features_for(
         .group_by(EventRow.user_id, EventRow.event)
     )
     last: dict[tuple[str, str], str] = {
-        (uid, ev): pid for uid, ev, pid in session.execute(last_products)
+        (uid, ev): pid for uid, ev, pid in (session.execute(last_products) if wanted(_LAST) else ())
     }
 
     bought: dict[str, set[str]] = {}
@@ -217,7 +241,7 @@ def _features_for(
         .where(*in_scope, is_order)
         .distinct()
     )
-    for uid, name, cat in session.execute(ordered):
+    for uid, name, cat in session.execute(ordered) if wanted(frozenset({"bought"})) else ():
         bought.setdefault(uid, set()).update(x for x in (name, cat) if x)
 
     opened_q = select(OutcomeRow.customer_id, func.count(), _ts(func.max(OutcomeRow.at))).where(
@@ -229,7 +253,9 @@ def _features_for(
         opened_q = opened_q.where(OutcomeRow.customer_id.between(*span))
     opened: dict[str, tuple[int, datetime]] = {
         uid: (int(n), at)
-        for uid, n, at in session.execute(opened_q.group_by(OutcomeRow.customer_id))
+        for uid, n, at in (
+            session.execute(opened_q.group_by(OutcomeRow.customer_id)) if wanted(_OPENS) else ()
+        )
     }
 
     out: dict[str, CustomerFeatures] = {}
@@ -269,21 +295,26 @@ def _features_for(
 
 
 def compute_features(
-    session: Session, *, as_of: datetime, customer_ids: Collection[str] | None = None
+    session: Session,
+    *,
+    as_of: datetime,
+    customer_ids: Collection[str] | None = None,
+    only: Collection[str] | None = None,
 ) -> dict[str, CustomerFeatures]:
     """Features of every customer (or of `customer_ids`) from events at or before `as_of`.
 
     Customers without events get zero/None features (`prospect`). Ids not in the customer table
-    are left out.
+    are left out. With `only`, the queries of other features are skipped and those features
+    keep their no-data values: read only the features named.
     """
     if as_of.tzinfo is None:
         raise ValueError("as_of must be timezone-aware (UTC)")
     as_of = as_of.astimezone(UTC)
     if customer_ids is None:
-        return _features_for(session, as_of, None)
+        return _features_for(session, as_of, None, only=only)
     out: dict[str, CustomerFeatures] = {}
     for chunk in _chunks(sorted(set(customer_ids))):
-        out.update(_features_for(session, as_of, chunk))
+        out.update(_features_for(session, as_of, chunk, only=only))
     return out
 
 
@@ -444,10 +475,13 @@ def draw_audience(db: Database, campaign_id: str, plan: Plan, *, as_of: datetime
     if as_of.tzinfo is None:
         raise ValueError("as_of must be timezone-aware (UTC)")
     channels = {step.channel for step in plan.journey}
+    used = features_used(plan.audiences)  # only the queries the filters read run
     audience_of: dict[str, str] = {}
     for page in customer_id_pages(db, _CHUNK):
         with db.session() as s:  # a page is every customer from its first id to its last
-            features = _features_for(s, as_of.astimezone(UTC), None, span=(page[0], page[-1]))
+            features = _features_for(
+                s, as_of.astimezone(UTC), None, span=(page[0], page[-1]), only=used
+            )
         matched = select_audience(features, plan.audiences)
         reachable = consented(db, [c for c, _ in matched], channels)
         audience_of.update((c, a) for c, a in matched if c in reachable)

@@ -15,7 +15,7 @@ from sqlalchemy import insert, text
 from core.catalog import bestsellers, get_products, list_products
 from core.customers import consent_granted, get_customers
 from core.db import CustomerRow, Database, EventRow
-from tools.audience import compute_features
+from tools.audience import CustomerFeatures, compute_features
 from tools.sandbox.sample_world import generate_world, load_world
 
 pytestmark = pytest.mark.integration
@@ -168,6 +168,35 @@ def test_as_of_moves_the_boundaries(db: Database) -> None:
     assert set(subset) == {"new", "cart"}
     with db.session() as s:
         assert subset["new"] == compute_features(s, as_of=AS_OF)["new"]
+
+
+@pytest.mark.parametrize(
+    "only",
+    [
+        {"lifecycle_stage"},
+        {"favorite_category"},
+        {"last_viewed_product_id", "monetary"},
+        {"bought"},
+        {"opens", "country"},
+        set(CustomerFeatures.model_fields) - {"customer_id"},
+    ],
+)
+def test_only_the_features_asked_for_are_computed_and_they_are_right(
+    db: Database, only: set[str]
+) -> None:
+    _load_history(db)
+    with db.session() as s:
+        full = compute_features(s, as_of=AS_OF)
+        part = compute_features(s, as_of=AS_OF, customer_ids=list(full), only=only)
+    assert set(part) == set(full)
+    for cid, f in full.items():
+        assert part[cid].model_dump(include=only) == f.model_dump(include=only)
+    # What was not asked for keeps its no-data value (its query did not run).
+    totals = {"recency_days", "frequency", "monetary", "cart_abandoned", "lifecycle_stage"}
+    if not only & (totals | {"views_30d"}):  # one query gives all of these
+        assert {f.frequency for f in part.values()} == {0}
+    if "favorite_category" not in only:
+        assert {f.favorite_category for f in part.values()} == {None}
 
 
 def test_naive_as_of_is_refused(db: Database) -> None:
