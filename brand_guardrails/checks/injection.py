@@ -67,12 +67,19 @@ _EARLIER = (
     r"(?:what|everything|all)\s+(?:i|we|you)\s+(?:said|told\s+you|wrote|were\s+told)"
 )
 _IGNORE_LATE = r"ignorieren|vergessen|missachten|ausser\s+acht\s+lassen|hinter\s+sich\s+lassen"
+_RULES = (
+    r"instructions?|prompts?|rules|orders|commands|guidelines|richtlinien|anweisung\w*|"
+    r"befehl\w*|regeln|vorgaben|aufgaben?|informationen|instrucciones|reglas|consignes|regles"
+)
+"""What a verb-last ignore (`die obigen Anweisungen ignorieren`) must name: "die haben es
+bestimmt vergessen" (they surely forgot) is not an instruction to the model."""
 _PREVIOUS = r"previous|prior|above|earlier|bisherig\w*|vorherig\w*|obig\w*|anterior\w*|precedent\w*"
 CUES: tuple[tuple[str, str], ...] = (
     (
         rf"\b(?:{_IGNORE})\b[^.!?\n]{{0,50}}?\b(?:{_EARLIER})\b"
         r"|\b(?:ignor\w*|disregard\w*)\s+(?:everything|all\s+of\s+it|alles|todo|tout)\b"
-        rf"|\b(?:{_PREVIOUS}|alle|all|die|the)\s[^.!?\n]{{0,40}}?\b(?:{_IGNORE_LATE})\b"
+        rf"|\b(?:{_PREVIOUS}|alle|all|die|the)\s[^.!?\n]{{0,40}}?\b(?:{_RULES})\b"
+        rf"[^.!?\n]{{0,20}}?\b(?:{_IGNORE_LATE})\b"
         rf"|\b(?:{_PREVIOUS})\b[^.!?\n]{{0,50}}?\b(?:irrelevant|no\s+longer\s+(?:apply|valid|"
         r"matter)|nicht\s+mehr\s+(?:gultig|relevant|wichtig)|ungultig|ne\s+(?:comptent|"
         r"s.appliquent)\s+plus|ya\s+no\s+(?:aplican|valen|son\s+validas))\b"
