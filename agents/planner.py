@@ -1265,10 +1265,12 @@ _NOT_BOUGHT_DE = frozenset(
     re.findall(
         r"\w+",
         "etwas nichts noch nicht nie je jemals was haben hat uns bereits schon zuletzt kürzlich "
-        "tag tage tagen woche wochen monat monate monaten jahr jahre jahren",
+        "tag tage tagen woche wochen monat monate monaten jahr jahre jahren bisher einmal oft "
+        "mehrfach online erst neu wieder stamm viel gelegenheits",
     )
 )
-"""Words before "gekauft" that are not what was bought ("in den letzten 30 Tagen gekauft")."""
+"""Words before "gekauft" (or "-käufer") that are not what was bought ("in den letzten 30 Tagen
+gekauft", "Erstkäufer")."""
 
 
 def _bought_words(text: str) -> tuple[str, str] | None:
