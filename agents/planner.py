@@ -146,6 +146,21 @@ _CHANNEL_WORDS: dict[Channel, tuple[str, ...]] = {
     Channel.SMS: ("sms", "text message", "texts", "text them"),
     Channel.PUSH: ("push", "app notification"),
 }
+_CHANNEL_PATTERNS = {
+    channel: re.compile(
+        r"(?<![a-zäöüß0-9])(?:" + "|".join(map(re.escape, words)) + r")(?:s|en)?(?![a-zäöüß0-9])"
+    )
+    for channel, words in _CHANNEL_WORDS.items()
+}
+"""Channel words as whole words (plurals and hyphenated compounds too: "emails",
+"SMS-Erinnerung", "Willkommens-E-Mail"), so a product like "Emaile Mug" or a word like
+"pushchair" names no channel."""
+_OPENED_MESSAGE_RE = re.compile(
+    r"\bopened\s+(?:[a-z']+\s+){0,4}?(?:e-?mails?|newsletters?)\b"
+    r"|\b(?:e-?mails?|newsletter)\s+(?:[a-zäöüß]+\s+){0,3}?geöffnet\b"
+)
+"""The message a person opened or not ("never opened any of our emails", "keine E-Mail
+geöffnet"): the audience, not a channel to send on."""
 _HOLDOUT_RE = re.compile(
     r"(?:holdout|hold-out|control group)\D{0,12}?(\d{1,2}(?:\.\d+)?)\s*%"
     r"|(\d{1,2}(?:\.\d+)?)\s*%\s*(?:holdout|hold-out|control)",
@@ -837,11 +852,12 @@ def _says(low: str, word: str) -> bool:
 
 def _channels_in_order(low: str) -> list[Channel]:
     """The channels the brief names, in the order it first names them ("SMS, then e-mail")."""
+    low = _OPENED_MESSAGE_RE.sub(" ", low)
     first: list[tuple[int, Channel]] = []
-    for channel, words in _CHANNEL_WORDS.items():
-        hits = [low.find(w) for w in words if w in low]
-        if hits:
-            first.append((min(hits), channel))
+    for channel, pattern in _CHANNEL_PATTERNS.items():
+        hit = pattern.search(low)
+        if hit:
+            first.append((hit.start(), channel))
     return [c for _, c in sorted(first)]
 
 
@@ -1154,9 +1170,19 @@ def _read_dates(
         if m.group(3):
             found.append((m.start(), day + timedelta(days=1)))
             continue
-        ahead = (_WEEKDAYS.index(m.group(2)) - now.weekday()) % 7
-        if m.group(1) == "next" and ahead == 0:
-            ahead = 7
+        weekday = _WEEKDAYS.index(m.group(2))
+        ahead = (weekday - now.weekday()) % 7
+        if m.group(1) == "next":
+            # "next Friday" is the Friday of next week (Monday to Sunday), said on any day;
+            # when this week's Friday is still ahead, the plan says which one it took
+            nearest = ahead
+            ahead = 7 - now.weekday() + weekday
+            if 0 < nearest < ahead:
+                when, this = day + timedelta(days=ahead), day + timedelta(days=nearest)
+                assumptions.append(
+                    f"Read “next {when:%A}” as {when:%A} {when.day} {when:%B %Y} (next week's), "
+                    f"not this week's {this.day} {this:%B}."
+                )
         found.append((m.start(), day + timedelta(days=ahead)))
     found.sort(key=lambda x: x[0])
     start: datetime | None = None
@@ -1200,6 +1226,69 @@ _BOUGHT_RE = re.compile(
 )
 
 
+_BOUGHT_DE_RE = re.compile(
+    r"\b(?:ein|eine|einen|einem|die|den|das|unsere?n?)?\s*([a-zäöüß][a-zäöüß-]*)\s+"
+    r"(?:bei uns\s+|schon\s+|mal\s+)?(?:gekauft|bestellt)\b"
+    r"|\b([a-zäöüß][a-zäöüß-]*?)-?käufer",
+    re.I,
+)
+"""A German purchase audience: "die ein Zelt gekauft haben", "Stirnlampen-Käufer"."""
+_GERMAN_PRODUCT_WORDS = {
+    "zelt": "tent",
+    "zelte": "tent",
+    "schuh": "footwear",
+    "schuhe": "footwear",
+    "stiefel": "boot",
+    "wanderschuh": "hiking boot",
+    "wanderschuhe": "hiking boot",
+    "stirnlampe": "headlamp",
+    "stirnlampen": "headlamp",
+    "wasserfilter": "water filter",
+    "schlafsack": "sleeping bag",
+    "wanderstöcke": "trekking poles",
+    "mütze": "beanie",
+    "sonnenbrille": "sunglasses",
+    "geldbörse": "wallet",
+    "kissen": "cushion",
+    "decke": "blanket",
+    "lampe": "lamp",
+    "tasse": "mug",
+    "tassen": "mug",
+    "bekleidung": "apparel",
+    "kleidung": "apparel",
+    "zubehör": "accessories",
+}
+"""German words for the sample catalog's products and categories, so "die ein Zelt gekauft
+haben" reads as "bought a tent"."""
+
+_NOT_BOUGHT_DE = frozenset(
+    re.findall(
+        r"\w+",
+        "etwas nichts noch nicht nie je jemals was haben hat uns bereits schon zuletzt kürzlich "
+        "tag tage tagen woche wochen monat monate monaten jahr jahre jahren bisher einmal oft "
+        "mehrfach online erst neu wieder stamm viel gelegenheits",
+    )
+)
+"""Words before "gekauft" (or "-käufer") that are not what was bought ("in den letzten 30 Tagen
+gekauft", "Erstkäufer")."""
+
+
+def _bought_words(text: str) -> tuple[str, str] | None:
+    """(what was bought, in English; as the brief says it) for "bought a tent", "ordered the
+    Daypack", "die ein Zelt gekauft haben", "Stirnlampen-Käufer"; None when the brief names no
+    purchase."""
+    bought = _BOUGHT_RE.search(text)
+    if bought:
+        return bought.group(1), bought.group(1)
+    german = _BOUGHT_DE_RE.search(text)
+    if german is None:
+        return None
+    said = german.group(1) or german.group(2)
+    if said.lower() in _NOT_BOUGHT_DE:
+        return None
+    return _GERMAN_PRODUCT_WORDS.get(said.lower(), said), said
+
+
 def _catalog_hints(
     text: str, products: Sequence[Product], assumptions: list[str], goal: Goal | None = None
 ) -> list[str]:
@@ -1223,9 +1312,9 @@ def _catalog_hints(
                 f"No product named {wanted.group(1).strip()!r} in the catalog: the copy "
                 "features the category's products instead; add it to the catalog to feature it."
             )
-    bought = _BOUGHT_RE.search(text)
+    bought = _bought_words(text)
     if bought:
-        words = bought.group(1).lower().split()
+        words = bought[0].lower().split()
         term = next(
             (
                 w.removesuffix("s")
@@ -1236,13 +1325,14 @@ def _catalog_hints(
         )
         if term is not None:
             hints.append(f"bought:{term}")
+            said = "" if bought[1] == bought[0] else f" (read {bought[1]!r} as {bought[0]!r})"
             assumptions.append(
                 f"Audience: people who ever ordered a product whose name or category "
-                f"has {term!r} (any time, any quantity)."
+                f"has {term!r} (any time, any quantity){said}."
             )
         elif products:
             assumptions.append(
-                f"No catalog product matches {bought.group(1)!r}: the audience is not narrowed "
+                f"No catalog product matches {bought[1]!r}: the audience is not narrowed "
                 "by purchase history."
             )
     return hints

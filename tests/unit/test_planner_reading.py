@@ -281,3 +281,135 @@ def test_launch_copy_features_only_the_launched_product() -> None:
     assert pick_product(None, unnamed, products, fallbacks, recommended=["p1"]) is None
     other = unnamed.model_copy(update={"goal": Goal.CROSS_SELL})
     assert pick_product(None, other, products, fallbacks, recommended=["p1"]) == products["p1"]
+
+
+# --- 5. German purchase and behaviour audiences ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("german", "english", "hint"),
+    [
+        (
+            "Winback per E-Mail an alle, die ein Zelt gekauft haben.",
+            "Win back everyone who bought a tent, by email.",
+            "bought:tent",
+        ),
+        (
+            "Winback per E-Mail: alle, die schon mal Stiefel bei uns gekauft haben.",
+            "Win back everyone who bought boots, by email.",
+            "bought:boot",
+        ),
+        (
+            "Winback per E-Mail an Kunden, die mehr als 200 € ausgegeben haben.",
+            "Win back customers who spent over $200, email.",
+            "monetary_gt:200",
+        ),
+        (
+            "Winback per SMS an alle, die nie eine E-Mail geöffnet haben.",
+            "Win back people who never opened an email, by SMS.",
+            "opens_eq:0",
+        ),
+        (
+            "Cross-Selling per E-Mail an alle, die in den letzten 30 Tagen gekauft haben.",
+            "Cross-sell to everyone who bought in the last 30 days, email.",
+            "recency_days_lte:30",
+        ),
+    ],
+)
+def test_german_audiences_read_as_their_english_counterparts(
+    german: str, english: str, hint: str
+) -> None:
+    de = _offline_parse(german, CATS, NOW, CATALOG)
+    en = _offline_parse(english, CATS, NOW, CATALOG)
+    assert de.objective is not None and en.objective is not None, (de.questions, en.questions)
+    assert hint in de.objective.audience_hints
+    assert de.objective.audience_hints == en.objective.audience_hints
+    assert de.objective.channels == en.objective.channels
+    # the same assumptions, plus the German word said back where it was translated
+    for said in en.assumptions:
+        assert any(a.startswith(said.rstrip(".")) for a in de.assumptions), (said, de.assumptions)
+
+
+def test_a_translated_purchase_word_is_said_back() -> None:
+    res = _offline_parse(
+        "Winback per E-Mail an alle, die ein Zelt gekauft haben.", CATS, NOW, CATALOG
+    )
+    assert any("'tent'" in a and "read 'Zelt' as 'tent'" in a for a in res.assumptions)
+
+
+@pytest.mark.parametrize(
+    "brief",
+    [
+        "Cross-Selling per E-Mail an alle, die in den letzten 30 Tagen gekauft haben.",
+        "Cross-Selling per E-Mail an alle Erstkäufer.",
+        "Warenkorb-Erinnerung per SMS an alle, die nicht gekauft haben.",
+    ],
+)
+def test_words_before_gekauft_that_are_no_product_are_not_read_as_one(brief: str) -> None:
+    res = _offline_parse(brief, CATS, NOW, CATALOG)
+    assert not any("catalog product" in a or "ever ordered" in a for a in res.assumptions)
+
+
+# --- 6. channel words as whole words ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("brief", "channels"),
+    [
+        ("Promotion for the Emaile Mug, 10% off, by SMS.", [Channel.SMS]),
+        ("Promotion for pushchair owners, 10% off, SMS.", [Channel.SMS]),
+        ("Promotion: 10% off in Smsa, push.", [Channel.PUSH]),
+        # the message people never opened is the audience, not a channel to send on
+        ("Re-engage people who never opened any of our emails: one SMS, 10% off.", [Channel.SMS]),
+        # plurals, capitals and hyphenated German compounds still name the channel
+        ("Winback with 10% off, Emails then texts.", [Channel.EMAIL, Channel.SMS]),
+        ("Aktion 10 %: SMS-Erinnerung, dann Willkommens-E-Mail.", [Channel.SMS, Channel.EMAIL]),
+        ("Winback, 10 Prozent, per Mail und Push-Nachricht.", [Channel.EMAIL, Channel.PUSH]),
+    ],
+)
+def test_channel_words_are_matched_as_whole_words(brief: str, channels: list[Channel]) -> None:
+    res = _offline_parse(brief, CATS, NOW, CATALOG)
+    assert res.objective is not None, res.questions
+    assert res.objective.channels == channels
+
+
+def test_a_product_named_like_a_channel_falls_back_to_email_and_says_so() -> None:
+    res = _offline_parse("Promotion for the Emaile Mug, 10% off.", CATS, NOW, CATALOG)
+    assert "No channel named: using e-mail." in res.assumptions
+
+
+# --- 7. "next Friday" --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("brief", "start", "said"),
+    [
+        # on Wednesday 4 November, "next Friday" is next week's (13th), and the plan says so
+        (
+            "Launch the Ridge Tent to outdoor fans by push next Friday.",
+            date(2026, 11, 13),
+            "Read “next Friday” as Friday 13 November 2026 (next week's), not this week's "
+            "6 November.",
+        ),
+        (
+            "Den neuen Ridge Tent nächsten Freitag per Push an Outdoor-Fans vorstellen.",
+            date(2026, 11, 13),
+            "Read “next Friday” as Friday 13 November 2026 (next week's), not this week's "
+            "6 November.",
+        ),
+        # not ambiguous (this week's Monday is past, today is Wednesday): no such assumption
+        ("Launch the Ridge Tent to outdoor fans by push next Monday.", date(2026, 11, 9), None),
+        ("Launch the Ridge Tent to outdoor fans by push next Wednesday.", date(2026, 11, 11), None),
+        ("Launch the Ridge Tent to outdoor fans by push this Friday.", date(2026, 11, 6), None),
+    ],
+)
+def test_next_weekday_is_next_weeks_and_said_when_ambiguous(
+    brief: str, start: date, said: str | None
+) -> None:
+    res = _offline_parse(brief, CATS, NOW, CATALOG)
+    assert res.objective is not None and res.objective.start is not None, res.questions
+    assert res.objective.start.date() == start
+    if said is None:
+        assert not any(a.startswith("Read “next") for a in res.assumptions)
+    else:
+        assert said in res.assumptions
