@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
+from brand_guardrails.checks._cache import per_kit
 from brand_guardrails.checks._text import fold, squash
 from brand_guardrails.kit import BrandKit
 from brand_guardrails.message import CopyToCheck
@@ -25,6 +27,37 @@ _AD_SUBJECT = re.compile(r"^\s*(?:\[ad\]|\(ad\)|ad:|advertisement\b|anzeige\b|we
 _ADDRESS = re.compile(r"<?([^<>\s]+@[^<>\s]+?)>?\s*$")
 
 
+@dataclass(frozen=True, slots=True)
+class _Kit:
+    """What the e-mail checks compare every message with, derived from the kit once."""
+
+    unsubscribe: re.Pattern[str]
+    """The kit's own unsubscribe label followed by a link."""
+    postal_address: str
+    names: frozenset[str]
+    from_email: str
+    disclaimer: str | None
+    ad_disclosure: str | None
+    """The above, squashed, folded or lower-cased as the message text they are found in."""
+
+
+@per_kit
+def _kit(kit: BrandKit) -> _Kit:
+    """The kit's e-mail constants (the per-kit cache keeps them)."""
+    required = kit.disclaimers.by_channel.get(Channel.EMAIL)
+    disclosure = kit.channel_rules.email.ad_disclosure
+    return _Kit(
+        unsubscribe=re.compile(
+            re.escape(fold(kit.footer.unsubscribe)) + r"[^\n]{0,60}?https?://\S"
+        ),
+        postal_address=squash(kit.postal_address),
+        names=frozenset({fold(kit.sender.from_name), fold(kit.name)}),
+        from_email=kit.sender.from_email.lower(),
+        disclaimer=squash(required) if required else None,
+        ad_disclosure=squash(disclosure) if disclosure else None,
+    )
+
+
 def check(kit: BrandKit, msg: CopyToCheck) -> list[Finding]:
     """CAN-SPAM findings on e-mail: `email.unsubscribe_missing`, `email.postal_address_missing`,
     `email.deceptive_subject`, `email.subject_missing`, `email.subject_too_long` (warn),
@@ -33,11 +66,10 @@ def check(kit: BrandKit, msg: CopyToCheck) -> list[Finding]:
     if msg.channel != Channel.EMAIL:
         return []
     out: list[Finding] = []
+    own = _kit(kit)
     folded = fold(msg.body)
-    label = fold(kit.footer.unsubscribe)
-    if not any(rx.search(folded) for rx in _UNSUBSCRIBE) and not re.search(
-        re.escape(label) + r"[^\n]{0,60}?https?://\S", folded
-    ):
+    squashed = squash(msg.body)
+    if not any(rx.search(folded) for rx in _UNSUBSCRIBE) and not own.unsubscribe.search(folded):
         out.append(
             Finding(
                 rule_id="email.unsubscribe_missing",
@@ -47,7 +79,7 @@ def check(kit: BrandKit, msg: CopyToCheck) -> list[Finding]:
                 field="body",
             )
         )
-    if squash(kit.postal_address) not in squash(msg.body):
+    if own.postal_address not in squashed:
         out.append(
             Finding(
                 rule_id="email.postal_address_missing",
@@ -99,9 +131,9 @@ def check(kit: BrandKit, msg: CopyToCheck) -> list[Finding]:
                     field="subject",
                 )
             )
-    out += _identity(kit, msg, folded)
+    out += _identity(kit, own, msg, folded, squashed)
     required = kit.disclaimers.by_channel.get(Channel.EMAIL)
-    if required and squash(required) not in squash(msg.body):
+    if own.disclaimer and own.disclaimer not in squashed:
         out.append(
             Finding(
                 rule_id="email.disclaimer_missing",
@@ -114,11 +146,12 @@ def check(kit: BrandKit, msg: CopyToCheck) -> list[Finding]:
     return out
 
 
-def _identity(kit: BrandKit, msg: CopyToCheck, folded: str) -> list[Finding]:
+def _identity(
+    kit: BrandKit, own: _Kit, msg: CopyToCheck, folded: str, squashed: str
+) -> list[Finding]:
     """Sender identity (who sends it, honest From) and the ad disclosure."""
     out: list[Finding] = []
-    names = {fold(kit.sender.from_name), fold(kit.name)}
-    if not any(n in folded for n in names):
+    if not any(n in folded for n in own.names):
         out.append(
             Finding(
                 rule_id="email.sender_identity_missing",
@@ -134,7 +167,7 @@ def _identity(kit: BrandKit, msg: CopyToCheck, folded: str) -> list[Finding]:
     if msg.sender:
         m = _ADDRESS.search(msg.sender.strip())
         address = (m.group(1) if m else msg.sender).strip().lower()
-        if address != kit.sender.from_email.lower():
+        if address != own.from_email:
             out.append(
                 Finding(
                     rule_id="email.sender_mismatch",
@@ -150,9 +183,9 @@ def _identity(kit: BrandKit, msg: CopyToCheck, folded: str) -> list[Finding]:
                 )
             )
     disclosure = kit.channel_rules.email.ad_disclosure
-    if disclosure:
+    if own.ad_disclosure:
         disclosed = (
-            squash(disclosure) in squash(msg.body)
+            own.ad_disclosure in squashed
             or bool(_AD_WORDS.search(folded))
             or bool(_AD_SUBJECT.match(fold(msg.subject or "")))
         )

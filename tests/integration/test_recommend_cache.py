@@ -5,12 +5,15 @@ refit (counted by `tools.recommend.FITS`, not timed)."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy import select
 
 from agents.journeys import scan_trigger
-from core.catalog import list_products, purchase_history
+from core.catalog import list_products, orders_fingerprint, purchase_history
 from core.db import ConsentRow, CustomerRow, Database, MessageRow
 from core.events import ingest_events
 from core.models import Event, Product, TrackingPolicy
@@ -153,3 +156,22 @@ def test_linking_an_anonymous_buyer_to_a_person_refits(settings: Settings) -> No
     assert after is not before and FITS.fits == fits + 1
     assert after.recommender._related[a][b] > together
     db.dispose()
+
+
+def test_the_fingerprint_reads_the_orders_through_an_index(tmp_path: Path) -> None:
+    """The fingerprint query runs on every recommender use: it must find the orders by the
+    `events(event, timestamp)` index, not by scanning every event (the plan, not a timing)."""
+    db = Database(f"sqlite:///{tmp_path / 'plan.db'}")
+    db.migrate()
+    statements: list[tuple[str, Any]] = []
+
+    def capture(_conn: Any, _cursor: Any, sql: str, params: Any, *_: Any) -> None:
+        statements.append((sql, params))
+
+    sqlalchemy_event.listen(db.engine, "before_cursor_execute", capture)
+    orders_fingerprint(db, as_of=NOW)
+    sqlalchemy_event.remove(db.engine, "before_cursor_execute", capture)
+    sql, params = next(s for s in statements if "FROM events" in s[0])
+    with db.engine.connect() as conn:
+        plan = [row[-1] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, params)]
+    assert any("USING INDEX ix_events_event_ts" in step for step in plan), plan
