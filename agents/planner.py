@@ -146,9 +146,19 @@ _CHANNEL_WORDS: dict[Channel, tuple[str, ...]] = {
     Channel.SMS: ("sms", "text message", "texts", "text them"),
     Channel.PUSH: ("push", "app notification"),
 }
+_TEXT_AS_SMS = (
+    r"(?:by|via|over)\s+text(?![- ](?:only|version))",
+    r"(?:send|sends|sent|get|gets|got|receive|receives)\s+(?:them\s+|him\s+|her\s+)?"
+    r"a\s+text(?![- ](?:only|version))",
+    r"text\s+(?:reminder|alert|nudge)",
+)
+""""Text" where it names the channel ("by text", "gets a text", "a text reminder"); elsewhere
+it is ordinary English ("the text of the e-mail", "send a text-only version")."""
 _CHANNEL_PATTERNS = {
     channel: re.compile(
-        r"(?<![a-zäöüß0-9])(?:" + "|".join(map(re.escape, words)) + r")(?:s|en)?(?![a-zäöüß0-9])"
+        r"(?<![a-zäöüß0-9])(?:"
+        + "|".join([*map(re.escape, words), *(_TEXT_AS_SMS if channel == Channel.SMS else ())])
+        + r")(?:s|en)?(?![a-zäöüß0-9])"
     )
     for channel, words in _CHANNEL_WORDS.items()
 }
@@ -182,6 +192,14 @@ _RECENCY_RE = re.compile(
     r"(\d{1,3}|a|an|one|einem|einer)\s*(day|week|month|year|tag|woche|monat|jahr)",
     re.I,
 )
+_RECENCY_GOALS = (Goal.WINBACK, Goal.RETENTION, Goal.CROSS_SELL)
+"""Goals that read a time window as when people last ordered; a promotion only when the
+window's clause names a purchase ("who bought in the last 30 days")."""
+_PURCHASE_CLAUSE_RE = re.compile(
+    r"(?:\b(not|never|\w+n't|nicht|nie)\b[^.;:]*?)?"
+    r"\b(?:bought|ordered|purchased|shopped|gekauft|bestellt|eingekauft)\b"
+)
+"""A purchase verb in a clause, and a negation before it (group 1)."""
 _RECENCY_DAYS = {"day": 1, "tag": 1, "week": 7, "woche": 7, "month": 30, "monat": 30}
 _MORE = (
     r"(?:over|more than|above|north of|>|at least|under|less than|below|<|"
@@ -763,17 +781,22 @@ def _offline_parse(
 
     offer, constraints = _read_offer(rest, assumptions)
 
-    for cat in categories:
-        if re.search(rf"\b{re.escape(cat.lower())}\b", low):
-            hints.append(f"category:{cat}")
+    hints.extend(_category_hints(low, categories))
     opens = _opens_hints(low, assumptions)
     hints.extend(opens)
     recency = _RECENCY_RE.search(low)
-    if recency and not opens and goal in (Goal.WINBACK, Goal.RETENTION, Goal.CROSS_SELL):
+    bought_within = (
+        recency
+        and goal == Goal.PROMOTION
+        and _PURCHASE_CLAUSE_RE.search(_clause_at(low, *recency.span()))
+    )
+    if recency and not opens and (goal in _RECENCY_GOALS or bought_within):
         n = int(recency.group(1)) if recency.group(1).isdigit() else 1
         days = n * _RECENCY_DAYS.get(recency.group(2), 365)
-        # lapsed for at least N days (win-back, retention); bought within N days (cross-sell)
-        hints.append(f"recency_days_{'lte' if goal == Goal.CROSS_SELL else 'gte'}:{days}")
+        # lapsed for at least N days (win-back, retention); bought within N days (cross-sell,
+        # a promotion to "who bought in the last 30 days"; "who haven't bought" is lapsed)
+        within = goal == Goal.CROSS_SELL or (bought_within and not bought_within.group(1))
+        hints.append(f"recency_days_{'lte' if within else 'gte'}:{days}")
     hints.extend(_audience_hints(low))
     journey = _journey_hints(low)
     hints.extend(journey)
@@ -875,6 +898,19 @@ def _opens_hints(low: str, assumptions: list[str]) -> list[str]:
             "Opens are known only for messages sent with the open pixel on (brand kit "
             "tracking.open_pixel): people whose opens were never tracked count as never opened."
         )
+    return hints
+
+
+def _category_hints(low: str, categories: Sequence[str]) -> list[str]:
+    """`category:<cat>` for each catalog category the brief names, in English ("footwear") or
+    by a German word for it, alone or leading a compound ("Schuhe", "Schuhfans",
+    "Bekleidungsfans")."""
+    hints: list[str] = []
+    for cat in categories:
+        german = [w for w, en in _GERMAN_PRODUCT_WORDS.items() if en == cat.lower()]
+        words = [re.escape(cat.lower()), *(re.escape(w) + "[a-zäöüß]*" for w in german)]
+        if re.search(rf"\b(?:{'|'.join(words)})\b", low):
+            hints.append(f"category:{cat}")
     return hints
 
 
@@ -1006,6 +1042,13 @@ def _amount(token: str) -> int:
 _CLAUSE_END_RE = re.compile(r"[,;.!?—–]|\bthen\b|\bdann\b")
 
 
+def _clause_at(text: str, start: int, end: int | None = None) -> str:
+    """The clause of `text` around `text[start:end]` (between commas, full stops, "then")."""
+    before = [b.end() for b in _CLAUSE_END_RE.finditer(text, 0, start)]
+    after = _CLAUSE_END_RE.search(text, start if end is None else end)
+    return text[before[-1] if before else 0 : after.start() if after else len(text)]
+
+
 def _journey_hints(low: str) -> list[str]:
     """Delays between steps, in order (`delay_hours:48`, then `delay_hours:168` for "SMS two
     days later, push a week after that"), each with the channel its clause names
@@ -1016,10 +1059,7 @@ def _journey_hints(low: str) -> list[str]:
         n, unit = (delay.group(1), delay.group(2)) if delay.group(1) else delay.group(3, 4)
         hints.append(f"delay_hours:{_amount(n) * _UNIT_HOURS[unit]}")
         # the channel named in the same clause is that step's ("…, SMS 2 days later, …")
-        before = [b.end() for b in _CLAUSE_END_RE.finditer(text, 0, delay.start())]
-        after = _CLAUSE_END_RE.search(text, delay.end())
-        clause = text[before[-1] if before else 0 : after.start() if after else len(text)]
-        named = _channels_in_order(clause)
+        named = _channels_in_order(_clause_at(text, delay.start(), delay.end()))
         hints.append(f"step_channel:{named[0].value if named else '-'}")
     if re.search(r"\b(?:didn't|did not|didnt|haven't|have not|not)\s+click|nicht geklickt", low):
         hints.append("condition:not_clicked")
@@ -1257,9 +1297,10 @@ _GERMAN_PRODUCT_WORDS = {
     "bekleidung": "apparel",
     "kleidung": "apparel",
     "zubehör": "accessories",
+    "haushalt": "home",
 }
 """German words for the sample catalog's products and categories, so "die ein Zelt gekauft
-haben" reads as "bought a tent"."""
+haben" reads as "bought a tent" and "Schuhfans" as the footwear category."""
 
 _NOT_BOUGHT_DE = frozenset(
     re.findall(
@@ -1583,6 +1624,14 @@ def _offline_plan(objective: Objective) -> PlanDraft:
         ),
     }
     filters, name, gap, brief1, brief2 = recipes[objective.goal]
+    if objective.goal == Goal.PROMOTION and recency_hint:
+        # "who bought in the last 30 days": when they last ordered replaces the stages
+        lapsed = _hint(objective, "recency_days_gte") is not None
+        days = float(recency_hint)
+        filters = [
+            AudienceFilter(feature="recency_days", op="gte" if lapsed else "lte", value=days)
+        ]
+        name = f"No order in {days:g} days" if lapsed else f"Ordered in the last {days:g} days"
     named = _named_filters(objective)
     if named and objective.goal != Goal.CART_RECOVERY:
         # the brief says who: its filters replace the recipe's (kept: a recency it gave)

@@ -413,3 +413,97 @@ def test_next_weekday_is_next_weeks_and_said_when_ambiguous(
         assert not any(a.startswith("Read “next") for a in res.assumptions)
     else:
         assert said in res.assumptions
+
+
+# --- 8. German category words, "text" as SMS, recent buyers in a promotion ------------------
+
+
+@pytest.mark.parametrize(
+    ("german", "english"),
+    [
+        (
+            "Aktion 25 Prozent auf Bekleidung mit Code KLEIDUNG25 per Mail.",
+            "Promotion 25 percent off apparel with code KLEIDUNG25 by mail.",
+        ),
+        (
+            "Gratis-Versand für die Schuhfans in der Schweiz, E-Mail.",
+            "Free shipping for the footwear fans in Switzerland, email.",
+        ),
+        (
+            "Aktion: 20 % auf alle Schuhe, per E-Mail.",
+            "Promotion: 20% off all footwear, by email.",
+        ),
+        (
+            "Kunden mit Lieblingskategorie Haushalt: 30 % Rabatt, per E-Mail.",
+            "Customers whose favourite category is home: 30% off, email.",
+        ),
+    ],
+)
+def test_german_category_words_read_as_the_category(german: str, english: str) -> None:
+    de = _offline_parse(german, CATS, NOW, CATALOG)
+    en = _offline_parse(english, CATS, NOW, CATALOG)
+    assert de.objective is not None and en.objective is not None, (de.questions, en.questions)
+    assert any(h.startswith("category:") for h in en.objective.audience_hints)
+    assert de.objective.audience_hints == en.objective.audience_hints
+
+
+def test_a_german_product_word_that_is_no_category_names_none() -> None:
+    res = _offline_parse("Aktion: 20 % auf Kissen und Decken, E-Mail.", CATS, NOW, CATALOG)
+    assert res.objective is not None, res.questions
+    assert not any(h.startswith("category:") for h in res.objective.audience_hints)
+
+
+@pytest.mark.parametrize(
+    ("brief", "channels"),
+    [
+        (
+            "Anyone sitting on a cart for more than a day gets a text. If they still don't "
+            "check out after another 2 days, email them free shipping.",
+            [Channel.SMS, Channel.EMAIL],
+        ),
+        ("Win back lapsed customers by text, 10% off.", [Channel.SMS]),
+        ("Win back lapsed customers: send them a text reminder, 10% off.", [Channel.SMS]),
+        ("Win back lapsed customers by text message, 10% off.", [Channel.SMS]),
+        # "text" as ordinary English names no channel
+        ("Win back lapsed customers, 10% off; keep the text of the email short.", [Channel.EMAIL]),
+        ("Win back lapsed customers, 10% off: send a text-only email.", [Channel.EMAIL]),
+    ],
+)
+def test_text_names_sms_only_where_it_is_the_channel(brief: str, channels: list[Channel]) -> None:
+    res = _offline_parse(brief, CATS, NOW, CATALOG)
+    assert res.objective is not None, res.questions
+    assert res.objective.channels == channels
+
+
+@pytest.mark.parametrize(
+    ("brief", "op", "days"),
+    [
+        ("Promotion: 15% off for customers who bought in the last 30 days, email.", "lte", 30),
+        (
+            "Aktion: 15 % Rabatt für alle, die in den letzten 30 Tagen gekauft haben, E-Mail.",
+            "lte",
+            30,
+        ),
+        (
+            "Promotion: 15% off for everyone who hasn't ordered in the past 2 months, email.",
+            "gte",
+            60,
+        ),
+    ],
+)
+def test_a_purchase_window_narrows_a_promotion(
+    llm: LLMClient, brief: str, op: str, days: int
+) -> None:
+    res = _offline_parse(brief, CATS, NOW, CATALOG)
+    assert res.objective is not None and res.objective.goal == Goal.PROMOTION, res.questions
+    plan = draft_plan(llm, res.objective, categories=CATS)
+    filters = [(f.feature, f.op, f.value) for a in plan.audiences for f in a.filters]
+    assert ("recency_days", op, days) in filters
+
+
+def test_a_time_window_without_a_purchase_does_not_narrow_a_promotion() -> None:
+    res = _offline_parse(
+        "Flash sale: 40% off outdoor gear for 3 days starting Saturday, SMS.", CATS, NOW, CATALOG
+    )
+    assert res.objective is not None, res.questions
+    assert not any(h.startswith("recency_days") for h in res.objective.audience_hints)
