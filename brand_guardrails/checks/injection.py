@@ -140,11 +140,14 @@ CUES: tuple[tuple[str, str], ...] = (
         r"\b(?:reveal|print|output|dump|list|send|show|leak|exfiltrate|e-?mail|forward|collect|"
         r"export|upload|gib|zeig\w*|schick\w*|sende\w*|verrat\w*|donne\w*|montre\w*|envoie\w*|"
         r"revele\w*|muestra\w*|envia\w*|revela\w*|dame)\b[^.!?\n]{0,40}?"
-        r"\b(?:customer|user|subscriber|password|api\s+keys?|secret|credential|database|"
-        r"phone\s+numbers|e-?mail\s+addresses|kunden\w*|passwort\w*|interne\w*\s+daten|"
-        r"clients|mots?\s+de\s+passe|clientes|contrasenas?|datos\s+internos)"
+        r"\b(?:(?:customer|user|subscriber|client|member)s?'?\s+(?:data|records?|lists?|"
+        r"details|information|info|database|phone\s+numbers|e-?mail\s+addresses|addresses|"
+        r"personal\s+data|pii|passwords?)|password|api\s+keys?|secret|credential|database|"
+        r"phone\s+numbers|e-?mail\s+addresses|kunden(?:daten|liste|datenbank|nummern)|"
+        r"passwort\w*|interne\w*\s+daten|donnees\s+(?:clients?|internes)|mots?\s+de\s+passe|"
+        r"datos\s+(?:de\s+(?:los\s+)?)?clientes|contrasenas?|datos\s+internos)"
         r"|\b(?:gibst|gebt)\s+[^.!?\n]{0,30}?\bpreis\b",
-        "asks to reveal data or secrets",
+        "asks to reveal data or secrets",  # customers' data, not customers: briefs address them
     ),
     (
         r"\b(?:new|further|additional|updated)\s+(?:instructions?|tasks?|rules)\b"
@@ -153,7 +156,7 @@ CUES: tuple[tuple[str, str], ...] = (
         "announces new instructions",
     ),
     (
-        r"\b(?:just|only|instead|simply)\s+(?:say|output|print|write|answer)\b"
+        r"\b(?:just|only|instead|simply)\s+(?:say|output|print|write|answer)\b(?!\s+the\s+word\b)"
         r"|\brepeat\s+after\s+me\b|\bsprich\s+mir\s+nach\b|\brepite\s+despues\s+de\s+mi\b"
         r"|\brepete[sz]?\s+apres\s+moi\b"
         r"|\b(?:sag|sage|sagen\s+sie|antworte|antworten\s+sie|schreib|schreibe)\s+"
