@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Select, and_, case, func, select, type_coerce
 
-from core.db import Database, EventRow, IdentityRow, ProductRow, UTCDateTime
+from core.db import Database, EventRow, IdentityRow, ProductRow, UTCDateTime, one_of, unindexed
 from core.models import Product
 
 _ORDER = "Order Completed"
@@ -70,12 +70,14 @@ def bestsellers(
         return [_to_model(r) for r in s.scalars(query)]
 
 
-def _orders(as_of: datetime | None) -> Select[Any]:
+def _orders(as_of: datetime | None, *, of_some: bool = False) -> Select[Any]:
     """(person, product id) of every Order Completed event naming a product and a person, at or
-    before `as_of` when given."""
+    before `as_of` when given; `of_some`: the caller narrows it to some people, whose events are
+    then found by person (`unindexed`)."""
     pid = EventRow.properties["product_id"].as_string()
+    event = unindexed(EventRow.event) if of_some else EventRow.event
     base = select(EventRow.user_id, pid).where(
-        EventRow.event == _ORDER, pid.is_not(None), EventRow.user_id.is_not(None)
+        event == _ORDER, pid.is_not(None), EventRow.user_id.is_not(None)
     )
     return base if as_of is None else base.where(EventRow.timestamp <= as_of)
 
@@ -85,19 +87,23 @@ def purchase_history(
 ) -> dict[str, list[str]]:
     """Person id → product ids of their Order Completed events, oldest first (one query, or one
     per chunk of `customer_ids`); only events at or before `as_of` when given."""
-    base = _orders(as_of).order_by(EventRow.user_id, EventRow.timestamp, EventRow.message_id)
-    queries = (
-        [base]
-        if customer_ids is None
-        else [
-            base.where(EventRow.user_id.in_(chunk))
-            for chunk in (
-                sorted(customer_ids)[i : i + _CHUNK] for i in range(0, len(customer_ids), _CHUNK)
-            )
-        ]
+    base = _orders(as_of, of_some=customer_ids is not None).order_by(
+        EventRow.user_id, EventRow.timestamp, EventRow.message_id
     )
     out: dict[str, list[str]] = {}
     with db.session() as s:
+        conn = s.connection()
+        queries = (
+            [base]
+            if customer_ids is None
+            else [
+                base.where(one_of(conn, EventRow.user_id, chunk))
+                for chunk in (
+                    sorted(customer_ids)[i : i + _CHUNK]
+                    for i in range(0, len(customer_ids), _CHUNK)
+                )
+            ]
+        )
         for q in queries:
             for uid, product_id in s.execute(q):
                 out.setdefault(uid, []).append(product_id)

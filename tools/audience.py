@@ -25,7 +25,16 @@ from sqlalchemy import ColumnElement, and_, case, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from core.customers import consented, customer_id_pages, get_customers
-from core.db import CustomerRow, Database, EventRow, OutcomeRow, ProductRow, UTCDateTime
+from core.db import (
+    CustomerRow,
+    Database,
+    EventRow,
+    OutcomeRow,
+    ProductRow,
+    UTCDateTime,
+    one_of,
+    unindexed,
+)
 from core.models import Audience, AudienceFilter, OutcomeKind, Plan
 
 ORDER = "Order Completed"
@@ -151,8 +160,9 @@ def _features_for(
     in_scope: list[ColumnElement[bool]] = [EventRow.timestamp <= as_of]
     people = select(CustomerRow.id, CustomerRow.country)
     if ids is not None:
-        in_scope.append(EventRow.user_id.in_(ids))
-        people = people.where(CustomerRow.id.in_(ids))
+        conn = session.connection()
+        in_scope.append(one_of(conn, EventRow.user_id, ids))
+        people = people.where(one_of(conn, CustomerRow.id, ids))
     if span is not None:
         in_scope.append(EventRow.user_id.between(*span))
         people = people.where(CustomerRow.id.between(*span))
@@ -161,6 +171,11 @@ def _features_for(
         return {}
 
     is_order = EventRow.event == ORDER
+    # Some of the people: their events through the (user_id, timestamp) index (`unindexed`;
+    # with events(event, timestamp) each chunk's query read all the shop's orders, carts and
+    # views: measured 0.34 s instead of 0.06 s per query per 2,000 people, 20k-customer shop).
+    kind = EventRow.event if ids is None and span is None else unindexed(EventRow.event)
+    events_of = kind.in_((ORDER, CART, VIEW))
     views_since = as_of - timedelta(days=VIEWS_DAYS)
     totals = (
         select(
@@ -174,7 +189,7 @@ def _features_for(
                 case((and_(EventRow.event == VIEW, EventRow.timestamp > views_since), 1), else_=0)
             ),
         )
-        .where(*in_scope, EventRow.event.in_((ORDER, CART, VIEW)))
+        .where(*in_scope, events_of)
         .group_by(EventRow.user_id)
     )
     agg: dict[str, tuple[int, float, datetime | None, datetime | None, datetime | None, int]] = {}
@@ -191,7 +206,7 @@ def _features_for(
             func.sum(case((is_order, 1), else_=0)),
             func.count(),
         )
-        .where(*in_scope, EventRow.event.in_((ORDER, CART, VIEW)), category.is_not(None))
+        .where(*in_scope, events_of, category.is_not(None))
         .group_by(EventRow.user_id, category)
     )
     best: dict[str, tuple[int, int, str]] = {}
@@ -213,7 +228,7 @@ def _features_for(
     product = EventRow.properties["product_id"].as_string()
     latest = (
         select(EventRow.user_id, EventRow.event, func.max(EventRow.timestamp).label("ts"))
-        .where(*in_scope, EventRow.event.in_((ORDER, CART, VIEW)), product.is_not(None))
+        .where(*in_scope, events_of, product.is_not(None))
         .group_by(EventRow.user_id, EventRow.event)
         .subquery()
     )
@@ -238,7 +253,7 @@ def _features_for(
     ordered = (
         select(EventRow.user_id, ProductRow.name, category)
         .outerjoin(ProductRow, ProductRow.id == product)
-        .where(*in_scope, is_order)
+        .where(*in_scope, kind == ORDER)
         .distinct()
     )
     for uid, name, cat in session.execute(ordered) if wanted(frozenset({"bought"})) else ():
@@ -248,7 +263,7 @@ def _features_for(
         OutcomeRow.kind == OutcomeKind.OPENED.value, OutcomeRow.at <= as_of
     )
     if ids is not None:
-        opened_q = opened_q.where(OutcomeRow.customer_id.in_(ids))
+        opened_q = opened_q.where(one_of(conn, OutcomeRow.customer_id, ids))
     if span is not None:
         opened_q = opened_q.where(OutcomeRow.customer_id.between(*span))
     opened: dict[str, tuple[int, datetime]] = {

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import event as sqlalchemy_event
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from agents.journeys import scan_trigger
 from core.catalog import list_products, orders_fingerprint, purchase_history
@@ -20,6 +20,7 @@ from core.models import Event, Product, TrackingPolicy
 from core.settings import Settings
 from graphs.operations import decide, submit_brief
 from tests.integration.conftest import NOW, seeded
+from tools.audience import compute_features
 from tools.recommend import FITS, fitted
 
 pytestmark = pytest.mark.integration
@@ -175,3 +176,35 @@ def test_the_fingerprint_reads_the_orders_through_an_index(tmp_path: Path) -> No
     with db.engine.connect() as conn:
         plan = [row[-1] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, params)]
     assert any("USING INDEX ix_events_event_ts" in step for step in plan), plan
+
+
+def test_a_chunks_features_and_purchases_read_its_events_by_person(tmp_path: Path) -> None:
+    """Activation loads its people a chunk at a time: their features and purchases must find
+    the chunk's events by the `events(user_id, timestamp)` index. With `events(event,
+    timestamp)` every chunk read all the shop's orders, carts and views (0.34 s instead of
+    0.06 s per query per 2,000 people on a 20k-customer shop). The plan, not a timing."""
+    db = Database(f"sqlite:///{tmp_path / 'plan.db'}")
+    db.migrate()
+    statements: list[tuple[str, Any]] = []
+
+    def capture(_conn: Any, _cursor: Any, sql: str, params: Any, *_: Any) -> None:
+        statements.append((sql, params))
+
+    ids = [f"c{i:04d}" for i in range(50)]
+    with db.session() as s:  # features are computed for known people only
+        s.execute(insert(CustomerRow), [{"id": i, "traits": {}, "created_at": NOW} for i in ids])
+    sqlalchemy_event.listen(db.engine, "before_cursor_execute", capture)
+    purchase_history(db, as_of=NOW, customer_ids=ids)
+    with db.session() as s:
+        compute_features(s, as_of=NOW, customer_ids=ids)
+    sqlalchemy_event.remove(db.engine, "before_cursor_execute", capture)
+    on_events = [s for s in statements if "FROM events" in s[0]]
+    assert len(on_events) == 5  # purchases, totals, categories, latest products, bought
+    with db.engine.connect() as conn:
+        for sql, params in on_events:
+            plan = [row[-1] for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, params)]
+            assert any("USING INDEX ix_events_user_ts" in step for step in plan), (sql, plan)
+            # (looking up one event at an exact time, as the latest product's join does, is fine)
+            scans = [s for s in plan if "ix_events_event_ts" in s and "timestamp=?" not in s]
+            assert not scans, (sql, plan)
+    db.dispose()
