@@ -40,7 +40,7 @@ from core.db import CustomerRow, Database, MessageRow
 from core.messages import write_outbox
 from core.settings import Settings, set_process_environment
 
-BRIEF = "Weekend promotion for all customers by email: 10% off with code WEEKEND10."
+BRIEF = "Weekend promotion by email for all customers: 10% off with code WEEKEND10."
 NOW = datetime(2026, 11, 2, 12, tzinfo=UTC)
 
 
