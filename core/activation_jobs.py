@@ -9,13 +9,12 @@ to `active` (`activate_when_done`), once, with its audit record.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, cast
 
 from pydantic import BaseModel
-from sqlalchemy import CursorResult, and_, func, select, update
+from sqlalchemy import and_, func, select, update
 
 from core.audit import decision_row
-from core.db import ActivationJobRow, AssignmentRow, CampaignRow, Database, utcnow
+from core.db import ActivationJobRow, AssignmentRow, CampaignRow, Database, rowcount, utcnow
 from core.models import CampaignStatus
 
 
@@ -129,7 +128,7 @@ def begin_job(db: Database, campaign_id: str, chunk: int) -> bool:
             )
             .values(status="running", attempts=ActivationJobRow.attempts + 1, updated_at=utcnow())
         )
-        return _rowcount(started) > 0
+        return rowcount(started) > 0
 
 
 def fail_job(db: Database, campaign_id: str, chunk: int, error: str, *, final: bool) -> None:
@@ -182,7 +181,7 @@ def activate_when_done(db: Database, campaign_id: str) -> bool:
             )
             .values(status=CampaignStatus.ACTIVE.value, updated_at=utcnow())
         )
-        if not _rowcount(moved):
+        if not rowcount(moved):
             return False
         jobs, people, scheduled = s.execute(
             select(
@@ -276,8 +275,3 @@ def list_jobs(db: Database, campaign_id: str) -> list[ActivationJobView]:
             )
             for r in rows
         ]
-
-
-def _rowcount(result: Any) -> int:
-    """Rows an UPDATE changed."""
-    return int(cast(CursorResult[Any], result).rowcount)

@@ -17,6 +17,7 @@ from core.db import (
     PlanRow,
     VariantRow,
     new_id,
+    rowcount,
     utcnow,
 )
 from core.models import ApprovalStatus, CampaignStatus, Finding, Plan, VariantTemplate
@@ -356,7 +357,7 @@ def decide_approval(
             raise NotFound(
                 f"No approval {approval_id!r}. List pending approvals with `autocmo approvals`."
             )
-        if res.rowcount != 1:  # type: ignore[attr-defined]
+        if rowcount(res) != 1:
             raise ValueError(
                 f"Approval {approval_id} was already {row.status} by {row.decided_by}; "
                 "nothing changed."

@@ -15,14 +15,14 @@ Each change is one transaction that also writes its audit record (who, why, what
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import CursorResult, func, select, update
+from sqlalchemy import func, select, update
 
 from core.audit import decision_row
 from core.campaigns import NotFound
-from core.db import CampaignRow, Database, FinalReportRow, MessageRow, utcnow
+from core.db import CampaignRow, Database, FinalReportRow, MessageRow, rowcount, utcnow
 from core.models import CampaignStatus, MessageStatus, SkipReason
 
 
@@ -100,7 +100,7 @@ def _change(
         row.updated_at = utcnow()
         skipped = 0
         if action == "stop":
-            skipped = _rowcount(
+            skipped = rowcount(
                 s.execute(
                     update(MessageRow)
                     .where(
@@ -167,7 +167,7 @@ def complete_campaign(
     in one transaction. Returns False (and changes nothing) when it is no longer active, so a
     second worker or a re-run completes it at most once."""
     with db.session() as s:
-        done = _rowcount(
+        done = rowcount(
             s.execute(
                 update(CampaignRow)
                 .where(
@@ -200,8 +200,3 @@ def final_report(db: Database, campaign_id: str) -> dict[str, Any] | None:
     with db.session() as s:
         row = s.get(FinalReportRow, campaign_id)
         return None if row is None else dict(row.report)
-
-
-def _rowcount(result: Any) -> int:
-    """Rows an UPDATE changed."""
-    return int(cast(CursorResult[Any], result).rowcount)

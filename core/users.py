@@ -19,7 +19,7 @@ from pydantic import BaseModel
 from sqlalchemy import func, select, update
 
 from core.audit import decision_row
-from core.db import ApiTokenRow, Database, DecisionRow, UserRow, new_id, utcnow
+from core.db import ApiTokenRow, Database, DecisionRow, UserRow, new_id, rowcount, utcnow
 
 _HASHER = PasswordHash((Argon2Hasher(),))
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,199}$")
@@ -209,7 +209,7 @@ def revoke_tokens(db: Database, user_name: str, *, by: str = "cli") -> int:
             .where(ApiTokenRow.user_id == user.id, ApiTokenRow.revoked_at.is_(None))
             .values(revoked_at=utcnow())
         )
-        n = int(res.rowcount or 0)  # type: ignore[attr-defined]
+        n = rowcount(res)
         why = f"{by} revoked {n} token(s) of {user.name}."
         s.add(_audit("token_revoked", by, why, user.name, user.role.value))
         return n
