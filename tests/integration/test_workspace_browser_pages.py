@@ -33,9 +33,17 @@ __all__ = ["browser"]  # the fixture, shared with the brief-to-dashboard test
 
 
 @pytest.fixture
-def running(settings: Settings) -> Iterator[tuple[Deps, str, str | None]]:
+def running(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[Deps, str, str | None]]:
     """A live win-back campaign after four days of sends and responses, with an optimizer
-    revision waiting for a human (the policy here lets no shift apply alone)."""
+    revision waiting for a human (the policy here lets no shift apply alone).
+
+    The campaign id is fixed: arms and the holdout are drawn by hashing it, so with a random
+    id the simulated week sometimes left the arms too close for the optimizer to ask anything.
+    """
+    minted = repo.new_id
+    monkeypatch.setattr(repo, "new_id", lambda p: "cmp_browserpages" if p == "cmp" else minted(p))
     deps = seeded(settings, customers=2400, with_rules=False)
     strict = deps.kit.approval_policy.model_copy(
         update={"max_auto_allocation_shift": 0.0, "max_auto_revision_risk": 0.0}
@@ -45,6 +53,7 @@ def running(settings: Settings) -> Iterator[tuple[Deps, str, str | None]]:
     assert res.approval_id
     decide(deps, res.approval_id, approved=True, decided_by="qa")
     cid = res.campaign_id
+    assert cid == "cmp_browserpages"
     sim = ResponseSimulator(seed=3, products={p.id: p for p in list_products(deps.db)})
     assigned = repo.assignments(deps.db, cid)
     _run_worker(deps, NOW, NOW + timedelta(hours=26))
