@@ -15,7 +15,9 @@ in English, German, French and Spanish:
   "near your home", "you're turning 60", "your 40th birthday";
 - the brand saying it knows ("We know money has been tight"), a greeting by name ("Eid
   Mubarak, Aisha!"), a form of address ("queer friend!"), an origin label ("As a Korean
-  American", "Als Türkin"), sentences opening "As a …" even without "you" after them.
+  American", "Als Türkin"), sentences opening "As a …" even without "you" after them;
+- a congratulation on it ("Herzlichen Glückwunsch zur Schwangerschaft"), and a wish or a
+  question that names the reader ("Happy third trimester, Chloe!", "Money tight, Jess?").
 
 A term right after the brand's own "our / notre / unser / nuestro" names a product, and a
 possessive or subject separated from the term by the brand's things or the reader's order
@@ -157,11 +159,13 @@ _TERMS: dict[str, str] = {
         r"short on (?:cash|money)|cash[- ]strapped|tight budget|money(?:'s| is) tight|"
         r"paycheck to paycheck|bills|rent|loans?|mortgage|"
         r"knapp bei kasse|geldsorgen|fins? de mois|llegar a fin de mes|"
-        r"tight on (?:money|cash)|money (?:has been|is|was|'s) (?:\w+ )?tight|"
+        r"tight on (?:money|cash)|(?:money|cash|funds) (?:(?:has been|is|was|'s) )?(?:\w+ )?tight|"
+        r"geld (?:ist )?knapp|argent (?:est )?serre|dinero (?:esta )?justo|"
         r"maxed[- ]out (?:\w+ )?(?:cards?|credit)|lost (?:your|ur) job|layoffs?|"
         r"(?:account|payment|bill|invoice|rent|loan)s? (?:is|are|was|were) (?:\w+ )?overdue|"
         r"overdue (?:bills?|payments?|rent)|payments? bounced|"
-        r"card (?:was |got |has been )?declined|"
+        # a decline in the reader's past, not the order update "your card was declined"
+        r"card (?:was |got |has been )?declined (?:last time|again|before|previously|twice)|"
         r"overdrawn|konto (?:ist )?im minus|im dispo|mietschulden|"
         r"salaire ne suffit|fin de mois difficile|llegas? (?:justo )?a fin de mes|"
         r"sin trabajo|skint|hard up|strapped for cash|short of money|can'?t make rent"
@@ -230,6 +234,24 @@ _BEFORE_VOCATIVE = re.compile(
     r"|bonjour|chere?s?|hola|querid[ao]s?)[\s,]+(?:[\w'-]+\s+){0,2}$"
 )
 _VOCATIVE_END = re.compile(r"(?:\s+[\w'-]+){0,2}\s*(?:[,!:.]|$)")
+# Congratulating on a life event is telling the reader it is theirs: "Herzlichen Glückwunsch zur
+# Schwangerschaft", "Congrats on the new diagnosis", "Parabéns pela gravidez".
+_CONGRATULATED = re.compile(
+    r"\b(?:congratulations|congrats|felicitations|gluckwunsch|alles gute|enhorabuena|felicidades"
+    r"|parabens|auguri|mazel tov)\s+(?:on|for|zu[rm]?|pour|por|pel[ao]s?|per)\s+"
+    r"(?:[\w'-]+\s+){0,2}$"
+)
+# A wish before the term ("Happy third trimester", "Bon Ramadan"): said to the reader only when
+# the sentence names them (`_NAMED_END`); "Happy Ramadan to all who celebrate" is a greeting.
+_WISHED = re.compile(
+    r"(?:^|[,!:.]\s*)(?:happy|joyeux|joyeuse|bonne?|feliz|frohe?[ns]?|schone[ns]?|buon[ao]?|boa|bom)"
+    r"\s+(?:[\w'-]+\s+){0,2}$"
+)
+_NAMED_END = re.compile(
+    r",\s*(?:(?:Mr|Mrs|Ms|Mx|Dr|Herr|Frau|M|Mme|Sr|Sra)\.?\s+)?[A-Z][^\W\d_A-Z]+"
+    r"(?:-[A-Z][^\W\d_A-Z]+)?\s*[!?.]+\s*$"
+)
+"""A sentence that ends by naming its reader: "…, Jess?", "…, Herr Wagner!" (original case)."""
 _AFTER_LIKE_YOU = re.compile(
     r"^[\w'+-]*(?:\s+[\w'-]+){0,2}\s+(?:like you|such as yourself|wie (?:du|sie)"
     r"|comme (?:toi|vous)|como (?:tu|usted))"
@@ -505,8 +527,10 @@ class CreepGuard:
         for sm in _SENTENCE.finditer(folded):
             sentence = sm.group()
             hits = [(c, m) for c, rx in terms for m in rx.finditer(sentence)]
+            # names need the original case (folding keeps offsets when the lengths agree)
+            named = len(text) == len(folded) and bool(_NAMED_END.search(text, sm.start(), sm.end()))
             for cat, m in hits:
-                how = _attributed(sentence, m.start(), m.end())
+                how = _attributed(sentence, m.start(), m.end(), named=named)
                 if how:
                     a, b = sm.start() + m.start(), sm.start() + m.end()
                     it = Attribution(cat, original_span(text, folded, a, b), how)
@@ -518,8 +542,9 @@ class CreepGuard:
                     found.append((1, a, b, it))
 
 
-def _attributed(sentence: str, start: int, end: int) -> str | None:
-    """How the term at `start:end` is attributed to the reader, or None."""
+def _attributed(sentence: str, start: int, end: int, *, named: bool = False) -> str | None:
+    """How the term at `start:end` is attributed to the reader, or None; `named`: the sentence
+    ends by naming its reader ("…, Jess?")."""
     before = sentence[:start]
     brand = _OF_THE_BRAND.search(before)
     if brand and not _READER.search(brand.group()):
@@ -532,6 +557,11 @@ def _attributed(sentence: str, start: int, end: int) -> str | None:
         return "said of the reader"
     if _BEFORE_CONDITION.search(before) and (_READER.search(sentence) or _asked(sentence)):
         return "the reader is said to live with it"
+    if _CONGRATULATED.search(before):
+        return "the reader is congratulated on it"
+    asked_by_name = sentence.rstrip().endswith("?") and not _THIRD_PERSON.search(sentence)
+    if named and (_WISHED.search(before) or asked_by_name):
+        return "said to the reader by name"
     if _WE_KNOW.search(before):
         return "the brand says it knows this about the reader"
     if _OPENING_AS_A.search(before) and not _NOT_READER_AFTER.search(sentence[end:]):

@@ -65,6 +65,43 @@ def test_topics_in_neutral_context_pass(text: str) -> None:
     assert _categories(text) == set()
 
 
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("Herzlichen Glückwunsch zur Schwangerschaft, Anna!", "pregnancy"),
+        ("Alles Gute zur Schwangerschaft! Dein Gutschein wartet.", "pregnancy"),
+        ("Congrats on the pregnancy! Here's 10% off in our baby shop.", "pregnancy"),
+        ("Money tight this month, Jess? Our budget range has you covered.", "finances"),
+        ("Is money tight, Jess?", "finances"),
+        ("Still fighting that cancer, Tom?", "health"),
+        ("Happy first trimester, Chloe!", "pregnancy"),
+        ("Bon Ramadan, Karim ! Nos coffrets de dattes sont arrivés.", "religion"),
+        ("Your credit card was declined last time, so try our pay-later option.", "finances"),
+    ],
+)
+def test_a_reader_congratulated_or_asked_by_name_about_a_trait_blocks(
+    text: str, category: str
+) -> None:
+    assert category in _categories(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Your card was declined. Please update your payment details to complete order #4411.",
+        "Your payment was declined, so your order is on hold until you update your card.",
+        "Congratulations, Anna! You've reached Gold status.",
+        "Herzlichen Glückwunsch zum Geburtstag, Anna!",
+        "Happy Ramadan to everyone who celebrates: our stores stay open late.",
+        "Thank you for supporting the children's hospital appeal, Lisa!",
+        "Congratulations to all the new mums in our running club!",
+        "Ready for the weekend, Jess?",
+    ],
+)
+def test_order_updates_and_ordinary_congratulations_pass(text: str) -> None:
+    assert _categories(text) == set()
+
+
 def test_a_finding_names_the_category_and_how() -> None:
     msg = CopyToCheck(channel=Channel.SMS, body="Expecting a baby? Our maternity deals start now")
     (f,) = [f for f in check_message(KIT, msg) if f.rule_id == "privacy.sensitive_topic"]
