@@ -148,7 +148,7 @@ class CreepCase(_Model):
     """Unique case id."""
     channel: Literal["email", "sms"]
     """Where such copy goes."""
-    lang: Literal["en", "de", "fr", "es"]
+    lang: Literal["en", "de", "fr", "es", "pt"]
     """Language."""
     category: str | None
     """The category attributed (expect block) or only mentioned (expect pass)."""

@@ -102,6 +102,37 @@ def test_order_updates_and_ordinary_congratulations_pass(text: str) -> None:
     assert _categories(text) == set()
 
 
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("Você está grávida? A nossa linha de gestante chegou.", "pregnancy"),
+        ("Parabéns pela gravidez, Ana! Ganhe 15% em roupas de maternidade.", "pregnancy"),
+        ("Você sofre de dores nas costas? Experimente a nossa mochila.", "health"),
+        ("Contas apertadas este mês, João? Parcele em 10x.", "finances"),
+        ("Sabemos que o dinheiro está curto: aproveite 20% de desconto.", "finances"),
+        ("A sua filha Sofia faz 8 anos no sábado.", "children"),
+        ("Agora que você tem 65 anos, conheça a nossa linha.", "age"),
+    ],
+)
+def test_portuguese_traits_attributed_to_the_reader_block(text: str, category: str) -> None:
+    assert category in _categories(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Nova coleção para gestantes: vestidos em algodão orgânico.",
+        "O seu pedido de roupas de maternidade foi enviado.",
+        "O seu pagamento foi recusado. Atualize os dados do cartão.",
+        "A nossa caixa de Ramadã chegou: tâmaras e chás.",
+        "Você sabia? A enxaqueca afeta uma em cada sete pessoas.",
+        "Pague em até 10x sem juros no cartão.",
+    ],
+)
+def test_portuguese_topics_in_neutral_context_pass(text: str) -> None:
+    assert _categories(text) == set()
+
+
 def test_a_finding_names_the_category_and_how() -> None:
     msg = CopyToCheck(channel=Channel.SMS, body="Expecting a baby? Our maternity deals start now")
     (f,) = [f for f in check_message(KIT, msg) if f.rule_id == "privacy.sensitive_topic"]
