@@ -4,7 +4,7 @@ A sensitive trait (health, pregnancy, children, religion, sexuality, ethnicity, 
 precise location, age) blocks when the copy attributes or insinuates it to the recipient, and
 not when it only mentions the topic ("new research on cancer therapy", "the Great
 Depression", "our Ramadan collection"). Attribution is read from the wording around a term,
-in English, German, French and Spanish:
+in English, German, French, Spanish and Portuguese:
 
 - a possessive: "your pregnancy", "Ihre Schulden", "votre diabète", "tu embarazo";
 - the reader as subject: "you're expecting", "you have diabetes", "du bist schwanger";
