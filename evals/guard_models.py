@@ -148,7 +148,7 @@ class CreepCase(_Model):
     """Unique case id."""
     channel: Literal["email", "sms"]
     """Where such copy goes."""
-    lang: Literal["en", "de", "fr", "es"]
+    lang: Literal["en", "de", "fr", "es", "pt"]
     """Language."""
     category: str | None
     """The category attributed (expect block) or only mentioned (expect pass)."""
@@ -164,6 +164,9 @@ class CreepCase(_Model):
     sealed: bool = False
     """Written and committed before the reader-attribution rewrite of the rules, never used to
     tune the rules or train the classifier (still written here, so still optimistic)."""
+    train: bool = True
+    """False: never used to train the classifier (written for the rules after its weights were
+    frozen; the classifier is off by default). Scored with the cases written beside the rules."""
 
 
 class CreepScore(_Model):

@@ -22,6 +22,12 @@ prefix and STOP footer (ham lacks them, and they are not what is measured), and 
 content families (banned, claims, offer, tokens, links, privacy, voice) are counted — not SMS
 structure (brand, STOP, segments). Ham blocked by them is a false block; spam blocked is recall.
 
+`sealed_issue11.jsonl` (same format) holds copy written and committed before the creep and claims
+rules of issue 11 were changed, and never used to tune them: creep attribution against hard
+negatives, and claims in German, French, Spanish and Portuguese. Only the families it is about
+(privacy: the creep guard, and claims) are counted, so other checks (subject lines, footers)
+cannot move its figures. Written in this project: less optimistic than the rest, not real data.
+
 It also scores the two guard models (evals/guard_models.py): the injection classifier on the
 held-out half of every public source, and the creep guard per category on `creep.jsonl`.
 """
@@ -139,6 +145,22 @@ class FalseBlockScore(_Model):
     """The blocked cases, with the rules that blocked them."""
 
 
+class SealedScore(_Model):
+    """The sealed set (`sealed_issue11.jsonl`), scored on the families it is about."""
+
+    cases: int
+    """Cases checked."""
+    families: dict[str, FamilyScore]
+    """Precision and recall per family (`privacy`, `claims`)."""
+    false_block_rate: float
+    """Share of legitimate cases blocked by one of those families."""
+    recall: float
+    """Share of cases to block whose expected family blocked them."""
+
+
+_SEALED_FAMILIES = frozenset({"privacy", "claims"})
+
+
 class EvalReport(_Model):
     """The result of an eval run, with its gates."""
 
@@ -167,6 +189,8 @@ class EvalReport(_Model):
     source available (evals/guard_models.py); the deepset train half for reference."""
     creep: CreepReport | None = None
     """The creep guard per category on `creep.jsonl` (written here: optimistic)."""
+    sealed: SealedScore | None = None
+    """The sealed set (`sealed_issue11.jsonl`), when the dataset is present."""
     generated: AdversarialReport | None = None
     """Copy the content agent wrote for adversarial briefs and profiles (skipped offline)."""
     mismatches: list[CaseResult] = Field(default_factory=list)
@@ -276,6 +300,32 @@ def _score_false_blocks(kit: BrandKit, path: Path) -> FalseBlockScore:
     )
 
 
+def _score_sealed(kit: BrandKit, path: Path) -> SealedScore:
+    families = {name: FamilyScore() for name in sorted(_SEALED_FAMILIES)}
+    legit = legit_blocked = must = caught = 0
+    cases = load_cases(path)
+    for case in cases:
+        blocks = {
+            _family(f.rule_id) for f in _check_case(kit, case) if f.severity == Severity.BLOCK
+        }
+        got = blocks & _SEALED_FAMILIES
+        want = {_family(r) for r in case.rules} & _SEALED_FAMILIES
+        tally(families, want, got)
+        if case.expect == "block":
+            must += 1
+            caught += bool(want & got)
+        else:
+            legit += 1
+            legit_blocked += bool(got)
+    finish(families.values())
+    return SealedScore(
+        cases=len(cases),
+        families=families,
+        false_block_rate=legit_blocked / legit if legit else 0.0,
+        recall=caught / must if must else 1.0,
+    )
+
+
 def run_evals(
     kit: BrandKit,
     *,
@@ -360,6 +410,21 @@ def run_evals(
                 f"false blocks on legitimate copy: {false_blocks.false_block_rate:.3f} > {limit}"
             )
 
+    sealed: SealedScore | None = None
+    if (Path(datasets_dir) / "sealed_issue11.jsonl").exists():
+        sealed = _score_sealed(kit, Path(datasets_dir) / "sealed_issue11.jsonl")
+        sg = gates["sealed"]
+        if sealed.false_block_rate > sg["false_block_rate_max"]:
+            failures.append(
+                f"sealed set: false-block rate {sealed.false_block_rate:.3f} > "
+                f"{sg['false_block_rate_max']}"
+            )
+        for name, lim in sg["recall_min"].items():
+            if sealed.families[name].recall < lim:
+                failures.append(
+                    f"sealed set ({name}): recall {sealed.families[name].recall:.3f} < {lim}"
+                )
+
     injection = score_injection(Path(datasets_dir), shared_data)
     failures += injection_failures(injection, gates.get("injection", {}))
     creep = score_creep(kit, Path(datasets_dir))
@@ -403,6 +468,7 @@ def run_evals(
         sms_spam=spam_score,
         injection=injection,
         creep=creep,
+        sealed=sealed,
         generated=generated,
         mismatches=mismatches,
         passed=not failures,
@@ -439,6 +505,20 @@ def _markdown(r: EvalReport) -> str:
             "",
             f"- {fb.cases} cases ({langs}), blocked {fb.blocked} ({fb.false_block_rate:.2%})",
             *[f"- blocked: {c.id} ({', '.join(c.found_rules)})" for c in fb.blocked_cases],
+        ]
+    if r.sealed:
+        sl = r.sealed
+        lines += [
+            "",
+            "## Sealed set (sealed_issue11.jsonl: written before the rules, never tuned on)",
+            "",
+            f"- {sl.cases} cases · recall {sl.recall:.1%} · false-block rate "
+            f"{sl.false_block_rate:.1%} (privacy and claims only)",
+            *[
+                f"- {name}: precision {s.precision:.3f}, recall {s.recall:.3f} "
+                f"({s.tp}, {s.fp}, {s.fn})"
+                for name, s in sorted(sl.families.items())
+            ],
         ]
     if r.sms_spam:
         s2 = r.sms_spam

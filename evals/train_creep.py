@@ -346,7 +346,7 @@ def real_cases() -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     for line in (DATASETS / "creep.jsonl").read_text(encoding="utf-8").splitlines():
         c = json.loads(line)
-        if c.get("fresh") or c.get("held_out") or c.get("sealed"):
+        if c.get("fresh") or c.get("held_out") or c.get("sealed") or not c.get("train", True):
             continue
         label = c["category"] if c["expect"] == "block" and c["category"] else "none"
         out.append((c["text"], label))

@@ -4,7 +4,7 @@ A sensitive trait (health, pregnancy, children, religion, sexuality, ethnicity, 
 precise location, age) blocks when the copy attributes or insinuates it to the recipient, and
 not when it only mentions the topic ("new research on cancer therapy", "the Great
 Depression", "our Ramadan collection"). Attribution is read from the wording around a term,
-in English, German, French and Spanish:
+in English, German, French, Spanish and Portuguese:
 
 - a possessive: "your pregnancy", "Ihre Schulden", "votre diabète", "tu embarazo";
 - the reader as subject: "you're expecting", "you have diabetes", "du bist schwanger";
@@ -15,7 +15,9 @@ in English, German, French and Spanish:
   "near your home", "you're turning 60", "your 40th birthday";
 - the brand saying it knows ("We know money has been tight"), a greeting by name ("Eid
   Mubarak, Aisha!"), a form of address ("queer friend!"), an origin label ("As a Korean
-  American", "Als Türkin"), sentences opening "As a …" even without "you" after them.
+  American", "Als Türkin"), sentences opening "As a …" even without "you" after them;
+- a congratulation on it ("Herzlichen Glückwunsch zur Schwangerschaft"), and a wish or a
+  question that names the reader ("Happy third trimester, Chloe!", "Money tight, Jess?").
 
 A term right after the brand's own "our / notre / unser / nuestro" names a product, and a
 possessive or subject separated from the term by the brand's things or the reader's order
@@ -93,7 +95,9 @@ _TERMS: dict[str, str] = {
         r"insomnie|hypertension arterielle|"
         r"migranas?|ansiedad|artrosis|artritis|diabetes|"
         r"dolor(?:es)? de (?:espalda|cabeza|rodilla)|"
-        r"insomnio|celiaqu\w*|hipertension|cancer de \w+|quimio\w*"
+        r"insomnio|celiaqu\w*|hipertension|cancer de \w+|quimio\w*|"
+        r"depressao|ansiedade|doencas?|enxaquecas?|dor(?:es)? (?:nas costas|de cabeca|nos joelhos"
+        r"|cronicas?)|hipertensao|pressao alta|artrite|insonia|obesidade"
     ),
     "pregnancy": (
         r"pregnan\w*|expecting(?: a baby| twins| your first| a little one| a child|(?=\s*[.!?]))|"
@@ -108,7 +112,9 @@ _TERMS: dict[str, str] = {
         r"(?<=your )baby shower|new (?:mum|mom|mother|parent)s?|breastfeed\w*|"
         r"stillende|stillzeit|allait\w*|lactancia|amamant\w*|jeune maman|frischgebackene mama|"
         r"heureux evenement|nausees matinales|babybauch|umstandsmode|mutterpass|"
-        r"dulce espera|mama primeriza"
+        r"dulce espera|mama primeriza|"
+        r"gravid\w*|gestantes?|gestacao|esperando (?:um|o seu|seu|o) bebe|bebe a caminho"
+        r"|futura mamae|enjoos? matinais"
     ),
     "religion": (
         r"muslims?|islam\w*|christians?|catholics?|protestants?|jew(?:s|ish)?|judaism|"
@@ -123,13 +129,15 @@ _TERMS: dict[str, str] = {
         r"believers?(?! in)|practi[sc]ing (?:\w+ )?(?:catholic|muslim|jew|christian|hindu|sikh)\w*|"
         r"lent|iftar|suhoor|rosh hashanah|vesak|"
         r"praktizierend\w*|katholik\w*|fastenzeit|(?<=votre )aid|(?<=ton )aid|(?<=l')aid\b|"
-        r"careme|cuaresma|misa"
+        r"careme|cuaresma|misa|"
+        r"muculman\w*|evangelic\w*|cristaos?|crista|judeus?|judia|igreja|quaresma|ramada"
     ),
     "sexuality": (
         r"gay|lesbians?|bisexual\w*|queer|lgbt\w*\+?|transgender|sexual orientation|"
         r"your coming[- ]out|homosexual\w*|schwul\w*|lesbisch\w*|lesbienne\w*|lesbiana\w*|"
         r"out and proud|same[- ]sex|bi(?![\w-])|bisexu\w*|pansexual\w*|asexual\w*|"
-        r"(?:celebrating|since|after) (?:your )?coming[- ]out|homosexuel\w*|lesbien\w*"
+        r"(?:celebrating|since|after) (?:your )?coming[- ]out|homosexuel\w*|lesbien\w*|"
+        r"lesbicas?|homossexua\w*|bissexua\w*"
     ),
     "ethnicity": (
         r"ethnic\w*|(?:black|white|asian|latina|latino|hispanic|arab|indigenous|native) "
@@ -138,12 +146,13 @@ _TERMS: dict[str, str] = {
         r"first[- ]generation|diaspora|"
         r"migrationshintergrund|herkunft|origine\w*|etnia|inmigrante\w*|"
         rf"{_DEMONYMS} (?:roots|heritage|descent|background)|"
-        r"(?:racines|raices|wurzeln|origenes)(?: \w+)?"
+        r"(?:racines|raices|wurzeln|origenes)(?: \w+)?|imigra\w*"
     ),
     "age": (
         r"turn(?:ing|ed|s)? \d{2}|retired|retirement|pension\w*|over[- ]\d{2}s?|seniors?|"
         r"elderly|midlife|empty[- ]nest\w*|rentner\w*|retraite|jubilad[oa]s?|"
-        r"retirees?|pensioners?|older adults?|over[- ]?(?:50|60|65|70)s?"
+        r"retirees?|pensioners?|older adults?|over[- ]?(?:50|60|65|70)s?|"
+        r"aposentad[oa]s?|aposentadoria|terceira idade|idos[oa]s?"
     ),
     "finances": (
         r"debts?|in the red|overdra\w*|bankrupt\w*|insolven\w*|credit score|bad credit|"
@@ -157,21 +166,29 @@ _TERMS: dict[str, str] = {
         r"short on (?:cash|money)|cash[- ]strapped|tight budget|money(?:'s| is) tight|"
         r"paycheck to paycheck|bills|rent|loans?|mortgage|"
         r"knapp bei kasse|geldsorgen|fins? de mois|llegar a fin de mes|"
-        r"tight on (?:money|cash)|money (?:has been|is|was|'s) (?:\w+ )?tight|"
+        r"tight on (?:money|cash)|(?:money|cash|funds) (?:(?:has been|is|was|'s) )?(?:\w+ )?tight|"
+        r"geld (?:ist )?knapp|argent (?:est )?serre|dinero (?:esta )?justo|"
         r"maxed[- ]out (?:\w+ )?(?:cards?|credit)|lost (?:your|ur) job|layoffs?|"
         r"(?:account|payment|bill|invoice|rent|loan)s? (?:is|are|was|were) (?:\w+ )?overdue|"
         r"overdue (?:bills?|payments?|rent)|payments? bounced|"
-        r"card (?:was |got |has been )?declined|"
+        # a decline in the reader's past, not the order update "your card was declined"
+        r"card (?:was |got |has been )?declined (?:last time|again|before|previously|twice)|"
         r"overdrawn|konto (?:ist )?im minus|im dispo|mietschulden|"
         r"salaire ne suffit|fin de mois difficile|llegas? (?:justo )?a fin de mes|"
-        r"sin trabajo|skint|hard up|strapped for cash|short of money|can'?t make rent"
+        r"sin trabajo|skint|hard up|strapped for cash|short of money|can'?t make rent|"
+        r"dividas?|endividad[oa]s?|nome sujo|contas (?:estao )?apertadas|aperto financeiro"
+        r"|desempregad[oa]s?|sem dinheiro|no vermelho|dinheiro (?:esta )?(?:curto|apertado)"
+        r"|grana (?:esta )?curta|(?:aluguel|contas) atrasad[oa]s?"
     ),
 }
 
 _LABELS = {"ethnicity": _DEMONYMS}
 _LABEL_RX = re.compile(rf"(?<![\w-]){_DEMONYMS}(?![\w-])")
 
-_POSSESSIVE = r"(?:your|ur|yours|dein\w*|ihr(?:e|em|en|er|es)?|ta|tes|votre|vos|tu|tus|su|sus)"
+_POSSESSIVE = (
+    r"(?:your|ur|yours|dein\w*|ihr(?:e|em|en|er|es)?|ta|tes|votre|vos|tu|tus|su|sus"
+    r"|seus?|suas?|teus?|tuas?)"
+)
 _SUBJECT = (
     r"(?:you(?:'re|'ve| are| were| have| had| may be| might be| could be| feel| live| struggle"
     r"| suffer| deal| cope| just found out| found out| recently| fast| observe| keep| practi[sc]e"
@@ -179,37 +196,42 @@ _SUBJECT = (
     r"|(?:are|were|have|do|did) you|u r|du bist|du hast|bist du|hast du|sie sind|sie haben"
     r"|sind sie|haben sie|du \w+st|(?:da|weil|wenn|ob) sie|tu es|tu as|es-tu|as-tu|tu \w+es"
     r"|vous etes|vous avez|etes-vous|avez-vous|vous \w+ez|estas|eres|tienes|sufres|padeces"
-    r"|vives|llevas|usted esta|usted tiene|esta usted|tiene usted)"
+    r"|vives|llevas|usted esta|usted tiene|esta usted|tiene usted"
+    r"|voce (?:esta|estava|tem|tinha|e|sofre|vive|convive|luta|anda|ficou|foi)|esta voce|tem voce)"
 )
 _BEFORE_POSSESSIVE = re.compile(rf"\b{_POSSESSIVE}\s+(?:[\w'-]+\s+){{0,3}}$")
 _BEFORE_SUBJECT = re.compile(rf"\b{_SUBJECT}\b(?:\s+[\w'-]+){{0,4}}\s+$")
 _LABEL_SUBJECT = re.compile(rf"\b{_SUBJECT}\s+(?:an?\s+)?$")
-_BEFORE_YOU = re.compile(r"\b(?:you|u|du|tu|vous)\s+$")
+_BEFORE_YOU = re.compile(r"\b(?:you|u|du|tu|vous|voce)\s+$")
 _BEFORE_AS_A = re.compile(r"\b(?:as an?|als|en tant que|como)\s+(?:[\w'-]+\s+){0,2}$")
 # "As a devout Muslim, …", "As someone who attends Sunday mass", "Como buen católico, …" at the
 # start of a sentence (after an optional greeting): in copy, that addresses the reader.
 _OPENING_AS_A = re.compile(
-    r"^\W*(?:(?:hi|hey|hello|dear|hallo|bonjour|hola)\b[^,!:]{0,30}[,!:]\s*)?"
+    r"^\W*(?:(?:hi|hey|hello|dear|hallo|bonjour|hola|ola|oi)\b[^,!:]{0,30}[,!:]\s*)?"
     r"(?:as (?:an?|someone who|one who|somebody who)|als|en tant que|comme|como|pour vous qui"
     r"|pour toi qui|para ti que)\s+(?:[\w'-]+\s+){0,3}$"
 )
 _BRANDS_OWN = re.compile(
     r"\b(?:our|ours|this|these|unser\w*|notre|nos|nuestr\w*|orders?|parcels?|packages?"
     r"|deliver(?:y|ies)|shipments?|baskets?|carts?|commandes?|colis|bestellung\w*|paket\w*"
-    r"|pedidos?|cesta)\b"
+    r"|pedidos?|cesta|noss[oa]s?|encomendas?|entregas?|carrinho)\b"
 )
 """The brand's own things and the reader's orders: "you'll love our maternity range" or
 "your order of prenatal vitamins has shipped" says nothing new about the reader."""
-_OF_THE_BRAND = re.compile(r"\b(?:our|unser\w*|notre|nos|nuestr\w*)\s+(?:[\w'-]+\s+){0,2}$")
+_OF_THE_BRAND = re.compile(
+    r"\b(?:our|unser\w*|notre|nos|nuestr\w*|noss[oa]s?)\s+(?:[\w'-]+\s+){0,2}$"
+)
 """A term that names the brand's own thing ("our Ramadan collection", "notre box Ramadan")."""
 _NOT_READER_AFTER = re.compile(
-    r"^[^,.;:!?]{0,40},?\s*(?:we|our|us|wir|unser\w*|nous|notre|nos|nosotros|nuestr\w*)\b"
+    r"^[^,.;:!?]{0,40},?\s*(?:we|our|us|wir|unser\w*|nous|notre|nos|nosotros|nuestr\w*"
+    r"|noss[oa]s?)\b"
 )
 _BEFORE_CONDITION = re.compile(
     r"\b(?:(?:living|struggling|dealing|coping|diagnosed|suffering|battling|managing|"
     r"recovering)\s+(?:with|from)|going through|suffer(?:s|ing)? from|recovering from"
     r"|leid\w* (?:an|unter)|(?:sie|du) (?:\w+ )?unter|souffr\w* d(?:e|'|u|es)"
-    r"|atteinte? d(?:e|'|u|es)|sufr\w* de|padec\w* de|vivre avec|vivir con)"
+    r"|atteinte? d(?:e|'|u|es)|sufr\w* de|padec\w* de|vivre avec|vivir con"
+    r"|sofr\w* (?:de|com)|convive\w* com|vivendo com|lutando contra|diagnosticad[oa] com)"
     r"\s*(?:[\w'-]+\s+){0,2}$"
 )
 # The brand says it knows something about the reader: "We know money has been tight",
@@ -227,30 +249,48 @@ _ADDRESS_START = re.compile(r"(?:^|[,!:])\s*(?:(?:hi|hey|hello|dear|hallo|hola|b
 """Where a form of address starts: the sentence's start or after a comma ("Happy Pride, …")."""
 _BEFORE_VOCATIVE = re.compile(
     r"(?:^|[,!:]\s*)(?:hi|hey|hello|dear|congrats|congratulations|calling all|hallo|liebe[rs]?"
-    r"|bonjour|chere?s?|hola|querid[ao]s?)[\s,]+(?:[\w'-]+\s+){0,2}$"
+    r"|bonjour|chere?s?|hola|ola|oi|querid[ao]s?)[\s,]+(?:[\w'-]+\s+){0,2}$"
 )
 _VOCATIVE_END = re.compile(r"(?:\s+[\w'-]+){0,2}\s*(?:[,!:.]|$)")
+# Congratulating on a life event is telling the reader it is theirs: "Herzlichen Glückwunsch zur
+# Schwangerschaft", "Congrats on the new diagnosis", "Parabéns pela gravidez".
+_CONGRATULATED = re.compile(
+    r"\b(?:congratulations|congrats|felicitations|gluckwunsch|alles gute|enhorabuena|felicidades"
+    r"|parabens|auguri|mazel tov)\s+(?:on|for|zu[rm]?|pour|por|pel[ao]s?|per)\s+"
+    r"(?:[\w'-]+\s+){0,2}$"
+)
+# A wish before the term ("Happy third trimester", "Bon Ramadan"): said to the reader only when
+# the sentence names them (`_NAMED_END`); "Happy Ramadan to all who celebrate" is a greeting.
+_WISHED = re.compile(
+    r"(?:^|[,!:.]\s*)(?:happy|joyeux|joyeuse|bonne?|feliz|frohe?[ns]?|schone[ns]?|buon[ao]?|boa|bom)"
+    r"\s+(?:[\w'-]+\s+){0,2}$"
+)
+_NAMED_END = re.compile(
+    r",\s*(?:(?:Mr|Mrs|Ms|Mx|Dr|Herr|Frau|M|Mme|Sr|Sra)\.?\s+)?[A-Z][^\W\d_A-Z]+"
+    r"(?:-[A-Z][^\W\d_A-Z]+)?\s*[!?.]+\s*$"
+)
+"""A sentence that ends by naming its reader: "…, Jess?", "…, Herr Wagner!" (original case)."""
 _AFTER_LIKE_YOU = re.compile(
     r"^[\w'+-]*(?:\s+[\w'-]+){0,2}\s+(?:like you|such as yourself|wie (?:du|sie)"
-    r"|comme (?:toi|vous)|como (?:tu|usted))"
+    r"|comme (?:toi|vous)|como (?:tu|usted|voce))"
 )
 _READER = re.compile(
     r"\b(?:you|your|yours|yourself|u|ur|du|dich|dir|dein\w*|sie|ihnen|ihr\w*|tu|toi|ton|ta|tes"
     r"|vous|votre|vos|te|ti|tus|usted|contigo|tienes|eres|estas|sabes|puedes|quieres|necesitas"
-    r"|vas|sufres|vives|llevas|sientes|buscas)\b|\bt'"
+    r"|vas|sufres|vives|llevas|sientes|buscas|voce|voces|teus?|tuas?|seus?|suas?)\b|\bt'"
 )
 _THIRD_PERSON = re.compile(
     r"\b(?:he|she|they|it|people|someone|anyone|many|most|who|er|man|ils|elles|il|elle"
-    r"|ellos|ellas|alguien)\b"
+    r"|ellos|ellas|alguien|ele|ela|eles|elas|alguem|pessoas)\b"
 )
 _WH_START = re.compile(
     r"^\W*(?:what|how|why|when|where|which|who|is|are|does|do|can|was|wie|was|warum|wann"
-    r"|qu\w*|comment|pourquoi|que|como|cual|cuando|donde|por que)\b"
+    r"|qu\w*|comment|pourquoi|que|como|cual|cuando|donde|por que|qual|onde|porque)\b"
 )
 _SENTENCE = re.compile(r"[^.!?…\n]+[.!?…]*")
 _DID_YOU_KNOW = re.compile(
     r"\b(?:did you know|you can read|you may have (?:heard|read)|"
-    r"wussten sie|saviez-vous|sabias)\b"
+    r"wussten sie|saviez-vous|sabias|voce sabia)\b"
 )
 
 _NUM = (
@@ -286,6 +326,8 @@ _SPECIFIC: dict[str, str] = {
         r"|\b(?:votre|ton|ta)\s+(?:petit|petite)\s+(?-i:[A-Z][a-z]+)"
         r"|\b(?:tu|su)\s+peque\w*\s+(?-i:[A-Z][a-z]+)"
         r"|\b(?:ihr|dein)\w*\s+kleine[rns]?\s+(?-i:[A-Z][a-z]+)"
+        r"|\b(?:seu|sua|teu|tua)\s+(?:filh[oa]|bebe|pequen[oa])\s+(?:de\s+\d{1,2}\s+anos"
+        r"|(?-i:[A-Z][a-z]+))"
     ),
     "pregnancy": (
         r"\b(?:your|until your|till your)\s+(?:baby|little one|new arrival|bundle of joy)\s+"
@@ -352,6 +394,8 @@ _SPECIFIC: dict[str, str] = {
         r"|\b(?:votre|ta)\s+(?:rue|immeuble)\b"
         r"|\b(?:estas|esta usted)\s+(?:ahora(?: mismo)?|ya|justo)\s+(?:en|cerca)\b"
         r"|\bestas a \d+\s*(?:m|km|metros|minutos)\s+de\b"
+        r"|\bperto da (?:sua|tua) casa\b|\bonde (?:voce mora|moras)\b"
+        r"|\b(?:sua|tua)\s+localizacao (?:atual|exata)\b"
     ),
     "age": (
         r"\byou(?:'re| are)\s+(?:turning\s+|now\s+|almost\s+|over\s+|nearly\s+|finally\s+)?"
@@ -378,6 +422,8 @@ _SPECIFIC: dict[str, str] = {
         r"|(?:^|[.!?:]\s*)a\s+[2-9]\d\s+ans,\s*(?:vous|tu)\b"
         r"|\bin your (?:twenties|thirties|forties|fifties|sixties|seventies|eighties|[2-9]0s)\b"
         r"|\byour big \d-?0\b|\bcon [2-9]\d anos,?\s+(?:ya\s+)?(?:mereces|te|tu|puedes|eres)\b"
+        r"|\bvoce (?:tem|fez|faz|completa|completou|vai fazer)\s+[2-9]\d\s+anos\b"
+        r"|\b(?:seus|teus)\s+[2-9]\d\s+anos\b|\bna (?:sua|tua) idade\b"
     ),
 }
 
@@ -505,8 +551,10 @@ class CreepGuard:
         for sm in _SENTENCE.finditer(folded):
             sentence = sm.group()
             hits = [(c, m) for c, rx in terms for m in rx.finditer(sentence)]
+            # names need the original case (folding keeps offsets when the lengths agree)
+            named = len(text) == len(folded) and bool(_NAMED_END.search(text, sm.start(), sm.end()))
             for cat, m in hits:
-                how = _attributed(sentence, m.start(), m.end())
+                how = _attributed(sentence, m.start(), m.end(), named=named)
                 if how:
                     a, b = sm.start() + m.start(), sm.start() + m.end()
                     it = Attribution(cat, original_span(text, folded, a, b), how)
@@ -518,8 +566,9 @@ class CreepGuard:
                     found.append((1, a, b, it))
 
 
-def _attributed(sentence: str, start: int, end: int) -> str | None:
-    """How the term at `start:end` is attributed to the reader, or None."""
+def _attributed(sentence: str, start: int, end: int, *, named: bool = False) -> str | None:
+    """How the term at `start:end` is attributed to the reader, or None; `named`: the sentence
+    ends by naming its reader ("…, Jess?")."""
     before = sentence[:start]
     brand = _OF_THE_BRAND.search(before)
     if brand and not _READER.search(brand.group()):
@@ -532,6 +581,11 @@ def _attributed(sentence: str, start: int, end: int) -> str | None:
         return "said of the reader"
     if _BEFORE_CONDITION.search(before) and (_READER.search(sentence) or _asked(sentence)):
         return "the reader is said to live with it"
+    if _CONGRATULATED.search(before):
+        return "the reader is congratulated on it"
+    asked_by_name = sentence.rstrip().endswith("?") and not _THIRD_PERSON.search(sentence)
+    if named and (_WISHED.search(before) or asked_by_name):
+        return "said to the reader by name"
     if _WE_KNOW.search(before):
         return "the brand says it knows this about the reader"
     if _OPENING_AS_A.search(before) and not _NOT_READER_AFTER.search(sentence[end:]):

@@ -129,6 +129,22 @@ def test_creep_guard_is_measured_per_category_and_gated(tmp_path: Path) -> None:
     assert any(f.startswith("creep guard (") and "recall" in f for f in failed.failures)
 
 
+def test_the_sealed_set_is_measured_on_its_families_and_gated(tmp_path: Path) -> None:
+    report = run_evals(KIT, datasets_dir=DATASETS, report_dir=tmp_path)
+    sealed = report.sealed
+    assert sealed is not None and sealed.cases >= 100
+    assert set(sealed.families) == {"privacy", "claims"}
+    assert sealed.false_block_rate <= 0.02
+    assert sealed.families["privacy"].recall >= 0.88
+    assert sealed.families["claims"].recall >= 0.95
+    assert "## Sealed set" in (tmp_path / "report.md").read_text()
+    strict = tmp_path / "strict.yaml"
+    text = (REPO / "evals" / "thresholds.yaml").read_text()
+    strict.write_text(text.replace("    privacy: 0.88\n", "    privacy: 1.0\n"))
+    failed = run_evals(KIT, datasets_dir=DATASETS, report_dir=tmp_path, thresholds_path=strict)
+    assert any(f.startswith("sealed set (privacy): recall 0.") for f in failed.failures)
+
+
 def _llm(settings: Settings, server: OpenAIServer) -> LLMClient:
     s = settings.model_copy(
         update={"openai_api_key": "sk-test", "openai_base_url": server.base_url}

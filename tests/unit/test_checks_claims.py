@@ -127,6 +127,58 @@ def test_leetspeak_and_look_alike_claims_block(body: str, span: str) -> None:
     assert f.rule_id == "claims.unsubstantiated" and f.span == span
 
 
+@pytest.mark.parametrize(
+    ("body", "span"),
+    [
+        ("Garantiert wasserdicht, auch bei Dauerregen.", "Garantiert"),
+        ("Dieser Tee heilt Angst.", "heilt"),
+        ("100 % wirksam gegen Blasen.", "100 % wirksam"),
+        ("Klinisch getestet: unsere Einlagen.", "Klinisch getestet"),
+        ("Die Nr. 1 unter den Wanderschuhen.", "Nr. 1"),
+        ("Chaleur garantie, même à -20 °C.", "garantie"),
+        ("Ce thé guérit l'anxiété.", "guérit"),
+        ("Les prix les plus bas du marché.", "prix les plus bas"),
+        ("Este suplemento cura la ansiedad.", "cura"),
+        ("Pruébalo sin riesgo durante 30 días.", "sin riesgo"),
+        ("Garantido ou o seu dinheiro de volta.", "Garantido"),
+        ("Clinicamente comprovado contra bolhas.", "Clinicamente comprovado"),
+        ("Este chá cura a insônia.", "cura"),
+        # the same normalisation as in English: leetspeak and look-alike letters
+        ("G@rantiert warm bis minus 30 Grad.", "G@rantiert"),
+        ("Ce thé gu3rit tout.", "gu3rit"),
+        ("Dieser Balsam \u04bbeilt Narben.", "\u04bbeilt"),  # Cyrillic shha for h
+    ],
+)
+def test_claims_in_the_kits_other_languages_block(body: str, span: str) -> None:
+    (f,) = claims.check(KIT, CopyToCheck(channel=Channel.EMAIL, body=body))
+    assert f.rule_id == "claims.unsubstantiated" and f.span == span
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "2 Jahre Garantie auf alle Jacken.",
+        "Es gilt die gesetzliche Garantie von 2 Jahren.",
+        "2 ans de garantie sur toutes nos vestes.",
+        "Garantie légale de conformité : 2 ans.",
+        "Garantía legal de 3 años en todos los productos.",
+        "Ainda dá tempo de garantir o seu equipamento.",
+        "Tipp Nr. 1: Schuhe langsam trocknen.",
+        "Conseil n° 1 : séchez vos chaussures loin du feu.",
+        "Paso n.º 1: elige tu talla.",
+        "Bestellung Nr. 10482 ist unterwegs.",
+        "Unsere Filiale in Heilbronn hat samstags geöffnet.",
+        "Procura secar las botas lejos de la estufa.",
+        "A curadoria da nossa equipe: 5 trilhas.",
+        "La cura dei dettagli: cuciture nastrate a mano.",
+        "Voyagez sans risque de vous mouiller.",
+        "I am 100% sure you'll love it.",
+    ],
+)
+def test_warranty_terms_numbered_items_and_lookalike_words_pass(body: str) -> None:
+    assert _check(body) == []
+
+
 def test_leet_readings_keep_offsets_and_leave_plain_numbers() -> None:
     from brand_guardrails.checks.claims import leet_readings
 

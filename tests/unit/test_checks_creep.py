@@ -65,6 +65,74 @@ def test_topics_in_neutral_context_pass(text: str) -> None:
     assert _categories(text) == set()
 
 
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("Herzlichen Glückwunsch zur Schwangerschaft, Anna!", "pregnancy"),
+        ("Alles Gute zur Schwangerschaft! Dein Gutschein wartet.", "pregnancy"),
+        ("Congrats on the pregnancy! Here's 10% off in our baby shop.", "pregnancy"),
+        ("Money tight this month, Jess? Our budget range has you covered.", "finances"),
+        ("Is money tight, Jess?", "finances"),
+        ("Still fighting that cancer, Tom?", "health"),
+        ("Happy first trimester, Chloe!", "pregnancy"),
+        ("Bon Ramadan, Karim ! Nos coffrets de dattes sont arrivés.", "religion"),
+        ("Your credit card was declined last time, so try our pay-later option.", "finances"),
+    ],
+)
+def test_a_reader_congratulated_or_asked_by_name_about_a_trait_blocks(
+    text: str, category: str
+) -> None:
+    assert category in _categories(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Your card was declined. Please update your payment details to complete order #4411.",
+        "Your payment was declined, so your order is on hold until you update your card.",
+        "Congratulations, Anna! You've reached Gold status.",
+        "Herzlichen Glückwunsch zum Geburtstag, Anna!",
+        "Happy Ramadan to everyone who celebrates: our stores stay open late.",
+        "Thank you for supporting the children's hospital appeal, Lisa!",
+        "Congratulations to all the new mums in our running club!",
+        "Ready for the weekend, Jess?",
+    ],
+)
+def test_order_updates_and_ordinary_congratulations_pass(text: str) -> None:
+    assert _categories(text) == set()
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("Você está grávida? A nossa linha de gestante chegou.", "pregnancy"),
+        ("Parabéns pela gravidez, Ana! Ganhe 15% em roupas de maternidade.", "pregnancy"),
+        ("Você sofre de dores nas costas? Experimente a nossa mochila.", "health"),
+        ("Contas apertadas este mês, João? Parcele em 10x.", "finances"),
+        ("Sabemos que o dinheiro está curto: aproveite 20% de desconto.", "finances"),
+        ("A sua filha Sofia faz 8 anos no sábado.", "children"),
+        ("Agora que você tem 65 anos, conheça a nossa linha.", "age"),
+    ],
+)
+def test_portuguese_traits_attributed_to_the_reader_block(text: str, category: str) -> None:
+    assert category in _categories(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Nova coleção para gestantes: vestidos em algodão orgânico.",
+        "O seu pedido de roupas de maternidade foi enviado.",
+        "O seu pagamento foi recusado. Atualize os dados do cartão.",
+        "A nossa caixa de Ramadã chegou: tâmaras e chás.",
+        "Você sabia? A enxaqueca afeta uma em cada sete pessoas.",
+        "Pague em até 10x sem juros no cartão.",
+    ],
+)
+def test_portuguese_topics_in_neutral_context_pass(text: str) -> None:
+    assert _categories(text) == set()
+
+
 def test_a_finding_names_the_category_and_how() -> None:
     msg = CopyToCheck(channel=Channel.SMS, body="Expecting a baby? Our maternity deals start now")
     (f,) = [f for f in check_message(KIT, msg) if f.rule_id == "privacy.sensitive_topic"]
