@@ -22,7 +22,14 @@ from pathlib import Path
 
 import numpy as np
 
-from brand_guardrails.checks.injection import DIM, MODEL_PATH, evasive, features, segments
+from brand_guardrails.checks.injection import (
+    DIM,
+    MODEL_PATH,
+    decoded,
+    evasive,
+    features,
+    segments,
+)
 from evals.injection_data import Item, halves, sources
 
 _BENIGN_WEIGHT = {"roleplay": 3.0, "bastion": 3.0}
@@ -77,12 +84,14 @@ def fit(
 
 
 def _scores(texts: list[str], weights: np.ndarray, bias: float) -> np.ndarray:
-    """Probabilities as `injection.score` computes them: the highest logit of the whole text
-    and of each of its sentences; a text spelled out letter by letter counts as a hit."""
+    """Probabilities as `injection.score` computes them: the highest logit of the whole text,
+    of each of its sentences and of what its encoded spans decode to (one level); a text
+    spelled out letter by letter counts as a hit."""
     rows: list[tuple[np.ndarray, np.ndarray]] = []
     owner: list[int] = []
     for i, text in enumerate(texts):
-        for part in [text, *segments(text)]:
+        plain = [d for _, d in decoded(text)]
+        for part in [text, *segments(text), *plain, *(s for d in plain for s in segments(d))]:
             rows.append(features(part)[:2])
             owner.append(i)
     logits = _Data(rows, [False] * len(rows), [1.0] * len(rows)).logits(weights, bias)

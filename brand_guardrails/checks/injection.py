@@ -18,16 +18,21 @@ inside words (`1gn0re`) and joins letters spaced out (`i g n o r e`). Features:
 - one feature against: an ordinary correction (`please ignore my previous e-mail`).
 
 Texts of several sentences score as their most suspicious sentence (or the whole, if higher);
-the trainer picks the threshold on out-of-fold scores computed the same way.
+the trainer picks the threshold on out-of-fold scores computed the same way. Encoded spans
+(base64, hex, ASCII85, base85, ROT13) are decoded and the decoded text scored too (`decoded`): a text
+scores at least as high as what it hides.
 
 Scoring is pure Python and numpy, needs no model download, and is memoised per text.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import codecs
 import re
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
 
@@ -203,6 +208,19 @@ _EVASION = re.compile(r"(?<!\w)(?:\w ){8,}\w(?!\w)")
 untrusted fields, but not a cue for copy (`S U M M E R  S A L E` is a design choice there)."""
 _SPACE_SEP = re.compile(r"[ .*_-]")
 _SEGMENT = re.compile(r"(?<=[.!?:])\s+|\n+|\\n")
+_BASE64 = re.compile(r"[A-Za-z0-9+/_-]{16,}={0,2}")
+_HEX = re.compile(r"(?:[0-9A-Fa-f]{2}:?){8,}")
+_ASCII85 = re.compile(r"<~(.{10,}?)~>")
+_BASE85 = re.compile(r"[0-9A-Za-z!#$%&()*+;<=>?@^_`{|}~-]{20,}")
+_ROT13_WORDS = frozenset(
+    codecs.encode(w, "rot13")
+    for w in (
+        "the", "and", "you", "your", "all", "this", "what", "previous", "instructions",
+        "ignore", "prompt", "system", "show", "tell", "write", "say", "reply", "any", "rules",
+    )
+)  # fmt: skip
+"""ROT13 of words that an English instruction can hardly do without (`the`, `and`, `you`,
+`all`, `instructions`, …): two different ones mark a text worth reading in ROT13."""
 
 
 class InjectionScore(BaseModel):
@@ -383,7 +401,6 @@ def _score(text: str | None) -> InjectionScore:
     if evasive(text):
         cues = [*cues, -1]
         p = max(p, m.threshold)
-    hit = p >= m.threshold
     reasons = [
         why
         for _, why in sorted(
@@ -396,9 +413,70 @@ def _score(text: str | None) -> InjectionScore:
             key=lambda x: -x[0],
         )
     ]
+    named = bool(cues)
+    for how, plain in decoded(text):  # what an encoded span hides scores as the text itself
+        inner = _score(plain)
+        if inner.hit:
+            reasons.insert(0, f"hides instructions in {how} (`{plain[:60]}`)")
+            named = named or inner.named
+        p = max(p, inner.score)
+    hit = p >= m.threshold
     if hit and not reasons:
         reasons = ["reads like instructions to an AI (trained classifier)"]
-    return InjectionScore(score=round(p, 4), hit=hit, reasons=reasons, named=bool(cues))
+    return InjectionScore(score=round(p, 4), hit=hit, reasons=reasons, named=named)
+
+
+def decoded(text: str) -> list[tuple[str, str]]:
+    """(encoding, decoded text) of each span of `text` that decodes to readable text: base64
+    (standard or URL-safe), hex, ASCII85 (`<~…~>`) and base85 inside a run of 16 or more
+    characters without a space, and the whole text in ROT13 when it has two different ROT13
+    function words. Cheap on ordinary text: only long runs are looked into."""
+    t = text[:_MAX_CHARS]
+    words = t.split()
+    out: list[tuple[str, str]] = []
+    for run in (w for w in words if len(w) >= 16):
+        for how, pattern, decode in _ENCODINGS:
+            for m in pattern.finditer(run):
+                plain = _readable(decode, m.group(m.lastindex or 0))
+                if plain:
+                    out.append((how, plain))
+    if len(_ROT13_WORDS.intersection(map(str.lower, words))) >= 2:
+        out.append(("ROT13", codecs.encode(t, "rot13")))
+    return out
+
+
+def _b64(raw: str) -> bytes:
+    raw = raw.rstrip("=").translate(_URLSAFE)
+    return base64.b64decode(raw + "=" * (-len(raw) % 4))
+
+
+def _hex(raw: str) -> bytes:
+    digits = raw.replace(":", "")
+    return bytes.fromhex(digits[: len(digits) // 2 * 2])
+
+
+_URLSAFE = str.maketrans("-_", "+/")
+_ENCODINGS: tuple[tuple[str, re.Pattern[str], Callable[[str], bytes]], ...] = (
+    ("base64", _BASE64, _b64),
+    ("hex", _HEX, _hex),
+    ("ASCII85", _ASCII85, base64.a85decode),
+    ("base85", _BASE85, base64.b85decode),
+)
+
+
+def _readable(decode: Callable[[str], bytes], raw: str) -> str | None:
+    """`decode(raw)` as UTF-8 text when it is readable (words, few control characters)."""
+    try:
+        plain = decode(raw).decode("utf-8")
+    except (ValueError, binascii.Error):
+        return None
+    printable = sum(c.isprintable() or c in "\n\t" for c in plain)
+    if printable < 0.95 * len(plain) or not _WORDS_2.search(plain):
+        return None
+    return plain
+
+
+_WORDS_2 = re.compile(r"[^\W\d_]{2,}[\s,.:;]+[^\W\d_]{2,}")
 
 
 def segments(text: str) -> list[str]:
@@ -431,8 +509,13 @@ def check(kit: BrandKit, msg: CopyToCheck) -> list[Finding]:
     return scan_lines(line_memo(kit), msg, across_lines=True)
 
 
+def _decoded_cue(text: str) -> bool:
+    """True when an encoded span of the text decodes to text with one of the `CUES`."""
+    return any(_cues(normalise(plain)) or _decoded_cue(plain) for _, plain in decoded(text))
+
+
 def _scan_line(text: str, field: Part) -> tuple[Finding, ...]:
-    if not _cues(normalise(text)):
+    if not _cues(normalise(text)) and not _decoded_cue(text):
         return ()  # copy blocks only on a named move (a cue), not on the classifier alone
     s = _score(text)
     if not s.hit:
