@@ -155,7 +155,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--shared-data", type=Path, default=Path("../shared/data"))
     ap.add_argument("--out", type=Path, default=MODEL_PATH)
     ap.add_argument("--max-fpr", type=float, default=0.04)
-    ap.add_argument("--l2", type=float, default=1e-5)
+    ap.add_argument("--l2", type=float, default=3e-6)
     args = ap.parse_args(argv)
     w, b, threshold, summary = build(args.shared_data, max_fpr=args.max_fpr, l2=args.l2)
     keep = np.flatnonzero(np.abs(w) >= 1e-3)

@@ -19,8 +19,9 @@ inside words (`1gn0re`) and joins letters spaced out (`i g n o r e`). Features:
 
 Texts of several sentences score as their most suspicious sentence (or the whole, if higher);
 the trainer picks the threshold on out-of-fold scores computed the same way. Encoded spans
-(base64, hex, ASCII85, base85, ROT13) are decoded and the decoded text scored too (`decoded`): a text
-scores at least as high as what it hides.
+(base64, base32, hex, ASCII85, base85, escape sequences, ROT13, text spelled backwards) are
+decoded and the decoded text scored too (`decoded`): a text scores at least as high as what it
+hides.
 
 Scoring is pure Python and numpy, needs no model download, and is memoised per text.
 """
@@ -106,7 +107,7 @@ CUES: tuple[tuple[str, str], ...] = (
     ),
     (
         r"\b(?:no|without|free\s+(?:of|from)|not\s+bound\s+by|no\s+longer\s+bound\s+by|beyond)"
-        r"\s+(?:any\s+)?(?:restrictions?|limits|limitations|filters?|censorship|rules|"
+        r"\s+(?:any\s+|the\s+|your\s+)?(?:restrictions?|limits|limitations|filters?|censorship|rules|"
         r"guidelines|content\s+polic(?:y|ies)|ethics|morals?|guardrails|safety\s+\w+)\b"
         r"|\b(?:disable|turn\s+off|switch\s+off|bypass|remove)\s+(?:your\s+|the\s+|all\s+)?"
         r"(?:safety|filters?|guardrails|restrictions|content\s+filter)\b"
@@ -145,8 +146,8 @@ CUES: tuple[tuple[str, str], ...] = (
         r"\b(?:reveal|print|output|dump|list|send|show|leak|exfiltrate|e-?mail|forward|collect|"
         r"export|upload|gib|zeig\w*|schick\w*|sende\w*|verrat\w*|donne\w*|montre\w*|envoie\w*|"
         r"revele\w*|muestra\w*|envia\w*|revela\w*|dame)\b[^.!?\n]{0,40}?"
-        r"\b(?:(?:customer|user|subscriber|client|member)s?'?\s+(?:data|records?|lists?|"
-        r"details|information|info|database|phone\s+numbers|e-?mail\s+addresses|addresses|"
+        r"\b(?:(?:customer|user|subscriber|client|member)(?:'s|s'?)?\s+(?:data|records?|lists?|"
+        r"details|information|info|database|phone\s+numbers?|e-?mail\s+addresses|addresses|"
         r"personal\s+data|pii|passwords?)|password|api\s+keys?|secret|credential|database|"
         r"phone\s+numbers|e-?mail\s+addresses|kunden(?:daten|liste|datenbank|nummern)|"
         r"passwort\w*|interne\w*\s+daten|donnees\s+(?:clients?|internes)|mots?\s+de\s+passe|"
@@ -174,6 +175,13 @@ CUES: tuple[tuple[str, str], ...] = (
         r"(?:^|[.!?]\s*|\n)(?:stop|stopp|halt|achtung|attention|atencion)\s*(?:[-:!]+|everything)"
         r"|\b(?:stop|stopp)\s*[-:!]+\s*(?:write|schreib\w*|ecri\w*|escrib\w*|say|sag\w*)\b",
         "interrupts the task (`STOP - write …`)",
+    ),
+    (
+        r"\b(?:call|invoke|use|run|execute|trigger)\s+(?:the\s+)?(?:send|http|delete|read|write|"
+        r"fetch|get|post|exec|run|create|update|remove|upload|download|list|query|search|"
+        r"transfer|shell|file|web|browser|db|sql)_[a-z_]+"
+        r"(?:\s+(?:tool|function))?(?:\s+(?:to|on|with|and)\b|\s*\()",
+        "asks to call a tool (`call delete_file on …`)",
     ),
 )
 _CORRECTION = re.compile(
@@ -212,15 +220,17 @@ _BASE64 = re.compile(r"[A-Za-z0-9+/_-]{16,}={0,2}")
 _HEX = re.compile(r"(?:[0-9A-Fa-f]{2}:?){8,}")
 _ASCII85 = re.compile(r"<~(.{10,}?)~>")
 _BASE85 = re.compile(r"[0-9A-Za-z!#$%&()*+;<=>?@^_`{|}~-]{20,}")
-_ROT13_WORDS = frozenset(
-    codecs.encode(w, "rot13")
-    for w in (
+_BASE32 = re.compile(r"[A-Z2-7]{16,}={0,6}")
+_ESCAPES = re.compile(r"(?:\\u[0-9a-fA-F]{4}|\\x[0-9a-fA-F]{2}){4,}")
+_FUNCTION_WORDS = (
         "the", "and", "you", "your", "all", "this", "what", "previous", "instructions",
         "ignore", "prompt", "system", "show", "tell", "write", "say", "reply", "any", "rules",
-    )
 )  # fmt: skip
+_ROT13_WORDS = frozenset(codecs.encode(w, "rot13") for w in _FUNCTION_WORDS)
 """ROT13 of words that an English instruction can hardly do without (`the`, `and`, `you`,
 `all`, `instructions`, …): two different ones mark a text worth reading in ROT13."""
+_REVERSED_WORDS = frozenset(w[::-1] for w in _FUNCTION_WORDS)
+"""The same words spelled backwards: two mark a text worth reading backwards."""
 
 
 class InjectionScore(BaseModel):
@@ -428,9 +438,10 @@ def _score(text: str | None) -> InjectionScore:
 
 def decoded(text: str) -> list[tuple[str, str]]:
     """(encoding, decoded text) of each span of `text` that decodes to readable text: base64
-    (standard or URL-safe), hex, ASCII85 (`<~…~>`) and base85 inside a run of 16 or more
-    characters without a space, and the whole text in ROT13 when it has two different ROT13
-    function words. Cheap on ordinary text: only long runs are looked into."""
+    (standard or URL-safe), base32, hex, ASCII85 (`<~…~>`), base85 and `\\u0049`-style escape
+    sequences inside a run of 16 or more characters without a space; the whole text in ROT13,
+    or backwards, when it has two different function words so encoded. Cheap on ordinary text:
+    only runs without a space are looked into."""
     t = text[:_MAX_CHARS]
     words = t.split()
     out: list[tuple[str, str]] = []
@@ -440,14 +451,27 @@ def decoded(text: str) -> list[tuple[str, str]]:
                 plain = _readable(decode, m.group(m.lastindex or 0))
                 if plain:
                     out.append((how, plain))
-    if len(_ROT13_WORDS.intersection(map(str.lower, words))) >= 2:
+    lower = set(map(str.lower, words))
+    if len(_ROT13_WORDS.intersection(lower)) >= 2:
         out.append(("ROT13", codecs.encode(t, "rot13")))
+    if len(_REVERSED_WORDS.intersection(lower)) >= 2:
+        out.append(("reversed text", t[::-1]))
     return out
 
 
 def _b64(raw: str) -> bytes:
     raw = raw.rstrip("=").translate(_URLSAFE)
+    raw = raw[:-1] if len(raw) % 4 == 1 else raw  # a cut-off tail is left out
     return base64.b64decode(raw + "=" * (-len(raw) % 4))
+
+
+def _b32(raw: str) -> bytes:
+    raw = raw.rstrip("=")
+    return base64.b32decode(raw[: len(raw) // 8 * 8])  # a cut-off tail is left out
+
+
+def _escapes(raw: str) -> bytes:
+    return raw.encode("ascii").decode("unicode_escape").encode("utf-8")
 
 
 def _hex(raw: str) -> bytes:
@@ -458,6 +482,8 @@ def _hex(raw: str) -> bytes:
 _URLSAFE = str.maketrans("-_", "+/")
 _ENCODINGS: tuple[tuple[str, re.Pattern[str], Callable[[str], bytes]], ...] = (
     ("base64", _BASE64, _b64),
+    ("base32", _BASE32, _b32),
+    ("escape sequences", _ESCAPES, _escapes),
     ("hex", _HEX, _hex),
     ("ASCII85", _ASCII85, base64.a85decode),
     ("base85", _BASE85, base64.b85decode),
