@@ -231,6 +231,7 @@ _ROT13_WORDS = frozenset(codecs.encode(w, "rot13") for w in _FUNCTION_WORDS)
 `all`, `instructions`, …): two different ones mark a text worth reading in ROT13."""
 _REVERSED_WORDS = frozenset(w[::-1] for w in _FUNCTION_WORDS)
 """The same words spelled backwards: two mark a text worth reading backwards."""
+_ENCODED_WORDS = _ROT13_WORDS | _REVERSED_WORDS
 
 
 class InjectionScore(BaseModel):
@@ -443,18 +444,22 @@ def decoded(text: str) -> list[tuple[str, str]]:
     or backwards, when it has two different function words so encoded. Cheap on ordinary text:
     only runs without a space are looked into."""
     t = text[:_MAX_CHARS]
-    words = t.split()
+    words = t.lower().split()
     out: list[tuple[str, str]] = []
-    for run in (w for w in words if len(w) >= 16):
-        for how, pattern, decode in _ENCODINGS:
-            for m in pattern.finditer(run):
-                plain = _readable(decode, m.group(m.lastindex or 0))
-                if plain:
-                    out.append((how, plain))
-    lower = set(map(str.lower, words))
-    if len(_ROT13_WORDS.intersection(lower)) >= 2:
+    if not words:
+        return out
+    if max(map(len, words)) >= 16:  # rare in ordinary text: only then the case-kept runs
+        for run in (w for w in t.split() if len(w) >= 16):
+            for how, pattern, decode in _ENCODINGS:
+                for m in pattern.finditer(run):
+                    plain = _readable(decode, m.group(m.lastindex or 0))
+                    if plain:
+                        out.append((how, plain))
+    if _ENCODED_WORDS.isdisjoint(words):
+        return out
+    if len(_ROT13_WORDS.intersection(words)) >= 2:
         out.append(("ROT13", codecs.encode(t, "rot13")))
-    if len(_REVERSED_WORDS.intersection(lower)) >= 2:
+    if len(_REVERSED_WORDS.intersection(words)) >= 2:
         out.append(("reversed text", t[::-1]))
     return out
 
