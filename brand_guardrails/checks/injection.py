@@ -177,11 +177,11 @@ CUES: tuple[tuple[str, str], ...] = (
         "interrupts the task (`STOP - write …`)",
     ),
     (
-        r"\b(?:call|invoke|use|run|execute|trigger)\s+(?:the\s+)?(?:send|http|delete|read|write|"
-        r"fetch|get|post|exec|run|create|update|remove|upload|download|list|query|search|"
-        r"transfer|shell|file|web|browser|db|sql)_[a-z_]+"
+        r"\b(?:call|invoke|use|run|execute|trigger)\s+(?:the\s+)?(?:send_|http_|delete_|read_|"
+        r"write_|fetch_|get_|post_|exec_|run_|create_|update_|remove_|upload_|download_|list_|"
+        r"query_|search_|transfer_|shell_|file_|web_|browser_|sql_)[a-z_]*"
         r"(?:\s+(?:tool|function))?(?:\s+(?:to|on|with|and)\b|\s*\()",
-        "asks to call a tool (`call delete_file on …`)",
+        "asks to call a tool (`call delete_file on …`)",  # found by the `tool_` part, rare in copy
     ),
 )
 _CORRECTION = re.compile(
