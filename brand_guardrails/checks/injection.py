@@ -13,8 +13,8 @@ inside words (`1gn0re`) and joins letters spaced out (`i g n o r e`). Features:
 - the cues below, in English, German, French and Spanish (German verb-last order too: `die
   obigen Anweisungen ignorieren`): the moves injections make (overriding earlier instructions
   or declaring them irrelevant, asking for the prompt, lifting restrictions, smuggling
-  chat-role markers, interrupting the task). They are features with learnt weights, not
-  verdicts, and they are what a finding explains itself with,
+  chat-role markers, interrupting the task, calling tools). They are features with learnt
+  weights, not verdicts, and they are what a finding explains itself with,
 - one feature against: an ordinary correction (`please ignore my previous e-mail`).
 
 Texts of several sentences score as their most suspicious sentence (or the whole, if higher);
