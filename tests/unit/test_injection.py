@@ -217,6 +217,6 @@ def test_encoded_instructions_in_outgoing_copy_block() -> None:
         "Gur is a kind of cane sugar; we sell it with naq-free packaging.",
     ],
 )
-def test_ordinary_long_tokens_are_not_decoded_into_hits(text: str) -> None:
+def test_ordinary_long_tokens_are_not_taken_for_encoded_text(text: str) -> None:
     assert not score(text).hit
-    assert all(how == "ROT13" or not score(plain).hit for how, plain in decoded(text))
+    assert [how for how, _ in decoded(text)] in ([], ["ROT13"])  # "gur … naq": read, not hit
