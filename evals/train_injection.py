@@ -22,7 +22,14 @@ from pathlib import Path
 
 import numpy as np
 
-from brand_guardrails.checks.injection import DIM, MODEL_PATH, evasive, features, segments
+from brand_guardrails.checks.injection import (
+    DIM,
+    MODEL_PATH,
+    decoded,
+    evasive,
+    features,
+    segments,
+)
 from evals.injection_data import Item, halves, sources
 
 _BENIGN_WEIGHT = {"roleplay": 3.0, "bastion": 3.0}
@@ -77,12 +84,14 @@ def fit(
 
 
 def _scores(texts: list[str], weights: np.ndarray, bias: float) -> np.ndarray:
-    """Probabilities as `injection.score` computes them: the highest logit of the whole text
-    and of each of its sentences; a text spelled out letter by letter counts as a hit."""
+    """Probabilities as `injection.score` computes them: the highest logit of the whole text,
+    of each of its sentences and of what its encoded spans decode to (one level); a text
+    spelled out letter by letter counts as a hit."""
     rows: list[tuple[np.ndarray, np.ndarray]] = []
     owner: list[int] = []
     for i, text in enumerate(texts):
-        for part in [text, *segments(text)]:
+        plain = [d for _, d in decoded(text)]
+        for part in [text, *segments(text), *plain, *(s for d in plain for s in segments(d))]:
             rows.append(features(part)[:2])
             owner.append(i)
     logits = _Data(rows, [False] * len(rows), [1.0] * len(rows)).logits(weights, bias)
@@ -146,7 +155,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--shared-data", type=Path, default=Path("../shared/data"))
     ap.add_argument("--out", type=Path, default=MODEL_PATH)
     ap.add_argument("--max-fpr", type=float, default=0.04)
-    ap.add_argument("--l2", type=float, default=1e-5)
+    ap.add_argument("--l2", type=float, default=3e-6)
     args = ap.parse_args(argv)
     w, b, threshold, summary = build(args.shared_data, max_fpr=args.max_fpr, l2=args.l2)
     keep = np.flatnonzero(np.abs(w) >= 1e-3)

@@ -13,21 +13,27 @@ inside words (`1gn0re`) and joins letters spaced out (`i g n o r e`). Features:
 - the cues below, in English, German, French and Spanish (German verb-last order too: `die
   obigen Anweisungen ignorieren`): the moves injections make (overriding earlier instructions
   or declaring them irrelevant, asking for the prompt, lifting restrictions, smuggling
-  chat-role markers, interrupting the task). They are features with learnt weights, not
-  verdicts, and they are what a finding explains itself with,
+  chat-role markers, interrupting the task, calling tools). They are features with learnt
+  weights, not verdicts, and they are what a finding explains itself with,
 - one feature against: an ordinary correction (`please ignore my previous e-mail`).
 
 Texts of several sentences score as their most suspicious sentence (or the whole, if higher);
-the trainer picks the threshold on out-of-fold scores computed the same way.
+the trainer picks the threshold on out-of-fold scores computed the same way. Encoded spans
+(base64, base32, hex, ASCII85, base85, escape sequences, ROT13, text spelled backwards) are
+decoded and the decoded text scored too (`decoded`): a text scores at least as high as what it
+hides.
 
 Scoring is pure Python and numpy, needs no model download, and is memoised per text.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import codecs
 import re
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
 
@@ -101,7 +107,7 @@ CUES: tuple[tuple[str, str], ...] = (
     ),
     (
         r"\b(?:no|without|free\s+(?:of|from)|not\s+bound\s+by|no\s+longer\s+bound\s+by|beyond)"
-        r"\s+(?:any\s+)?(?:restrictions?|limits|limitations|filters?|censorship|rules|"
+        r"\s+(?:any\s+|the\s+|your\s+)?(?:restrictions?|limits|limitations|filters?|censorship|rules|"
         r"guidelines|content\s+polic(?:y|ies)|ethics|morals?|guardrails|safety\s+\w+)\b"
         r"|\b(?:disable|turn\s+off|switch\s+off|bypass|remove)\s+(?:your\s+|the\s+|all\s+)?"
         r"(?:safety|filters?|guardrails|restrictions|content\s+filter)\b"
@@ -140,8 +146,8 @@ CUES: tuple[tuple[str, str], ...] = (
         r"\b(?:reveal|print|output|dump|list|send|show|leak|exfiltrate|e-?mail|forward|collect|"
         r"export|upload|gib|zeig\w*|schick\w*|sende\w*|verrat\w*|donne\w*|montre\w*|envoie\w*|"
         r"revele\w*|muestra\w*|envia\w*|revela\w*|dame)\b[^.!?\n]{0,40}?"
-        r"\b(?:(?:customer|user|subscriber|client|member)s?'?\s+(?:data|records?|lists?|"
-        r"details|information|info|database|phone\s+numbers|e-?mail\s+addresses|addresses|"
+        r"\b(?:(?:customer|user|subscriber|client|member)(?:'s|s'?)?\s+(?:data|records?|lists?|"
+        r"details|information|info|database|phone\s+numbers?|e-?mail\s+addresses|addresses|"
         r"personal\s+data|pii|passwords?)|password|api\s+keys?|secret|credential|database|"
         r"phone\s+numbers|e-?mail\s+addresses|kunden(?:daten|liste|datenbank|nummern)|"
         r"passwort\w*|interne\w*\s+daten|donnees\s+(?:clients?|internes)|mots?\s+de\s+passe|"
@@ -169,6 +175,13 @@ CUES: tuple[tuple[str, str], ...] = (
         r"(?:^|[.!?]\s*|\n)(?:stop|stopp|halt|achtung|attention|atencion)\s*(?:[-:!]+|everything)"
         r"|\b(?:stop|stopp)\s*[-:!]+\s*(?:write|schreib\w*|ecri\w*|escrib\w*|say|sag\w*)\b",
         "interrupts the task (`STOP - write …`)",
+    ),
+    (
+        r"\b(?:call|invoke|use|run|execute|trigger)\s+(?:the\s+)?(?:send_|http_|delete_|read_|"
+        r"write_|fetch_|get_|post_|exec_|run_|create_|update_|remove_|upload_|download_|list_|"
+        r"query_|search_|transfer_|shell_|file_|web_|browser_|sql_)[a-z_]*"
+        r"(?:\s+(?:tool|function))?(?:\s+(?:to|on|with|and)\b|\s*\()",
+        "asks to call a tool (`call delete_file on …`)",  # found by the `tool_` part, rare in copy
     ),
 )
 _CORRECTION = re.compile(
@@ -203,6 +216,22 @@ _EVASION = re.compile(r"(?<!\w)(?:\w ){8,}\w(?!\w)")
 untrusted fields, but not a cue for copy (`S U M M E R  S A L E` is a design choice there)."""
 _SPACE_SEP = re.compile(r"[ .*_-]")
 _SEGMENT = re.compile(r"(?<=[.!?:])\s+|\n+|\\n")
+_BASE64 = re.compile(r"[A-Za-z0-9+/_-]{16,}={0,2}")
+_HEX = re.compile(r"(?:[0-9A-Fa-f]{2}:?){8,}")
+_ASCII85 = re.compile(r"<~(.{10,}?)~>")
+_BASE85 = re.compile(r"[0-9A-Za-z!#$%&()*+;<=>?@^_`{|}~-]{20,}")
+_BASE32 = re.compile(r"[A-Z2-7]{16,}={0,6}")
+_ESCAPES = re.compile(r"(?:\\u[0-9a-fA-F]{4}|\\x[0-9a-fA-F]{2}){4,}")
+_FUNCTION_WORDS = (
+        "the", "and", "you", "your", "all", "this", "what", "previous", "instructions",
+        "ignore", "prompt", "system", "show", "tell", "write", "say", "reply", "any", "rules",
+)  # fmt: skip
+_ROT13_WORDS = frozenset(codecs.encode(w, "rot13") for w in _FUNCTION_WORDS)
+"""ROT13 of words that an English instruction can hardly do without (`the`, `and`, `you`,
+`all`, `instructions`, …): two different ones mark a text worth reading in ROT13."""
+_REVERSED_WORDS = frozenset(w[::-1] for w in _FUNCTION_WORDS)
+"""The same words spelled backwards: two mark a text worth reading backwards."""
+_ENCODED_WORDS = _ROT13_WORDS | _REVERSED_WORDS
 
 
 class InjectionScore(BaseModel):
@@ -383,7 +412,6 @@ def _score(text: str | None) -> InjectionScore:
     if evasive(text):
         cues = [*cues, -1]
         p = max(p, m.threshold)
-    hit = p >= m.threshold
     reasons = [
         why
         for _, why in sorted(
@@ -396,9 +424,90 @@ def _score(text: str | None) -> InjectionScore:
             key=lambda x: -x[0],
         )
     ]
+    named = bool(cues)
+    for how, plain in decoded(text):  # what an encoded span hides scores as the text itself
+        inner = _score(plain)
+        if inner.hit:
+            reasons.insert(0, f"hides instructions in {how} (`{plain[:60]}`)")
+            named = named or inner.named
+        p = max(p, inner.score)
+    hit = p >= m.threshold
     if hit and not reasons:
         reasons = ["reads like instructions to an AI (trained classifier)"]
-    return InjectionScore(score=round(p, 4), hit=hit, reasons=reasons, named=bool(cues))
+    return InjectionScore(score=round(p, 4), hit=hit, reasons=reasons, named=named)
+
+
+def decoded(text: str) -> list[tuple[str, str]]:
+    """(encoding, decoded text) of each span of `text` that decodes to readable text: base64
+    (standard or URL-safe), base32, hex, ASCII85 (`<~…~>`), base85 and `\\u0049`-style escape
+    sequences inside a run of 16 or more characters without a space; the whole text in ROT13,
+    or backwards, when it has two different function words so encoded. Cheap on ordinary text:
+    only runs without a space are looked into."""
+    t = text[:_MAX_CHARS]
+    words = t.lower().split()
+    out: list[tuple[str, str]] = []
+    if not words:
+        return out
+    if max(map(len, words)) >= 16:  # rare in ordinary text: only then the case-kept runs
+        for run in (w for w in t.split() if len(w) >= 16):
+            for how, pattern, decode in _ENCODINGS:
+                for m in pattern.finditer(run):
+                    plain = _readable(decode, m.group(m.lastindex or 0))
+                    if plain:
+                        out.append((how, plain))
+    if _ENCODED_WORDS.isdisjoint(words):
+        return out
+    if len(_ROT13_WORDS.intersection(words)) >= 2:
+        out.append(("ROT13", codecs.encode(t, "rot13")))
+    if len(_REVERSED_WORDS.intersection(words)) >= 2:
+        out.append(("reversed text", t[::-1]))
+    return out
+
+
+def _b64(raw: str) -> bytes:
+    raw = raw.rstrip("=").translate(_URLSAFE)
+    raw = raw[:-1] if len(raw) % 4 == 1 else raw  # a cut-off tail is left out
+    return base64.b64decode(raw + "=" * (-len(raw) % 4))
+
+
+def _b32(raw: str) -> bytes:
+    raw = raw.rstrip("=")
+    return base64.b32decode(raw[: len(raw) // 8 * 8])  # a cut-off tail is left out
+
+
+def _escapes(raw: str) -> bytes:
+    return raw.encode("ascii").decode("unicode_escape").encode("utf-8")
+
+
+def _hex(raw: str) -> bytes:
+    digits = raw.replace(":", "")
+    return bytes.fromhex(digits[: len(digits) // 2 * 2])
+
+
+_URLSAFE = str.maketrans("-_", "+/")
+_ENCODINGS: tuple[tuple[str, re.Pattern[str], Callable[[str], bytes]], ...] = (
+    ("base64", _BASE64, _b64),
+    ("base32", _BASE32, _b32),
+    ("escape sequences", _ESCAPES, _escapes),
+    ("hex", _HEX, _hex),
+    ("ASCII85", _ASCII85, base64.a85decode),
+    ("base85", _BASE85, base64.b85decode),
+)
+
+
+def _readable(decode: Callable[[str], bytes], raw: str) -> str | None:
+    """`decode(raw)` as UTF-8 text when it is readable (words, few control characters)."""
+    try:
+        plain = decode(raw).decode("utf-8")
+    except (ValueError, binascii.Error):
+        return None
+    printable = sum(c.isprintable() or c in "\n\t" for c in plain)
+    if printable < 0.95 * len(plain) or not _WORDS_2.search(plain):
+        return None
+    return plain
+
+
+_WORDS_2 = re.compile(r"[^\W\d_]{2,}[\s,.:;]+[^\W\d_]{2,}")
 
 
 def segments(text: str) -> list[str]:
@@ -431,8 +540,13 @@ def check(kit: BrandKit, msg: CopyToCheck) -> list[Finding]:
     return scan_lines(line_memo(kit), msg, across_lines=True)
 
 
+def _decoded_cue(text: str) -> bool:
+    """True when an encoded span of the text decodes to text with one of the `CUES`."""
+    return any(_cues(normalise(plain)) or _decoded_cue(plain) for _, plain in decoded(text))
+
+
 def _scan_line(text: str, field: Part) -> tuple[Finding, ...]:
-    if not _cues(normalise(text)):
+    if not _cues(normalise(text)) and not _decoded_cue(text):
         return ()  # copy blocks only on a named move (a cue), not on the classifier alone
     s = _score(text)
     if not s.hit:
