@@ -198,7 +198,9 @@ def _aiosmtpd(received: Callable[[bytes], None]) -> tuple[Callable[[], None], in
 
 
 def _fill(db: Database, n_people: int) -> None:
-    """One e-mail (due at T0-2h) and one webhook message (due at T0-1h) per person."""
+    """One e-mail (due at T0-2h) and one webhook message (due at T0-1h) per person; on
+    PostgreSQL then ANALYZE, as autovacuum would soon after a real activation (the planner
+    otherwise takes the freshly filled tables for nearly empty)."""
     chunk = 5000
     for lo in range(0, n_people, chunk):
         ids = range(lo, min(lo + chunk, n_people))
@@ -257,6 +259,9 @@ def _fill(db: Database, n_people: int) -> None:
                     for ch, hours in (("email", 2), ("webhook", 1))
                 ],
             )
+    if db.engine.dialect.name == "postgresql":
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("ANALYZE"))
 
 
 def _dispatcher(conn: Any, settings: Settings, worker_id: str, batch_size: int) -> None:
