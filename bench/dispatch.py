@@ -23,13 +23,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import multiprocessing as mp
+import os
 import statistics
 import sys
 import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -39,7 +40,7 @@ _ROOT = Path(__file__).resolve().parent.parent
 if str(_ROOT) not in sys.path:
     sys.path.insert(0, str(_ROOT))
 
-from sqlalchemy import func, insert, select  # noqa: E402
+from sqlalchemy import func, insert, select, text  # noqa: E402
 
 from core.db import ConsentRow, CustomerRow, Database, MessageRow  # noqa: E402
 from core.models import Channel  # noqa: E402
@@ -95,14 +96,13 @@ def start_child(target: Any, *args: Any, timeout: float = 60.0) -> tuple[Any, An
     return proc, parent, message
 
 
-def _sinks(conn: Any, secret: str) -> None:
-    """Child process: an aiosmtpd sink and a signature-checking webhook sink that count."""
+def _sinks(conn: Any, secret: str, smtp_sink: str) -> None:
+    """Child process: an SMTP sink (`lean`: bench.lean_smtp; `aiosmtpd`: as the tests' sink)
+    and a signature-checking webhook sink, counting what they receive."""
     import json
     import re
     import threading
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-    from aiosmtpd.controller import Controller
 
     from tools.delivery.channels.webhook import verify_signature
 
@@ -111,21 +111,11 @@ def _sinks(conn: Any, secret: str) -> None:
     lock = threading.Lock()
     message_id = re.compile(rb"^Message-ID:\s*(\S+)", re.IGNORECASE | re.MULTILINE)
 
-    class SMTPHandler:
-        async def handle_EHLO(
-            self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
-        ) -> list[str]:
-            """Offer PIPELINING (RFC 2920), as Postfix and the big providers do (aiosmtpd reads
-            commands in order, pipelined or not, but does not say so itself)."""
-            session.host_name = hostname
-            return [*responses[:-1], "250-PIPELINING", responses[-1]]
-
-        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-            found = message_id.search(envelope.content)
-            with lock:
-                counts["smtp"] += 1
-                seen[b"smtp:" + (found.group(1) if found else b"?")] += 1
-            return "250 OK"
+    def received(content: bytes) -> None:
+        found = message_id.search(content)
+        with lock:
+            counts["smtp"] += 1
+            seen[b"smtp:" + (found.group(1) if found else b"?")] += 1
 
     class HookHandler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -154,33 +144,63 @@ def _sinks(conn: Any, secret: str) -> None:
         def log_message(self, format: str, *args: Any) -> None:
             pass
 
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        smtp_port = int(s.getsockname()[1])
-    controller = Controller(SMTPHandler(), hostname="127.0.0.1", port=smtp_port)
-    controller.start()
+    stop_smtp, smtp_port = (_lean_smtp if smtp_sink == "lean" else _aiosmtpd)(received)
     http = ThreadingHTTPServer(("127.0.0.1", 0), HookHandler)
     http.daemon_threads = True
     threading.Thread(target=http.serve_forever, daemon=True).start()
     conn.send((smtp_port, http.server_address[1]))
-    cpu = time.process_time()
     while conn.recv() == "report":  # counts since the last report; anything else stops
         with lock:
-            now = time.process_time()
-            report: dict[str, float] = dict(counts, duplicates=sum(n - 1 for n in seen.values()))
-            report["cpu_s"], cpu = now - cpu, now
+            report = dict(counts, duplicates=sum(n - 1 for n in seen.values()))
             counts.update(smtp=0, webhook=0, bad_signature=0)
             seen.clear()
         conn.send(report)
     http.shutdown()
-    controller.stop()
-    asyncio.set_event_loop(None)
+    stop_smtp()
+
+
+def _lean_smtp(received: Callable[[bytes], None]) -> tuple[Callable[[], None], int]:
+    from bench.lean_smtp import LeanSMTPSink
+
+    sink = LeanSMTPSink(received).start()
+    return sink.stop, sink.port
+
+
+def _aiosmtpd(received: Callable[[bytes], None]) -> tuple[Callable[[], None], int]:
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    class SMTPHandler:
+        async def handle_EHLO(
+            self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+        ) -> list[str]:
+            """Offer PIPELINING (RFC 2920), as Postfix and the big providers do (aiosmtpd reads
+            commands in order, pipelined or not, but does not say so itself)."""
+            session.host_name = hostname
+            return [*responses[:-1], "250-PIPELINING", responses[-1]]
+
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+            received(envelope.content)
+            return "250 OK"
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    controller = Controller(SMTPHandler(), hostname="127.0.0.1", port=port)
+    controller.start()
+
+    def stop() -> None:
+        controller.stop()
+        asyncio.set_event_loop(None)
+
+    return stop, port
 
 
 def _fill(db: Database, n_people: int) -> None:
-    """One e-mail (due at T0-2h) and one webhook message (due at T0-1h) per person."""
+    """One e-mail (due at T0-2h) and one webhook message (due at T0-1h) per person; on
+    PostgreSQL then ANALYZE, as autovacuum would soon after a real activation (the planner
+    otherwise takes the freshly filled tables for nearly empty)."""
     chunk = 5000
     for lo in range(0, n_people, chunk):
         ids = range(lo, min(lo + chunk, n_people))
@@ -239,6 +259,9 @@ def _fill(db: Database, n_people: int) -> None:
                     for ch, hours in (("email", 2), ("webhook", 1))
                 ],
             )
+    if db.engine.dialect.name == "postgresql":
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("ANALYZE"))
 
 
 def _dispatcher(conn: Any, settings: Settings, worker_id: str, batch_size: int) -> None:
@@ -305,6 +328,101 @@ def _database(url: str | None, tmp: Path) -> Iterator[str]:
             admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
 
 
+_PROC = Path("/proc")
+_TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+_PG_SERVER = ("checkpointer", "background writer", "walwriter", "autovacuum launcher")
+
+
+def _cpu_of(pid: int) -> tuple[float, float]:
+    """(user, system) CPU seconds of a process so far; (0, 0) if it is gone."""
+    try:
+        fields = (_PROC / str(pid) / "stat").read_bytes().rsplit(b")", 1)[1].split()
+    except OSError:
+        return 0.0, 0.0
+    return int(fields[11]) / _TICK, int(fields[12]) / _TICK
+
+
+def _busy_s() -> float:
+    """CPU seconds the whole machine has been busy since boot, all cores together."""
+    cpu = [int(v) for v in (_PROC / "stat").read_text().split("\n", 1)[0].split()[1:9]]
+    return (sum(cpu) - cpu[3] - cpu[4]) / _TICK  # all but idle and iowait
+
+
+def _processes(db: Database, procs: list[tuple[Any, Any]], sink: Any) -> dict[str, list[int]]:
+    """The processes that do the bench's work, by party. On PostgreSQL on this machine: the
+    backends of the run's database, and the server's own processes (which also serve anyone
+    else using the server)."""
+    parties = {"dispatchers": [p.pid for p, _ in procs], "sink": [sink.pid], "bench": [os.getpid()]}
+    if db.engine.dialect.name == "postgresql":
+        with db.engine.connect() as c:
+            rows = c.execute(
+                text(
+                    "SELECT pid, datname IS NOT DISTINCT FROM current_database() "
+                    "FROM pg_stat_activity WHERE datname = current_database() "
+                    "OR backend_type = ANY(:server)"
+                ),
+                {"server": list(_PG_SERVER)},
+            ).all()
+        local = [(pid, ours) for pid, ours in rows if _is_postgres(pid)]  # not a remote server
+        parties["database"] = [pid for pid, ours in local if ours]
+        parties["db_server"] = [pid for pid, ours in local if not ours]
+    return parties
+
+
+def _is_postgres(pid: int) -> bool:
+    try:
+        return (_PROC / str(pid) / "comm").read_text().startswith("postgres")
+    except OSError:
+        return False
+
+
+def _cpu_snapshot(parties: dict[str, list[int]]) -> dict[int, tuple[float, float]]:
+    return {pid: _cpu_of(pid) for pids in parties.values() for pid in pids}
+
+
+def _cpu_split(
+    parties: dict[str, list[int]], before: dict[int, tuple[float, float]]
+) -> dict[str, tuple[float, float]]:
+    """(user, system) CPU seconds per party since `before` (a process started since: all of
+    its time)."""
+    out = {}
+    for party, pids in parties.items():
+        now = [(_cpu_of(pid), before.get(pid, (0.0, 0.0))) for pid in pids]
+        out[party] = (sum(a[0] - b[0] for a, b in now), sum(a[1] - b[1] for a, b in now))
+    return out
+
+
+def _split_line(split: dict[str, tuple[float, float]], sent: int, busy: float, wall: float) -> str:
+    """Where the CPU time of a phase went, per e-mail, and what it means for this machine."""
+
+    def us(party: str) -> float:
+        return 1e6 * sum(split.get(party, (0.0, 0.0))) / max(sent, 1)
+
+    def sys_share(party: str) -> str:
+        user, system = split.get(party, (0.0, 0.0))
+        return f"{100 * system / (user + system):.0f}%" if user + system else "-"
+
+    parts = [
+        f"dispatchers {us('dispatchers'):.0f} (system {sys_share('dispatchers')})",
+        f"sink {us('sink'):.0f} (system {sys_share('sink')})",
+    ]
+    if "database" in split:
+        parts.append(
+            f"PostgreSQL {us('database'):.0f} (this database's backends) + "
+            f"{us('db_server'):.0f} (server processes)"
+        )
+    parts.append(f"bench {us('bench'):.0f}")
+    ours = sum(us(p) for p in split) - us("bench")
+    cores = os.cpu_count() or 1
+    others = busy - sum(sum(v) for v in split.values())
+    return (
+        f"  CPU µs per message: {', '.join(parts)}; together {ours:.0f} µs, so {cores} "
+        f"core(s) carry at most {cores * 1e6 / max(ours, 1):.0f}/s. The machine was busy "
+        f"{busy / wall:.2f} of {cores} cores, {max(others, 0) / wall:.2f} of them on other "
+        "processes"
+    )
+
+
 def _run(
     args: argparse.Namespace,
     workers: int,
@@ -346,23 +464,31 @@ def _run(
         sink[1].recv()
         try:
             for name, as_of in (("smtp", T0 - timedelta(hours=2)), ("webhook", T0)):
+                parties = _processes(db, procs, sink[0])
+                cpu_before, busy_before = _cpu_snapshot(parties), _busy_s()
                 started = time.perf_counter()
                 for _, conn in procs:
                     conn.send(as_of)
                 stats = _gather(procs, sink[0])
                 elapsed = time.perf_counter() - started
+                busy = _busy_s() - busy_before
+                split = _cpu_split(_processes(db, procs, sink[0]), cpu_before)
                 sent = sum(s["sent"] for s in stats)
+                cpu_s = sum(s["cpu_s"] for s in stats)
                 rates[name] = sent / elapsed if elapsed else 0.0
-                rates[f"{name}_cpu_us"] = 1e6 * sum(s["cpu_s"] for s in stats) / max(sent, 1)
+                rates[f"{name}_cpu_us"] = 1e6 * cpu_s / max(sent, 1)
+                rates[f"{name}_per_worker_cpu_s"] = sent / cpu_s if cpu_s else 0.0
+                rates[f"{name}_sink_cpu_us"] = 1e6 * sum(split["sink"]) / max(sent, 1)
+                rates[f"{name}_db_cpu_us"] = 1e6 * sum(split.get("database", (0, 0))) / max(sent, 1)
                 sink[1].send("report")
-                phase = sink[1].recv()
-                counts.update({k: v for k, v in phase.items() if k != "cpu_s"})
+                counts.update(sink[1].recv())
                 per = ", ".join(str(s["sent"]) for s in stats)
                 print(
                     f"{name}: {workers} dispatcher(s) sent {sent} ({per}) in {elapsed:.1f}s; "
-                    f"CPU time per message: {rates[f'{name}_cpu_us']:.0f} µs in the "
-                    f"dispatcher(s), {1e6 * phase['cpu_s'] / max(sent, 1):.0f} µs in the sink"
+                    f"CPU time per message in the dispatcher(s): {rates[f'{name}_cpu_us']:.0f} µs "
+                    f"({rates[f'{name}_per_worker_cpu_s']:.0f} messages per dispatcher CPU second)"
                 )
+                print(_split_line(split, sent, busy, elapsed))
             for proc, conn in procs:
                 conn.send(None)
                 proc.join(30)
@@ -446,6 +572,13 @@ def main(argv: list[str] | None = None) -> None:
         "list (1,8): the settings take turns within each run, so noise hits them alike",
     )
     parser.add_argument(
+        "--sink",
+        choices=("lean", "aiosmtpd"),
+        default="lean",
+        help="the SMTP sink: bench/lean_smtp.py (default; one write per batch of pipelined "
+        "replies, as Postfix) or aiosmtpd (the tests' sink, and the bench's until 2026-11-29)",
+    )
+    parser.add_argument(
         "--database-url",
         default=None,
         help="a PostgreSQL server (postgresql+psycopg://…/postgres); default: SQLite files",
@@ -460,7 +593,7 @@ def main(argv: list[str] | None = None) -> None:
         for name, value in (("--workers", args.workers), ("--concurrency", args.concurrency))
     )
 
-    proc, parent, (smtp_port, http_port) = start_child(_sinks, SECRET)
+    proc, parent, (smtp_port, http_port) = start_child(_sinks, SECRET, args.sink)
     try:
         results: dict[tuple[int, int], list[dict[str, float]]] = {}
         for _ in range(max(1, args.runs)):
@@ -484,8 +617,16 @@ def main(argv: list[str] | None = None) -> None:
     for (w, c), runs in results.items():
         smtp = statistics.median(r["smtp"] for r in runs)
         hook = statistics.median(r["webhook"] for r in runs)
-        smtp_cpu = statistics.median(r["smtp_cpu_us"] for r in runs)
-        hook_cpu = statistics.median(r["webhook_cpu_us"] for r in runs)
+        smtp_cpu, hook_cpu, per_cpu_s, sink_cpu, db_cpu = (
+            statistics.median(r[k] for r in runs)
+            for k in (
+                "smtp_cpu_us",
+                "webhook_cpu_us",
+                "smtp_per_worker_cpu_s",
+                "smtp_sink_cpu_us",
+                "smtp_db_cpu_us",
+            )
+        )
         dups = sum(int(r["duplicates"]) for r in runs)
         if len(runs) > 1:
             print(
@@ -494,7 +635,9 @@ def main(argv: list[str] | None = None) -> None:
             )
         line = (
             f"smtp_per_s={smtp:.0f} webhook_per_s={hook:.0f} duplicates={dups} "
-            f"smtp_cpu_us={smtp_cpu:.0f} webhook_cpu_us={hook_cpu:.0f}"
+            f"smtp_cpu_us={smtp_cpu:.0f} webhook_cpu_us={hook_cpu:.0f} "
+            f"smtp_per_worker_cpu_s={per_cpu_s:.0f} smtp_sink_cpu_us={sink_cpu:.0f} "
+            f"smtp_db_cpu_us={db_cpu:.0f}"
         )
         if len(results) > 1:
             print(f"workers={w} concurrency={c} {line}")

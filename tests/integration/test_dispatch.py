@@ -16,7 +16,7 @@ from core.db import ConsentRow, CustomerRow, Database, MessageRow, OutcomeRow, u
 from core.models import Channel
 from core.settings import Settings
 from tests.support.servers import SMTPSink
-from tools.delivery.channels.base import ChannelAdapter
+from tools.delivery.channels.base import ChannelAdapter, OutboundMessage, SendResult
 from tools.delivery.channels.file_sink import FileSinkAdapter
 from tools.delivery.channels.smtp import SMTPAdapter
 from tools.delivery.dispatch import Dispatcher, DispatchPolicy, DispatchStats
@@ -413,10 +413,24 @@ def test_missing_adapter_and_unknown_channel_fail_clearly(
 def test_expired_claims_are_recovered_and_live_ones_left_alone(
     db: Database, settings: Settings, smtp_sink: SMTPSink
 ) -> None:
+    _expired_claims(db, settings, smtp_sink)
+
+
+@pytest.mark.postgres
+def test_expired_claims_are_recovered_and_live_ones_left_alone_on_postgres(
+    pg_db: Database, settings: Settings, smtp_sink: SMTPSink
+) -> None:
+    _expired_claims(pg_db, settings, smtp_sink)
+
+
+def _expired_claims(db: Database, settings: Settings, smtp_sink: SMTPSink) -> None:
+    """A dead worker's claim is taken over, a live worker's is not, and due rows go too (on
+    PostgreSQL lapsed claims and scheduled rows are picked by separate statements)."""
     add_customer(db, "cus_a")
     now = utcnow()
     add_message(db, "m_crashed", "cus_a")
     add_message(db, "m_busy", "cus_a")
+    add_message(db, "m_due", "cus_a")
     with db.session() as s:
         for mid, age in (("m_crashed", 600), ("m_busy", 10)):
             r = s.get(MessageRow, mid)
@@ -429,11 +443,64 @@ def test_expired_claims_are_recovered_and_live_ones_left_alone(
 
     # leases run on the wall clock (claimed_at above); the dispatch clock is fixed in the
     # person's daytime, so the test does not depend on the hour it runs at
-    stats = run(*make(db, settings, smtp_sink), as_of=T0)
+    stats = run(*make(db, settings, smtp_sink, batch_size=1), as_of=T0)
 
-    assert stats.claimed == 1 and stats.sent == 1
-    assert row(db, "m_crashed").status == "sent"
+    assert stats.claimed == 2 and stats.sent == 2
+    assert row(db, "m_crashed").status == "sent" and row(db, "m_due").status == "sent"
     assert row(db, "m_busy").status == "sending"  # still leased by its live worker
+
+
+class _SlowLeaseWatch:
+    """An e-mail adapter that takes `delay` seconds a send and notes, at each send, how old
+    the oldest lease of the rows in `sending` is."""
+
+    channel = Channel.EMAIL
+
+    def __init__(self, db: Database, delay: float) -> None:
+        self.db, self.delay, self.ages = db, delay, list[float]()
+
+    def send(self, msg: OutboundMessage) -> SendResult:
+        time.sleep(self.delay)
+        with self.db.engine.connect() as c:
+            oldest = c.execute(
+                select(func.min(MessageRow.claimed_at)).where(MessageRow.status == "sending")
+            ).scalar_one()
+        if oldest is not None:
+            self.ages.append((utcnow() - oldest.replace(tzinfo=UTC)).total_seconds())
+        return SendResult(provider_message_id=msg.id)
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def test_a_batch_longer_than_its_lease_keeps_renewing_it(
+    backend: str, settings: Settings, request: pytest.FixtureRequest
+) -> None:
+    """The lease is renewed at least every third of it, not at every commit: a batch that
+    takes longer than the lease never lets it lapse (another worker would take its rows)."""
+    db: Database = request.getfixturevalue("db" if backend == "sqlite" else "pg_db")
+    for i in range(12):
+        add_customer(db, f"cus_{i:02d}")
+        add_message(db, f"msg_{i:02d}", f"cus_{i:02d}")
+    lease = 0.9
+    tuned = settings.model_copy(
+        update={
+            "dispatch_lease_s": lease,
+            "dispatch_concurrency": 1,
+            "dispatch_commit_every": 1000,
+            "dispatch_commit_interval_s": 1000.0,
+        }
+    )
+    adapter = _SlowLeaseWatch(db, delay=0.1)
+    started = time.monotonic()
+
+    stats = Dispatcher(db, {Channel.EMAIL: adapter}, POLICY, tuned).run_once(as_of=T0)
+
+    assert stats.sent == 12 and time.monotonic() - started > lease
+    assert len(adapter.ages) == 12 and max(adapter.ages) < lease, adapter.ages
 
 
 def test_file_sink_dispatch(db: Database, settings: Settings) -> None:

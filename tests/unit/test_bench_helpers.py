@@ -76,3 +76,48 @@ def test_a_sink_that_dies_mid_run_ends_the_benchmark() -> None:
         _gather([(proc, conn)], sink)
     proc.kill()
     proc.join(10)
+
+
+def test_the_lean_smtp_sink_takes_pipelined_and_plain_clients_and_hands_over_every_message() -> (
+    None
+):
+    import smtplib
+
+    from bench.lean_smtp import LeanSMTPSink
+    from core.models import Channel
+    from tools.delivery.channels.base import OutboundMessage
+    from tools.delivery.channels.smtp import SMTPAdapter
+
+    got: list[bytes] = []
+    sink = LeanSMTPSink(got.append).start()
+    adapter = SMTPAdapter("127.0.0.1", sink.port, timeout=5, max_connections=2)
+    try:
+        for i in range(3):  # pipelined MAIL/RCPT/DATA, one reused connection
+            adapter.send(
+                OutboundMessage(
+                    id=f"m{i}",
+                    idempotency_key=f"k{i}",
+                    channel=Channel.EMAIL,
+                    to="a@example.com",
+                    subject="Hi",
+                    body=f"line {i}\n.\nend",
+                    from_name="Shop",
+                    from_email="shop@example.com",
+                    unsubscribe_url="https://shop.example/u/t",
+                    campaign_id="c",
+                    customer_id="p",
+                )
+            )
+        with smtplib.SMTP("127.0.0.1", sink.port, timeout=5) as plain:
+            assert plain.ehlo()[0] == 250 and plain.has_extn("pipelining")
+            assert plain.docmd("DATA")[0] == 503  # out of order: no MAIL, no RCPT
+            assert plain.docmd("RCPT", "TO:<a@example.com>")[0] == 503
+            plain.sendmail("x@example.com", ["a@example.com"], b"Message-ID: <plain@x>\r\n\r\nhi")
+            assert plain.docmd("BOGUS")[0] == 500
+    finally:
+        adapter.close()
+        sink.stop()
+    assert len(got) == 4
+    assert [m.split(b"\r\n", 1)[0] for m in got][-1] == b"Message-ID: <plain@x>"
+    assert all(b"Message-ID: <m%d@example.com>" % i in got[i] for i in range(3))
+    assert got[0].endswith(b"\r\n") and b"\r\n..\r\n" in got[0]  # whole, still dot-stuffed

@@ -7,8 +7,8 @@ How a batch goes:
 1. **Claim** (one statement): up to `batch_size` due rows of campaigns that are not paused or
    stopped move to `sending` under a fresh token. Two dispatchers never hold the same row; a
    row whose claim is older than the lease (a crashed worker) is claimable again.
-2. **Check** (one transaction for the batch): the transaction first renews the lease of the
-   batch, which on SQLite takes the database's write lock, and on PostgreSQL also locks the
+2. **Check** (one transaction for the batch): on SQLite the transaction first renews the
+   lease of the batch, which takes the database's write lock; on PostgreSQL it locks the
    batch's customer rows (`SELECT … FOR UPDATE`, in id order). Checks and cap counting are
    therefore one serialized step across dispatchers, so caps hold when several campaigns
    dispatch at once. A campaign paused since the claim gets its rows back untouched, a stopped
@@ -27,7 +27,8 @@ How a batch goes:
    `dispatch_max_attempts` it fails. After 3 transient errors in a row a channel counts as
    down for the rest of the batch and its messages go back untried.
 4. **Record**: results are committed in groups (`dispatch_commit_every` sends or
-   `dispatch_commit_interval_s`), each group in one transaction that also renews the lease;
+   `dispatch_commit_interval_s`, and at least every third of the lease), each group in one
+   transaction that also renews the lease when a third of it has passed since the last renewal;
    the sends in flight finish first, since the commit empties the send journal.
 
 Guarantees and their limits: no message is lost (every row ends `sent`, `failed` or
@@ -63,7 +64,19 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field
-from sqlalchemy import DateTime, String, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import (
+    DateTime,
+    Float,
+    String,
+    and_,
+    bindparam,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection
 from tenacity import RetryCallState, Retrying, wait_exponential, wait_random
@@ -382,7 +395,7 @@ class Dispatcher:
                 slowest,
             )
         self._as_of = utcnow()
-        self._t0 = time.monotonic()
+        self._t0 = self._renewed = time.monotonic()
         self._journeys: dict[str, dict[str, tuple[str, timedelta]]] = {}
         self._concurrency = settings.dispatch_concurrency
         self._adapter_locks = {
@@ -439,28 +452,40 @@ class Dispatcher:
         PostgreSQL: `SELECT … FOR UPDATE SKIP LOCKED LIMIT n`, then `UPDATE … WHERE id IN
         (those)`, in one transaction; the rows stay locked in between, and other workers skip
         them. (Nesting that SELECT inside the UPDATE lets the planner re-run it and claim far
-        more than `n` rows.) SQLite: one `UPDATE … WHERE id IN (SELECT … LIMIT n) AND <still
-        due>`; SQLite serializes writers, and the repeated due condition drops a row someone
-        else claimed meanwhile.
+        more than `n` rows.) Lapsed claims are picked first, then scheduled rows, in two
+        SELECTs: each walks `ix_messages_due` in `scheduled_at` order and stops after `n` rows,
+        where one SELECT over both (an OR) reads and sorts every due row for each batch.
+        SQLite: one `UPDATE … WHERE id IN (SELECT … LIMIT n) AND <still due>`; SQLite
+        serializes writers, and the repeated due condition drops a row someone else claimed
+        meanwhile.
         """
         token = f"{self.worker_id}/{uuid.uuid4().hex[:12]}"
-        wall = utcnow()
-        due = _due(self._now(), wall - self._lease)
-        pick = (
-            select(MessageRow.id)
-            .where(due)
-            .order_by(MessageRow.scheduled_at)
-            .limit(self.batch_size)
-            .with_for_update(skip_locked=True)
-        )
+        wall, renewed = utcnow(), time.monotonic()
+        now, lapsed_before = self._now(), wall - self._lease
+        due = _due(now, lapsed_before)
         with self.db.engine.begin() as conn:
             if conn.dialect.name == "postgresql":
-                ids = list(conn.execute(pick).scalars())
+                ids: list[str] = []
+                for arm in (_lapsed(lapsed_before), _scheduled_by(now)):
+                    ids += conn.execute(
+                        select(MessageRow.id)
+                        .where(arm, _not_halted())
+                        .order_by(MessageRow.scheduled_at)
+                        .limit(self.batch_size - len(ids))
+                        .with_for_update(skip_locked=True)
+                    ).scalars()
+                    if len(ids) >= self.batch_size:
+                        break
                 if not ids:
                     return []
                 target: Any = one_of(conn, MessageRow.id, ids)
             else:
-                target = MessageRow.id.in_(pick)
+                target = MessageRow.id.in_(
+                    select(MessageRow.id)
+                    .where(due)
+                    .order_by(MessageRow.scheduled_at)
+                    .limit(self.batch_size)
+                )
             stmt = (
                 update(MessageRow)
                 .where(target, due)
@@ -475,6 +500,7 @@ class Dispatcher:
                         MessageRow.claimed_by == token, MessageRow.status == _SENDING
                     )
                 ).all()
+        self._renewed = renewed
         claimed = [_Claimed(*r) for r in rows]
         claimed.sort(key=lambda c: (c.scheduled_at, c.id))
         return claimed
@@ -557,8 +583,9 @@ class Dispatcher:
         sends: list[str] = []
         cids = sorted({c.customer_id for c in batch})
         with self.db.engine.begin() as conn:
-            conn.execute(_U_RENEW, {"b_token": token, "b_wall": utcnow()})
-            if conn.dialect.name == "postgresql":
+            if conn.dialect.name != "postgresql":  # SQLite: take the write lock first
+                self._renew(conn, token)
+            else:  # (the claim has just set the lease)
                 conn.execute(
                     select(CustomerRow.id)
                     .where(one_of(conn, CustomerRow.id, cids))
@@ -988,8 +1015,16 @@ class Dispatcher:
                 conn.execute(_U_FAIL, pending.failed)
             if pending.skipped:
                 conn.execute(_U_CLOSE, pending.skipped)
-            conn.execute(_U_RENEW, {"b_token": token, "b_wall": utcnow()})
+            if time.monotonic() - self._renewed >= self._lease.total_seconds() / 3:
+                self._renew(conn, token)
         self._journal.committed()
+
+    def _renew(self, conn: Connection, token: str) -> None:
+        """Renew the lease of the batch's rows still `sending`. A batch is committed at least
+        every third of the lease (`_process_batch`); the lease is renewed then, not at every
+        commit, since each renewal writes a new version of every row still in the batch."""
+        self._renewed = time.monotonic()
+        conn.execute(_U_RENEW, {"b_token": token, "b_wall": utcnow()})
 
     def _audit(self, tally: _Tally) -> None:
         """One audit record per campaign touched by this run (not one per message)."""
@@ -1023,14 +1058,20 @@ class Dispatcher:
 def _due(now: datetime, lapsed_before: datetime) -> Any:
     """Claimable rows: scheduled and due by `now`, or claimed before `lapsed_before` (a dead
     dispatcher's), of campaigns that are not paused or stopped."""
-    return and_(
-        or_(
-            and_(MessageRow.status == _SCHEDULED, MessageRow.scheduled_at <= now),
-            and_(MessageRow.status == _SENDING, MessageRow.claimed_at < lapsed_before),
-        ),
-        MessageRow.campaign_id.not_in(
-            select(CampaignRow.id).where(CampaignRow.status.in_(_HALTED))
-        ),
+    return and_(or_(_scheduled_by(now), _lapsed(lapsed_before)), _not_halted())
+
+
+def _scheduled_by(now: datetime) -> Any:
+    return and_(MessageRow.status == _SCHEDULED, MessageRow.scheduled_at <= now)
+
+
+def _lapsed(before: datetime) -> Any:
+    return and_(MessageRow.status == _SENDING, MessageRow.claimed_at < before)
+
+
+def _not_halted() -> Any:
+    return MessageRow.campaign_id.not_in(
+        select(CampaignRow.id).where(CampaignRow.status.in_(_HALTED))
     )
 
 
@@ -1091,14 +1132,10 @@ def _mark_sent(conn: Connection, sent: list[dict[str, Any]]) -> None:
     PostgreSQL one UPDATE joined to the arrays of ids, times and provider ids (`unnest`)
     instead of one per message."""
     if conn.dialect.name == "postgresql":
-        v = (
-            func.unnest(
-                bindparam(None, [s["b_id"] for s in sent], type_=ARRAY(String)),
-                bindparam(None, [s["b_at"] for s in sent], type_=ARRAY(DateTime(timezone=True))),
-                bindparam(None, [s["b_pid"] for s in sent], type_=ARRAY(String)),
-            )
-            .table_valued("id", "at", "pid")
-            .render_derived("v")
+        v = _pg_rows(
+            id=([s["b_id"] for s in sent], String),
+            at=([s["b_at"] for s in sent], DateTime(timezone=True)),
+            pid=([s["b_pid"] for s in sent], String),
         )
         conn.execute(
             update(MessageRow)
@@ -1110,8 +1147,37 @@ def _mark_sent(conn: Connection, sent: list[dict[str, Any]]) -> None:
     _insert_delivered(conn, sent)
 
 
+def _pg_rows(**columns: tuple[list[Any], Any]) -> Any:
+    """PostgreSQL: lists of values (with their column types) as one derived table `v`, the
+    `unnest` of one array parameter per column: a statement over many rows with a handful of
+    parameters, instead of one statement per row."""
+    arrays = [bindparam(None, values, type_=ARRAY(t)) for values, t in columns.values()]
+    return func.unnest(*arrays).table_valued(*columns).render_derived("v")
+
+
 def _insert_delivered(conn: Connection, sent: list[dict[str, Any]]) -> None:
     """A `delivered` outcome per sent message; ignores ones already recorded."""
+    name = conn.dialect.name
+    if name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        v = _pg_rows(
+            campaign_id=([s["campaign_id"] for s in sent], String),
+            customer_id=([s["customer_id"] for s in sent], String),
+            message_id=([s["b_id"] for s in sent], String),
+            at=([s["b_at"] for s in sent], DateTime(timezone=True)),
+        )
+        columns = ["campaign_id", "customer_id", "message_id", "kind", "value", "at"]
+        values = select(
+            v.c.campaign_id,
+            v.c.customer_id,
+            v.c.message_id,
+            literal(OutcomeKind.DELIVERED.value, String),
+            literal(0.0, Float),
+            v.c.at,
+        )
+        conn.execute(pg_insert(OutcomeRow).from_select(columns, values).on_conflict_do_nothing())
+        return
     rows = [
         {
             "campaign_id": s["campaign_id"],
@@ -1123,16 +1189,10 @@ def _insert_delivered(conn: Connection, sent: list[dict[str, Any]]) -> None:
         }
         for s in sent
     ]
-    name = conn.dialect.name
     if name == "sqlite":
         from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
         conn.execute(sqlite_insert(OutcomeRow).on_conflict_do_nothing(), rows)
-        return
-    if name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        conn.execute(pg_insert(OutcomeRow).on_conflict_do_nothing(), rows)
         return
     existing = set(
         conn.execute(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import html
 import re
+from datetime import datetime
 from email import quoprimime
 from email.charset import QP, Charset
 from email.header import Header
@@ -135,7 +136,7 @@ def email_bytes(msg: OutboundMessage) -> bytes:
         f'Content-Type: multipart/alternative;\r\n boundary="{boundary}"\r\n',
         "MIME-Version: 1.0\r\n",
         _field("Message-ID", message_id_header(msg)),
-        _field("Date", format_datetime(utcnow())),
+        _field("Date", _date()),
         _field("From", formataddr((_one_line(msg.from_name), sender), charset="utf-8")),
         _field("To", to),
         _field("Subject", _header(msg.subject or "")),
@@ -159,6 +160,21 @@ def email_bytes(msg: OutboundMessage) -> bytes:
         + f"\r\n--{boundary}--\r\n"
     )
     return text.encode("ascii")
+
+
+_last_date: tuple[datetime, str] = (datetime.min, "")
+
+
+def _date() -> str:
+    """The `Date` header value of a message written now; formatted once per second (its
+    resolution) rather than once per message."""
+    global _last_date
+    now = utcnow().replace(microsecond=0)
+    at, text = _last_date
+    if at != now:
+        text = format_datetime(now)
+        _last_date = (now, text)  # one assignment: safe for concurrent senders
+    return text
 
 
 def _boundary_id(message_id: str) -> str:
