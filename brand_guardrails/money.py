@@ -24,6 +24,8 @@ _AMOUNT_OFF = re.compile(
     rf"\bsave\s+{MONEY}|{MONEY}\s*(?:off\b|discount\b|rabatt\b|nachlass\b|de (?:reduction|"
     r"desconto)\b|オフ)"
 )
+_CURRENCY = re.compile(r"[$€£]|eur|usd|dollar|gbp|pound")
+"""What every `MONEY` match holds (a cheap test before `_AMOUNT_OFF`)."""
 
 
 class AmountOff(NamedTuple):
@@ -58,6 +60,8 @@ def money_at(m: re.Match[str], group: int) -> tuple[float, str]:
 def amounts_off(low: str) -> list[AmountOff]:
     """Every fixed amount off in lower-cased (or folded) text, in order."""
     out: list[AmountOff] = []
+    if not _CURRENCY.search(low):
+        return out
     for m in _AMOUNT_OFF.finditer(low):
         amount, currency = money_at(m, 1 if m.group(2) or m.group(3) else 5)
         out.append(AmountOff(amount, currency, m.group(0).strip(), m.end()))

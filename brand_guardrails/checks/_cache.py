@@ -10,7 +10,7 @@ import weakref
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 from itertools import pairwise
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from brand_guardrails.checks._text import Part, parts
 from brand_guardrails.kit import BrandKit
@@ -23,6 +23,22 @@ _JUNCTION = 40
 """Characters taken from each side of a line break when checking phrases across lines."""
 
 
+_PER_KIT: list[tuple[dict[str, Any], dict[int, Any]]] = []
+"""The caches of every `per_kit` function (for `clear_caches`)."""
+_MEMOS: weakref.WeakSet[LineMemo[Any]] = weakref.WeakSet()
+"""Every line memo (for `clear_caches`)."""
+
+
+def clear_caches() -> None:
+    """Forget every kit's compiled checks and every line memo (a benchmark's runs start cold,
+    and the memos of earlier runs no longer weigh on garbage collection)."""
+    for by_fingerprint, by_object in _PER_KIT:
+        by_fingerprint.clear()
+        by_object.clear()
+    for memo in list(_MEMOS):
+        memo.clear()
+
+
 def per_kit(builder: Callable[[BrandKit], T]) -> Callable[[BrandKit], T]:
     """Memoise `builder(kit)` by kit fingerprint; the same kit object skips hashing entirely.
 
@@ -30,6 +46,7 @@ def per_kit(builder: Callable[[BrandKit], T]) -> Callable[[BrandKit], T]:
     """
     by_fingerprint: dict[str, T] = {}
     by_object: dict[int, tuple[weakref.ref[BrandKit], T]] = {}
+    _PER_KIT.append((by_fingerprint, by_object))
 
     def get(kit: BrandKit) -> T:
         hit = by_object.get(id(kit))
@@ -55,7 +72,7 @@ class LineMemo(Generic[T]):
     Values are shared between messages: callers must not mutate them.
     """
 
-    __slots__ = ("_by_field", "_max", "_scan", "_size")
+    __slots__ = ("__weakref__", "_by_field", "_max", "_scan", "_size")
 
     def __init__(self, scan: Callable[[str, Part], T], max_entries: int = 50_000) -> None:
         """Wrap a pure function of one line of text and the part it belongs to."""
@@ -63,6 +80,7 @@ class LineMemo(Generic[T]):
         self._by_field: dict[str, dict[str, T]] = {"subject": {}, "body": {}}
         self._size = 0
         self._max = max_entries
+        _MEMOS.add(self)
 
     @property
     def scan(self) -> Callable[[str, Part], T]:
@@ -78,12 +96,16 @@ class LineMemo(Generic[T]):
             pass
         value = self._scan(line, field)
         if self._size >= self._max:
-            for m in self._by_field.values():
-                m.clear()
-            self._size = 0
+            self.clear()
         memo[line] = value
         self._size += 1
         return value
+
+    def clear(self) -> None:
+        """Forget every line."""
+        for m in self._by_field.values():
+            m.clear()
+        self._size = 0
 
 
 @lru_cache(maxsize=256)

@@ -20,7 +20,7 @@ K = TypeVar("K", bound=Hashable)
 class PhraseIndex(Generic[T]):
     """Phrases (exact, already normalised strings) mapped to values, searched all at once."""
 
-    __slots__ = ("_automaton",)
+    __slots__ = ("_automaton", "_lengths", "_values")
 
     def __init__(self, entries: Iterable[tuple[str, T]]) -> None:
         """Index `(phrase, value)` pairs; a phrase listed twice keeps all its values."""
@@ -29,10 +29,13 @@ class PhraseIndex(Generic[T]):
             if phrase:
                 by_phrase.setdefault(phrase, []).append(value)
         self._automaton: ahocorasick.Automaton | None = None
+        # the automaton holds a phrase's number: no tuple to unpack per match
+        self._lengths = [len(phrase) for phrase in by_phrase]
+        self._values = [tuple(values) for values in by_phrase.values()]
         if by_phrase:
             automaton = ahocorasick.Automaton()
-            for phrase, values in by_phrase.items():
-                automaton.add_word(phrase, (len(phrase), tuple(values)))
+            for i, phrase in enumerate(by_phrase):
+                automaton.add_word(phrase, i)
             automaton.make_automaton()
             self._automaton = automaton
 
@@ -40,15 +43,21 @@ class PhraseIndex(Generic[T]):
         """`(start, end, value)` of every occurrence of every phrase, overlaps included."""
         if self._automaton is None:
             return
-        for last, (length, values) in self._automaton.iter(text):
-            for value in values:
-                yield last - length + 1, last + 1, value
+        lengths, values = self._lengths, self._values
+        for last, i in self._automaton.iter(text):
+            for value in values[i]:
+                yield last - lengths[i] + 1, last + 1, value
+
+    def ids_in(self, text: str) -> set[int]:
+        """The numbers (in index order) of the distinct phrases that occur in `text`."""
+        if self._automaton is None:
+            return set()
+        return {i for _, i in self._automaton.iter(text)}
 
     def values_in(self, text: str) -> set[T]:
         """The values of the phrases that occur in `text`."""
-        if self._automaton is None:
-            return set()
-        return {v for _, (_, values) in self._automaton.iter(text) for v in values}
+        values = self._values
+        return {v for i in self.ids_in(text) for v in values[i]}
 
     def any_in(self, text: str) -> bool:
         """True if any phrase occurs in `text`."""
@@ -62,29 +71,54 @@ class LiteralGate(Generic[K]):
     their matches need (`required_literal_sets`): a pattern is kept when one of its
     alternatives has a literal of every set it needs in the text (a necessary condition)."""
 
-    __slots__ = ("_always", "_index", "_needs")
+    __slots__ = ("_always", "_index", "_keys", "_needs", "_satisfies", "_triggers")
 
     def __init__(self, patterns: Iterable[tuple[K, str]]) -> None:
         """Index `(key, pattern)` pairs (patterns over lower-case text)."""
-        entries: list[tuple[str, tuple[K, int, int]]] = []
-        self._needs: dict[tuple[K, int], int] = {}
         self._always: set[K] = set()
+        self._keys: list[K] = []  # per alternative: its pattern's key
+        self._needs: list[int] = []  # per alternative: a bit per literal set it needs
+        satisfies: dict[str, int] = {}  # literal -> the bits of the sets it is in
+        triggers: dict[str, list[int]] = {}  # literal -> alternatives to test when it occurs
+        bit = 1
         for key, pattern in patterns:
             alternatives = required_literal_sets(pattern)
             if alternatives is None:
                 self._always.add(key)
                 continue
-            for a, sets in enumerate(alternatives):
-                self._needs[(key, a)] = len(sets)
-                entries += [(lit, (key, a, s)) for s, lits in enumerate(sets) for lit in lits]
-        self._index = PhraseIndex(entries)
+            for sets in alternatives:
+                alt = len(self._keys)
+                self._keys.append(key)
+                need = 0
+                # an alternative is tested only when a literal of its longest-worded set occurs
+                # (common short ones, `in`, `th`, would test it on almost every line)
+                trigger = max(range(len(sets)), key=lambda s: min(map(len, sets[s])))
+                for s, lits in enumerate(sets):
+                    need |= bit
+                    for lit in lits:
+                        satisfies[lit] = satisfies.get(lit, 0) | bit
+                        if s == trigger:
+                            triggers.setdefault(lit, []).append(alt)
+                    bit <<= 1
+                self._needs.append(need)
+        self._index = PhraseIndex(satisfies.items())
+        # by phrase number: the index numbers its (never empty, distinct) phrases in this order
+        self._satisfies = list(satisfies.values())
+        self._triggers = [tuple(triggers.get(lit, ())) for lit in satisfies]
 
     def keys_in(self, text: str) -> set[K]:
         """The keys of the patterns that may match `text`."""
-        found = self._index.values_in(text)
+        out = set(self._always)
+        found = self._index.ids_in(text)
         if not found:
-            return set(self._always)
-        have: dict[tuple[K, int], int] = {}
-        for key, a, _ in found:
-            have[(key, a)] = have.get((key, a), 0) + 1
-        return {ka[0] for ka, n in have.items() if n == self._needs[ka]} | self._always
+            return out
+        have = 0
+        candidates: set[int] = set()
+        for i in found:
+            have |= self._satisfies[i]
+            candidates.update(self._triggers[i])
+        needs, keys = self._needs, self._keys
+        for alt in candidates:
+            if have & needs[alt] == needs[alt]:
+                out.add(keys[alt])
+        return out

@@ -61,9 +61,7 @@ def _facts(text: str, crossing: int | None = None) -> Facts:
         tuple(mentioned),
         ("free" in folded or "ship" in folded) and _found(_FREE_SHIPPING, folded, spans_break),
         "gift" in folded and _found(_GIFT, folded, spans_break),
-        tuple(a for a in amounts_off(folded) if spans_break(a.end - len(a.span), a.end))
-        if any(c.isdigit() for c in folded)
-        else (),
+        tuple(a for a in amounts_off(folded) if spans_break(a.end - len(a.span), a.end)),
     )
 
 

@@ -8,7 +8,8 @@ from pathlib import Path
 from bench.guardrails import build_messages
 from brand_guardrails.checker import CopyToCheck, check_message
 from brand_guardrails.checks import FAMILIES
-from brand_guardrails.checks._cache import LineMemo
+from brand_guardrails.checks._cache import LineMemo, clear_caches
+from brand_guardrails.checks._engine import engine
 from brand_guardrails.footer import apply_footer
 from brand_guardrails.kit import BrandKit, load_brand_kit
 from core.models import Channel, Finding, Offer
@@ -83,6 +84,18 @@ def test_line_memo_is_bounded() -> None:
     for x in ["a", "bb", "a", "ccc", "dddd", "a"]:
         memo.get(x, "body")
     assert calls == ["a", "bb", "ccc", "dddd", "a"]  # emptied after three distinct lines
+
+
+def test_clear_caches_forgets_compiled_checks_and_lines() -> None:
+    calls: list[str] = []
+    memo: LineMemo[int] = LineMemo(lambda line, _f: calls.append(line) or len(line))
+    memo.get("a", "body")
+    before = engine(KIT)
+    clear_caches()
+    memo.get("a", "body")
+    assert calls == ["a", "a"]
+    assert engine(KIT) is not before
+    assert engine(KIT) is engine(KIT)
 
 
 def test_people_sharing_a_rendering_get_their_own_link_and_recipient_findings() -> None:

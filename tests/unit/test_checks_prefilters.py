@@ -98,6 +98,29 @@ def test_creep_findings_are_those_of_running_every_pattern(monkeypatch: pytest.M
     assert sum(map(bool, gated)) > 100
 
 
+def test_the_gate_keeps_exactly_the_patterns_whose_literal_sets_are_all_present() -> None:
+    # the definition, by substring tests: a key is kept when one alternative of its pattern
+    # has a literal of each of its sets in the text (the gate finds them in one pass)
+    indexed = [
+        *[(("term", c), p) for c, p in creep._TERMS.items()],
+        *[(("specific", i), rx.pattern.lower()) for i, (_, rx) in enumerate(creep._SPECIFIC_RX)],
+        *[(("label", c), p) for c, p in creep._LABELS.items()],
+    ]  # what creep._GATE indexes
+    sets = {key: required_literal_sets(p) for key, p in indexed}
+    kept = 0
+    for line in CORPUS:
+        folded = fold(line)
+        want = {
+            key
+            for key, alternatives in sets.items()
+            if alternatives is None
+            or any(all(any(lit in folded for lit in s) for s in alt) for alt in alternatives)
+        }
+        assert _creep_keys(folded) == want, line
+        kept += len(want)
+    assert kept > len(CORPUS) / 2
+
+
 def test_a_pattern_without_literals_always_runs() -> None:
     gate = LiteralGate([("digits", r"\d+"), ("word", r"\bfree\s+gift\b")])
     assert gate.keys_in("nothing here") == {"digits"}
