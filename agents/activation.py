@@ -195,7 +195,7 @@ class PersonRenderer:
         self.purchases: dict[str, list[str]] = {}
         """What the loaded people bought (`load`)."""
         self._recommended: dict[str, list[str]] = {}
-        self._links: dict[tuple[str, Channel], str] = {}
+        self._links: dict[tuple[str, str, Channel], str] = {}
         self._recipients: dict[str, dict[str, str]] = {}
         """Unsubscribe links and guardrail data of the loaded people (the same in every step)."""
         self.personal = personal
@@ -276,9 +276,10 @@ class PersonRenderer:
             local_send=send_at.astimezone(tz),
             language=language,
         )
-        url = self._links.get((customer.id, variant.channel))
+        link = (campaign_id, customer.id, variant.channel)
+        url = self._links.get(link)
         if url is None:
-            url = self._links[(customer.id, variant.channel)] = unsubscribe_url(
+            url = self._links[link] = unsubscribe_url(
                 self.settings,
                 customer_id=customer.id,
                 channel=variant.channel,
