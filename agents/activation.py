@@ -58,11 +58,11 @@ from tools.recommend import fitted
 _CHUNK = 2000
 P = ParamSpec("P")
 R = TypeVar("R")
-RENDER_FEATURES = frozenset(
-    {"favorite_category", "last_viewed_product_id", "last_cart_product_id", "monetary"}
-)
-"""The features a render reads (`pick_product`, `person_context`, the recommendations and the
-personal writer's budget): only their queries run when a chunk is loaded."""
+RENDER_FEATURES = frozenset({"favorite_category", "last_viewed_product_id", "last_cart_product_id"})
+"""The features a render reads (`pick_product`, `person_context`, the recommendations): only
+their queries run when a chunk is loaded."""
+PERSONAL_FEATURES = RENDER_FEATURES | {"monetary"}
+"""The features a render reads with per-person LLM copy (its budget reads `monetary`)."""
 _RENDER_MEMO = 50_000
 """Renderings kept for reuse (emptied when full)."""
 
@@ -165,7 +165,14 @@ class PersonRenderer:
     of the current chunk: `load` them first)."""
 
     def __init__(
-        self, db: Database, settings: Settings, kit: BrandKit, plan: Plan, *, as_of: datetime
+        self,
+        db: Database,
+        settings: Settings,
+        kit: BrandKit,
+        plan: Plan,
+        *,
+        as_of: datetime,
+        personal: PersonalWriter | None = None,
     ) -> None:
         self.settings = settings
         self.kit = kit
@@ -188,7 +195,10 @@ class PersonRenderer:
         self.purchases: dict[str, list[str]] = {}
         """What the loaded people bought (`load`)."""
         self._recommended: dict[str, list[str]] = {}
-        self.personal: PersonalWriter | None = None
+        self._links: dict[tuple[str, str, Channel], str] = {}
+        self._recipients: dict[str, dict[str, str]] = {}
+        """Unsubscribe links and guardrail data of the loaded people (the same in every step)."""
+        self.personal = personal
         """Per-person LLM copy (opt-in, within its cost ceiling); None: templates only."""
 
     def recommended(self, customer_id: str) -> list[str]:
@@ -208,9 +218,12 @@ class PersonRenderer:
         self.customers = get_customers(db, customer_ids)
         self.purchases = purchase_history(db, as_of=self.as_of, customer_ids=customer_ids)
         self._recommended.clear()
+        self._links.clear()
+        self._recipients.clear()
+        only = RENDER_FEATURES if self.personal is None else PERSONAL_FEATURES
         with db.session() as s:
             self.features = compute_features(
-                s, as_of=self.as_of, customer_ids=customer_ids, only=RENDER_FEATURES
+                s, as_of=self.as_of, customer_ids=customer_ids, only=only
             )
 
     def tz(self, name: str | None) -> ZoneInfo:
@@ -263,9 +276,18 @@ class PersonRenderer:
             local_send=send_at.astimezone(tz),
             language=language,
         )
-        url = unsubscribe_url(
-            self.settings, customer_id=customer.id, channel=variant.channel, campaign_id=campaign_id
-        )
+        link = (campaign_id, customer.id, variant.channel)
+        url = self._links.get(link)
+        if url is None:
+            url = self._links[link] = unsubscribe_url(
+                self.settings,
+                customer_id=customer.id,
+                channel=variant.channel,
+                campaign_id=campaign_id,
+            )
+        recipient = self._recipients.get(customer.id)
+        if recipient is None:
+            recipient = self._recipients[customer.id] = recipient_data(self.kit, customer)
         msg = None
         if self.personal is not None:
             msg = self.personal.write(
@@ -274,7 +296,7 @@ class PersonRenderer:
                 monetary=feats.monetary if feats else 0.0,
                 language=language,
                 unsubscribe_url=url,
-                recipient=recipient_data(self.kit, customer),
+                recipient=recipient,
             )
         if msg is None:
             subject, body, footer_kit = self._render_variant(variant, ctx, language)
@@ -287,7 +309,7 @@ class PersonRenderer:
             body=msg.body,
             offer=self.plan.objective.offer,
             system_links=(url,),
-            recipient=recipient_data(self.kit, customer),
+            recipient=recipient,
             locale=msg.language,
         )
         return copy, product
@@ -337,9 +359,9 @@ def schedule_campaign(
     """
     runs = {cid: f"{run}:" for cid, run in (run_keys or {}).items()}
     report = ActivationReport()
-    renderer = PersonRenderer(db, settings, kit, plan, as_of=start)
+    personal = None
     if plan.personal_copy is not None and llm is not None:
-        renderer.personal = PersonalWriter(
+        personal = PersonalWriter(
             llm,
             kit,
             plan,
@@ -348,7 +370,8 @@ def schedule_campaign(
             campaign_id=campaign_id,
             audience_size=len(treated),
         )
-        report.personal_copy = renderer.personal.report
+        report.personal_copy = personal.report
+    renderer = PersonRenderer(db, settings, kit, plan, as_of=start, personal=personal)
     by_step: dict[str, list[VariantTemplate]] = {}
     for v in variants:
         by_step.setdefault(v.step_id, []).append(v)

@@ -69,6 +69,12 @@ def fold(text: str) -> str:
     """NFKC, invisible characters removed, case-folded, look-alike letters mapped to Latin."""
     if text.isascii():
         return text.lower()
+    if "\n" in text:
+        # Line by line (each line memoised): a message differs from the next person's in a line
+        # or two (name, link), so its other lines are not normalised again. The same result: no
+        # step reaches across a line break (a newline is a starter that composes with nothing,
+        # case folding is per character, and the removed and mapped characters are single).
+        return "\n".join(map(fold, text.split("\n")))
     text = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", text).casefold())
     text = _COMBINING.sub("", text)
     return _SPECIAL.sub(lambda m: _SPECIAL_MAP[m.group()], unicodedata.normalize("NFC", text))

@@ -22,6 +22,7 @@ from graphs.runtime import Deps
 from tests.integration.conftest import NOW, seeded
 from tests.support.marketing_llm import copy_under_review
 from tests.support.openai_server import OpenAIServer, schema_name
+from tools.audience import compute_features
 from tools.llm import LLMClient
 
 MARK = "Written for you"
@@ -147,3 +148,30 @@ def test_blocked_personal_copy_falls_back_and_no_price_means_templates(shop: Dep
     assert unpriced.personal_copy is not None and not unpriced.personal_copy.active
     assert "no price for model 'test-model'" in unpriced.personal_copy.reason
     assert len(writer.calls) == calls
+
+
+def test_high_value_threshold_reads_each_persons_revenue(shop: Deps) -> None:
+    """With `min_monetary`, exactly the people whose revenue reaches it get per-person copy:
+    activation loads `monetary` for the writer (it skips that query without per-person copy)."""
+    treated = sorted(purchase_history(shop.db, as_of=NOW))[:12]
+    with shop.db.session() as s:
+        revenue = {
+            c: f.monetary for c, f in compute_features(s, as_of=NOW, customer_ids=treated).items()
+        }
+    threshold = sorted(revenue.values())[len(revenue) // 2]
+    high = {c for c, m in revenue.items() if m >= threshold}
+    assert 0 < len(high) < len(treated)
+    writer = PersonalLLM()
+    with OpenAIServer(writer) as server:
+        report, cid = _launch(
+            shop,
+            server.base_url,
+            PersonalCopy(max_cost_usd=100.0, min_monetary=threshold),
+            prices={"test-model": {"input": 0.1, "output": 0.1}},
+        )
+    p = report.personal_copy
+    assert p is not None and p.active
+    assert p.written == len(high) and p.fallback.get("not_high_value") == len(treated) - len(high)
+    with shop.db.session() as s:
+        rows = s.scalars(select(MessageRow).where(MessageRow.campaign_id == cid)).all()
+    assert {m.customer_id for m in rows if MARK in m.body} == high

@@ -1,0 +1,40 @@
+"""`fold` folds a text of several lines one line at a time (memoised per line); the result must
+be that of folding the whole text at once, whatever characters meet at a line break."""
+
+from __future__ import annotations
+
+import json
+import random
+import unicodedata
+from pathlib import Path
+
+from brand_guardrails.checks._text import _COMBINING, _SPECIAL, _SPECIAL_MAP, fold
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _whole(text: str) -> str:
+    """The fold of a text in one pass (the definition, without the line split)."""
+    if text.isascii():
+        return text.lower()
+    text = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", text).casefold())
+    text = _COMBINING.sub("", text)
+    return _SPECIAL.sub(lambda m: _SPECIAL_MAP[m.group()], unicodedata.normalize("NFC", text))
+
+
+def test_folding_line_by_line_equals_folding_the_whole_text() -> None:
+    # Characters that compose, decompose, fold to several letters, or are dropped or mapped,
+    # placed next to line breaks (\r, U+0085 and U+2028 are not split on).
+    tricky = [*"aAzZ09 \t,.-\r", "\n", "\n", "\u0301", "\u0308", "\u0307", "\u0345", "\u200b"]
+    tricky += ["\u2028", "\x85", "\u00a0", "ß", "ς", "Σ", "İ", "ﬁ", "①", "Å", "\u212b", "ẞ"]
+    tricky += sorted(_SPECIAL_MAP)[:60]
+    rng = random.Random(7)
+    texts = ["".join(rng.choice(tricky) for _ in range(rng.randint(1, 16))) for _ in range(20_000)]
+    for name in ("guardrails.jsonl", "adversarial.jsonl", "creep.jsonl"):
+        for row in (REPO / "evals/datasets" / name).read_text(encoding="utf-8").splitlines():
+            case = json.loads(row)
+            texts += [case[k] for k in ("text", "body", "subject") if case.get(k)]
+    multi_line = [t for t in texts if "\n" in t and not t.isascii()]
+    assert len(multi_line) > 3_000
+    for text in multi_line:
+        assert fold(text) == _whole(text), repr(text)
