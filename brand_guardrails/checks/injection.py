@@ -399,8 +399,13 @@ def score(text: str | None) -> InjectionScore:
     return _score(text).model_copy(deep=True)
 
 
+_MAX_DEPTH = 2
+"""How deep decoding goes: an encoding inside an encoding is read, no deeper. ROT13 and
+reversal undo themselves, so decoding without a bound would never end."""
+
+
 @lru_cache(maxsize=65536)
-def _score(text: str | None) -> InjectionScore:
+def _score(text: str | None, depth: int = 0) -> InjectionScore:
     if not text or len(text.strip()) < 4:
         return InjectionScore(score=0.0, hit=False)
     m = _model()
@@ -425,8 +430,8 @@ def _score(text: str | None) -> InjectionScore:
         )
     ]
     named = bool(cues)
-    for how, plain in decoded(text):  # what an encoded span hides scores as the text itself
-        inner = _score(plain)
+    for how, plain in decoded(text) if depth < _MAX_DEPTH else ():
+        inner = _score(plain, depth + 1)  # what an encoded span hides scores as the text
         if inner.hit:
             reasons.insert(0, f"hides instructions in {how} (`{plain[:60]}`)")
             named = named or inner.named
@@ -540,9 +545,11 @@ def check(kit: BrandKit, msg: CopyToCheck) -> list[Finding]:
     return scan_lines(line_memo(kit), msg, across_lines=True)
 
 
-def _decoded_cue(text: str) -> bool:
+def _decoded_cue(text: str, depth: int = 0) -> bool:
     """True when an encoded span of the text decodes to text with one of the `CUES`."""
-    return any(_cues(normalise(plain)) or _decoded_cue(plain) for _, plain in decoded(text))
+    return depth < _MAX_DEPTH and any(
+        _cues(normalise(plain)) or _decoded_cue(plain, depth + 1) for _, plain in decoded(text)
+    )
 
 
 def _scan_line(text: str, field: Part) -> tuple[Finding, ...]:
