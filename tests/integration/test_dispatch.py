@@ -503,6 +503,31 @@ def test_a_batch_longer_than_its_lease_keeps_renewing_it(
     assert len(adapter.ages) == 12 and max(adapter.ages) < lease, adapter.ages
 
 
+def test_a_commit_just_before_the_renewal_mark_does_not_delay_the_renewal(
+    db: Database, settings: Settings
+) -> None:
+    """Commits every 0.7 s with a 3 s lease (a third: 1 s): the commit at 0.7 s renews
+    nothing, so the next renewal must come at 1 s, not with the next timed commit at 1.4 s
+    (which let a lease run to about half of it before the fix)."""
+    for i in range(40):
+        add_customer(db, f"cus_{i:02d}")
+        add_message(db, f"msg_{i:02d}", f"cus_{i:02d}")
+    tuned = settings.model_copy(
+        update={
+            "dispatch_lease_s": 3.0,
+            "dispatch_concurrency": 1,
+            "dispatch_commit_every": 1000,
+            "dispatch_commit_interval_s": 0.7,
+        }
+    )
+    adapter = _SlowLeaseWatch(db, delay=0.05)
+
+    stats = Dispatcher(db, {Channel.EMAIL: adapter}, POLICY, tuned).run_once(as_of=T0)
+
+    assert stats.sent == 40
+    assert max(adapter.ages) < 1.25, adapter.ages  # ~1.05 s expected; ~1.45 s before the fix
+
+
 def test_file_sink_dispatch(db: Database, settings: Settings) -> None:
     add_customer(db, "cus_a")
     add_customer(db, "cus_a_push", channel="push")

@@ -27,8 +27,8 @@ How a batch goes:
    `dispatch_max_attempts` it fails. After 3 transient errors in a row a channel counts as
    down for the rest of the batch and its messages go back untried.
 4. **Record**: results are committed in groups (`dispatch_commit_every` sends or
-   `dispatch_commit_interval_s`, and at least every third of the lease), each group in one
-   transaction that also renews the lease when a third of it has passed since the last renewal;
+   `dispatch_commit_interval_s`, or a third of the lease since it was last renewed), each group
+   in one transaction that also renews the lease when a third of it has passed since then;
    the sends in flight finish first, since the commit empties the send journal.
 
 Guarantees and their limits: no message is lost (every row ends `sent`, `failed` or
@@ -557,8 +557,8 @@ class Dispatcher:
             if (
                 len(run.pending.sent) >= self.settings.dispatch_commit_every
                 or elapsed >= self.settings.dispatch_commit_interval_s
-                or elapsed >= self.settings.dispatch_lease_s / 3
-            ):
+                or time.monotonic() - self._renewed >= self.settings.dispatch_lease_s / 3
+            ):  # (the last: a commit then that also renews the lease)
                 # Everything in flight settles first: the commit empties the send journal.
                 self._settle(run, limit=0)
                 self._commit(run.pending, token)
@@ -1020,9 +1020,10 @@ class Dispatcher:
         self._journal.committed()
 
     def _renew(self, conn: Connection, token: str) -> None:
-        """Renew the lease of the batch's rows still `sending`. A batch is committed at least
-        every third of the lease (`_process_batch`); the lease is renewed then, not at every
-        commit, since each renewal writes a new version of every row still in the batch."""
+        """Renew the lease of the batch's rows still `sending`. `_process_batch` commits once a
+        third of the lease has passed since the last renewal (checked between messages, after
+        the sends in flight settle), and that commit renews; other commits do not, since each
+        renewal writes a new version of every row still in the batch."""
         self._renewed = time.monotonic()
         conn.execute(_U_RENEW, {"b_token": token, "b_wall": utcnow()})
 
