@@ -262,7 +262,7 @@ _CONGRATULATED = re.compile(
 # A wish before the term ("Happy third trimester", "Bon Ramadan"): said to the reader only when
 # the sentence names them (`_NAMED_END`); "Happy Ramadan to all who celebrate" is a greeting.
 _WISHED = re.compile(
-    r"(?:^|[,!:.]\s*)(?:happy|joyeux|joyeuse|bonne?|feliz|frohe?[ns]?|schone[ns]?|buon[ao]?|boa|bom)"
+    r"(?:^\s*|[,!:.]\s*)(?:happy|joyeux|joyeuse|bonne?|feliz|frohe?[ns]?|schone[ns]?|buon[ao]?|boa|bom)"
     r"\s+(?:[\w'-]+\s+){0,2}$"
 )
 _NAMED_END = re.compile(
@@ -548,11 +548,18 @@ class CreepGuard:
     ) -> None:
         """Terms (and, with `labels`, origin labels) attributed to the reader, sentence by
         sentence."""
-        for sm in _SENTENCE.finditer(folded):
+        originals: list[str] | None = None
+        for i, sm in enumerate(_SENTENCE.finditer(folded)):
             sentence = sm.group()
             hits = [(c, m) for c, rx in terms for m in rx.finditer(sentence)]
-            # names need the original case (folding keeps offsets when the lengths agree)
-            named = len(text) == len(folded) and bool(_NAMED_END.search(text, sm.start(), sm.end()))
+            if not hits:
+                named = False
+            elif len(text) == len(folded):  # names need the original case: same offsets
+                named = bool(_NAMED_END.search(text, sm.start(), sm.end()))
+            else:  # folding changed lengths ("ß", ligatures): the original's i-th sentence
+                if originals is None:
+                    originals = [m.group() for m in _SENTENCE.finditer(text)]
+                named = i < len(originals) and bool(_NAMED_END.search(originals[i]))
             for cat, m in hits:
                 how = _attributed(sentence, m.start(), m.end(), named=named)
                 if how:
