@@ -140,8 +140,10 @@ def make_unique(msgs: list[CopyToCheck], seed: int = 11) -> list[CopyToCheck]:
 
 
 def _run(kit: BrandKit, msgs: list[CopyToCheck]) -> tuple[float, float, dict[str, int]]:
-    """(CPU seconds, wall seconds, verdict counts) of checking every message once, from cold
-    caches, with the objects that exist before the run left out of cyclic garbage collection
+    """(CPU seconds, wall seconds, verdict counts) of checking every message once, with every
+    kit's compiled checks and line memos cleared (the module-level LRU caches of text folding
+    and injection scoring stay warm from earlier runs: a little optimistic for templated copy)
+    and the objects that exist before the run left out of cyclic garbage collection
     (`gc.freeze`, as activation runs the checks): else earlier runs' memos and the embedding
     model make each full collection walk millions of objects and the later figures drop."""
     clear_caches()
