@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from pydantic import BaseModel
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import Update, and_, func, select, update
 
 from core.audit import decision_row
 from core.db import ActivationJobRow, AssignmentRow, CampaignRow, Database, rowcount, utcnow
@@ -112,6 +112,15 @@ def job_people(db: Database, campaign_id: str, chunk: int) -> tuple[list[str], d
         return list(ids), job.start_at
 
 
+def _unfinished(campaign_id: str, chunk: int) -> Update:
+    """An UPDATE of one job, unless it is done (another attempt may have finished it)."""
+    return update(ActivationJobRow).where(
+        ActivationJobRow.campaign_id == campaign_id,
+        ActivationJobRow.chunk == chunk,
+        ActivationJobRow.status != "done",
+    )
+
+
 def begin_job(db: Database, campaign_id: str, chunk: int) -> bool:
     """Record the start of an attempt; False (and nothing changes) when the campaign is no longer
     `activating` (stopped meanwhile) or the job is already done."""
@@ -120,13 +129,9 @@ def begin_job(db: Database, campaign_id: str, chunk: int) -> bool:
         if status != CampaignStatus.ACTIVATING.value:
             return False
         started = s.execute(
-            update(ActivationJobRow)
-            .where(
-                ActivationJobRow.campaign_id == campaign_id,
-                ActivationJobRow.chunk == chunk,
-                ActivationJobRow.status != "done",
+            _unfinished(campaign_id, chunk).values(
+                status="running", attempts=ActivationJobRow.attempts + 1, updated_at=utcnow()
             )
-            .values(status="running", attempts=ActivationJobRow.attempts + 1, updated_at=utcnow())
         )
         return rowcount(started) > 0
 
@@ -136,13 +141,9 @@ def fail_job(db: Database, campaign_id: str, chunk: int, error: str, *, final: b
     last attempt (a job another attempt has done meanwhile stays done)."""
     with db.session() as s:
         s.execute(
-            update(ActivationJobRow)
-            .where(
-                ActivationJobRow.campaign_id == campaign_id,
-                ActivationJobRow.chunk == chunk,
-                ActivationJobRow.status != "done",
+            _unfinished(campaign_id, chunk).values(
+                status="failed" if final else "retrying", error=error, updated_at=utcnow()
             )
-            .values(status="failed" if final else "retrying", error=error, updated_at=utcnow())
         )
 
 
@@ -150,13 +151,7 @@ def finish_job(db: Database, campaign_id: str, chunk: int, *, scheduled: int, sk
     """Record a job done with what it wrote (unless another attempt has done it meanwhile)."""
     with db.session() as s:
         s.execute(
-            update(ActivationJobRow)
-            .where(
-                ActivationJobRow.campaign_id == campaign_id,
-                ActivationJobRow.chunk == chunk,
-                ActivationJobRow.status != "done",
-            )
-            .values(
+            _unfinished(campaign_id, chunk).values(
                 status="done", scheduled=scheduled, skipped=skipped, error=None, updated_at=utcnow()
             )
         )
