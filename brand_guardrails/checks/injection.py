@@ -41,8 +41,8 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from brand_guardrails.checks._cache import LineMemo, per_kit, scan_lines
-from brand_guardrails.checks._phrases import PhraseIndex
-from brand_guardrails.checks._text import Part, fold, mixes_letters_and_digits, required_literals
+from brand_guardrails.checks._phrases import LiteralGate
+from brand_guardrails.checks._text import Part, fold, mixes_letters_and_digits
 from brand_guardrails.kit import BrandKit
 from brand_guardrails.message import CopyToCheck
 from core.models import Finding, Severity
@@ -194,17 +194,13 @@ _CORRECTION = re.compile(
 """An ordinary correction (`please ignore my previous e-mail`): a feature that speaks against
 an injection, learnt like the cues but never a reason."""
 _CUES = tuple((re.compile(p), why) for p, why in CUES)
-_CUE_LITERALS = PhraseIndex(
-    (lit, i) for i, (p, _) in enumerate(CUES) for lit in required_literals(p) or ()
-)
-"""Substrings one of which each cue needs, found in one pass before its regex runs."""
-_CUES_ALWAYS = {i for i, (p, _) in enumerate(CUES) if required_literals(p) is None}
+_CUE_GATE = LiteralGate((i, p) for i, (p, _) in enumerate(CUES))
+"""Which cues can match, from the literals each needs, found in one pass before any regex."""
 
 
 def _cues(norm: str) -> list[int]:
     """Indices of the cues found in normalised text."""
-    may = _CUE_LITERALS.values_in(norm) | _CUES_ALWAYS
-    return [i for i in sorted(may) if _CUES[i][0].search(norm)]
+    return [i for i in sorted(_CUE_GATE.keys_in(norm)) if _CUES[i][0].search(norm)]
 
 
 _WORD = re.compile(r"\w+")
@@ -455,11 +451,7 @@ def decoded(text: str) -> list[tuple[str, str]]:
         return out
     if max(map(len, words)) >= 16:  # rare in ordinary text: only then the case-kept runs
         for run in (w for w in t.split() if len(w) >= 16):
-            for how, pattern, decode in _ENCODINGS:
-                for m in pattern.finditer(run):
-                    plain = _readable(decode, m.group(m.lastindex or 0))
-                    if plain:
-                        out.append((how, plain))
+            out += _decoded_run(run)
     if _ENCODED_WORDS.isdisjoint(words):
         return out
     if len(_ROT13_WORDS.intersection(words)) >= 2:
@@ -467,6 +459,18 @@ def decoded(text: str) -> list[tuple[str, str]]:
     if len(_REVERSED_WORDS.intersection(words)) >= 2:
         out.append(("reversed text", t[::-1]))
     return out
+
+
+@lru_cache(maxsize=4096)
+def _decoded_run(run: str) -> tuple[tuple[str, str], ...]:
+    """(encoding, decoded text) of each span of a run without spaces that decodes to readable
+    text (memoised: the links that make most such runs in copy repeat between lines)."""
+    return tuple(
+        (how, plain)
+        for how, pattern, decode in _ENCODINGS
+        for m in pattern.finditer(run)
+        if (plain := _readable(decode, m.group(m.lastindex or 0)))
+    )
 
 
 def _b64(raw: str) -> bytes:
