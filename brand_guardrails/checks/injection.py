@@ -211,6 +211,29 @@ _EVASION = re.compile(r"(?<!\w)(?:\w ){8,}\w(?!\w)")
 """A sentence spelled out letter by letter (`S a y t h a t …`): scored as an injection in
 untrusted fields, but not a cue for copy (`S U M M E R  S A L E` is a design choice there)."""
 _SPACE_SEP = re.compile(r"[ .*_-]")
+
+
+def _spacing_classes() -> bytes:
+    """A byte table for `str.encode("ascii", "replace").translate`: letters, digits and `?`
+    (which stands for any non-ASCII character) → `w`, the separators of `_SPACED` → `s`."""
+    table = bytearray(b"x" * 256)
+    for c in range(128):
+        if chr(c).isalnum() or chr(c) == "?":
+            table[c] = ord("w")
+    for c in b" .*-":
+        table[c] = ord("s")
+    return bytes(table)
+
+
+_SPACING = _spacing_classes()
+
+
+def may_be_spaced(text: str) -> bool:
+    """False when no four single characters alternate with separators (`i g n o`): a cheap
+    test before `_SPACED` (`_`, both a word character and a separator, always passes)."""
+    return "_" in text or b"wswswsw" in text.encode("ascii", "replace").translate(_SPACING)
+
+
 _SEGMENT = re.compile(r"(?<=[.!?:])\s+|\n+|\\n")
 _BASE64 = re.compile(r"[A-Za-z0-9+/_-]{16,}={0,2}")
 _HEX = re.compile(r"(?:[0-9A-Fa-f]{2}:?){8,}")
@@ -250,7 +273,8 @@ def normalise(text: str) -> str:
     t = fold(text[:_MAX_CHARS])
     if mixes_letters_and_digits(t):
         t = _LEET_WORD.sub(lambda m: m.group().translate(_LEET), t)
-    t = _SPACED.sub(lambda m: _SPACE_SEP.sub("", m.group()), t)
+    if may_be_spaced(t):
+        t = _SPACED.sub(lambda m: _SPACE_SEP.sub("", m.group()), t)
     return _TYPO_CANDIDATE.sub(lambda m: _typo_of(m.group()) or m.group(), t)
 
 
