@@ -127,6 +127,7 @@ _NE_AFTER = re.compile(
     r"\s+(?:pas|rien|jamais|point|aucun\w*|nullement)\b(?!\s+(?:que|seulement)\b)"
 )
 """The second half of a French negation: "ne guérit rien", "ne guérit pas"."""
+_SENTENCE_END = re.compile(r"[.!?\n]")
 _DOUBLE_NEGATIVE = re.compile(
     r"\b(?:nothing|no|nobody|none|nichts|kein\w*|niemand|rien|aucun\w*|personne|nada|nadie"
     r"|ningun\w*|nenhum\w*|niente|nessun\w*)\b"
@@ -140,7 +141,7 @@ def _negated(folded: str, start: int, end: int) -> bool:
     besser", "rien ne guérit mieux"), and so are a double negative ("no blister it can't
     heal") and a question ("who says boots can't heal?")."""
     tail = folded[end:]
-    stop = re.search(r"[.!?\n]", tail)
+    stop = _SENTENCE_END.search(tail)
     if stop is not None and stop.group() == "?":
         return False
     before = folded[:start]

@@ -284,9 +284,11 @@ _OCCASION = re.compile(
     r"|passover|yom kippur|rosh hashanah|vesak|aid|lent|careme|cuaresma|quaresma|fastenzeit)"
 )
 _OBSERVANCE = re.compile(
-    r"\b(?:celebrat\w*|observ\w*|fast(?:s|ed|ing)?|keep\w*|pray\w*|worship\w*|feier\w*"
-    r"|fastest|fasten|fete[rsz]?|jeun\w*|celebr\w*|ayun\w*|jejua\w*)\b"
+    r"\b(?:celebrat(?:e|es|ed|ing)|celebr(?:a|as|an|ando)|observ(?:e|es|ed|ing)|fast(?:ing|ed)"
+    r"|break\w* (?:your|the) fast|pray(?:s|ed|ing)?|worship\w*|feier(?:st|t|n)|fastest|fasten"
+    r"|fete[rz]|fetes-tu|jeun\w*|ayun\w*|jejua\w*)\b"
 )
+"""Verbs of observing a festival (not its nouns: "the Diwali celebrations", "fast delivery")."""
 _AFTER_LIKE_YOU = re.compile(
     r"^[\w'+-]*(?:\s+[\w'-]+){0,2}\s+(?:like you|such as yourself|wie (?:du|sie)"
     r"|comme (?:toi|vous)|como (?:tu|usted|voce))"

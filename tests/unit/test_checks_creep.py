@@ -113,6 +113,8 @@ def test_a_reader_congratulated_or_asked_by_name_about_a_trait_blocks(
         "Ready for Ramadan, Karim? Our stores stay open late.",
         "Prêt pour l'Aïd, Karim ?",
         "Ready for Diwali? Our lantern range is in.",
+        "Fast delivery before Diwali, Priya?",
+        "Ready for the Diwali celebrations, Priya?",
     ],
 )
 def test_order_updates_and_ordinary_congratulations_pass(text: str) -> None:
