@@ -46,8 +46,8 @@ def clear_caches() -> None:
 def per_kit(builder: Callable[[BrandKit], T]) -> Callable[[BrandKit], T]:
     """Memoise `builder(kit)` by kit fingerprint; the same kit object skips hashing entirely.
 
-    Only the `_KITS` most recently used kits are kept (a value may hold line memos of up to
-    50,000 lines: a process that sees many kits, edited or many brands, would keep them all).
+    Only the `_KITS` most recently used kits are kept: a value may hold line memos of up to
+    50,000 lines, and a process may see many kits (edited copies, many brands).
     Kits are frozen; change one with `kit.model_copy(update=...)`, which gives a new object.
     """
     by_fingerprint: OrderedDict[str, T] = OrderedDict()
