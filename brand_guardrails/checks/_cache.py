@@ -7,6 +7,7 @@ sentences), so text-local scans run once per distinct line and are looked up aft
 from __future__ import annotations
 
 import weakref
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 from itertools import pairwise
@@ -23,6 +24,9 @@ _JUNCTION = 40
 """Characters taken from each side of a line break when checking phrases across lines."""
 
 
+_KITS = 4
+"""How many kits' compiled checks and memos each `per_kit` function keeps (least recently used
+out first)."""
 _PER_KIT: list[tuple[dict[str, Any], dict[int, Any]]] = []
 """The caches of every `per_kit` function (for `clear_caches`)."""
 _MEMOS: weakref.WeakSet[LineMemo[Any]] = weakref.WeakSet()
@@ -42,24 +46,31 @@ def clear_caches() -> None:
 def per_kit(builder: Callable[[BrandKit], T]) -> Callable[[BrandKit], T]:
     """Memoise `builder(kit)` by kit fingerprint; the same kit object skips hashing entirely.
 
+    Only the `_KITS` most recently used kits are kept: a value may hold line memos of up to
+    50,000 lines, and a process may see many kits (edited copies, many brands).
     Kits are frozen; change one with `kit.model_copy(update=...)`, which gives a new object.
     """
-    by_fingerprint: dict[str, T] = {}
-    by_object: dict[int, tuple[weakref.ref[BrandKit], T]] = {}
+    by_fingerprint: OrderedDict[str, T] = OrderedDict()
+    by_object: dict[int, tuple[weakref.ref[BrandKit], str]] = {}
     _PER_KIT.append((by_fingerprint, by_object))
 
     def get(kit: BrandKit) -> T:
         hit = by_object.get(id(kit))
         if hit is not None and hit[0]() is kit:
-            return hit[1]
+            by_fingerprint.move_to_end(hit[1])
+            return by_fingerprint[hit[1]]
         fp = kit.fingerprint()
         value = by_fingerprint.get(fp)
         if value is None:
-            if len(by_fingerprint) > 64:
-                by_fingerprint.clear()
             value = by_fingerprint[fp] = builder(kit)
+            if len(by_fingerprint) > _KITS:
+                old, _ = by_fingerprint.popitem(last=False)
+                for key in [k for k, (_, f) in by_object.items() if f == old]:
+                    del by_object[key]
+        else:
+            by_fingerprint.move_to_end(fp)
         key = id(kit)
-        by_object[key] = (weakref.ref(kit, lambda _r: by_object.pop(key, None)), value)
+        by_object[key] = (weakref.ref(kit, lambda _r: by_object.pop(key, None)), fp)
         return value
 
     get.__doc__ = builder.__doc__

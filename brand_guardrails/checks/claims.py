@@ -1,7 +1,9 @@
 """Unsubstantiated claims (guarantees, #1, cures, risk-free, superlatives) from the kit.
 
 Patterns run on folded text (case, look-alike letters) and, when a word mixes letters with
-digits or symbols, on its leetspeak reading as well (`cur3s` → `cures`, `r1sk-fr33`).
+digits or symbols, on its leetspeak reading as well (`cur3s` → `cures`, `r1sk-fr33`). A claim
+denied in its own clause is not made ("our team heals nothing", "we can't guarantee delivery by
+Friday", "ne guérit rien"); a negative subject still compares ("nothing cures faster").
 """
 
 from __future__ import annotations
@@ -100,6 +102,59 @@ def _is_name(text: str, start: int, end: int) -> bool:
     return sum(w[0].isupper() for w in others) * 2 <= len(others)
 
 
+_CLAUSE_BREAK = re.compile(r"[.!?;:(\n]|,(?!\s*(?:that|dass|que|qu')\b)|\s-+\s")
+"""Where a clause ends, for negation: a comma before `that`/`dass`/`que` does not end one."""
+_DENIED = re.compile(
+    # a negator right before the claim, across an article, pronoun or adverb at most twice:
+    # "doesn't cure", "is not a cure", "can't really guarantee", "no lo cura", "kann nicht heilen"
+    r"(?:\b(?:not|never|cannot|no|nicht|kein(?:e[nmrs]?)?|nie|niemals|non|nunca|jamas|nao"
+    r"|ne\s+(?:pas|jamais))|n't)\s+(?:(?:a|an|the|ein\w*|una?|um|uma|lo|la|le|te|se|nos|me"
+    r"|really|actually|ever|always|truly|literally|magically|wirklich|immer)\s+){0,2}$"
+    # or a claim said not to be made: "we don't claim it cures", "never said our boots heal",
+    # "wir behaupten nicht, dass es heilt" (up to three words between, no conjunction)
+    r"|(?:(?:\b(?:not|never)|n't)\s+(?:\w+\s+)?(?:claim|say|said|promise|pretend|suggest"
+    r"|imply|mean)(?:s|ed|ing)?\s+|\b(?:behaupte|verspreche|sage)n?\s+nicht\s*,?\s*)"
+    r"(?:that\s+|dass\s+|que\s+|qu')?(?:(?!(?:but|and|or|because|so|yet|how|aber|und|mais|et"
+    r"|pero|y|e)\b)[\w']+\s+){0,3}$"
+)
+_NE_BEFORE = re.compile(r"\bn(?:e\s+|')(?:(?:vous|te|le|la|les|nous|lui|leur|se)\s+|[ls]')?$")
+_NEGATED_AFTER = re.compile(
+    # the claim's object denies it: "heals nothing", "heilt nichts", "heilt keine Krankheiten"
+    r"\s+(?:nothing(?!\s+(?:but|less|short|like|else)\b)|nichts|nicht(?!\s+nur\b)|kein\w*"
+    r"|nie|niemals)\b"
+)
+_NE_AFTER = re.compile(
+    r"\s+(?:pas|rien|jamais|point|aucun\w*|nullement)\b(?!\s+(?:que|seulement)\b)"
+)
+"""The second half of a French negation: "ne guérit rien", "ne guérit pas"."""
+_SENTENCE_END = re.compile(r"[.!?\n]")
+_DOUBLE_NEGATIVE = re.compile(
+    r"\b(?:nothing|no|nobody|none|nichts|kein\w*|niemand|rien|aucun\w*|personne|nada|nadie"
+    r"|ningun\w*|nenhum\w*|niente|nessun\w*)\b"
+)
+
+
+def _negated(folded: str, start: int, end: int) -> bool:
+    """True when the claim at `folded[start:end]` is denied in its own clause ("our team heals
+    nothing", "we don't claim it cures anything", "ne guérit rien", "no cura nada"). A
+    negative subject is a comparison, still a claim ("nothing cures faster", "nichts heilt
+    besser", "rien ne guérit mieux"), and so are a double negative ("no blister it can't
+    heal") and a question ("who says boots can't heal?")."""
+    tail = folded[end:]
+    stop = _SENTENCE_END.search(tail)
+    if stop is not None and stop.group() == "?":
+        return False
+    before = folded[:start]
+    cuts = list(_CLAUSE_BREAK.finditer(before))
+    clause = before[cuts[-1].end() :] if cuts else before
+    negator = _DENIED.search(clause)
+    if negator is None:
+        if _NE_BEFORE.search(clause) and _NE_AFTER.match(tail):
+            return True
+        return bool(_NEGATED_AFTER.match(tail))
+    return not _DOUBLE_NEGATIVE.search(clause, 0, negator.start())
+
+
 _SPACED = re.compile(r"(?<![^\W\d_])(?:[^\W\d_][ .*_-]{1,2}){3,}[^\W\d_](?![^\W\d_])")
 """A word spelt out letter by letter (`g u a r a n t e e d`, `c.u.r.e`)."""
 
@@ -166,6 +221,8 @@ def _scan(kit: BrandKit, pats: _Patterns, text: str, field: Part) -> tuple[Findi
                     continue
                 named = claim.skip_names and len(text) == len(folded)
                 if named and _is_name(text, m.start(), m.end()):
+                    continue
+                if _negated(reading, m.start(), m.end()):
                     continue
                 seen.add((claim.label, m.start()))
                 hits.append((claim, m.start(), original_span(text, folded, m.start(), m.end())))

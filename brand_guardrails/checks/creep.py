@@ -100,7 +100,8 @@ _TERMS: dict[str, str] = {
         r"|cronicas?)|hipertensao|pressao alta|artrite|insonia|obesidade"
     ),
     "pregnancy": (
-        r"pregnan\w*|expecting(?: a baby| twins| your first| a little one| a child|(?=\s*[.!?]))|"
+        r"pregnan\w*|expecting(?: a baby| twins| your first| a little one| a child"
+        r"|(?=\s*[.!?]|,\s*[^\W\d_]+\s*[.!?]))|"
         r"(?:mum|mom|mother|mama|mommy)s?[- ]to[- ]be|baby bump|baby due|trimester|prenatal|"
         r"expectant|maternity|baby on the way|miscarriage|"
         r"schwanger\w*|werdende mutter|enceinte|grossesse|future maman|"
@@ -270,6 +271,24 @@ _NAMED_END = re.compile(
     r"(?:-[A-Z][^\W\d_A-Z]+)?\s*[!?.]+\s*$"
 )
 """A sentence that ends by naming its reader: "…, Jess?", "…, Herr Wagner!" (original case)."""
+# A festival or holy season named in a question ("Ready for Diwali, Priya?", "Any plans for
+# Passover?") asks about a date on everyone's calendar: the same question goes to the whole list
+# in a seasonal campaign, and says nothing of the reader's faith. Asking whether the reader
+# observes it does ("Celebrating Diwali this year?", "Fasting this Ramadan?"). A wish by name
+# stays blocked ("Bon Ramadan, Karim !", "Happy Diwali, Priya!", `_WISHED` and the religion
+# pattern in `_SPECIFIC`): it tells that one reader the festival is theirs, which in a message
+# rendered per person means the brand has inferred their religion (special-category data);
+# "Bon Ramadan à toutes et à tous" passes.
+_OCCASION = re.compile(
+    r"(?:(?:during|for|this)\s+)?(?:ramadan|ramadhan|ramada|eid|diwali|hanukk?ah|chanukah"
+    r"|passover|yom kippur|rosh hashanah|vesak|aid|lent|careme|cuaresma|quaresma|fastenzeit)"
+)
+_OBSERVANCE = re.compile(
+    r"\b(?:celebrat(?:e|es|ed|ing)|celebr(?:a|as|an|ando)|observ(?:e|es|ed|ing)|fast(?:ing|ed)"
+    r"|break\w* (?:your|the) fast|pray(?:s|ed|ing)?|worship\w*|feier(?:st|t|n)|fastest|fasten"
+    r"|fete[rz]|fetes-tu|jeun\w*|ayun\w*|jejua\w*)\b"
+)
+"""Verbs of observing a festival (not its nouns: "the Diwali celebrations", "fast delivery")."""
 _AFTER_LIKE_YOU = re.compile(
     r"^[\w'+-]*(?:\s+[\w'-]+){0,2}\s+(?:like you|such as yourself|wie (?:du|sie)"
     r"|comme (?:toi|vous)|como (?:tu|usted|voce))"
@@ -596,7 +615,13 @@ def _attributed(sentence: str, start: int, end: int, *, named: bool = False) -> 
         return "the reader is said to live with it"
     if _CONGRATULATED.search(before):
         return "the reader is congratulated on it"
-    asked_by_name = sentence.rstrip().endswith("?") and not _THIRD_PERSON.search(sentence)
+    # a festival in a question is a date, unless the question is about observing it
+    by_question = not (
+        _OCCASION.fullmatch(sentence, start, end) and not _OBSERVANCE.search(sentence)
+    )
+    asked_by_name = (
+        by_question and sentence.rstrip().endswith("?") and not _THIRD_PERSON.search(sentence)
+    )
     if named and (_WISHED.search(before) or asked_by_name):
         return "said to the reader by name"
     if _WE_KNOW.search(before):
@@ -611,7 +636,7 @@ def _attributed(sentence: str, start: int, end: int, *, named: bool = False) -> 
         return "the reader is counted as one"
     if _BEFORE_AS_A.search(before) and _READER.search(sentence):
         return "the reader is addressed as one"
-    if _asked(sentence):
+    if by_question and _asked(sentence):
         return "asked of the reader"
     return None
 

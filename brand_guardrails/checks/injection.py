@@ -237,6 +237,30 @@ def may_be_spaced(text: str) -> bool:
 _SEGMENT = re.compile(r"(?<=[.!?:])\s+|\n+|\\n")
 _BASE64 = re.compile(r"[A-Za-z0-9+/_-]{16,}={0,2}")
 _HEX = re.compile(r"(?:[0-9A-Fa-f]{2}:?){8,}")
+_SPACED_HEX = re.compile(
+    r"(?<![0-9A-Za-z])(?:(?:0x)?[0-9A-Fa-f]{2}[ .,-]\s?){7,}(?:0x)?[0-9A-Fa-f]{2}(?![0-9A-Za-z])"
+)
+_SPACED_BINARY = re.compile(r"(?<![0-9])(?:[01]{8}[ .,-]\s?){7,}[01]{8}(?![0-9])")
+"""Eight or more bytes written one by one, in hex (`69 67 6e 6f`, `0x69.0x67`) or in binary
+(`01101001 01100111`), between spaces, dots, commas or dashes (`69:67:…` is `_HEX`)."""
+_BYTE_CLASSES = bytes(
+    ord("h") if chr(c) in "0123456789abcdefABCDEFxX" else ord("s") if chr(c) in " .,-" else ord("w")
+    for c in range(256)
+)
+"""A byte table for `str.encode("ascii", "replace").translate`: hex digits and the `x` of `0x`
+→ `h`, the separators of bytes written one by one → `s`, anything else → `w`."""
+
+
+def _may_hold_bytes(text: str) -> bool:
+    """False when `text` has no two byte-sized tokens in a row (`69 67`, `0x69 0x67`,
+    `01101001 01100111`): a cheap test before the regexes of `_SPACED_ENCODINGS`."""
+    classes = text.encode("ascii", "replace").translate(_BYTE_CLASSES)
+    if b"hhshh" not in classes and b"hhsshh" not in classes:
+        return False  # most lines: no two hex characters on both sides of a separator
+    classes = b"s" + classes.replace(b"ss", b"s") + b"s"
+    return any(p in classes for p in (b"shhshhs", b"shhhhshhhhs", b"shhhhhhhhshhhhhhhhs"))
+
+
 _ASCII85 = re.compile(r"<~(.{10,}?)~>")
 _BASE85 = re.compile(r"[0-9A-Za-z!#$%&()*+;<=>?@^_`{|}~-]{20,}")
 _BASE32 = re.compile(r"[A-Z2-7]{16,}={0,6}")
@@ -469,9 +493,10 @@ def _score(text: str | None, depth: int = 0) -> InjectionScore:
 def decoded(text: str) -> list[tuple[str, str]]:
     """(encoding, decoded text) of each span of `text` that decodes to readable text: base64
     (standard or URL-safe), base32, hex, ASCII85 (`<~…~>`), base85 and `\\u0049`-style escape
-    sequences inside a run of 16 or more characters without a space; the whole text in ROT13,
-    or backwards, when it has two different function words so encoded. Cheap on ordinary text:
-    only runs without a space are looked into."""
+    sequences inside a run of 16 or more characters without a space; eight or more bytes written
+    one by one in hex or binary between separators (`69 67 6e 6f 72 65`, `0x69.0x67`); the whole
+    text in ROT13, or backwards, when it has two different function words so encoded. Cheap on
+    ordinary text: only runs without a space, and runs of byte-sized tokens, are looked into."""
     t = text[:_MAX_CHARS]
     words = t.lower().split()
     out: list[tuple[str, str]] = []
@@ -480,6 +505,11 @@ def decoded(text: str) -> list[tuple[str, str]]:
     if max(map(len, words)) >= 16:  # rare in ordinary text: only then the case-kept runs
         for run in (w for w in t.split() if len(w) >= 16):
             out += _decoded_run(run)
+    for how, pattern, decode in _SPACED_ENCODINGS if _may_hold_bytes(t) else ():
+        for m in pattern.finditer(t):
+            plain = _readable(decode, m.group())
+            if plain:
+                out.append((how, plain))
     if _ENCODED_WORDS.isdisjoint(words):
         return out
     if len(_ROT13_WORDS.intersection(words)) >= 2:
@@ -521,6 +551,15 @@ def _hex(raw: str) -> bytes:
     return bytes.fromhex(digits[: len(digits) // 2 * 2])
 
 
+def _bytes_in(base: int) -> Callable[[str], bytes]:
+    """A decoder of bytes written one by one in `base`, between separators."""
+
+    def decode(raw: str) -> bytes:
+        return bytes(int(u, base) for u in re.split(r"[ .,-]\s?", raw.replace("0x", "")))
+
+    return decode
+
+
 _URLSAFE = str.maketrans("-_", "+/")
 _ENCODINGS: tuple[tuple[str, re.Pattern[str], Callable[[str], bytes]], ...] = (
     ("base64", _BASE64, _b64),
@@ -529,6 +568,10 @@ _ENCODINGS: tuple[tuple[str, re.Pattern[str], Callable[[str], bytes]], ...] = (
     ("hex", _HEX, _hex),
     ("ASCII85", _ASCII85, base64.a85decode),
     ("base85", _BASE85, base64.b85decode),
+)
+_SPACED_ENCODINGS: tuple[tuple[str, re.Pattern[str], Callable[[str], bytes]], ...] = (
+    ("hex", _SPACED_HEX, _bytes_in(16)),
+    ("binary", _SPACED_BINARY, _bytes_in(2)),
 )
 
 

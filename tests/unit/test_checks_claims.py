@@ -190,3 +190,54 @@ def test_leet_readings_keep_offsets_and_leave_plain_numbers() -> None:
     )
     assert leet_readings("cl1n1cally") == ("clinically", "cllnlcally")
     assert leet_readings("plain words only") == ()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Unser Team heilt nichts – wir reparieren Jacken.",
+        "Dieser Balsam heilt keine Krankheiten.",
+        "Wir behaupten nicht, dass unser Balsam heilt.",
+        "We don't claim it cures anything: it keeps your feet dry.",
+        "This balm is not a cure for blisters.",
+        "We're not saying it cures blisters, but it helps.",
+        "We can't guarantee delivery before Christmas.",
+        "We are not the cheapest, and we say why.",
+        "Notre équipe ne guérit rien : elle répare vos vestes.",
+        "Ce baume ne guérit pas les ampoules.",
+        "Nuestro equipo no cura nada: repara chaquetas.",
+        # sayings and endearments from UCI SMS ham: no product is claimed to do anything
+        "Time will heal everything i believe.",
+        "Time heals all wounds.",
+        "HAPPY NEW YEAR MY NO.1 MAN",
+        "My #1 pick for winter: the Ridge boot.",
+    ],
+)
+def test_negated_claims_sayings_and_endearments_pass(body: str) -> None:
+    assert _check(body) == []
+
+
+@pytest.mark.parametrize(
+    ("body", "span"),
+    [
+        # a negative subject is a comparison: still a claim
+        ("Nothing cures faster than a day outside.", "cures"),
+        ("Nichts heilt besser als frische Luft.", "heilt"),
+        ("Rien ne guérit mieux qu'une randonnée.", "guérit"),
+        ("Nada cura mejor que el aire libre.", "cura"),
+        # a double negative, a rhetorical question, "not just", a negation in another clause
+        ("There's no blister it can't heal.", "heal"),
+        ("Who says boots can't heal?", "heal"),
+        ("It doesn't just cure blisters, it prevents them.", "cure"),
+        ("Ce baume ne guérit pas seulement les ampoules.", "guérit"),
+        ("No solo cura, también protege.", "cura"),
+        ("Don't wait, our balm heals blisters.", "heals"),
+        ("You won't believe how fast it heals.", "heals"),
+        ("Don't miss our #1 boot.", "#1"),
+        ("Our balm heals in no time.", "heals"),
+        ("Your #1 choice for boots.", "#1"),
+    ],
+)
+def test_comparisons_double_negatives_and_questions_still_block(body: str, span: str) -> None:
+    (f,) = claims.check(KIT, CopyToCheck(channel=Channel.EMAIL, body=body))
+    assert f.rule_id == "claims.unsubstantiated" and f.span == span

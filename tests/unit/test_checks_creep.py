@@ -76,6 +76,12 @@ def test_topics_in_neutral_context_pass(text: str) -> None:
         ("Still fighting that cancer, Tom?", "health"),
         ("Happy first trimester, Chloe!", "pregnancy"),
         ("Bon Ramadan, Karim ! Nos coffrets de dattes sont arrivés.", "religion"),
+        ("Happy Diwali, Priya!", "religion"),
+        ("Expecting, Anna?", "pregnancy"),
+        ("Going to church on Sunday, Sam?", "religion"),
+        # asking whether the reader observes a festival attributes it
+        ("Celebrating Eid this year, Omar?", "religion"),
+        ("Celebrating Diwali? Light up the garden with our lanterns.", "religion"),
         # folding changes the length ("ß" → "ss"): the name is read in the original sentence
         ("Schöne Fastenzeit, Frau Strauß!", "religion"),
         ("Grüße vom Team. Happy third trimester, Chloe!", "pregnancy"),
@@ -100,6 +106,15 @@ def test_a_reader_congratulated_or_asked_by_name_about_a_trait_blocks(
         "Thank you for supporting the children's hospital appeal, Lisa!",
         "Congratulations to all the new mums in our running club!",
         "Ready for the weekend, Jess?",
+        # a festival in a question is a date on everyone's calendar, not the reader's faith
+        "Ready for Diwali, Priya?",
+        "Ready for Christmas, Sam?",
+        "Any plans for Passover, Ben? Our picnic sets are 20% off.",
+        "Ready for Ramadan, Karim? Our stores stay open late.",
+        "Prêt pour l'Aïd, Karim ?",
+        "Ready for Diwali? Our lantern range is in.",
+        "Fast delivery before Diwali, Priya?",
+        "Ready for the Diwali celebrations, Priya?",
     ],
 )
 def test_order_updates_and_ordinary_congratulations_pass(text: str) -> None:

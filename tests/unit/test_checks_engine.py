@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import gc
 import json
+import weakref
 from pathlib import Path
 
 from bench.guardrails import build_messages
 from brand_guardrails.checker import CopyToCheck, check_message
 from brand_guardrails.checks import FAMILIES
-from brand_guardrails.checks._cache import LineMemo, clear_caches
+from brand_guardrails.checks._cache import _KITS, LineMemo, clear_caches, per_kit
 from brand_guardrails.checks._engine import engine
 from brand_guardrails.footer import apply_footer
 from brand_guardrails.kit import BrandKit, load_brand_kit
@@ -96,6 +98,38 @@ def test_clear_caches_forgets_compiled_checks_and_lines() -> None:
     assert calls == ["a", "a"]
     assert engine(KIT) is not before
     assert engine(KIT) is engine(KIT)
+
+
+def test_per_kit_keeps_only_the_most_recently_used_kits() -> None:
+    """Every kit stays alive here (as in a process serving many brands): their compiled
+    checks do not, beyond the last `_KITS` used; the most recently used are not rebuilt."""
+
+    class Built:
+        """A stand-in for compiled checks, observable by weak reference."""
+
+    built: list[str] = []
+    refs: list[weakref.ref[Built]] = []
+
+    def build(kit: BrandKit) -> Built:
+        built.append(kit.name)
+        value = Built()
+        refs.append(weakref.ref(value))
+        return value
+
+    compiled = per_kit(build)
+    kits = [KIT.model_copy(update={"name": f"Brand {i}"}) for i in range(_KITS + 6)]
+    for kit in kits:
+        compiled(kit)
+    gc.collect()
+    assert sum(r() is not None for r in refs) == _KITS
+    first = compiled(kits[-_KITS])  # kept: no rebuild, and now the most recently used
+    assert len(built) == len(kits)
+    compiled(kits[0])  # evicted long ago: rebuilt, pushing out the least recently used
+    assert built[-1] == "Brand 0" and compiled(kits[-_KITS]) is first
+    compiled(kits[-_KITS + 1])  # the one pushed out
+    assert built[-1] == kits[-_KITS + 1].name
+    gc.collect()
+    assert sum(r() is not None for r in refs) == _KITS
 
 
 def test_people_sharing_a_rendering_get_their_own_link_and_recipient_findings() -> None:
