@@ -67,58 +67,36 @@ class PhraseIndex(Generic[T]):
 
 
 class LiteralGate(Generic[K]):
-    """Which of several regexes can match a text, from one Aho-Corasick pass over the literals
-    their matches need (`required_literal_sets`): a pattern is kept when one of its
-    alternatives has a literal of every set it needs in the text (a necessary condition)."""
+    """Which of several regexes can match a text, from the literals their matches need
+    (`required_literal_sets`): a pattern is kept when one of its alternatives has a literal of
+    every set it needs in the text (a necessary condition).
 
-    __slots__ = ("_always", "_index", "_keys", "_needs", "_satisfies", "_triggers")
+    One Aho-Corasick pass finds the literals of each alternative's longest-worded set (its
+    trigger); only the alternatives so triggered have their other sets tested, by substring
+    tests (the common short literals, `in`, `th`, would otherwise be found on every line)."""
+
+    __slots__ = ("_always", "_index", "_rest")
 
     def __init__(self, patterns: Iterable[tuple[K, str]]) -> None:
         """Index `(key, pattern)` pairs (patterns over lower-case text)."""
         self._always: set[K] = set()
-        self._keys: list[K] = []  # per alternative: its pattern's key
-        self._needs: list[int] = []  # per alternative: a bit per literal set it needs
-        satisfies: dict[str, int] = {}  # literal -> the bits of the sets it is in
-        triggers: dict[str, list[int]] = {}  # literal -> alternatives to test when it occurs
-        bit = 1
+        # per trigger literal: (key, the alternative's other sets) of the alternatives it triggers
+        triggers: list[tuple[str, tuple[K, tuple[tuple[str, ...], ...]]]] = []
         for key, pattern in patterns:
             alternatives = required_literal_sets(pattern)
             if alternatives is None:
                 self._always.add(key)
                 continue
             for sets in alternatives:
-                alt = len(self._keys)
-                self._keys.append(key)
-                need = 0
-                # an alternative is tested only when a literal of its longest-worded set occurs
-                # (common short ones, `in`, `th`, would test it on almost every line)
                 trigger = max(range(len(sets)), key=lambda s: min(map(len, sets[s])))
-                for s, lits in enumerate(sets):
-                    need |= bit
-                    for lit in lits:
-                        satisfies[lit] = satisfies.get(lit, 0) | bit
-                        if s == trigger:
-                            triggers.setdefault(lit, []).append(alt)
-                    bit <<= 1
-                self._needs.append(need)
-        self._index = PhraseIndex(satisfies.items())
-        # by phrase number: the index numbers its (never empty, distinct) phrases in this order
-        self._satisfies = list(satisfies.values())
-        self._triggers = [tuple(triggers.get(lit, ())) for lit in satisfies]
+                rest = sets[:trigger] + sets[trigger + 1 :]
+                triggers.extend((lit, (key, rest)) for lit in sets[trigger])
+        self._index = PhraseIndex(triggers)
 
     def keys_in(self, text: str) -> set[K]:
         """The keys of the patterns that may match `text`."""
         out = set(self._always)
-        found = self._index.ids_in(text)
-        if not found:
-            return out
-        have = 0
-        candidates: set[int] = set()
-        for i in found:
-            have |= self._satisfies[i]
-            candidates.update(self._triggers[i])
-        needs, keys = self._needs, self._keys
-        for alt in candidates:
-            if have & needs[alt] == needs[alt]:
-                out.add(keys[alt])
+        for key, rest in self._index.values_in(text):
+            if key not in out and all(any(lit in text for lit in s) for s in rest):
+                out.add(key)
         return out

@@ -118,10 +118,19 @@ def mixes_letters_and_digits(text: str) -> bool:
     return b"a1" in classes or b"1a" in classes
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=256)
 def squash(text: str) -> str:
     """Folded text with runs of whitespace and commas collapsed to one space."""
-    return " ".join(fold(text).replace(",", " ").split())
+    if "\n" in text:
+        # line by line, each line memoised (as `fold`): the same result, a line break being
+        # whitespace; a message is squashed by several checks, so whole texts are kept a while
+        return " ".join(filter(None, map(_squash_line, text.split("\n"))))
+    return _squash_line(text)
+
+
+@lru_cache(maxsize=8192)
+def _squash_line(line: str) -> str:
+    return " ".join(fold(line).replace(",", " ").split())
 
 
 def phrase_skeleton(phrase: str) -> str:

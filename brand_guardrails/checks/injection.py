@@ -41,8 +41,8 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from brand_guardrails.checks._cache import LineMemo, per_kit, scan_lines
-from brand_guardrails.checks._phrases import PhraseIndex
-from brand_guardrails.checks._text import Part, fold, mixes_letters_and_digits, required_literals
+from brand_guardrails.checks._phrases import LiteralGate
+from brand_guardrails.checks._text import Part, fold, mixes_letters_and_digits
 from brand_guardrails.kit import BrandKit
 from brand_guardrails.message import CopyToCheck
 from core.models import Finding, Severity
@@ -194,17 +194,13 @@ _CORRECTION = re.compile(
 """An ordinary correction (`please ignore my previous e-mail`): a feature that speaks against
 an injection, learnt like the cues but never a reason."""
 _CUES = tuple((re.compile(p), why) for p, why in CUES)
-_CUE_LITERALS = PhraseIndex(
-    (lit, i) for i, (p, _) in enumerate(CUES) for lit in required_literals(p) or ()
-)
-"""Substrings one of which each cue needs, found in one pass before its regex runs."""
-_CUES_ALWAYS = {i for i, (p, _) in enumerate(CUES) if required_literals(p) is None}
+_CUE_GATE = LiteralGate((i, p) for i, (p, _) in enumerate(CUES))
+"""Which cues can match, from the literals each needs, found in one pass before any regex."""
 
 
 def _cues(norm: str) -> list[int]:
     """Indices of the cues found in normalised text."""
-    may = _CUE_LITERALS.values_in(norm) | _CUES_ALWAYS
-    return [i for i in sorted(may) if _CUES[i][0].search(norm)]
+    return [i for i in sorted(_CUE_GATE.keys_in(norm)) if _CUES[i][0].search(norm)]
 
 
 _WORD = re.compile(r"\w+")
@@ -215,6 +211,29 @@ _EVASION = re.compile(r"(?<!\w)(?:\w ){8,}\w(?!\w)")
 """A sentence spelled out letter by letter (`S a y t h a t …`): scored as an injection in
 untrusted fields, but not a cue for copy (`S U M M E R  S A L E` is a design choice there)."""
 _SPACE_SEP = re.compile(r"[ .*_-]")
+
+
+def _spacing_classes() -> bytes:
+    """A byte table for `str.encode("ascii", "replace").translate`: letters, digits and `?`
+    (which stands for any non-ASCII character) → `w`, the separators of `_SPACED` → `s`."""
+    table = bytearray(b"x" * 256)
+    for c in range(128):
+        if chr(c).isalnum() or chr(c) == "?":
+            table[c] = ord("w")
+    for c in b" .*-":
+        table[c] = ord("s")
+    return bytes(table)
+
+
+_SPACING = _spacing_classes()
+
+
+def may_be_spaced(text: str) -> bool:
+    """False when no four single characters alternate with separators (`i g n o`): a cheap
+    test before `_SPACED` (`_`, both a word character and a separator, always passes)."""
+    return "_" in text or b"wswswsw" in text.encode("ascii", "replace").translate(_SPACING)
+
+
 _SEGMENT = re.compile(r"(?<=[.!?:])\s+|\n+|\\n")
 _BASE64 = re.compile(r"[A-Za-z0-9+/_-]{16,}={0,2}")
 _HEX = re.compile(r"(?:[0-9A-Fa-f]{2}:?){8,}")
@@ -278,7 +297,8 @@ def normalise(text: str) -> str:
     t = fold(text[:_MAX_CHARS])
     if mixes_letters_and_digits(t):
         t = _LEET_WORD.sub(lambda m: m.group().translate(_LEET), t)
-    t = _SPACED.sub(lambda m: _SPACE_SEP.sub("", m.group()), t)
+    if may_be_spaced(t):
+        t = _SPACED.sub(lambda m: _SPACE_SEP.sub("", m.group()), t)
     return _TYPO_CANDIDATE.sub(lambda m: _typo_of(m.group()) or m.group(), t)
 
 
@@ -322,7 +342,11 @@ def _candidates() -> re.Pattern[str]:
     for k in KEYWORDS:
         lo, hi = spans.get((k[0], k[-1]), (len(k), len(k)))
         spans[(k[0], k[-1])] = (min(lo, len(k)), max(hi, len(k)))
-    alts = [f"{a}[a-z]{{{max(3, lo - 4)},{hi}}}{b}" for (a, b), (lo, hi) in sorted(spans.items())]
+    # grouped by first letter (`a(?:…n|…s)`): a third faster than one alternative per pair
+    by_first: dict[str, list[str]] = {}
+    for (a, b), (lo, hi) in sorted(spans.items()):
+        by_first.setdefault(a, []).append(f"[a-z]{{{max(3, lo - 4)},{hi}}}{b}")
+    alts = [a + "(?:" + "|".join(rest) + ")" for a, rest in by_first.items()]
     return re.compile(r"\b(?:" + "|".join(alts) + r")\b")
 
 
@@ -480,11 +504,7 @@ def decoded(text: str) -> list[tuple[str, str]]:
         return out
     if max(map(len, words)) >= 16:  # rare in ordinary text: only then the case-kept runs
         for run in (w for w in t.split() if len(w) >= 16):
-            for how, pattern, decode in _ENCODINGS:
-                for m in pattern.finditer(run):
-                    plain = _readable(decode, m.group(m.lastindex or 0))
-                    if plain:
-                        out.append((how, plain))
+            out += _decoded_run(run)
     for how, pattern, decode in _SPACED_ENCODINGS if _may_hold_bytes(t) else ():
         for m in pattern.finditer(t):
             plain = _readable(decode, m.group())
@@ -497,6 +517,18 @@ def decoded(text: str) -> list[tuple[str, str]]:
     if len(_REVERSED_WORDS.intersection(words)) >= 2:
         out.append(("reversed text", t[::-1]))
     return out
+
+
+@lru_cache(maxsize=4096)
+def _decoded_run(run: str) -> tuple[tuple[str, str], ...]:
+    """(encoding, decoded text) of each span of a run without spaces that decodes to readable
+    text (memoised: the links that make most such runs in copy repeat between lines)."""
+    return tuple(
+        (how, plain)
+        for how, pattern, decode in _ENCODINGS
+        for m in pattern.finditer(run)
+        if (plain := _readable(decode, m.group(m.lastindex or 0)))
+    )
 
 
 def _b64(raw: str) -> bytes:

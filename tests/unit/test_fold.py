@@ -1,5 +1,5 @@
-"""`fold` folds a text of several lines one line at a time (memoised per line); the result must
-be that of folding the whole text at once, whatever characters meet at a line break."""
+"""`fold` and `squash` take a text of several lines one line at a time (memoised per line); the
+result must be that of taking the whole text at once, whatever characters meet at a line break."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import random
 import unicodedata
 from pathlib import Path
 
-from brand_guardrails.checks._text import _COMBINING, _SPECIAL, _SPECIAL_MAP, fold
+from brand_guardrails.checks._text import _COMBINING, _SPECIAL, _SPECIAL_MAP, fold, squash
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -22,7 +22,7 @@ def _whole(text: str) -> str:
     return _SPECIAL.sub(lambda m: _SPECIAL_MAP[m.group()], unicodedata.normalize("NFC", text))
 
 
-def test_folding_line_by_line_equals_folding_the_whole_text() -> None:
+def _texts() -> list[str]:
     # Characters that compose, decompose, fold to several letters, or are dropped or mapped,
     # placed next to line breaks (\r, U+0085 and U+2028 are not split on).
     tricky = [*"aAzZ09 \t,.-\r", "\n", "\n", "\u0301", "\u0308", "\u0307", "\u0345", "\u200b"]
@@ -34,7 +34,18 @@ def test_folding_line_by_line_equals_folding_the_whole_text() -> None:
         for row in (REPO / "evals/datasets" / name).read_text(encoding="utf-8").splitlines():
             case = json.loads(row)
             texts += [case[k] for k in ("text", "body", "subject") if case.get(k)]
-    multi_line = [t for t in texts if "\n" in t and not t.isascii()]
+    return texts
+
+
+def test_folding_line_by_line_equals_folding_the_whole_text() -> None:
+    multi_line = [t for t in _texts() if "\n" in t and not t.isascii()]
     assert len(multi_line) > 3_000
     for text in multi_line:
         assert fold(text) == _whole(text), repr(text)
+
+
+def test_squashing_line_by_line_equals_squashing_the_whole_text() -> None:
+    multi_line = [t for t in _texts() if "\n" in t]
+    assert len(multi_line) > 3_000
+    for text in multi_line:
+        assert squash(text) == " ".join(_whole(text).replace(",", " ").split()), repr(text)
