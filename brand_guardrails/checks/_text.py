@@ -121,6 +121,10 @@ def mixes_letters_and_digits(text: str) -> bool:
 @lru_cache(maxsize=4096)
 def squash(text: str) -> str:
     """Folded text with runs of whitespace and commas collapsed to one space."""
+    if "\n" in text:
+        # Line by line (each line memoised, as in `fold`): the same result, since `fold` works
+        # line by line and a line break is whitespace that separates words like any other.
+        return " ".join(filter(None, map(squash, text.split("\n"))))
     return " ".join(fold(text).replace(",", " ").split())
 
 
