@@ -24,7 +24,7 @@ def _whole(text: str) -> str:
 
 def _texts() -> list[str]:
     """Random texts of characters that compose, decompose, fold to several letters, or are
-    dropped, mapped or squashed, placed next to line breaks (\r, U+0085 and U+2028 are not
+    dropped, mapped or squashed, placed next to line breaks (CR, U+0085 and U+2028 are not
     split on), and the texts of the eval data sets."""
     tricky = [*"aAzZ09 \t,.-\r", "\n", "\n", "\u0301", "\u0308", "\u0307", "\u0345", "\u200b"]
     tricky += ["\u2028", "\x85", "\u00a0", "ß", "ς", "Σ", "İ", "ﬁ", "①", "Å", "\u212b", "ẞ"]
