@@ -145,7 +145,8 @@ class Engine:
         spam_found = spam.summarise(kit, spam.score_hits(kit, spam_hits)) if self._spam else []
         return _Masked(
             found=tuple(found),
-            offer_facts=tuple(offer_facts),
+            # a line that says nothing about offers adds nothing to `offers.summarise`
+            offer_facts=tuple((field, fact) for field, fact in offer_facts if any(fact)),
             part_stats=tuple(part_stats),
             voice=(
                 None

@@ -105,13 +105,14 @@ def finish(kit: BrandKit, msg: CopyToCheck, found: list[Finding]) -> list[Findin
     """Drop the recipient's own contact details from line findings; add private values."""
     if not msg.recipient:
         return found
-    own = _own_contact(msg.recipient)
-    out = [
-        f
-        for f in found
-        if not (f.rule_id == "privacy.personal_data" and _normalise(f.span or "") in own)
-    ]
-    return out + _private_values(kit, msg)
+    if any(f.rule_id == "privacy.personal_data" for f in found):
+        own = _own_contact(msg.recipient)
+        found = [
+            f
+            for f in found
+            if not (f.rule_id == "privacy.personal_data" and _normalise(f.span or "") in own)
+        ]
+    return found + _private_values(kit, msg)
 
 
 def _normalise(value: str) -> str:
@@ -194,17 +195,25 @@ def _personal(span: str, what: str, field: Part) -> Finding:
     )
 
 
+@per_kit
+def _private_keys(kit: BrandKit) -> frozenset[str]:
+    """The kit's private field names (lower case) that may not reach copy (contact fields may)."""
+    return frozenset(f.lower() for f in kit.private_fields) - CONTACT_FIELDS
+
+
 def _private_values(kit: BrandKit, msg: CopyToCheck) -> list[Finding]:
     assert msg.recipient is not None
-    private = {f.lower() for f in kit.private_fields}
+    private = _private_keys(kit)
     out: list[Finding] = []
-    texts = [(field, fold(text)) for field, text in parts(msg)]
+    texts: list[tuple[Part, str]] | None = None  # folded only when a value is to be looked for
     for key, raw in msg.recipient.items():
-        if key.lower() not in private or key.lower() in CONTACT_FIELDS:
+        if key.lower() not in private:
             continue
         value = fold(str(raw)).strip()
         if len(value) < 3 or (value.isdigit() and len(value) < 4):
             continue  # "34", "f": too short to tell from ordinary copy ("34 L", "30% off")
+        if texts is None:
+            texts = [(field, fold(text)) for field, text in parts(msg)]
         for field, folded in texts:
             if value in folded and re.search(r"(?<!\w)" + re.escape(value) + r"(?!\w)", folded):
                 out.append(

@@ -1,5 +1,5 @@
-"""`fold` and `squash` take a text of several lines one line at a time (memoised per line); the
-result must be that of taking the whole text at once, whatever characters meet at a line break."""
+"""`fold` and `squash` work on a text of several lines one line at a time (memoised per line);
+the result must be that of the whole text at once, whatever characters meet at a line break."""
 
 from __future__ import annotations
 
@@ -23,8 +23,9 @@ def _whole(text: str) -> str:
 
 
 def _texts() -> list[str]:
-    # Characters that compose, decompose, fold to several letters, or are dropped or mapped,
-    # placed next to line breaks (\r, U+0085 and U+2028 are not split on).
+    """Random texts of characters that compose, decompose, fold to several letters, or are
+    dropped, mapped or squashed, placed next to line breaks (CR, U+0085 and U+2028 are not
+    split on), and the texts of the eval data sets."""
     tricky = [*"aAzZ09 \t,.-\r", "\n", "\n", "\u0301", "\u0308", "\u0307", "\u0345", "\u200b"]
     tricky += ["\u2028", "\x85", "\u00a0", "ß", "ς", "Σ", "İ", "ﬁ", "①", "Å", "\u212b", "ẞ"]
     tricky += sorted(_SPECIAL_MAP)[:60]
@@ -45,7 +46,8 @@ def test_folding_line_by_line_equals_folding_the_whole_text() -> None:
 
 
 def test_squashing_line_by_line_equals_squashing_the_whole_text() -> None:
-    multi_line = [t for t in _texts() if "\n" in t]
-    assert len(multi_line) > 3_000
-    for text in multi_line:
+    # blank lines, lines of commas and spaces only, commas and spaces at either side of a break
+    texts = [t for t in _texts() if "\n" in t] + ["a,\n,b", "a\n\n , \n\nb", ",\n", "\n"]
+    assert len(texts) > 3_000
+    for text in texts:
         assert squash(text) == " ".join(_whole(text).replace(",", " ").split()), repr(text)
