@@ -6,6 +6,7 @@ sentences), so text-local scans run once per distinct line and are looked up aft
 
 from __future__ import annotations
 
+import threading
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -24,9 +25,10 @@ _JUNCTION = 40
 """Characters taken from each side of a line break when checking phrases across lines."""
 
 
-_KITS = 4
+_KITS = 16
 """How many kits' compiled checks and memos each `per_kit` function keeps (least recently used
-out first)."""
+out first). Compiling a kit's checks takes ~25 ms, so a process that serves more brands than this
+in turn compiles them again for every message; fewer would do that to a multi-brand service."""
 _PER_KIT: list[tuple[dict[str, Any], dict[int, Any]]] = []
 """The caches of every `per_kit` function (for `clear_caches`)."""
 _MEMOS: weakref.WeakSet[LineMemo[Any]] = weakref.WeakSet()
@@ -47,31 +49,39 @@ def per_kit(builder: Callable[[BrandKit], T]) -> Callable[[BrandKit], T]:
     """Memoise `builder(kit)` by kit fingerprint; the same kit object skips hashing entirely.
 
     Only the `_KITS` most recently used kits are kept: a value may hold line memos of up to
-    50,000 lines, and a process may see many kits (edited copies, many brands).
+    50,000 lines, and a process may see many kits (edited copies, many brands). A kept value
+    may hold its kit, so up to `_KITS` kit objects stay alive per function. Safe across threads.
     Kits are frozen; change one with `kit.model_copy(update=...)`, which gives a new object.
     """
     by_fingerprint: OrderedDict[str, T] = OrderedDict()
     by_object: dict[int, tuple[weakref.ref[BrandKit], str]] = {}
     _PER_KIT.append((by_fingerprint, by_object))
 
+    lock = threading.RLock()  # API threads; reentrant: a builder may use per_kit functions
+
     def get(kit: BrandKit) -> T:
         hit = by_object.get(id(kit))
         if hit is not None and hit[0]() is kit:
-            by_fingerprint.move_to_end(hit[1])
-            return by_fingerprint[hit[1]]
-        fp = kit.fingerprint()
-        value = by_fingerprint.get(fp)
-        if value is None:
-            value = by_fingerprint[fp] = builder(kit)
-            if len(by_fingerprint) > _KITS:
-                old, _ = by_fingerprint.popitem(last=False)
-                for key in [k for k, (_, f) in by_object.items() if f == old]:
-                    del by_object[key]
-        else:
-            by_fingerprint.move_to_end(fp)
-        key = id(kit)
-        by_object[key] = (weakref.ref(kit, lambda _r: by_object.pop(key, None)), fp)
-        return value
+            value = by_fingerprint.get(hit[1])
+            if value is not None:  # (None: another thread has just pushed it out)
+                with lock:
+                    if hit[1] in by_fingerprint:
+                        by_fingerprint.move_to_end(hit[1])
+                return value
+        with lock:
+            fp = kit.fingerprint()
+            value = by_fingerprint.get(fp)
+            if value is None:
+                value = by_fingerprint[fp] = builder(kit)
+                if len(by_fingerprint) > _KITS:
+                    old, _ = by_fingerprint.popitem(last=False)
+                    for key in [k for k, (_, f) in by_object.items() if f == old]:
+                        del by_object[key]
+            else:
+                by_fingerprint.move_to_end(fp)
+            key = id(kit)
+            by_object[key] = (weakref.ref(kit, lambda _r: by_object.pop(key, None)), fp)
+            return value
 
     get.__doc__ = builder.__doc__
     return get
