@@ -1,4 +1,4 @@
-"""Train the prompt-injection classifier shipped in `brand_guardrails/injection_model.npz`.
+"""Train the prompt-injection classifier shipped in `brand_guardrails/checks/injection_model.npz`.
 
     python -m evals.train_injection --shared-data ../shared/data
 
