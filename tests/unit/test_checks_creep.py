@@ -82,6 +82,17 @@ def test_topics_in_neutral_context_pass(text: str) -> None:
         # asking whether the reader observes a festival attributes it
         ("Celebrating Eid this year, Omar?", "religion"),
         ("Celebrating Diwali? Light up the garden with our lanterns.", "religion"),
+        ("Tu fêtes l'Aïd cette année, Karim ?", "religion"),
+        ("Il fête l'Aïd, Karim ?", "religion"),
+        ("Ready to fast this Ramadan, Karim?", "religion"),
+        ("Ready for the Ramadan fast, Karim?", "religion"),
+        ("Keeping Ramadan this year, Karim?", "religion"),
+        ("Vous faites le Ramadan, Karim ?", "religion"),
+        ("¿Haces el Ramadán, Karim?", "religion"),
+        ("Ramadan Mubarak, Karim?", "religion"),
+        # a religious object that is the reader's own
+        ("Ready for Hanukkah, David? Your menorah deserves new candles.", "religion"),
+        ("Ready for Diwali, Priya? Your puja kit is waiting.", "religion"),
         # folding changes the length ("ß" → "ss"): the name is read in the original sentence
         ("Schöne Fastenzeit, Frau Strauß!", "religion"),
         ("Grüße vom Team. Happy third trimester, Chloe!", "pregnancy"),
@@ -114,6 +125,9 @@ def test_a_reader_congratulated_or_asked_by_name_about_a_trait_blocks(
         "Prêt pour l'Aïd, Karim ?",
         "Ready for Diwali? Our lantern range is in.",
         "Fast delivery before Diwali, Priya?",
+        "Fastest delivery before Diwali, Priya?",
+        "Prêt pour la fête de l'Aïd, Karim ?",
+        "Shop menorahs for Hanukkah: eight nights, eight colours.",
         "Ready for the Diwali celebrations, Priya?",
     ],
 )
