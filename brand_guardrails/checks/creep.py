@@ -100,8 +100,11 @@ _TERMS: dict[str, str] = {
         r"|cronicas?)|hipertensao|pressao alta|artrite|insonia|obesidade"
     ),
     "pregnancy": (
-        r"pregnan\w*|expecting(?: a baby| twins| your first| a little one| a child"
-        r"|(?=\s*[.!?]|,\s*[^\W\d_]+\s*[.!?]))|"
+        r"pregnan\w*|expecting(?: a baby| twins| your first| a little one| a child)|"
+        # "Expecting, Anna?", "Are you expecting?" — not "what you were expecting, right?",
+        # "more than you were expecting, Sam!", "Still expecting, Anna? Your parcel…"
+        r"(?:(?<=are you )|(?<=you're )|(?<=you are )|(?<![\w',]\s)(?<![\w']))"
+        r"expecting(?=\s*[.!?]|,\s*[^\W\d_]+\s*[.!?])|"
         r"(?:mum|mom|mother|mama|mommy)s?[- ]to[- ]be|baby bump|baby due|trimester|prenatal|"
         r"expectant|maternity|baby on the way|miscarriage|"
         r"schwanger\w*|werdende mutter|enceinte|grossesse|future maman|"

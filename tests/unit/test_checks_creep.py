@@ -78,6 +78,7 @@ def test_topics_in_neutral_context_pass(text: str) -> None:
         ("Bon Ramadan, Karim ! Nos coffrets de dattes sont arrivés.", "religion"),
         ("Happy Diwali, Priya!", "religion"),
         ("Expecting, Anna?", "pregnancy"),
+        ("Are you expecting, Anna?", "pregnancy"),
         ("Going to church on Sunday, Sam?", "religion"),
         # asking whether the reader observes a festival attributes it
         ("Celebrating Eid this year, Omar?", "religion"),
@@ -128,6 +129,11 @@ def test_a_reader_congratulated_or_asked_by_name_about_a_trait_blocks(
         "Fastest delivery before Diwali, Priya?",
         "Prêt pour la fête de l'Aïd, Karim ?",
         "Shop menorahs for Hanukkah: eight nights, eight colours.",
+        # "expecting" as something other than a baby
+        "Not what you were expecting, right?",
+        "More than you were expecting, Sam!",
+        "Was it what you were expecting, Sam?",
+        "Still expecting, Anna? Your parcel is on its way.",
         "Ready for the Diwali celebrations, Priya?",
     ],
 )
