@@ -86,6 +86,10 @@ class ClaimPattern(_Model):
     skip_names: bool = False
     """When true, a match written as a name — capitalised inside a sentence that is not in
     title case (`our designer Jamie Heal`) — is not this claim (the surname Heal, a place)."""
+    object_denies: bool = False
+    """When true, the claim is a verb a negative object denies ("heals nothing", "heilt
+    nichts", "ne guérit rien"); otherwise a negative word after it is the claim's content
+    ("guaranteed nothing gets in", "garantiert nie wieder nass")."""
 
     @field_validator("pattern")
     @classmethod

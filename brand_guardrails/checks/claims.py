@@ -107,7 +107,9 @@ _CLAUSE_BREAK = re.compile(r"[.!?;:(\n]|,(?!\s*(?:that|dass|que|qu')\b)|\s-+\s")
 _DENIED = re.compile(
     # a negator right before the claim, across an article, pronoun or adverb at most twice:
     # "doesn't cure", "is not a cure", "can't really guarantee", "no lo cura", "kann nicht heilen"
-    r"(?:\b(?:not|never|cannot|no|nicht|kein(?:e[nmrs]?)?|nie|niemals|non|nunca|jamas|nao"
+    # ("believe it or not", "ob du willst oder nicht" deny nothing)
+    r"(?:(?<!\bor\s)(?<!\boder\s)(?<!\bou\s)(?<!\bo\s)"
+    r"\b(?:not|never|cannot|no|nicht|kein(?:e[nmrs]?)?|nie|niemals|non|nunca|jamas|nao"
     r"|ne\s+(?:pas|jamais))|n't)\s+(?:(?:a|an|the|ein\w*|una?|um|uma|lo|la|le|te|se|nos|me"
     r"|really|actually|ever|always|truly|literally|magically|wirklich|immer)\s+){0,2}$"
     # or a claim said not to be made: "we don't claim it cures", "never said our boots heal",
@@ -131,24 +133,50 @@ _SENTENCE_END = re.compile(r"[.!?\n]")
 _DOUBLE_NEGATIVE = re.compile(
     r"\b(?:nothing|no|nobody|none|nichts|kein\w*|niemand|rien|aucun\w*|personne|nada|nadie"
     r"|ningun\w*|nenhum\w*|niente|nessun\w*)\b"
+    # or a negator stacked on the one before the claim: "never not guaranteed", "nie nicht"
+    r"|(?:\b(?:never|not|nie|niemals|nicht|jamais|nunca|jamas|nao)|n't)\s+$"
+)
+_RESTRICTED = re.compile(
+    # "heals nothing except blisters", "heilt nichts als Blasen", "no cura solo ampollas",
+    # "ne guérit pas uniquement": a negation with an exception or "only" restricts the claim,
+    # it still makes it
+    r"\s+(?:(?:anything|nothing|nichts|nicht|kein\w*|pas|rien|nada|nao)\s+)?(?:just|only|merely"
+    r"|but|nur|bloss|lediglich|als|anderes|uniquement|juste|seulement|que|solo|so|mas que"
+    r"|alem)\b"
+    r"|.*\b(?:except|other than|apart from|besides|ausser|sauf|hormis|excepto|salvo|exceto)\b"
+)
+_AFFIRMED = re.compile(
+    # a disclaimer taken back by the next sentence: "We never say it cures blisters. It just
+    # does.", "We won't say it's the cheapest. But it is."
+    r"[^.!]*[.!]\s*(?:(?:but|and|yet)\s+)?(?:it|they|we)\s+(?:just\s+|really\s+|simply\s+"
+    r"|still\s+|actually\s+)?(?:does|do|is|are|can|will)\s*(?:[.!]|$)"
+    r"|[^.!]*[.!]\s*(?:aber\s+es\s+tut\s+es|es\s+tut\s+es\s+aber|tut\s+es\s+aber)\s*(?:[.!]|$)"
 )
 
 
-def _negated(folded: str, start: int, end: int) -> bool:
+def _negated(folded: str, start: int, end: int, object_denies: bool) -> bool:
     """True when the claim at `folded[start:end]` is denied in its own clause ("our team heals
     nothing", "we don't claim it cures anything", "ne guérit rien", "no cura nada"). A
     negative subject is a comparison, still a claim ("nothing cures faster", "nichts heilt
     besser", "rien ne guérit mieux"), and so are a double negative ("no blister it can't
-    heal") and a question ("who says boots can't heal?")."""
+    heal"), a question ("who says boots can't heal?"), a restriction ("heals nothing except
+    blisters") and a disclaimer the next sentence takes back ("… It just does."). A negative
+    word after the claim denies it only when `object_denies` (a verb: "heals nothing"; not
+    "guaranteed nothing gets in")."""
     tail = folded[end:]
     stop = _SENTENCE_END.search(tail)
     if stop is not None and stop.group() == "?":
+        return False
+    cut = _CLAUSE_BREAK.search(tail)
+    if _RESTRICTED.match(tail, 0, cut.start() if cut else len(tail)) or _AFFIRMED.match(tail):
         return False
     before = folded[:start]
     cuts = list(_CLAUSE_BREAK.finditer(before))
     clause = before[cuts[-1].end() :] if cuts else before
     negator = _DENIED.search(clause)
     if negator is None:
+        if not object_denies:
+            return False
         if _NE_BEFORE.search(clause) and _NE_AFTER.match(tail):
             return True
         return bool(_NEGATED_AFTER.match(tail))
@@ -222,7 +250,7 @@ def _scan(kit: BrandKit, pats: _Patterns, text: str, field: Part) -> tuple[Findi
                 named = claim.skip_names and len(text) == len(folded)
                 if named and _is_name(text, m.start(), m.end()):
                     continue
-                if _negated(reading, m.start(), m.end()):
+                if _negated(reading, m.start(), m.end(), claim.object_denies):
                     continue
                 seen.add((claim.label, m.start()))
                 hits.append((claim, m.start(), original_span(text, folded, m.start(), m.end())))

@@ -100,8 +100,11 @@ _TERMS: dict[str, str] = {
         r"|cronicas?)|hipertensao|pressao alta|artrite|insonia|obesidade"
     ),
     "pregnancy": (
-        r"pregnan\w*|expecting(?: a baby| twins| your first| a little one| a child"
-        r"|(?=\s*[.!?]|,\s*[^\W\d_]+\s*[.!?]))|"
+        r"pregnan\w*|expecting(?: a baby| twins| your first| a little one| a child)|"
+        # "Expecting, Anna?", "Are you expecting?" — not "what you were expecting, right?",
+        # "more than you were expecting, Sam!", "Still expecting, Anna? Your parcel…"
+        r"(?:(?<=are you )|(?<=you're )|(?<=you are )|(?<![\w',]\s)(?<![\w']))"
+        r"expecting(?=\s*[.!?]|,\s*[^\W\d_]+\s*[.!?])|"
         r"(?:mum|mom|mother|mama|mommy)s?[- ]to[- ]be|baby bump|baby due|trimester|prenatal|"
         r"expectant|maternity|baby on the way|miscarriage|"
         r"schwanger\w*|werdende mutter|enceinte|grossesse|future maman|"
@@ -129,6 +132,7 @@ _TERMS: dict[str, str] = {
         r"musulman\w*|cristian\w*|judi[oa]s?|creyente\w*|catolic\w*|"
         r"believers?(?! in)|practi[sc]ing (?:\w+ )?(?:catholic|muslim|jew|christian|hindu|sikh)\w*|"
         r"lent|iftar|suhoor|rosh hashanah|vesak|"
+        r"menorahs?|puja|prayer (?:mats?|rugs?|beads)|rosar(?:y|ies)|kippahs?|yarmulkes?|"
         r"praktizierend\w*|katholik\w*|fastenzeit|(?<=votre )aid|(?<=ton )aid|(?<=l')aid\b|"
         r"careme|cuaresma|misa|"
         r"muculman\w*|evangelic\w*|cristaos?|crista|judeus?|judia|igreja|quaresma|ramada"
@@ -285,8 +289,15 @@ _OCCASION = re.compile(
 )
 _OBSERVANCE = re.compile(
     r"\b(?:celebrat(?:e|es|ed|ing)|celebr(?:a|as|an|ando)|observ(?:e|es|ed|ing)|fast(?:ing|ed)"
-    r"|break\w* (?:your|the) fast|pray(?:s|ed|ing)?|worship\w*|feier(?:st|t|n)|fastest|fasten"
-    r"|fete[rz]|fetes-tu|jeun\w*|ayun\w*|jejua\w*)\b"
+    r"|break\w* (?:your|the) fast|pray(?:s|ed|ing)?|worship\w*|feier(?:st|t|n)"
+    r"|fastest du|fastet ihr|fasten sie|fete[rz]|fetes-tu|fetez-vous"
+    r"|(?:tu|il|elle|on|vous|nous|ils|elles) fet(?:e|es|ez|ons|ent)|jeun\w*|ayun\w*|jejua\w*"
+    # the fast as a noun or an infinitive ("ready to fast", "the Ramadan fast"), not an
+    # adjective ("fast delivery", "fast-track")
+    r"|(?:to|the|ramadan|lent|kippur) fast(?![\w-])(?!\s+(?!(?:this|for|during|on|until|and)\b)\w)"
+    r"|keep(?:s|ing)? (?:ramadan|ramadhan|lent|passover|yom kippur)"
+    r"|(?:fais|fait|faites|faire|haces|hace|hacen|machst|macht|haltst|fazes|faz)"
+    r" (?:(?:le|el|du|sie|den|o) )?(?:ramadan|ramadhan|ramada|careme|cuaresma|quaresma))\b"
 )
 """Verbs of observing a festival (not its nouns: "the Diwali celebrations", "fast delivery")."""
 _AFTER_LIKE_YOU = re.compile(
@@ -359,8 +370,9 @@ _SPECIFIC: dict[str, str] = {
     ),
     "religion": (
         r"\b(?:ramadan|eid|diwali|hanukk?ah|chanukah|passover|yom kippur|rosh hashanah|vesak"
-        r"|vaisakhi|purim|shabbat|ramadhan)(?:\s+(?:mubarak|kareem|sameach|sameah|shalom))?"
-        r"\s*,\s*(?-i:[A-Z][a-z]+)\s*[!.,]"
+        r"|vaisakhi|purim|shabbat|ramadhan)(?:\s*,\s*(?-i:[A-Z][a-z]+)\s*[!.,]"
+        # a wish by name is one even when it ends in a question mark
+        r"|\s+(?:mubarak|kareem|sameach|sameah|shalom)\s*,\s*(?-i:[A-Z][a-z]+)\s*[!.,?])"
         r"|\b(?:ramadan|eid)\s+(?:mubarak|kareem)\s+to you\b"
     ),
     "ethnicity": (
@@ -615,12 +627,13 @@ def _attributed(sentence: str, start: int, end: int, *, named: bool = False) -> 
         return "the reader is said to live with it"
     if _CONGRATULATED.search(before):
         return "the reader is congratulated on it"
-    # a festival in a question is a date, unless the question is about observing it
-    by_question = not (
-        _OCCASION.fullmatch(sentence, start, end) and not _OBSERVANCE.search(sentence)
-    )
-    asked_by_name = (
-        by_question and sentence.rstrip().endswith("?") and not _THIRD_PERSON.search(sentence)
+    # a festival in a question is a date, unless the question is about observing it (by the
+    # reader or by anyone: "Il fête l'Aïd, Karim ?")
+    occasion = _OCCASION.fullmatch(sentence, start, end) is not None
+    observed = occasion and _OBSERVANCE.search(sentence) is not None
+    by_question = observed or not occasion
+    asked_by_name = sentence.rstrip().endswith("?") and (
+        observed or (by_question and not _THIRD_PERSON.search(sentence))
     )
     if named and (_WISHED.search(before) or asked_by_name):
         return "said to the reader by name"

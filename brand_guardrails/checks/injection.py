@@ -237,28 +237,38 @@ def may_be_spaced(text: str) -> bool:
 _SEGMENT = re.compile(r"(?<=[.!?:])\s+|\n+|\\n")
 _BASE64 = re.compile(r"[A-Za-z0-9+/_-]{16,}={0,2}")
 _HEX = re.compile(r"(?:[0-9A-Fa-f]{2}:?){8,}")
+_BYTE_SEP = r"[ \t\n\r\f\v.,;:/|_-]+"  # ASCII only, like `_BYTE_CLASSES`
+_HEX_PREFIX = "0[xX]"
+"""What stands between bytes written one by one (`69 67`, `69;67`, `69 / 67`), and what may
+stand before each in hex (`0x69`, `0X69`, `0x690x67` without a separator)."""
 _SPACED_HEX = re.compile(
-    r"(?<![0-9A-Za-z])(?:(?:0x)?[0-9A-Fa-f]{2}[ .,-]\s?){7,}(?:0x)?[0-9A-Fa-f]{2}(?![0-9A-Za-z])"
+    rf"(?<![0-9A-Za-z])(?:(?:{_HEX_PREFIX})?[0-9A-Fa-f]{{2}}"
+    rf"(?:{_BYTE_SEP}|(?={_HEX_PREFIX}))){{7,}}(?:{_HEX_PREFIX})?[0-9A-Fa-f]{{2}}(?![0-9A-Za-z])"
 )
-_SPACED_BINARY = re.compile(r"(?<![0-9])(?:[01]{8}[ .,-]\s?){7,}[01]{8}(?![0-9])")
+_SPACED_BINARY = re.compile(rf"(?<![0-9])(?:[01]{{8}}{_BYTE_SEP}){{7,}}[01]{{8}}(?![0-9])")
 """Eight or more bytes written one by one, in hex (`69 67 6e 6f`, `0x69.0x67`) or in binary
-(`01101001 01100111`), between spaces, dots, commas or dashes (`69:67:…` is `_HEX`)."""
+(`01101001 01100111`), between separators (`_BYTE_SEP`)."""
+_BYTE_SPLIT = re.compile(f"{_BYTE_SEP}|{_HEX_PREFIX}")
 _BYTE_CLASSES = bytes(
-    ord("h") if chr(c) in "0123456789abcdefABCDEFxX" else ord("s") if chr(c) in " .,-" else ord("w")
+    ord("h") if chr(c) in "0123456789abcdefABCDEF"
+    else ord("x") if chr(c) in "xX"
+    else ord("s") if re.fullmatch(_BYTE_SEP, chr(c))
+    else ord("w")
     for c in range(256)
-)
-"""A byte table for `str.encode("ascii", "replace").translate`: hex digits and the `x` of `0x`
-→ `h`, the separators of bytes written one by one → `s`, anything else → `w`."""
+)  # fmt: skip
+"""A byte table for `str.encode("ascii", "replace").translate`: hex digits → `h`, the `x` of
+`0x` → `x`, the separators of bytes written one by one (`_BYTE_SEP`) → `s`, anything else →
+`w`."""
+_BYTE_TOKENS = re.compile(rb"s(?:hx)?hh(?:h{6})?s+(?:hx)?hh(?:h{6})?s|hxhhhxhh")
+"""Two byte-sized tokens between separators (or two `0x` bytes without one), in `_BYTE_CLASSES`
+bytes: every run of eight bytes has them (its second and third)."""
 
 
 def _may_hold_bytes(text: str) -> bool:
     """False when `text` has no two byte-sized tokens in a row (`69 67`, `0x69 0x67`,
     `01101001 01100111`): a cheap test before the regexes of `_SPACED_ENCODINGS`."""
     classes = text.encode("ascii", "replace").translate(_BYTE_CLASSES)
-    if b"hhshh" not in classes and b"hhsshh" not in classes:
-        return False  # most lines: no two hex characters on both sides of a separator
-    classes = b"s" + classes.replace(b"ss", b"s") + b"s"
-    return any(p in classes for p in (b"shhshhs", b"shhhhshhhhs", b"shhhhhhhhshhhhhhhhs"))
+    return _BYTE_TOKENS.search(classes) is not None
 
 
 _ASCII85 = re.compile(r"<~(.{10,}?)~>")
@@ -555,7 +565,7 @@ def _bytes_in(base: int) -> Callable[[str], bytes]:
     """A decoder of bytes written one by one in `base`, between separators."""
 
     def decode(raw: str) -> bytes:
-        return bytes(int(u, base) for u in re.split(r"[ .,-]\s?", raw.replace("0x", "")))
+        return bytes(int(u, base) for u in _BYTE_SPLIT.split(raw) if u)
 
     return decode
 

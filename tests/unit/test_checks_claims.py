@@ -206,6 +206,8 @@ def test_leet_readings_keep_offsets_and_leave_plain_numbers() -> None:
         "Notre équipe ne guérit rien : elle répare vos vestes.",
         "Ce baume ne guérit pas les ampoules.",
         "Nuestro equipo no cura nada: repara chaquetas.",
+        "We don't claim it cures anything. It does keep your feet dry.",
+        "We can't guarantee delivery just yet.",
         # sayings and endearments from UCI SMS ham: no product is claimed to do anything
         "Time will heal everything i believe.",
         "Time heals all wounds.",
@@ -241,3 +243,42 @@ def test_negated_claims_sayings_and_endearments_pass(body: str) -> None:
 def test_comparisons_double_negatives_and_questions_still_block(body: str, span: str) -> None:
     (f,) = claims.check(KIT, CopyToCheck(channel=Channel.EMAIL, body=body))
     assert f.rule_id == "claims.unsubstantiated" and f.span == span
+
+
+@pytest.mark.parametrize(
+    ("body", "span"),
+    [
+        # a negative word after a guarantee (or any claim but a verb) is its content
+        ("Garantiert keine nassen Füße mehr", "Garantiert"),
+        ("Garantiert nie wieder nasse Füße", "Garantiert"),
+        ("Garantiert nicht zu schlagen", "Garantiert"),
+        ("Garantiert niemals undicht", "Garantiert"),
+        ("Guaranteed nothing gets in", "Guaranteed"),
+        ("Risk-free nothing to lose", "Risk-free"),
+        ("Klinisch getestet nicht reizend", "Klinisch getestet"),
+        # a negation with an exception or "only" restricts the claim
+        ("Heals nothing except blisters", "Heals"),
+        ("Cures nothing other than blisters", "Cures"),
+        ("It doesn't cure anything except blisters", "cure"),
+        ("It doesn't cure anything but blisters", "cure"),
+        ("Heilt nichts als Blasen", "Heilt"),
+        ("Heilt nichts anderes als Blasen", "Heilt"),
+        ("Heilt nicht bloß Blasen", "Heilt"),
+        ("Ça ne guérit pas uniquement les ampoules", "guérit"),
+        ("Ça ne guérit pas juste les ampoules", "guérit"),
+        ("No cura solo ampollas", "cura"),
+        ("No cura nada más que ampollas", "cura"),
+        ("Não cura nada além de bolhas", "cura"),
+        # idioms with "or not", a stacked negation, a disclaimer taken back
+        ("Believe it or not the cheapest boots in town", "cheapest"),
+        ("Like it or not the world's best boot", "world's best"),
+        ("Rain or not guaranteed dry feet", "guaranteed"),
+        ("Never not guaranteed", "guaranteed"),
+        ("We never say it cures blisters. It just does.", "cures"),
+        ("We won't say it's the cheapest. But it is.", "cheapest"),
+    ],
+)
+def test_negations_that_still_make_the_claim_block(body: str, span: str) -> None:
+    (f,) = claims.check(KIT, CopyToCheck(channel=Channel.EMAIL, body=body))
+    # (a line whose folding changes its length, `ß` → `ss`, reports the folded span)
+    assert f.rule_id == "claims.unsubstantiated" and f.span.lower() == span.lower()

@@ -78,10 +78,22 @@ def test_topics_in_neutral_context_pass(text: str) -> None:
         ("Bon Ramadan, Karim ! Nos coffrets de dattes sont arrivés.", "religion"),
         ("Happy Diwali, Priya!", "religion"),
         ("Expecting, Anna?", "pregnancy"),
+        ("Are you expecting, Anna?", "pregnancy"),
         ("Going to church on Sunday, Sam?", "religion"),
         # asking whether the reader observes a festival attributes it
         ("Celebrating Eid this year, Omar?", "religion"),
         ("Celebrating Diwali? Light up the garden with our lanterns.", "religion"),
+        ("Tu fêtes l'Aïd cette année, Karim ?", "religion"),
+        ("Il fête l'Aïd, Karim ?", "religion"),
+        ("Ready to fast this Ramadan, Karim?", "religion"),
+        ("Ready for the Ramadan fast, Karim?", "religion"),
+        ("Keeping Ramadan this year, Karim?", "religion"),
+        ("Vous faites le Ramadan, Karim ?", "religion"),
+        ("¿Haces el Ramadán, Karim?", "religion"),
+        ("Ramadan Mubarak, Karim?", "religion"),
+        # a religious object that is the reader's own
+        ("Ready for Hanukkah, David? Your menorah deserves new candles.", "religion"),
+        ("Ready for Diwali, Priya? Your puja kit is waiting.", "religion"),
         # folding changes the length ("ß" → "ss"): the name is read in the original sentence
         ("Schöne Fastenzeit, Frau Strauß!", "religion"),
         ("Grüße vom Team. Happy third trimester, Chloe!", "pregnancy"),
@@ -114,6 +126,14 @@ def test_a_reader_congratulated_or_asked_by_name_about_a_trait_blocks(
         "Prêt pour l'Aïd, Karim ?",
         "Ready for Diwali? Our lantern range is in.",
         "Fast delivery before Diwali, Priya?",
+        "Fastest delivery before Diwali, Priya?",
+        "Prêt pour la fête de l'Aïd, Karim ?",
+        "Shop menorahs for Hanukkah: eight nights, eight colours.",
+        # "expecting" as something other than a baby
+        "Not what you were expecting, right?",
+        "More than you were expecting, Sam!",
+        "Was it what you were expecting, Sam?",
+        "Still expecting, Anna? Your parcel is on its way.",
         "Ready for the Diwali celebrations, Priya?",
     ],
 )
