@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import string
 import unicodedata
 from collections.abc import Iterator
 from functools import lru_cache
@@ -95,20 +96,20 @@ def skeletons(folded: str) -> tuple[str, str]:
     return a, b
 
 
-def _letter_digit_classes() -> bytes:
-    """A byte table for `str.encode("ascii", "replace").translate`: ASCII letters and `?`
-    (which stands for any non-ASCII character) → `a`, digits and `_` → `1`, the rest → space."""
-    table = bytearray(b" " * 256)
-    for c in range(128):
-        ch = chr(c)
-        if ch.isalpha() or ch == "?":
-            table[c] = ord("a")
-        elif ch.isdigit() or ch == "_":
-            table[c] = ord("1")
+def char_table(default: str, *classes: tuple[str, str]) -> bytes:
+    """A byte table for `str.encode("ascii", "replace").translate`: each character of a class's
+    string → that class's letter (the first class that has it), anything else → `default`; a
+    line so read is a string of classes that one `in` or bytes regex can test cheaply. `?`
+    stands for any non-ASCII character."""
+    table = bytearray(default.encode() * 256)
+    for chars, letter in reversed(classes):
+        for ch in chars:
+            table[ord(ch)] = ord(letter)
     return bytes(table)
 
 
-_LETTER_DIGIT = _letter_digit_classes()
+_LETTER_DIGIT = char_table(" ", (string.ascii_letters + "?", "a"), (string.digits + "_", "1"))
+"""Letters → `a`, digits and `_` → `1`, the rest → space."""
 
 
 def mixes_letters_and_digits(text: str) -> bool:

@@ -9,12 +9,19 @@ Friday", "ne guérit rien"); a negative subject still compares ("nothing cures f
 from __future__ import annotations
 
 import re
+import string
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from brand_guardrails.checks._cache import LineMemo, per_kit, scan_lines
 from brand_guardrails.checks._phrases import PhraseIndex
-from brand_guardrails.checks._text import Part, fold, original_span, required_literals
+from brand_guardrails.checks._text import (
+    Part,
+    char_table,
+    fold,
+    original_span,
+    required_literals,
+)
 from brand_guardrails.kit import BrandKit, ClaimPattern
 from brand_guardrails.message import CopyToCheck
 from core.models import Finding, Severity
@@ -27,23 +34,10 @@ _LEET_WORD = re.compile(
 digit or symbol (`cur3s`, `gu@r@nteed`; not `3`, `#1`, `4x4`)."""
 
 
-def _char_classes() -> bytes:
-    """A byte table for `str.encode("ascii", "replace").translate`: letters (and `?`, which
-    stands for any non-ASCII character) → `a`, digits and leet symbols → `1`, the separators
-    of spelt-out words → `s`, anything else → space."""
-    table = bytearray(b" " * 256)
-    for c in range(256):
-        ch = chr(c)
-        if (ch.isascii() and ch.isalpha()) or ch == "?":
-            table[c] = ord("a")
-        elif ch in "0123456789@$!|":
-            table[c] = ord("1")
-        elif ch in " .*_-":
-            table[c] = ord("s")
-    return bytes(table)
-
-
-_CLASSES = _char_classes()
+_CLASSES = char_table(
+    " ", (string.ascii_letters + "?", "a"), ("0123456789@$!|", "1"), (" .*_-", "s")
+)
+"""Letters → `a`, digits and leet symbols → `1`, the separators of spelt-out words → `s`."""
 _SPACED_HINT = re.compile(rb"sa(?:s|ss)as")
 """Two single letters between separators, in `_CLASSES` bytes: every spelt-out word has them."""
 _LEET_AS_I = str.maketrans("0134578@$€9!|", "oieastbasegii")

@@ -32,6 +32,7 @@ import base64
 import binascii
 import codecs
 import re
+import string
 import zlib
 from collections.abc import Callable, Sequence
 from functools import lru_cache
@@ -42,7 +43,7 @@ from pydantic import BaseModel, Field
 
 from brand_guardrails.checks._cache import LineMemo, per_kit, scan_lines
 from brand_guardrails.checks._phrases import LiteralGate
-from brand_guardrails.checks._text import Part, fold, mixes_letters_and_digits
+from brand_guardrails.checks._text import Part, char_table, fold, mixes_letters_and_digits
 from brand_guardrails.kit import BrandKit
 from brand_guardrails.message import CopyToCheck
 from core.models import Finding, Severity
@@ -213,19 +214,8 @@ untrusted fields, but not a cue for copy (`S U M M E R  S A L E` is a design cho
 _SPACE_SEP = re.compile(r"[ .*_-]")
 
 
-def _spacing_classes() -> bytes:
-    """A byte table for `str.encode("ascii", "replace").translate`: letters, digits and `?`
-    (which stands for any non-ASCII character) → `w`, the separators of `_SPACED` → `s`."""
-    table = bytearray(b"x" * 256)
-    for c in range(128):
-        if chr(c).isalnum() or chr(c) == "?":
-            table[c] = ord("w")
-    for c in b" .*-":
-        table[c] = ord("s")
-    return bytes(table)
-
-
-_SPACING = _spacing_classes()
+_SPACING = char_table("x", (string.ascii_letters + string.digits + "?", "w"), (" .*-", "s"))
+"""Letters and digits → `w`, the separators of `_SPACED` → `s`."""
 
 
 def may_be_spaced(text: str) -> bool:
@@ -237,7 +227,8 @@ def may_be_spaced(text: str) -> bool:
 _SEGMENT = re.compile(r"(?<=[.!?:])\s+|\n+|\\n")
 _BASE64 = re.compile(r"[A-Za-z0-9+/_-]{16,}={0,2}")
 _HEX = re.compile(r"(?:[0-9A-Fa-f]{2}:?){8,}")
-_BYTE_SEP = r"[ \t\n\r\f\v.,;:/|_-]+"  # ASCII only, like `_BYTE_CLASSES`
+_BYTE_SEP_CHARS = " \t\n\r\f\v.,;:/|_-"  # ASCII only, like `_BYTE_CLASSES`
+_BYTE_SEP = f"[{re.escape(_BYTE_SEP_CHARS)}]+"
 _HEX_PREFIX = "0[xX]"
 """What stands between bytes written one by one (`69 67`, `69;67`, `69 / 67`), and what may
 stand before each in hex (`0x69`, `0X69`, `0x690x67` without a separator)."""
@@ -249,13 +240,7 @@ _SPACED_BINARY = re.compile(rf"(?<![0-9])(?:[01]{{8}}{_BYTE_SEP}){{7,}}[01]{{8}}
 """Eight or more bytes written one by one, in hex (`69 67 6e 6f`, `0x69.0x67`) or in binary
 (`01101001 01100111`), between separators (`_BYTE_SEP`)."""
 _BYTE_SPLIT = re.compile(f"{_BYTE_SEP}|{_HEX_PREFIX}")
-_BYTE_CLASSES = bytes(
-    ord("h") if chr(c) in "0123456789abcdefABCDEF"
-    else ord("x") if chr(c) in "xX"
-    else ord("s") if re.fullmatch(_BYTE_SEP, chr(c))
-    else ord("w")
-    for c in range(256)
-)  # fmt: skip
+_BYTE_CLASSES = char_table("w", (string.hexdigits, "h"), ("xX", "x"), (_BYTE_SEP_CHARS, "s"))
 """A byte table for `str.encode("ascii", "replace").translate`: hex digits → `h`, the `x` of
 `0x` → `x`, the separators of bytes written one by one (`_BYTE_SEP`) → `s`, anything else →
 `w`."""
