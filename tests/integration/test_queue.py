@@ -296,6 +296,15 @@ def test_two_queue_workers_activate_a_launch_split_into_jobs(
                 "CREATE TRIGGER refuse BEFORE INSERT ON messages FOR EACH ROW "
                 f"WHEN (NEW.customer_id = '{victim}') EXECUTE FUNCTION refuse()"
             )
+            # every insert takes 5 ms, so a job lasts a fraction of a second: otherwise, on a
+            # busy machine, one worker could drain every job before the other wakes up
+            conn.execute(
+                "CREATE FUNCTION slow() RETURNS trigger LANGUAGE plpgsql AS "
+                "$$ BEGIN PERFORM pg_sleep(0.005); RETURN NEW; END $$"
+            )
+            conn.execute(
+                "CREATE TRIGGER slow BEFORE INSERT ON messages FOR EACH ROW EXECUTE FUNCTION slow()"
+            )
         workers = [
             _queue_worker(
                 settings.data_dir.parent / f"host{k}",
