@@ -500,11 +500,8 @@ def decoded(text: str) -> list[tuple[str, str]]:
     if max(map(len, words)) >= 16:  # rare in ordinary text: only then the case-kept runs
         for run in (w for w in t.split() if len(w) >= 16):
             out += _decoded_run(run)
-    for how, pattern, decode in _SPACED_ENCODINGS if _may_hold_bytes(t) else ():
-        for m in pattern.finditer(t):
-            plain = _readable(decode, m.group())
-            if plain:
-                out.append((how, plain))
+    if _may_hold_bytes(t):
+        out += _decodings(_SPACED_ENCODINGS, t)
     if _ENCODED_WORDS.isdisjoint(words):
         return out
     if len(_ROT13_WORDS.intersection(words)) >= 2:
@@ -516,12 +513,20 @@ def decoded(text: str) -> list[tuple[str, str]]:
 
 @lru_cache(maxsize=4096)
 def _decoded_run(run: str) -> tuple[tuple[str, str], ...]:
-    """(encoding, decoded text) of each span of a run without spaces that decodes to readable
-    text (memoised: the links that make most such runs in copy repeat between lines)."""
+    """`_decodings` of a run without spaces (memoised: the links that make most such runs in
+    copy repeat between lines)."""
+    return _decodings(_ENCODINGS, run)
+
+
+def _decodings(
+    encodings: Sequence[tuple[str, re.Pattern[str], Callable[[str], bytes]]], text: str
+) -> tuple[tuple[str, str], ...]:
+    """(encoding, decoded text) of each span of `text` that one of `encodings` matches (its
+    last group, or the whole match) and that decodes to readable text."""
     return tuple(
         (how, plain)
-        for how, pattern, decode in _ENCODINGS
-        for m in pattern.finditer(run)
+        for how, pattern, decode in encodings
+        for m in pattern.finditer(text)
         if (plain := _readable(decode, m.group(m.lastindex or 0)))
     )
 
